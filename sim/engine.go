@@ -1,0 +1,321 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"stampede/fakeserver"
+	"stampede/sim/results"
+	"stampede/strategies"
+)
+
+// ErrBadConfig wraps configuration errors found when a run starts.
+var ErrBadConfig = errors.New("sim: bad config")
+
+// Slot states.
+const (
+	stIdle     uint8 = iota // no request (open-loop slot on the free list, or a client that is done)
+	stThinking              // waiting to send the first attempt of a new request
+	stBackoff               // waiting to send a retry
+	stHeld                  // a guard delayed the send; the next evSend sends without asking again
+	stWaiting               // an attempt is at the server
+)
+
+// slot is one client's request in progress (closed and burst fleets: one per client; open fleets: one per
+// concurrent request, recycled). 48 bytes.
+type slot struct {
+	rng    rand.PCG // the slot's own stream: think times and jitter draws
+	start  int64    // intended send of the request's first attempt: latency is measured from here
+	memo   float64  // backoff memo carried between retries
+	gen    uint32   // attempt generation: stale completions and timeouts carry an older one
+	client int32    // owning client instance (strategy state)
+	left   int32    // requests still to send; negative: unlimited
+	number uint16   // attempt number of the current attempt
+	state  uint8
+	held   bool // the pending send was delayed by a guard and is admitted
+}
+
+// engine is one run: one strategy, one fresh server, one fleet. Single-threaded.
+type engine struct {
+	cfg      Config
+	strat    strategies.Strategy
+	timeout  int64
+	srv      *fakeserver.Server
+	q        eventQueue
+	now      int64
+	end      int64 // no request starts at or after this instant
+	stop     int64 // the run ends here
+	slots    []slot
+	clients  []strategies.Client
+	free     []int32
+	think    fakeserver.Sampler
+	thinkAvg float64
+	gap      fakeserver.Sampler // open-loop inter-arrival time
+	arrivals rand.PCG           // open-loop arrival stream
+	arrived  int64              // open-loop arrivals so far
+	keys     int32
+	m        metrics
+}
+
+// newEngine validates the config and builds the run's initial state; the first events are scheduled.
+func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
+	cfg = cfg.WithDefaults()
+	f := cfg.Fleet
+	switch {
+	case cfg.Duration <= 0:
+		return nil, fmt.Errorf("%w: duration must be > 0", ErrBadConfig)
+	case cfg.Bucket <= 0:
+		return nil, fmt.Errorf("%w: bucket must be > 0", ErrBadConfig)
+	case f.Kind != Closed && f.Kind != Open && f.Kind != Burst:
+		return nil, fmt.Errorf("%w: fleet.kind %q: want closed, open or burst", ErrBadConfig, f.Kind)
+	case f.Clients <= 0:
+		return nil, fmt.Errorf("%w: fleet.clients must be > 0", ErrBadConfig)
+	case f.Kind == Open && f.Rate <= 0:
+		return nil, fmt.Errorf("%w: fleet.rate must be > 0 for an open fleet", ErrBadConfig)
+	}
+	think, err := f.Think.Sampler()
+	if err != nil {
+		return nil, fmt.Errorf("%w: fleet.think: %w", ErrBadConfig, err)
+	}
+	srv, err := fakeserver.NewServer(cfg.Server, f.Keys, mix(cfg.Seed, streamServer))
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{
+		cfg:      cfg,
+		strat:    strat,
+		timeout:  int64(strat.AttemptTimeout()),
+		srv:      srv,
+		end:      int64(cfg.Duration),
+		stop:     int64(cfg.Duration + cfg.Drain),
+		think:    think,
+		thinkAvg: think.Mean(),
+		keys:     int32(f.Keys),
+	}
+	e.m.init(cfg, srv.Capacity())
+	e.clients = make([]strategies.Client, f.Clients)
+	for i := range e.clients {
+		e.clients[i] = strat.NewClient()
+	}
+	switch f.Kind {
+	case Open:
+		e.gap, _ = fakeserver.Exponential(time.Duration(float64(time.Second) / f.Rate)).Sampler()
+		e.arrivals = *rand.NewPCG(mix(cfg.Seed, streamArrivals), 0)
+		e.q.h = make([]event, 0, 1024)
+		e.q.push(event{at: e.nextArrival(0), tag: evArrival << 28})
+	default:
+		e.slots = make([]slot, f.Clients)
+		e.q.h = make([]event, 0, f.Clients+f.Clients/4+16)
+		left := int32(f.Requests)
+		if f.Requests == 0 {
+			left = -1
+		}
+		for i := range e.slots {
+			s := &e.slots[i]
+			s.rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
+			s.client, s.left, s.state = int32(i), left, stThinking
+			at := int64(f.At)
+			if f.Kind == Closed {
+				at = int64(strategies.Uniform(&s.rng) * e.thinkAvg)
+			}
+			if at < e.end {
+				e.q.push(event{at: at, idx: int32(i), tag: evSend << 28})
+			}
+		}
+	}
+	return e, nil
+}
+
+// Random stream identifiers: each stream of a run derives from the seed and its own constant.
+const (
+	streamServer   = 0x5e
+	streamClients  = 0xc1
+	streamArrivals = 0xa7
+)
+
+// mix derives a stream seed from the scenario seed (SplitMix64's finalizer).
+func mix(seed, stream uint64) uint64 {
+	z := seed + stream*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// run processes events until none is left or the drain period ends, and returns the result.
+func (e *engine) run() results.Run {
+	for e.q.len() > 0 && e.q.peek().at <= e.stop {
+		e.step()
+	}
+	e.now = max(e.now, min(e.stop, e.lastActivity()))
+	return e.m.result(e)
+}
+
+func (e *engine) lastActivity() int64 {
+	if e.q.len() > 0 {
+		return e.stop
+	}
+	return e.now
+}
+
+// step processes one event.
+func (e *engine) step() {
+	ev := e.q.pop()
+	e.now = ev.at
+	switch ev.kind() {
+	case evSend:
+		e.send(ev.idx)
+	case evDone:
+		e.done(int(ev.idx))
+	case evTimeout:
+		s := &e.slots[ev.idx]
+		if s.state == stWaiting && s.gen&genMask == ev.gen() {
+			e.m.timeout(e.now)
+			e.outcome(ev.idx, strategies.Outcome{Err: strategies.ErrTimeout})
+		}
+	case evArrival:
+		e.arrive()
+	}
+}
+
+// nextArrival draws the next Poisson arrival after t.
+func (e *engine) nextArrival(t int64) int64 {
+	return t + int64(e.gap.Sample(&e.arrivals))
+}
+
+// arrive starts one open-loop request in a free slot and schedules the next arrival.
+func (e *engine) arrive() {
+	var i int32
+	if n := len(e.free); n > 0 {
+		i = e.free[n-1]
+		e.free = e.free[:n-1]
+	} else {
+		i = int32(len(e.slots))
+		e.slots = append(e.slots, slot{rng: *rand.NewPCG(mix(e.cfg.Seed, streamClients), uint64(i))})
+	}
+	s := &e.slots[i]
+	s.client = int32(e.arrived % int64(len(e.clients)))
+	s.left, s.state = 1, stThinking
+	e.arrived++
+	e.send(i)
+	if next := e.nextArrival(e.now); next < e.end {
+		e.q.push(event{at: next, tag: evArrival << 28})
+	}
+}
+
+// send sends the slot's pending attempt.
+func (e *engine) send(i int32) {
+	s := &e.slots[i]
+	if s.state == stThinking {
+		s.start, s.number, s.memo = e.now, 0, 0
+		e.m.requests++
+	}
+	c := e.clients[s.client]
+	if !s.held {
+		a := strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo}
+		adm := c.Admit(time.Duration(e.now), &a)
+		if adm.Reject {
+			e.m.localRejects++
+			s.state = stWaiting
+			e.outcome(i, strategies.Outcome{Err: strategies.ErrLocal})
+			return
+		}
+		if adm.Delay > 0 {
+			s.held, s.state = true, stHeld
+			e.q.push(event{at: e.now + int64(adm.Delay), idx: i, tag: evSend << 28})
+			return
+		}
+	}
+	s.held = false
+	s.gen++
+	s.state = stWaiting
+	e.m.attempt(e.now, int(s.number))
+	e.m.integrate(e.now, e.srv)
+	req := fakeserver.Request{Ref: fakeserver.Ref(uint64(i)<<32 | uint64(s.gen&genMask)), Key: int(s.client % e.keys)}
+	v, ans, unit, doneAt := e.srv.Arrive(time.Duration(e.now), req)
+	switch v {
+	case fakeserver.Rejected:
+		e.m.reject(e.now, ans)
+		e.outcome(i, strategies.Outcome{Status: ans.Status, RetryAfter: ans.RetryAfter, HasRetryAfter: ans.HasRetryAfter})
+		return
+	case fakeserver.Started:
+		e.m.admit(e.now)
+		e.m.waited(0)
+		e.q.push(event{at: int64(doneAt), idx: int32(unit), tag: evDone << 28})
+	case fakeserver.Queued:
+		e.m.admit(e.now)
+	}
+	if e.timeout > 0 {
+		e.q.push(event{at: e.now + e.timeout, idx: i, tag: evTimeout<<28 | s.gen&genMask})
+	}
+}
+
+// done ends a service: the next queued request starts, and the served one's client gets its answer if it still waits.
+func (e *engine) done(unit int) {
+	e.m.integrate(e.now, e.srv)
+	served, _, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
+	if started {
+		e.m.waited(waited)
+		e.q.push(event{at: int64(nextDone), idx: int32(unit), tag: evDone << 28})
+	}
+	i, gen := int32(uint64(served.Ref)>>32), uint32(served.Ref)&genMask
+	s := &e.slots[i]
+	if s.state != stWaiting || s.gen&genMask != gen {
+		e.m.serve(true)
+		return
+	}
+	e.m.serve(false)
+	e.outcome(i, strategies.Outcome{Status: 200})
+}
+
+// outcome hands an attempt's end to the strategy and acts on its decision.
+func (e *engine) outcome(i int32, o strategies.Outcome) {
+	s := &e.slots[i]
+	a := strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Outcome: o}
+	d := e.clients[s.client].Observe(time.Duration(e.now), &a, &s.rng)
+	switch {
+	case o.OK():
+		e.m.finish(e.now, s, true, o, strategies.Continue)
+	case d.Retry:
+		s.number++
+		s.memo = d.Memo
+		s.state = stBackoff
+		e.q.push(event{at: e.now + int64(d.Wait), idx: i, tag: evSend << 28})
+		return
+	default:
+		e.m.finish(e.now, s, false, o, d.Stop)
+	}
+	e.next(i)
+}
+
+// next moves a slot to its client's next request, or retires it.
+func (e *engine) next(i int32) {
+	s := &e.slots[i]
+	if s.left > 0 {
+		s.left--
+	}
+	if s.left == 0 {
+		s.state = stIdle
+		if e.cfg.Fleet.Kind == Open {
+			e.free = append(e.free, i)
+		}
+		return
+	}
+	at := e.now + int64(e.think.Sample(&s.rng))
+	if at >= e.end {
+		s.state = stIdle
+		return
+	}
+	s.state = stThinking
+	e.q.push(event{at: at, idx: i, tag: evSend << 28})
+}
+
+// Run simulates one strategy against a fresh server and fleet built from cfg.
+func Run(cfg Config, strat strategies.Strategy) (results.Run, error) {
+	e, err := newEngine(cfg, strat)
+	if err != nil {
+		return results.Run{}, err
+	}
+	return e.run(), nil
+}

@@ -1,0 +1,305 @@
+package sim
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"stampede/fakeserver"
+	"stampede/sim/results"
+	"stampede/strategies"
+)
+
+// Latency histograms record microseconds from 1 µs to 1 hour at 3 significant digits.
+const (
+	histMin = 1
+	histMax = int64(time.Hour / time.Microsecond)
+)
+
+// Outcome labels beyond HTTP statuses, indexed after the 600 status slots.
+const (
+	lblTimeout = 600 + iota
+	lblConn
+	lblLocal
+	nLabels
+)
+
+// metrics accumulates one run's measurements. Every update is O(1) and allocation-free once the
+// bucket arrays cover the run.
+type metrics struct {
+	bucket int64
+
+	requests, succeeded, failed, gaveUp, attempts, localRejects int64
+	failedBy                                                    [nLabels]int64
+	stoppedBy                                                   [6]int64
+	perRequest, byNumber                                        []int64
+	all, ok                                                     *hdrhistogram.Histogram
+
+	served, abandoned int64
+	rejected          [4]int64 // by fakeserver.Reason
+	waitSum           float64
+	waitN             int64
+	waitBatch         int
+	batchSum          float64
+	batchN            int
+	batches           []float64
+
+	// series, one entry per bucket
+	offered, accepted, r429, r529, rOther, timeouts, okS, failS []int64
+	queueArea, busyArea                                         []float64
+	lastT                                                       int64
+	capacity                                                    int
+}
+
+func (m *metrics) init(cfg Config, capacity int) {
+	m.bucket = int64(cfg.Bucket)
+	n := int((int64(cfg.Duration+cfg.Drain)+m.bucket-1)/m.bucket) + 1
+	for _, p := range []*[]int64{&m.offered, &m.accepted, &m.r429, &m.r529, &m.rOther, &m.timeouts, &m.okS, &m.failS} {
+		*p = make([]int64, n)
+	}
+	m.queueArea, m.busyArea = make([]float64, n), make([]float64, n)
+	m.perRequest, m.byNumber = make([]int64, 8), make([]int64, 8)
+	m.all = hdrhistogram.New(histMin, histMax, 3)
+	m.ok = hdrhistogram.New(histMin, histMax, 3)
+	m.waitBatch = cfg.WaitBatch
+	m.capacity = capacity
+}
+
+func (m *metrics) at(t int64) int { return int(t / m.bucket) }
+
+func (m *metrics) attempt(t int64, number int) {
+	m.attempts++
+	m.offered[m.at(t)]++
+	m.byNumber = bump(m.byNumber, number)
+}
+
+func (m *metrics) admit(t int64)   { m.accepted[m.at(t)]++ }
+func (m *metrics) timeout(t int64) { m.timeouts[m.at(t)]++ }
+
+func (m *metrics) reject(t int64, a fakeserver.Answer) {
+	m.rejected[a.Reason]++
+	switch a.Status {
+	case 429:
+		m.r429[m.at(t)]++
+	case 529:
+		m.r529[m.at(t)]++
+	default:
+		m.rOther[m.at(t)]++
+	}
+}
+
+func (m *metrics) serve(abandoned bool) {
+	m.served++
+	if abandoned {
+		m.abandoned++
+	}
+}
+
+func (m *metrics) waited(w time.Duration) {
+	m.waitSum += float64(w)
+	m.waitN++
+	if m.waitBatch > 0 {
+		m.batchSum += float64(w)
+		if m.batchN++; m.batchN == m.waitBatch {
+			m.batches = append(m.batches, m.batchSum/float64(m.batchN)/1e6)
+			m.batchSum, m.batchN = 0, 0
+		}
+	}
+}
+
+// integrate accumulates queue length and busy units over time up to t, split across buckets.
+func (m *metrics) integrate(t int64, srv *fakeserver.Server) {
+	if t <= m.lastT {
+		return
+	}
+	q, b := float64(srv.QueueLen()), float64(srv.InService())
+	for m.lastT < t {
+		i := m.at(m.lastT)
+		end := min(t, int64(i+1)*m.bucket)
+		dt := float64(end - m.lastT)
+		m.queueArea[i] += q * dt
+		m.busyArea[i] += b * dt
+		m.lastT = end
+	}
+}
+
+func (m *metrics) finish(t int64, s *slot, ok bool, o strategies.Outcome, stop strategies.StopReason) {
+	us := max((t-s.start)/int64(time.Microsecond), histMin)
+	_ = m.all.RecordValue(min(us, histMax))
+	m.perRequest = bump(m.perRequest, int(s.number))
+	if ok {
+		m.succeeded++
+		m.okS[m.at(t)]++
+		_ = m.ok.RecordValue(min(us, histMax))
+		return
+	}
+	m.failed++
+	m.failS[m.at(t)]++
+	m.failedBy[label(o)]++
+	m.stoppedBy[stop]++
+	if stop.GaveUp() {
+		m.gaveUp++
+	}
+}
+
+func label(o strategies.Outcome) int {
+	switch o.Err {
+	case strategies.ErrTimeout:
+		return lblTimeout
+	case strategies.ErrConn:
+		return lblConn
+	case strategies.ErrLocal:
+		return lblLocal
+	}
+	if o.Status < 0 || o.Status >= 600 {
+		return 0
+	}
+	return o.Status
+}
+
+func labelName(i int) string {
+	switch i {
+	case lblTimeout:
+		return "timeout"
+	case lblConn:
+		return "connection"
+	case lblLocal:
+		return "local"
+	}
+	return strconv.Itoa(i)
+}
+
+func bump(v []int64, i int) []int64 {
+	for i >= len(v) {
+		v = append(v, 0)
+	}
+	v[i]++
+	return v
+}
+
+// result turns the counters into the run record.
+func (m *metrics) result(e *engine) results.Run {
+	m.integrate(e.now, e.srv)
+	finished := m.succeeded + m.failed
+	r := results.Run{
+		Strategy:           e.strat.Name(),
+		Params:             map[string]any{},
+		Requests:           m.requests,
+		Succeeded:          m.succeeded,
+		Failed:             m.failed,
+		GaveUp:             m.gaveUp,
+		Unfinished:         m.requests - finished,
+		FailedBy:           map[string]int64{},
+		StoppedBy:          map[string]int64{},
+		Attempts:           m.attempts,
+		LocalRejected:      m.localRejects,
+		SuccessRate:        ratio(float64(m.succeeded), float64(finished)),
+		Amplification:      ratio(float64(m.attempts), float64(m.requests)),
+		LatencyMs:          latency(m.all),
+		SuccessLatencyMs:   latency(m.ok),
+		AttemptsPerRequest: trim(m.perRequest),
+		RetriesByNumber:    trim(m.byNumber),
+		Server: results.Server{
+			Served:        m.served,
+			Abandoned:     m.abandoned,
+			Rejected:      map[string]int64{},
+			MeanWaitMs:    ratio(m.waitSum, float64(m.waitN)) / 1e6,
+			WaitBatchesMs: m.batches,
+		},
+	}
+	for i, n := range m.failedBy {
+		if n > 0 {
+			r.FailedBy[labelName(i)] = n
+		}
+	}
+	for i, n := range m.stoppedBy {
+		if n > 0 {
+			r.StoppedBy[strategies.StopReason(i).String()] = n
+		}
+	}
+	for i, n := range m.rejected {
+		if n > 0 {
+			r.Server.Rejected[[...]string{"none", "fault", "rate_limit", "overload"}[i]] = n
+		}
+	}
+
+	// Series: up to the last bucket with activity, and at least the scenario's duration.
+	n := m.at(max(e.end-1, 0)) + 1
+	for i := len(m.offered) - 1; i >= n; i-- {
+		if m.offered[i]+m.okS[i]+m.failS[i]+m.timeouts[i] != 0 || m.busyArea[i] != 0 {
+			n = i + 1
+			break
+		}
+	}
+	bw := float64(m.bucket)
+	s := results.Series{
+		Offered: m.offered[:n], Accepted: m.accepted[:n], Rejected429: m.r429[:n], Rejected529: m.r529[:n],
+		RejectedOther: m.rOther[:n], Timeouts: m.timeouts[:n], Succeeded: m.okS[:n], Failed: m.failS[:n],
+		Queue: make([]float64, n), InFlight: make([]float64, n),
+	}
+	var busy float64
+	for i := 0; i < n; i++ {
+		s.Queue[i] = round3(m.queueArea[i] / bw)
+		s.InFlight[i] = round3(m.busyArea[i] / bw)
+		busy += m.busyArea[i]
+	}
+	r.Series = s
+	if e.now > 0 && m.capacity > 0 {
+		r.Server.Utilization = round3(busy / (float64(e.now) * float64(m.capacity)))
+	}
+
+	// Herd figures over the active buckets.
+	first, last, peak := -1, -1, int64(0)
+	var sum int64
+	for i, v := range s.Offered {
+		if v > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+		sum += v
+		peak = max(peak, v)
+	}
+	secs := bw / float64(time.Second)
+	r.PeakAttemptsPerS = float64(peak) / secs
+	if first >= 0 {
+		mean := float64(sum) / float64(last-first+1)
+		r.PeakToMean = round3(ratio(float64(peak), mean))
+	}
+	return r
+}
+
+func latency(h *hdrhistogram.Histogram) results.Latency {
+	if h.TotalCount() == 0 {
+		return results.Latency{}
+	}
+	ms := func(us int64) float64 { return round3(float64(us) / 1000) }
+	return results.Latency{
+		Mean: round3(h.Mean() / 1000),
+		P50:  ms(h.ValueAtQuantile(50)),
+		P90:  ms(h.ValueAtQuantile(90)),
+		P99:  ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)),
+		Max:  ms(h.Max()),
+	}
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+func trim(v []int64) []int64 {
+	n := len(v)
+	for n > 0 && v[n-1] == 0 {
+		n--
+	}
+	return v[:n]
+}

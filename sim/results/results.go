@@ -1,0 +1,107 @@
+// Package results defines the records a run produces: the schema of results.json, shared by the simulator,
+// the live fleet and the reports. It holds plain data and the code that reads and writes it, nothing that runs.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// Schema is the version of the results.json layout written by this code.
+const Schema = 1
+
+// File is the whole of results.json: one scenario, one seed, one run per strategy (per sweep point later).
+type File struct {
+	Schema    int     `json:"schema"`
+	Scenario  string  `json:"scenario"`
+	Seed      uint64  `json:"seed"`
+	Engine    string  `json:"engine"` // "virtual" or "live"
+	DurationS float64 `json:"duration_s"`
+	BucketS   float64 `json:"bucket_s"`
+	Runs      []Run   `json:"runs"`
+}
+
+// Run is the outcome of one strategy against one fresh server and fleet.
+type Run struct {
+	Strategy string         `json:"strategy"`
+	Params   map[string]any `json:"params"` // swept parameters and their values; empty for a plain run
+
+	Requests   int64            `json:"requests"`   // requests whose first attempt was due before the end
+	Succeeded  int64            `json:"succeeded"`  // ended with a 2xx
+	Failed     int64            `json:"failed"`     // ended without success (includes GaveUp)
+	GaveUp     int64            `json:"gave_up"`    // failed on a retryable outcome because a limit stopped the retries
+	Unfinished int64            `json:"unfinished"` // still in progress when the run ended
+	FailedBy   map[string]int64 `json:"failed_by"`  // final outcome of failed requests: "529", "429", "timeout", …
+	StoppedBy  map[string]int64 `json:"stopped_by"` // why retrying stopped: "max-retries", "deadline", "not-retryable", …
+
+	SuccessRate   float64 `json:"success_rate"`   // succeeded / (requests − unfinished)
+	Attempts      int64   `json:"attempts"`       // attempts sent, first tries and retries
+	LocalRejected int64   `json:"local_rejected"` // attempts a client-side guard refused to send
+	Amplification float64 `json:"amplification"`  // attempts / requests
+
+	LatencyMs        Latency `json:"latency_ms"`         // first (intended) send to final outcome, all finished requests
+	SuccessLatencyMs Latency `json:"success_latency_ms"` // the same for successful requests only
+
+	AttemptsPerRequest []int64 `json:"attempts_per_request"` // [k]: finished requests that took k+1 attempts
+	RetriesByNumber    []int64 `json:"retries_by_number"`    // [k]: attempts that were retry k (index 0: first tries)
+
+	PeakAttemptsPerS float64 `json:"peak_attempts_per_s"` // largest bucket of offered attempts, per second
+	PeakToMean       float64 `json:"peak_to_mean"`        // that peak over the mean offered rate of the active buckets
+
+	Server Server `json:"server"`
+	Series Series `json:"series"`
+}
+
+// Latency holds percentiles in milliseconds.
+type Latency struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// Server summarizes the server side of a run.
+type Server struct {
+	Served        int64            `json:"served"`       // requests that finished service
+	Abandoned     int64            `json:"abandoned"`    // served after their client had stopped waiting
+	Rejected      map[string]int64 `json:"rejected"`     // rejections by reason: overload, rate_limit, fault
+	MeanWaitMs    float64          `json:"mean_wait_ms"` // mean time in queue of served requests
+	Utilization   float64          `json:"utilization"`  // busy unit-time over capacity × run time
+	WaitBatchesMs []float64        `json:"-"`            // batch means of the queue wait, when requested
+}
+
+// Series holds per-bucket counts; index i covers [i·bucket, (i+1)·bucket).
+type Series struct {
+	Offered       []int64   `json:"offered"`        // attempts that reached the server
+	Accepted      []int64   `json:"accepted"`       // attempts admitted to service or queue
+	Rejected429   []int64   `json:"rejected_429"`   // answered 429
+	Rejected529   []int64   `json:"rejected_529"`   // answered 529
+	RejectedOther []int64   `json:"rejected_other"` // other immediate error answers
+	Timeouts      []int64   `json:"timeouts"`       // attempts the client abandoned
+	Succeeded     []int64   `json:"succeeded"`      // requests that ended in success (goodput)
+	Failed        []int64   `json:"failed"`         // requests that ended in failure
+	Queue         []float64 `json:"queue"`          // time-averaged queue length
+	InFlight      []float64 `json:"in_flight"`      // time-averaged busy units
+}
+
+// Write encodes f as indented JSON.
+func Write(w io.Writer, f *File) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(f)
+}
+
+// Read decodes a results file and checks its schema version.
+func Read(r io.Reader) (*File, error) {
+	var f File
+	if err := json.NewDecoder(r).Decode(&f); err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	if f.Schema != Schema {
+		return nil, fmt.Errorf("results: schema %d, this stampede reads %d", f.Schema, Schema)
+	}
+	return &f, nil
+}

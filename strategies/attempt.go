@@ -1,0 +1,139 @@
+package strategies
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// ErrKind says how an attempt ended when it did not end with an HTTP answer.
+type ErrKind uint8
+
+const (
+	// ErrNone: the attempt got an HTTP answer; Outcome.Status holds it.
+	ErrNone ErrKind = iota
+	// ErrTimeout: the client's per-attempt timeout expired first.
+	ErrTimeout
+	// ErrConn: the connection failed or was refused.
+	ErrConn
+	// ErrLocal: the client rejected the attempt itself (a guard) and never sent it.
+	ErrLocal
+)
+
+// String names the kind as it appears in scenarios and results ("timeout", "connection").
+func (k ErrKind) String() string {
+	switch k {
+	case ErrTimeout:
+		return "timeout"
+	case ErrConn:
+		return "connection"
+	case ErrLocal:
+		return "local"
+	}
+	return "none"
+}
+
+// Tri is a header that may be absent, true or false (x-should-retry).
+type Tri int8
+
+const (
+	Unset Tri = iota
+	True
+	False
+)
+
+// Outcome is what one attempt returned, exactly as the client could read it off the wire.
+// Header values are already parsed: RetryAfter is the delay the header carried (whole seconds for
+// the delay-seconds and HTTP-date forms, milliseconds for retry-after-ms).
+type Outcome struct {
+	Status        int           // HTTP status; 0 when Err is not ErrNone
+	Err           ErrKind       // how the attempt failed without an answer
+	RetryAfter    time.Duration // server-requested delay; meaningful when HasRetryAfter
+	HasRetryAfter bool          // a usable Retry-After (or retry-after-ms) was present
+	ShouldRetry   Tri           // the x-should-retry header
+}
+
+// OK reports whether the attempt succeeded (a 2xx answer).
+func (o Outcome) OK() bool { return o.Err == ErrNone && o.Status >= 200 && o.Status < 300 }
+
+// Label names the outcome for metrics: the status code as text, or the error kind.
+func (o Outcome) Label() string {
+	if o.Err != ErrNone {
+		return o.Err.String()
+	}
+	return statusText(o.Status)
+}
+
+// Attempt is the record a strategy decides from. The engine keeps one per in-flight request, so
+// per-request backoff state (a family's memo, e.g. decorrelated jitter's last sleep) lives with the
+// request, not in the strategy and not in a shared global.
+type Attempt struct {
+	Number  int           // 0 for the first attempt, k for the k-th retry
+	Elapsed time.Duration // from the request's first (intended) send to the end of this attempt
+	Memo    float64       // backoff-private state carried between retries of one request
+	Outcome Outcome       // how this attempt ended
+}
+
+// StopReason says why a strategy declined to retry.
+type StopReason uint8
+
+const (
+	// Continue: no stop, the decision is to retry (or the attempt succeeded).
+	Continue StopReason = iota
+	// StopNotRetryable: the outcome is not in retry_on, or x-should-retry said false.
+	StopNotRetryable
+	// StopMaxRetries: max_retries retries were already made.
+	StopMaxRetries
+	// StopDeadline: the next attempt would start after the total deadline.
+	StopDeadline
+	// StopRetryAfter: the server asked for a delay the policy refuses to wait.
+	StopRetryAfter
+	// StopGuard: a budget, breaker or throttle shared across requests vetoed the retry.
+	StopGuard
+)
+
+// GaveUp reports whether the request failed on a retryable outcome because a limit stopped it.
+func (r StopReason) GaveUp() bool { return r >= StopMaxRetries }
+
+// String names the reason.
+func (r StopReason) String() string {
+	return [...]string{"continue", "not-retryable", "max-retries", "deadline", "retry-after", "guard"}[r]
+}
+
+// Decision is a strategy's answer after a failed attempt.
+type Decision struct {
+	Retry bool          // send another attempt
+	Wait  time.Duration // after this pause
+	Memo  float64       // the backoff memo to carry into the next Attempt
+	Stop  StopReason    // why not, when Retry is false
+}
+
+// Admission is a strategy's answer before an attempt is sent (guards that shape or reject sends).
+type Admission struct {
+	Delay  time.Duration // hold the send this long (a client-side rate limiter)
+	Reject bool          // do not send; the attempt fails locally with ErrLocal
+}
+
+// Strategy is a complete retry policy. Implementations are immutable and safe for concurrent use;
+// state that must persist across a client's requests (budgets, breakers) lives in the Client it creates.
+type Strategy interface {
+	// Name is the label in tables and results.
+	Name() string
+	// AttemptTimeout is the per-attempt timeout (0: none).
+	AttemptTimeout() time.Duration
+	// NewClient returns the state one client (one SDK instance) keeps across its requests.
+	// Stateless strategies may return a shared value.
+	NewClient() Client
+}
+
+// Client is one client's view of a strategy. Not safe for concurrent use: one client, one goroutine or one engine.
+// now is the time since the fleet started, passed in rather than read, as in golang.org/x/time/rate's AllowN(t, n).
+type Client interface {
+	// Admit is asked before every attempt, first or retry.
+	Admit(now time.Duration, a *Attempt) Admission
+	// Observe is told the end of every attempt; for a failure it returns whether and when to retry.
+	// src supplies the uniform draws for jitter.
+	Observe(now time.Duration, a *Attempt, src rand.Source) Decision
+}
+
+// Uniform turns one draw of src into a float64 in [0, 1) (53 random bits, as math/rand/v2's Float64).
+func Uniform(src rand.Source) float64 { return float64(src.Uint64()<<11>>11) / (1 << 53) }

@@ -1,0 +1,68 @@
+package strategies
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ErrBadRetryOn is returned for a retry_on entry that is neither a status, a class nor an error kind.
+var ErrBadRetryOn = errors.New("strategies: bad retry_on entry")
+
+// DefaultRetryOn is what retry_on means when a scenario leaves it out: the statuses the Stainless-generated SDKs
+// retry (408, 409, 429, ≥ 500; ../shared/reference/retry-policies.md) plus client timeouts and connection errors.
+var DefaultRetryOn = []string{"408", "409", "429", "5xx", "timeout", "connection"}
+
+// RetryOn is the set of outcomes worth retrying. The zero value retries nothing.
+type RetryOn struct {
+	status  [10]uint64 // bit s set: retry status s (0 ≤ s < 640)
+	timeout bool
+	conn    bool
+}
+
+// ParseRetryOn reads entries such as "429", "5xx", "timeout", "connection".
+func ParseRetryOn(entries []string) (RetryOn, error) {
+	var r RetryOn
+	for _, e := range entries {
+		e = strings.TrimSpace(strings.ToLower(e))
+		switch {
+		case e == "timeout":
+			r.timeout = true
+		case e == "connection" || e == "conn":
+			r.conn = true
+		case len(e) == 3 && e[1:] == "xx" && e[0] >= '1' && e[0] <= '5':
+			lo := int(e[0]-'0') * 100
+			for s := lo; s < lo+100; s++ {
+				r.set(s)
+			}
+		default:
+			s, err := strconv.Atoi(e)
+			if err != nil || s < 100 || s > 599 {
+				return RetryOn{}, fmt.Errorf("%w %q: want a status 100–599, a class like 5xx, timeout or connection", ErrBadRetryOn, e)
+			}
+			r.set(s)
+		}
+	}
+	return r, nil
+}
+
+func (r *RetryOn) set(s int) { r.status[s>>6] |= 1 << (s & 63) }
+
+// Status reports whether status s is retried.
+func (r *RetryOn) Status(s int) bool {
+	return s >= 0 && s < 640 && r.status[s>>6]&(1<<(s&63)) != 0
+}
+
+// Match reports whether the outcome is retried (x-should-retry is judged by the caller).
+func (r *RetryOn) Match(o Outcome) bool {
+	switch o.Err {
+	case ErrTimeout:
+		return r.timeout
+	case ErrConn:
+		return r.conn
+	case ErrLocal:
+		return false
+	}
+	return r.Status(o.Status)
+}
