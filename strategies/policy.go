@@ -2,13 +2,25 @@ package strategies
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"time"
 )
 
 // ErrBadSpec wraps every error that building a strategy from its Spec can return.
 var ErrBadSpec = errors.New("strategies: bad strategy")
+
+// FieldError is a Spec error tied to a field, named by its YAML path inside the spec ("backoff.kind",
+// "retry_after.policy"), so that a scenario loader can point at the file, line and column. It unwraps to
+// ErrBadSpec and to the cause.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string   { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() []error { return []error{ErrBadSpec, e.Err} }
+
+func fieldErr(field string, err error) error { return &FieldError{Field: field, Err: err} }
 
 // DefaultMaxRetries applies when a spec leaves max_retries out.
 const DefaultMaxRetries = 3
@@ -48,7 +60,7 @@ var (
 func (s Spec) Build() (*Policy, error) {
 	fam, err := LookupBackoff(s.Backoff.Kind)
 	if err != nil {
-		return nil, fmt.Errorf("%w: backoff.kind: %w", ErrBadSpec, err)
+		return nil, fieldErr("backoff.kind", err)
 	}
 	p := &Policy{
 		name:       s.Name,
@@ -72,10 +84,10 @@ func (s Spec) Build() (*Policy, error) {
 		on = DefaultRetryOn
 	}
 	if p.retryOn, err = ParseRetryOn(on); err != nil {
-		return nil, fmt.Errorf("%w: retry_on: %w", ErrBadSpec, err)
+		return nil, fieldErr("retry_on", err)
 	}
 	if p.raPolicy, err = ParseRetryAfterPolicy(s.RetryAfter.Policy); err != nil {
-		return nil, fmt.Errorf("%w: retry_after.policy: %w", ErrBadSpec, err)
+		return nil, fieldErr("retry_after.policy", err)
 	}
 	if p.raCap == 0 {
 		p.raCap = DefaultRetryAfterCap

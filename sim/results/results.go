@@ -19,7 +19,22 @@ type File struct {
 	Engine    string  `json:"engine"` // "virtual" or "live"
 	DurationS float64 `json:"duration_s"`
 	BucketS   float64 `json:"bucket_s"`
+	Limits    Limits  `json:"limits"` // the server's nominal limits, for drawing reference lines
+	Phases    []Phase `json:"phases"` // timeline phases of the scenario, in start order (may be empty)
 	Runs      []Run   `json:"runs"`
+}
+
+// Limits are the server's nominal throughput limits in requests per second (0: none).
+type Limits struct {
+	CapacityPerS  float64 `json:"capacity_per_s"`   // capacity ÷ mean service time
+	RateLimitPerS float64 `json:"rate_limit_per_s"` // the global token bucket's rate
+}
+
+// Phase is a named interval of the scenario's timeline, in seconds from the start.
+type Phase struct {
+	Name   string  `json:"name"`
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
 }
 
 // Run is the outcome of one strategy against one fresh server and fleet.
