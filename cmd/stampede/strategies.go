@@ -34,7 +34,7 @@ func firstDelays(f strategies.Family, n int) string {
 	if !f.Retries {
 		return "—"
 	}
-	b := f.New(strategies.BackoffSpec{Base: 100 * time.Millisecond}.WithDefaults())
+	b := f.New(strategies.BackoffSpec{Base: strategies.Dur(100 * time.Millisecond)}.WithDefaults())
 	var out []string
 	memo := 0.0
 	for i := 1; i <= n; i++ {
