@@ -24,11 +24,12 @@ const (
 )
 
 // slot is one client's request in progress (closed and burst fleets: one per client; open fleets: one per
-// concurrent request, recycled). 48 bytes.
+// concurrent request, recycled). 56 bytes.
 type slot struct {
 	rng    rand.PCG // the slot's own stream: think times and jitter draws
 	start  int64    // intended send of the request's first attempt: latency is measured from here
 	memo   float64  // backoff memo carried between retries
+	hold   float64  // guard state carried between retries (strategies.Attempt.Held: retry-quota tokens held)
 	gen    uint32   // attempt generation: stale completions and timeouts carry an older one
 	client int32    // owning client instance (strategy state)
 	left   int32    // requests still to send; negative: unlimited
@@ -98,6 +99,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 	e.clients = make([]strategies.Client, f.Clients)
 	for i := range e.clients {
 		e.clients[i] = strat.NewClient()
+		seedClient(e.clients[i], cfg.Seed, i)
 	}
 	switch f.Kind {
 	case Open:
@@ -208,12 +210,12 @@ func (e *engine) arrive() {
 func (e *engine) send(i int32) {
 	s := &e.slots[i]
 	if s.state == stThinking {
-		s.start, s.number, s.memo = e.now, 0, 0
+		s.start, s.number, s.memo, s.hold = e.now, 0, 0, 0
 		e.m.requests++
 	}
 	c := e.clients[s.client]
 	if !s.held {
-		a := strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo}
+		a := strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold}
 		adm := c.Admit(time.Duration(e.now), &a)
 		if adm.Reject {
 			e.m.localRejects++
@@ -272,14 +274,14 @@ func (e *engine) done(unit int) {
 // outcome hands an attempt's end to the strategy and acts on its decision.
 func (e *engine) outcome(i int32, o strategies.Outcome) {
 	s := &e.slots[i]
-	a := strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Outcome: o}
+	a := strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold, Outcome: o}
 	d := e.clients[s.client].Observe(time.Duration(e.now), &a, &s.rng)
 	switch {
 	case o.OK():
 		e.m.finish(e.now, s, true, o, strategies.Continue)
 	case d.Retry:
 		s.number++
-		s.memo = d.Memo
+		s.memo, s.hold = d.Memo, d.Held
 		s.state = stBackoff
 		e.q.push(event{at: e.now + int64(d.Wait), idx: i, tag: evSend << 28})
 		return
