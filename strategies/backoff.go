@@ -173,7 +173,9 @@ func (f Family) Build(s BackoffSpec) (Backoff, error) {
 		}
 	}
 	s.Kind = f.Name
-	s = f.Defaults.over(s).WithDefaults()
+	d := f.Defaults
+	d.Kind = f.Name
+	s = d.over(s).WithDefaults()
 	switch {
 	case *s.Base < 0:
 		return nil, fieldErr("backoff.base", fmt.Errorf("%w: base must not be negative, got %v", ErrBadBackoff, *s.Base))

@@ -18,7 +18,7 @@ import (
 // Worked table, base 100ms, cap 20s, every draw u = 0.5 (t = 0.5, 1.5, 2.5, …):
 //
 //	n       1        2         3         4         5
-//	pause   89.7ms   109.3ms   207.7ms   403.5ms   808.1ms
+//	pause   89.7ms   109.3ms   203.6ms   404.6ms   808.4ms
 type DecorrelatedJitterV2 struct{ Base, Cap time.Duration }
 
 var _ Backoff = DecorrelatedJitterV2{}
