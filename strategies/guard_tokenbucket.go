@@ -25,8 +25,8 @@ func (b *TokenBucket) Admit(_ time.Duration, a *Attempt) Admission {
 	return Admission{}
 }
 
-// Allow reports whether a retry's cost is in the bucket.
-func (b *TokenBucket) Allow(time.Duration, *Attempt) bool { return b.tokens >= b.Cost }
+// Allow reports whether a retry's cost is in the bucket (within 1e-9, so that ten deposits of 0.1 make a token).
+func (b *TokenBucket) Allow(time.Duration, *Attempt) bool { return b.tokens+1e-9 >= b.Cost }
 
 // Record spends the cost of a retry that goes ahead.
 func (b *TokenBucket) Record(_ time.Duration, _ *Attempt, r Record) {

@@ -15,7 +15,7 @@ import (
 // with fixed draws: the pause before retry n for u = 0 and u = 0.5, computed by hand from the formula.
 func TestPresetDelays(t *testing.T) {
 	s := time.Second
-	stainless0 := []time.Duration{500 * ms, s, 2 * s, 4 * s, 8 * s, 8 * s}            // min(0.5s·2^(n−1), 8s)
+	stainless0 := []time.Duration{500 * ms, s, 2 * s, 4 * s, 8 * s, 8 * s}                                    // min(0.5s·2^(n−1), 8s)
 	stainlessHalf := []time.Duration{437500 * time.Microsecond, 875 * ms, 1750 * ms, 3500 * ms, 7 * s, 7 * s} // ·(1 − 0.25·0.5)
 	cases := []struct {
 		preset    string

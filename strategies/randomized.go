@@ -16,7 +16,7 @@ import "time"
 //
 // Worked table, defaults (interval, then the range of the pause):
 //
-//	n          1              2               3                4               …  12
+//	n          1              2               3                4               …  13
 //	interval   500ms          750ms           1.125s           1.6875s            60s (capped)
 //	pause      [250ms, 750ms] [375ms, 1.125s] [562ms, 1.6875s] [844ms, 2.53s]     [30s, 90s]
 type RandomizedExponential struct {
