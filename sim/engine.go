@@ -56,7 +56,7 @@ type engine struct {
 	arrivals rand.PCG           // open-loop arrival stream
 	arrived  int64              // open-loop arrivals so far
 	keys     int32
-	events   int64 // events processed, for benchmarks
+	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
 	m        metrics
 }
