@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"stampede/fakeserver"
@@ -48,7 +49,9 @@ type engine struct {
 	end      int64 // no request starts at or after this instant
 	stop     int64 // the run ends here
 	slots    []slot
-	clients  []strategies.Client
+	clients  []strategies.Client // per-client strategy state, nil when shared
+	shared   strategies.Client   // the one client of a stateless strategy
+	release  func()              // frees the slot array of a closed or burst fleet
 	free     []int32
 	think    fakeserver.Sampler
 	thinkAvg float64
@@ -57,6 +60,7 @@ type engine struct {
 	arrived  int64              // open-loop arrivals so far
 	keys     int32
 	events   int64              // events processed, for benchmarks
+	sink     uint8              // target of the prefetching load in step
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
 	m        metrics
 }
@@ -97,19 +101,16 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		keys:     int32(f.Keys),
 	}
 	e.m.init(cfg, srv.Capacity())
-	e.clients = make([]strategies.Client, f.Clients)
-	for i := range e.clients {
-		e.clients[i] = strat.NewClient()
-	}
+	e.initClients(f.Clients)
 	switch f.Kind {
 	case Open:
 		e.gap, _ = fakeserver.Exponential(time.Duration(float64(time.Second) / f.Rate)).Sampler()
 		e.arrivals = *rand.NewPCG(mix(cfg.Seed, streamArrivals), 0)
-		e.q.h = make([]event, 0, 1024)
+		e.q.reserve(1024)
 		e.q.push(event{at: e.nextArrival(0), tag: evArrival << 28})
 	default:
-		e.slots = make([]slot, f.Clients)
-		e.q.h = make([]event, 0, f.Clients+f.Clients/4+16)
+		e.slots, e.release = allocSlots(f.Clients)
+		e.q.reserve(f.Clients)
 		left := int32(f.Requests)
 		if f.Requests == 0 {
 			left = -1
@@ -128,6 +129,30 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		}
 	}
 	return e, nil
+}
+
+// initClients creates each client's strategy state. A strategy whose client is the strategy itself (a Policy: no
+// state across requests) serves the whole fleet from one value, which saves a slice of n interfaces and a cache
+// miss per event.
+func (e *engine) initClients(n int) {
+	c := e.strat.NewClient()
+	if reflect.TypeOf(c).Comparable() && any(c) == any(e.strat) {
+		e.shared = c
+		return
+	}
+	e.clients = make([]strategies.Client, n)
+	e.clients[0] = c
+	for i := 1; i < n; i++ {
+		e.clients[i] = e.strat.NewClient()
+	}
+}
+
+// client returns the strategy state of the slot's client.
+func (e *engine) client(s *slot) strategies.Client {
+	if e.shared != nil {
+		return e.shared
+	}
+	return e.clients[s.client]
 }
 
 // Random stream identifiers: each stream of a run derives from the seed and its own constant.
@@ -161,11 +186,25 @@ func (e *engine) lastActivity() int64 {
 	return e.now
 }
 
+// close releases memory held outside the Go heap; the engine is unusable afterwards.
+func (e *engine) close() {
+	if e.release != nil {
+		e.release()
+		e.release, e.slots = nil, nil
+	}
+}
+
 // step processes one event.
 func (e *engine) step() {
 	ev := e.q.pop()
 	e.now = ev.at
 	e.events++
+	if e.q.n > 0 && e.slots != nil {
+		// Touch the next event's slot now, so that its cache miss overlaps this event's work.
+		if nx := e.q.peek(); nx.kind() == evSend || nx.kind() == evTimeout {
+			e.sink += e.slots[nx.idx].state
+		}
+	}
 	switch ev.kind() {
 	case evSend:
 		e.send(ev.idx)
@@ -198,7 +237,7 @@ func (e *engine) arrive() {
 		e.slots = append(e.slots, slot{rng: *rand.NewPCG(mix(e.cfg.Seed, streamClients), uint64(i))})
 	}
 	s := &e.slots[i]
-	s.client = int32(e.arrived % int64(len(e.clients)))
+	s.client = int32(e.arrived % int64(e.cfg.Fleet.Clients))
 	s.left, s.state = 1, stThinking
 	e.arrived++
 	e.send(i)
@@ -214,7 +253,7 @@ func (e *engine) send(i int32) {
 		s.start, s.number, s.memo = e.now, 0, 0
 		e.m.requests++
 	}
-	c := e.clients[s.client]
+	c := e.client(s)
 	if !s.held {
 		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo}
 		adm := c.Admit(time.Duration(e.now), &e.att)
@@ -276,7 +315,7 @@ func (e *engine) done(unit int) {
 func (e *engine) outcome(i int32, o strategies.Outcome) {
 	s := &e.slots[i]
 	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Outcome: o}
-	d := e.clients[s.client].Observe(time.Duration(e.now), &e.att, &s.rng)
+	d := e.client(s).Observe(time.Duration(e.now), &e.att, &s.rng)
 	switch {
 	case o.OK():
 		e.m.finish(e.now, s, true, o, strategies.Continue)
@@ -320,5 +359,6 @@ func Run(cfg Config, strat strategies.Strategy) (results.Run, error) {
 	if err != nil {
 		return results.Run{}, err
 	}
+	defer e.close()
 	return e.run(), nil
 }
