@@ -60,7 +60,6 @@ type engine struct {
 	arrived  int64              // open-loop arrivals so far
 	keys     int32
 	events   int64              // events processed, for benchmarks
-	sink     uint8              // target of the prefetching load in step
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
 	m        metrics
 }
@@ -199,12 +198,6 @@ func (e *engine) step() {
 	ev := e.q.pop()
 	e.now = ev.at
 	e.events++
-	if e.q.n > 0 && e.slots != nil {
-		// Touch the next event's slot now, so that its cache miss overlaps this event's work.
-		if nx := e.q.peek(); nx.kind() == evSend || nx.kind() == evTimeout {
-			e.sink += e.slots[nx.idx].state
-		}
-	}
 	switch ev.kind() {
 	case evSend:
 		e.send(ev.idx)

@@ -67,7 +67,8 @@ func (q *eventQueue) refill() {
 	q.buckets[i] = src[:0]
 }
 
-// peek returns the earliest event without removing it.
+// peek returns the earliest event without removing it. It may advance the queue's base instant to that event, so
+// it must only be called between events, never while one is being processed (which may still push earlier ones).
 func (q *eventQueue) peek() event {
 	q.refill()
 	b := q.buckets[0]
