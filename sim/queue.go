@@ -4,10 +4,12 @@ import "math/bits"
 
 // Event kinds, stored in the top bits of event.tag.
 const (
-	evSend    uint32 = 1 // a slot sends an attempt (first try or retry)
-	evDone    uint32 = 2 // a server unit finishes a service
-	evTimeout uint32 = 3 // an attempt's timeout expires (tag carries the attempt's generation)
-	evArrival uint32 = 4 // the open-loop arrival process fires
+	evSend       uint32 = 1 // a slot sends an attempt (first try or retry)
+	evDone       uint32 = 2 // a server unit finishes a service
+	evTimeout    uint32 = 3 // an attempt's timeout expires (tag carries the attempt's generation)
+	evArrival    uint32 = 4 // the open-loop arrival process fires
+	evPhase      uint32 = 5 // a timeline phase starts (generation 0) or ends (generation 1)
+	evBackground uint32 = 6 // a background (unmeasured) request arrives
 )
 
 const genMask = 1<<28 - 1
