@@ -43,7 +43,7 @@ func NewFile(scenario string, cfg Config) *results.File {
 		DurationS: cfg.Duration.Seconds(),
 		BucketS:   cfg.Bucket.Seconds(),
 		Limits:    Limits(cfg.Server),
-		Phases:    []results.Phase{},
+		Phases:    phases(cfg),
 		Runs:      []results.Run{},
 	}
 }
@@ -61,4 +61,14 @@ func Limits(c fakeserver.Config) results.Limits {
 		}
 	}
 	return l
+}
+
+// phases lists the timeline's phases for the results file.
+func phases(cfg Config) []results.Phase {
+	out := []results.Phase{}
+	horizon := cfg.Duration + cfg.Drain
+	for _, p := range cfg.Server.WithDefaults().Timeline {
+		out = append(out, results.Phase{Name: p.Name, StartS: p.At.Seconds(), EndS: p.End(horizon).Seconds()})
+	}
+	return out
 }

@@ -157,9 +157,6 @@ type Family struct {
 	New      func(BackoffSpec) Backoff // builds the backoff from a spec with defaults applied
 }
 
-// ErrBadBackoff is returned for a backoff parameter out of range or not read by the family.
-var ErrBadBackoff = errors.New("strategies: bad backoff")
-
 // Build applies the family's defaults, then the package defaults, and builds the backoff. It checks that the
 // spec sets only parameters the family reads and that they are in range; the error names the field.
 func (f Family) Build(s BackoffSpec) (Backoff, error) {
@@ -169,7 +166,7 @@ func (f Family) Build(s BackoffSpec) (Backoff, error) {
 			if len(f.Params) > 0 {
 				reads = strings.Join(f.Params, ", ")
 			}
-			return nil, fieldErr("backoff."+name, fmt.Errorf("%w: %s does not read %s (it reads %s)", ErrBadBackoff, f.Name, name, reads))
+			return nil, fieldErr("backoff."+name, fmt.Errorf("%s does not read %s (it reads %s)", f.Name, name, reads))
 		}
 	}
 	s.Kind = f.Name
@@ -178,19 +175,19 @@ func (f Family) Build(s BackoffSpec) (Backoff, error) {
 	s = d.over(s).WithDefaults()
 	switch {
 	case *s.Base < 0:
-		return nil, fieldErr("backoff.base", fmt.Errorf("%w: base must not be negative, got %v", ErrBadBackoff, *s.Base))
+		return nil, fieldErr("backoff.base", fmt.Errorf("base must not be negative, got %v", *s.Base))
 	case s.Cap < 0:
-		return nil, fieldErr("backoff.cap", fmt.Errorf("%w: cap must not be negative, got %v", ErrBadBackoff, s.Cap))
+		return nil, fieldErr("backoff.cap", fmt.Errorf("cap must not be negative, got %v", s.Cap))
 	case slices.Contains(f.Params, "cap") && slices.Contains(f.Params, "base") && s.Cap < *s.Base:
-		return nil, fieldErr("backoff.cap", fmt.Errorf("%w: cap %v is below base %v", ErrBadBackoff, s.Cap, *s.Base))
+		return nil, fieldErr("backoff.cap", fmt.Errorf("cap %v is below base %v", s.Cap, *s.Base))
 	case s.Multiplier < 1:
-		return nil, fieldErr("backoff.multiplier", fmt.Errorf("%w: multiplier must be ≥ 1, got %g", ErrBadBackoff, s.Multiplier))
+		return nil, fieldErr("backoff.multiplier", fmt.Errorf("multiplier must be ≥ 1, got %g", s.Multiplier))
 	case *s.Jitter < 0 || *s.Jitter > 1:
-		return nil, fieldErr("backoff.jitter", fmt.Errorf("%w: jitter must be within [0, 1], got %g", ErrBadBackoff, *s.Jitter))
+		return nil, fieldErr("backoff.jitter", fmt.Errorf("jitter must be within [0, 1], got %g", *s.Jitter))
 	case s.BaseMax < *s.Base:
-		return nil, fieldErr("backoff.base_max", fmt.Errorf("%w: base_max %v is below base %v", ErrBadBackoff, s.BaseMax, *s.Base))
+		return nil, fieldErr("backoff.base_max", fmt.Errorf("base_max %v is below base %v", s.BaseMax, *s.Base))
 	case *s.ThrottleBase < 0:
-		return nil, fieldErr("backoff.throttle_base", fmt.Errorf("%w: throttle_base must not be negative", ErrBadBackoff))
+		return nil, fieldErr("backoff.throttle_base", errors.New("throttle_base must not be negative"))
 	}
 	return f.New(s), nil
 }

@@ -2,8 +2,8 @@ package strategies
 
 import "time"
 
-// Constant pauses the same time before every retry: pause(n) = base. With base 0 (written `base: 0s`) it retries immediately,
-// the "retry storm" of literature item 3 (../shared/reference/literature.md).
+// Constant pauses the same time before every retry: pause(n) = base. With base 0 (written `base: 0s`) it retries
+// immediately, as the immediate family does: the "retry storm" of literature item 3 (../shared/reference/literature.md).
 //
 //	n      1      2      3      4
 //	base   100ms  100ms  100ms  100ms

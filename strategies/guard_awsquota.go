@@ -1,7 +1,6 @@
 package strategies
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -95,7 +94,7 @@ func init() {
 			case "every", "first", "none":
 				q.IncrementOn = g.IncrementOn
 			default:
-				return nil, fieldErr("increment_on", unknownName(ErrBadGuard, g.IncrementOn, []string{"every", "first", "none"}))
+				return nil, fieldErr("increment_on", unknownName(errBadValue, g.IncrementOn, []string{"every", "first", "none"}))
 			}
 			if q.Throttle, err = throttleOn(g.ThrottleOn); err != nil {
 				return nil, err
@@ -114,7 +113,7 @@ func throttleOn(entries []string) (RetryOn, error) {
 	}
 	r, err := ParseRetryOn(entries)
 	if err != nil {
-		return RetryOn{}, fieldErr("throttle_on", fmt.Errorf("%w: %w", ErrBadGuard, err))
+		return RetryOn{}, fieldErr("throttle_on", err)
 	}
 	return r, nil
 }

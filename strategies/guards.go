@@ -11,11 +11,8 @@ import (
 	"time"
 )
 
-// ErrUnknownGuard is returned for a guard kind that no file registered; ErrBadGuard for a bad parameter.
-var (
-	ErrUnknownGuard = errors.New("strategies: unknown guard")
-	ErrBadGuard     = errors.New("strategies: bad guard")
-)
+// ErrUnknownGuard is returned for a guard kind that no file registered.
+var ErrUnknownGuard = errors.New("strategies: unknown guard")
 
 // Guard is one client's state of a guard that limits retries across that client's requests: a retry budget,
 // a throttle, a breaker, a client-side rate limiter. Guards keep explicit-time state: every method takes now,
@@ -138,7 +135,7 @@ func buildGuard(path string, g GuardSpec) (func() Guard, error) {
 	}
 	for _, name := range g.setFields() {
 		if !containsStr(k.Params, name) {
-			return nil, fieldErr(path+"."+name, fmt.Errorf("%w: %s does not read %s (it reads %s)", ErrBadGuard, k.Name, name, strings.Join(k.Params, ", ")))
+			return nil, fieldErr(path+"."+name, fmt.Errorf("%s does not read %s (it reads %s)", k.Name, name, strings.Join(k.Params, ", ")))
 		}
 	}
 	mk, err := k.Build(g)
@@ -169,7 +166,7 @@ func param(field string, p *float64, def, lo, hi float64) (float64, error) {
 		return def, nil
 	}
 	if math.IsNaN(*p) || *p < lo || *p > hi {
-		return 0, fieldErr(field, fmt.Errorf("%w: %s must be within [%g, %g], got %g", ErrBadGuard, field, lo, hi, *p))
+		return 0, fieldErr(field, fmt.Errorf("%s must be within [%g, %g], got %g", field, lo, hi, *p))
 	}
 	return *p, nil
 }
@@ -179,7 +176,7 @@ func durParam(field string, p *time.Duration, def time.Duration) (time.Duration,
 		return def, nil
 	}
 	if *p <= 0 {
-		return 0, fieldErr(field, fmt.Errorf("%w: %s must be > 0, got %v", ErrBadGuard, field, *p))
+		return 0, fieldErr(field, fmt.Errorf("%s must be > 0, got %v", field, *p))
 	}
 	return *p, nil
 }

@@ -29,6 +29,9 @@ func fieldErr(field string, err error) error {
 	return &FieldError{Field: field, Err: err}
 }
 
+// errBadValue prefixes an unknown value of a field with a fixed set of values ("unknown value \"obey\" (valid: …)").
+var errBadValue = errors.New("unknown value")
+
 // DefaultMaxRetries applies when a spec leaves max_retries out.
 const DefaultMaxRetries = 3
 
@@ -143,9 +146,12 @@ func (s Spec) Build() (*Policy, error) {
 	}
 	if s.MaxRetries != nil {
 		if *s.MaxRetries < Unlimited {
-			return nil, fieldErr("max_retries", fmt.Errorf("%w: max_retries must be ≥ 0 (or -1 for no limit), got %d", ErrBadSpec, *s.MaxRetries))
+			return nil, fieldErr("max_retries", fmt.Errorf("must be ≥ 0, or -1 for no limit, got %d", *s.MaxRetries))
 		}
 		p.maxRetries = *s.MaxRetries
+		if p.maxRetries == Unlimited && (s.Deadline == nil || *s.Deadline == 0) && len(s.Guards) == 0 {
+			return nil, fieldErr("max_retries", errors.New("-1 (no limit) needs a deadline or a guard to end the retries"))
+		}
 	}
 	if !fam.Retries {
 		p.maxRetries = 0
@@ -162,7 +168,7 @@ func (s Spec) Build() (*Policy, error) {
 	case "ignore":
 		p.shouldRetry = false
 	default:
-		return nil, fieldErr("should_retry", unknownName(ErrBadSpec, s.ShouldRetry, []string{"honor", "ignore"}))
+		return nil, fieldErr("should_retry", unknownName(errBadValue, s.ShouldRetry, []string{"honor", "ignore"}))
 	}
 	if p.ra, err = buildRetryAfter(s.RetryAfter); err != nil {
 		return nil, err
@@ -176,18 +182,15 @@ func (s Spec) Build() (*Policy, error) {
 	}
 	if s.Timeout != nil {
 		if *s.Timeout < 0 {
-			return nil, fieldErr("timeout", fmt.Errorf("%w: timeout must not be negative, got %v", ErrBadSpec, *s.Timeout))
+			return nil, fieldErr("timeout", fmt.Errorf("timeout must not be negative, got %v", *s.Timeout))
 		}
 		p.timeout = *s.Timeout
 	}
 	if s.Deadline != nil {
 		if *s.Deadline < 0 {
-			return nil, fieldErr("deadline", fmt.Errorf("%w: deadline must not be negative, got %v", ErrBadSpec, *s.Deadline))
+			return nil, fieldErr("deadline", fmt.Errorf("deadline must not be negative, got %v", *s.Deadline))
 		}
 		p.deadline = *s.Deadline
-	}
-	if p.maxRetries == Unlimited && p.deadline == 0 && len(p.guards) == 0 {
-		return nil, fieldErr("max_retries", fmt.Errorf("%w: max_retries -1 (no limit) needs a deadline or a guard", ErrBadSpec))
 	}
 	return p, nil
 }

@@ -8,8 +8,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// ErrBadRetryAfter is returned for an unknown Retry-After policy or a bad parameter of one.
-var ErrBadRetryAfter = errors.New("strategies: bad retry_after")
+// ErrBadRetryAfter is returned for an unknown Retry-After policy.
+var ErrBadRetryAfter = errors.New("strategies: unknown retry_after policy")
 
 // RetryAfterPolicy says what a client does with a server's Retry-After (or retry-after-ms) header.
 // It is one composable piece of a strategy: the backoff proposes a pause, the policy may replace it,
@@ -137,10 +137,10 @@ func buildRetryAfter(s RetryAfterSpec) (retryAfter, error) {
 	}
 	if s.Cap != nil {
 		if *s.Cap <= 0 {
-			return retryAfter{}, fieldErr("retry_after.cap", fmt.Errorf("%w: cap must be > 0, got %v", ErrBadRetryAfter, *s.Cap))
+			return retryAfter{}, fieldErr("retry_after.cap", fmt.Errorf("cap must be > 0, got %v", *s.Cap))
 		}
 		if p == RAIgnore {
-			return retryAfter{}, fieldErr("retry_after.cap", fmt.Errorf("%w: policy ignore reads no cap", ErrBadRetryAfter))
+			return retryAfter{}, fieldErr("retry_after.cap", errors.New("policy ignore reads no cap"))
 		}
 		r.cap = *s.Cap
 	}
@@ -148,21 +148,21 @@ func buildRetryAfter(s RetryAfterSpec) (retryAfter, error) {
 	case "", "backoff":
 	case "give-up":
 		if p == RAIgnore || p == RAClamp {
-			return retryAfter{}, fieldErr("retry_after.above", fmt.Errorf("%w: policy %s has no cap to be above", ErrBadRetryAfter, p))
+			return retryAfter{}, fieldErr("retry_after.above", fmt.Errorf("policy %s has no cap to be above", p))
 		}
 		if r.cap == 0 {
-			return retryAfter{}, fieldErr("retry_after.above", fmt.Errorf("%w: give-up needs a cap", ErrBadRetryAfter))
+			return retryAfter{}, fieldErr("retry_after.above", errors.New("give-up needs a cap"))
 		}
 		r.giveUp = true
 	default:
-		return retryAfter{}, fieldErr("retry_after.above", unknownName(ErrBadRetryAfter, s.Above, []string{"backoff", "give-up"}))
+		return retryAfter{}, fieldErr("retry_after.above", unknownName(errBadValue, s.Above, []string{"backoff", "give-up"}))
 	}
 	if s.Jitter != nil {
 		if p != RAHonorJitter {
-			return retryAfter{}, fieldErr("retry_after.jitter", fmt.Errorf("%w: only honor-jitter reads jitter", ErrBadRetryAfter))
+			return retryAfter{}, fieldErr("retry_after.jitter", errors.New("only honor-jitter reads jitter"))
 		}
 		if *s.Jitter < 0 {
-			return retryAfter{}, fieldErr("retry_after.jitter", fmt.Errorf("%w: jitter must not be negative, got %g", ErrBadRetryAfter, *s.Jitter))
+			return retryAfter{}, fieldErr("retry_after.jitter", fmt.Errorf("jitter must not be negative, got %g", *s.Jitter))
 		}
 		r.jitter = *s.Jitter
 	}
