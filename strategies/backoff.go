@@ -157,6 +157,14 @@ type Family struct {
 	New      func(BackoffSpec) Backoff // builds the backoff from a spec with defaults applied
 }
 
+// Resolve fills the fields s leaves unset with the family's defaults, then the package defaults.
+func (f Family) Resolve(s BackoffSpec) BackoffSpec {
+	s.Kind = f.Name
+	d := f.Defaults
+	d.Kind = f.Name
+	return d.over(s).WithDefaults()
+}
+
 // Build applies the family's defaults, then the package defaults, and builds the backoff. It checks that the
 // spec sets only parameters the family reads and that they are in range; the error names the field.
 func (f Family) Build(s BackoffSpec) (Backoff, error) {
@@ -169,10 +177,7 @@ func (f Family) Build(s BackoffSpec) (Backoff, error) {
 			return nil, fieldErr("backoff."+name, fmt.Errorf("%s does not read %s (it reads %s)", f.Name, name, reads))
 		}
 	}
-	s.Kind = f.Name
-	d := f.Defaults
-	d.Kind = f.Name
-	s = d.over(s).WithDefaults()
+	s = f.Resolve(s)
 	switch {
 	case *s.Base < 0:
 		return nil, fieldErr("backoff.base", fmt.Errorf("base must not be negative, got %v", *s.Base))

@@ -270,3 +270,22 @@ func (c *guarded) Seed(seed uint64) {
 		}
 	}
 }
+
+// guardValue renders the value of the field with the given YAML name.
+func guardValue(g GuardSpec, name string) string {
+	v, t := reflect.ValueOf(g), reflect.TypeOf(g)
+	for i := 0; i < t.NumField(); i++ {
+		if strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0] != name {
+			continue
+		}
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				return ""
+			}
+			f = f.Elem()
+		}
+		return fmt.Sprint(f.Interface())
+	}
+	return ""
+}

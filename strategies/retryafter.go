@@ -235,6 +235,9 @@ func (r *retryAfter) describe() string {
 		s = "honored exactly (negative as 0)"
 	case RAHonorCapped:
 		s = fmt.Sprintf("honored when 0 < d ≤ %v, else the backoff", r.cap)
+		if r.giveUp {
+			s = fmt.Sprintf("honored when 0 < d ≤ %v; d > %v: no retry; d ≤ 0: the backoff", r.cap, r.cap)
+		}
 	case RAHonorJitter:
 		s = fmt.Sprintf("honored plus U(0, %g·d)", r.jitter)
 	case RAClamp:
@@ -243,10 +246,10 @@ func (r *retryAfter) describe() string {
 	if r.cap > 0 && r.policy != RAHonorCapped {
 		s += fmt.Sprintf(" up to %v", r.cap)
 	}
-	if r.cap > 0 {
+	if r.cap > 0 && r.policy != RAHonorCapped {
 		if r.giveUp {
 			s += fmt.Sprintf("; d > %v: no retry", r.cap)
-		} else if r.policy != RAHonorCapped {
+		} else {
 			s += fmt.Sprintf("; d > %v: the backoff", r.cap)
 		}
 	}

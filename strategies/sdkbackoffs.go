@@ -97,7 +97,7 @@ func init() {
 	RegisterBackoff(Family{
 		Name: "stainless", Retries: true, Params: []string{"base", "cap", "multiplier", "jitter"},
 		Formula:  "min(base·2^(n−1), cap)·(1 − 0.25·U)",
-		Source:   "anthropic-sdk-python/openai-python _base_client.py, anthropic-sdk-go internal/requestconfig/requestconfig.go, anthropic-sdk-typescript src/client.ts",
+		Source:   "Stainless SDKs: _base_client.py (python), requestconfig.go (go), src/client.ts (typescript)",
 		Defaults: BackoffSpec{Base: Dur(500 * time.Millisecond), Cap: 8 * time.Second, Multiplier: 2, Jitter: Float(0.25)},
 		New: func(s BackoffSpec) Backoff {
 			return Stainless{Base: s.B(), Cap: s.Cap, Multiplier: s.Multiplier, Jitter: s.J()}
