@@ -50,6 +50,7 @@ type Spec struct {
 	ShouldRetry string         `yaml:"should_retry"` // x-should-retry: honor (default) | ignore
 	RetryAfter  RetryAfterSpec `yaml:"retry_after"`  // what to do with a server's Retry-After (default ignore)
 	Guards      []GuardSpec    `yaml:"guards"`       // budgets, throttles, breakers shared by a client's requests; replaces the preset's list whole (`[]`: none)
+	Hedge       HedgeSpec      `yaml:"hedge"`        // send copies of a request instead of retrying it (default none)
 	Timeout     *time.Duration `yaml:"timeout"`      // per-attempt timeout (default none)
 	Deadline    *time.Duration `yaml:"deadline"`     // total time per request from its first send; no retry would start after it (default none)
 }
@@ -79,6 +80,8 @@ type Policy struct {
 	shouldRetry bool
 	ra          retryAfter
 	guards      []func() Guard
+	hedgeDelay  time.Duration
+	hedgeCopies int // < 2: no hedging
 	timeout     time.Duration
 	deadline    time.Duration
 }
@@ -118,6 +121,7 @@ func (s Spec) Resolve() (Spec, error) {
 	if s.Guards != nil {
 		r.Guards = s.Guards
 	}
+	r.Hedge = r.Hedge.over(s.Hedge)
 	if s.Timeout != nil {
 		r.Timeout = s.Timeout
 	}
@@ -179,6 +183,9 @@ func (s Spec) Build() (*Policy, error) {
 			return nil, err
 		}
 		p.guards = append(p.guards, mk)
+	}
+	if p.hedgeDelay, p.hedgeCopies, err = buildHedge(s.Hedge); err != nil {
+		return nil, err
 	}
 	if s.Timeout != nil {
 		if *s.Timeout < 0 {
@@ -253,7 +260,7 @@ func (p *Policy) Retryable(o Outcome) bool {
 	return p.retryOn.Match(o)
 }
 
-// decide runs checks 1–4 of the nesting order. It takes exactly one draw from src per failed attempt, whatever it
+// decide runs checks 1–4 of the nesting order. A hedging policy never retries: its failures stop at check 2. It takes exactly one draw from src per failed attempt, whatever it
 // decides, so that strategies compared on the same seed consume their clients' streams alike.
 func (p *Policy) decide(a *Attempt, src rand.Source) (d Decision, retryable bool) {
 	o := a.Outcome
@@ -264,7 +271,7 @@ func (p *Policy) decide(a *Attempt, src rand.Source) (d Decision, retryable bool
 	if !p.Retryable(o) {
 		return Decision{Stop: StopNotRetryable}, false
 	}
-	if p.maxRetries != Unlimited && a.Number >= p.maxRetries {
+	if p.hedgeCopies >= 2 || (p.maxRetries != Unlimited && a.Number >= p.maxRetries) {
 		return Decision{Stop: StopMaxRetries}, true
 	}
 	t, memo := p.backoff.Delay(Step{N: a.Number + 1, Memo: a.Memo, U: u, Throttled: o.Err == ErrNone && o.Status == 429})
