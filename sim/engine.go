@@ -77,6 +77,8 @@ type engine struct {
 	keys     int32
 	session  uint8              // 0: no sessions; sessReplay or sessSynthetic
 	bg       rand.PCG           // background arrival stream
+	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
+	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
 	horizon  time.Duration      // where a phase without an end ends
 	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
@@ -139,6 +141,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		}
 	}
 	e.initClients(f.Clients)
+	e.hedge = newHedging(strat)
 	switch f.Kind {
 	case Open:
 		e.gap, _ = fakeserver.Exponential(time.Duration(float64(time.Second) / f.Rate)).Sampler()
@@ -252,9 +255,9 @@ func (e *engine) step() {
 	case evDone:
 		e.done(int(ev.idx))
 	case evTimeout:
-		s := &e.slots[ev.idx]
-		if s.state == stWaiting && s.gen&genMask == ev.gen() {
+		if e.waiting(ev.idx, ev.gen()) {
 			e.m.timeout(e.now)
+			e.endGen = ev.gen()
 			e.outcome(ev.idx, strategies.Outcome{Err: strategies.ErrTimeout})
 		}
 	case evArrival:
@@ -263,6 +266,8 @@ func (e *engine) step() {
 		e.phase(int(ev.idx), ev.gen() == 1)
 	case evBackground:
 		e.background(int(ev.idx))
+	case evHedge:
+		e.hedgeTimer(ev.idx, ev.gen())
 	}
 }
 
@@ -315,6 +320,15 @@ func (e *engine) send(i int32) {
 		}
 	}
 	s.held = false
+	if e.hedge != nil && s.number == 0 {
+		e.hedgeBegin(i)
+	}
+	e.transmit(i)
+}
+
+// transmit sends the slot's current attempt to the server (Admit has let it through).
+func (e *engine) transmit(i int32) {
+	s := &e.slots[i]
 	s.gen++
 	s.state = stWaiting
 	e.m.attempt(e.now, int(s.number))
@@ -327,6 +341,7 @@ func (e *engine) send(i int32) {
 	switch v {
 	case fakeserver.Rejected:
 		e.m.reject(e.now, ans)
+		e.endGen = s.gen & genMask
 		e.outcome(i, outcomeOf(ans))
 		return
 	case fakeserver.Started:
@@ -375,10 +390,11 @@ func (e *engine) done(unit int) {
 		return
 	}
 	s := &e.slots[i]
-	if s.state != stWaiting || s.gen&genMask != gen {
+	if !e.waiting(int32(i), gen) {
 		e.m.serve(served.Busy, true, false)
 		return
 	}
+	e.endGen = gen
 	e.m.serve(served.Busy, false, false)
 	if e.session != 0 {
 		s.prevID = served.RespID
@@ -429,6 +445,9 @@ func (e *engine) background(i int) {
 
 // outcome hands an attempt's end to the strategy and acts on its decision.
 func (e *engine) outcome(i int32, o strategies.Outcome) {
+	if e.hedge != nil && e.hedgeOutcome(i, o) {
+		return
+	}
 	s := &e.slots[i]
 	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold, Outcome: o}
 	d := e.client(s).Observe(time.Duration(e.now), &e.att, &s.rng)

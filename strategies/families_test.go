@@ -95,7 +95,7 @@ func TestFamiliesProperties(t *testing.T) {
 			case "linear-jitter", "constant", "none":
 				bound = time.Hour
 			}
-			for req := 0; req < 200; req++ {
+			for req := 0; req < 80; req++ {
 				memo := 0.0
 				for n := 1; n <= 60; n++ {
 					u := rng.Float64()
