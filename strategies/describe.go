@@ -153,6 +153,9 @@ func presetEntry(p Preset, full bool) Entry {
 	if len(s.Guards) == 0 {
 		e.Details = append(e.Details, Detail{"guards", "none"})
 	}
+	if pol.hedgeCopies >= 2 {
+		e.Details = append(e.Details, Detail{"hedge", fmt.Sprintf("%d copies, one every %v", pol.hedgeCopies, pol.hedgeDelay)})
+	}
 	e.Details = append(e.Details,
 		Detail{"timeout", durOrNone(pol.timeout)},
 		Detail{"deadline", durOrNone(pol.deadline)},
