@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"stampede/fakeserver"
+	"stampede/sim/results"
 	"stampede/strategies"
 )
 
@@ -100,4 +101,69 @@ func TestClientRateLimitDelaysSends(t *testing.T) {
 	// each client still has in progress at the end (they go on in the drain period).
 	assert.LessOrEqual(t, r.Attempts, int64(50*21+50*3))
 	assert.Greater(t, r.Attempts, int64(50*18))
+}
+
+// TestConcurrencyBudget: Envoy's budget binds when one client has many requests in flight. An open fleet on a
+// single client instance keeps ~100 requests active; retries in flight are held to 20 % of them.
+func TestConcurrencyBudget(t *testing.T) {
+	cfg := halfFailing(Open)
+	cfg.Fleet.Clients = 1
+	cfg.Duration = 60 * time.Second
+	cfg.Server.ServiceTime = fakeserver.Constant(time.Second)
+	plain := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: strategies.Dur(time.Second)}, MaxRetries: strategies.Int(3)}
+	budget := plain
+	budget.Guards = []strategies.GuardSpec{{Kind: "concurrency"}}
+	a, err := Run(cfg, plain.MustBuild())
+	require.NoError(t, err)
+	b, err := Run(cfg, budget.MustBuild())
+	require.NoError(t, err)
+	t.Logf("amplification plain %.3f, envoy budget %.3f (vetoed %d)", a.Amplification, b.Amplification, b.StoppedBy["guard"])
+	assert.InDelta(t, 1.875, a.Amplification, 0.05)
+	assert.Less(t, b.Amplification, 1.5)
+	assert.Positive(t, b.StoppedBy["guard"])
+}
+
+// TestAWSAdaptiveSlowsToTheServerRate: against a 429 token bucket of 100 req/s, the adaptive mode's CUBIC limiter
+// brings each client's send rate down, so fewer attempts are throttled than in standard mode for the same work.
+func TestAWSAdaptiveSlowsToTheServerRate(t *testing.T) {
+	cfg := Config{
+		Seed:     3,
+		Duration: 120 * time.Second,
+		Fleet:    Fleet{Kind: Closed, Clients: 20, Think: fakeserver.Constant(50 * time.Millisecond)},
+		Server:   fakeserver.Config{Capacity: 1000, ServiceTime: fakeserver.Constant(10 * time.Millisecond), RateLimits: []fakeserver.RateLimit{{Rate: 100, Burst: 20}}},
+	}
+	std, err := Run(cfg, strategies.Spec{Preset: "aws-standard"}.MustBuild())
+	require.NoError(t, err)
+	adp, err := Run(cfg, strategies.Spec{Preset: "aws-adaptive"}.MustBuild())
+	require.NoError(t, err)
+	r429 := func(r results.Run) int64 { return r.Server.Rejected["rate_limit"] }
+	t.Logf("429s standard %d of %d attempts, adaptive %d of %d", r429(std), std.Attempts, r429(adp), adp.Attempts)
+	assert.Less(t, float64(r429(adp)), 0.7*float64(r429(std)), "fewer throttled attempts")
+	assert.Greater(t, float64(adp.Succeeded), 0.9*float64(std.Succeeded), "for about the same work done")
+}
+
+// TestRetryAfterHerd reproduces literature item 5: a burst told "Retry-After: 5" comes back in one instant when it
+// honors the header exactly, and spread over the next seconds with honor-jitter.
+func TestRetryAfterHerd(t *testing.T) {
+	cfg := Config{
+		Seed:     5,
+		Duration: 30 * time.Second,
+		Fleet:    Fleet{Kind: Burst, Clients: 1000},
+		Server: fakeserver.Config{Capacity: 1000, RateLimits: []fakeserver.RateLimit{{Rate: 50, Burst: 50,
+			Rejection: fakeserver.Rejection{RetryAfter: fakeserver.RetryAfter{Kind: "fixed", Value: 5 * time.Second}}}}},
+	}
+	peakAfterBurst := func(ra strategies.RetryAfterSpec) int64 {
+		r, err := Run(cfg, strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "full-jitter"}, MaxRetries: strategies.Int(20), RetryAfter: ra}.MustBuild())
+		require.NoError(t, err)
+		var peak int64
+		for _, v := range r.Series.Offered[1:] {
+			peak = max(peak, v)
+		}
+		return peak
+	}
+	exact := peakAfterBurst(strategies.RetryAfterSpec{Policy: "honor"})
+	spread := peakAfterBurst(strategies.RetryAfterSpec{Policy: "honor-jitter", Jitter: strategies.Float(1)})
+	t.Logf("peak attempts per second after the burst: honor %d, honor-jitter %d", exact, spread)
+	assert.GreaterOrEqual(t, exact, int64(900), "the herd comes back together")
+	assert.Less(t, spread, exact/3)
 }
