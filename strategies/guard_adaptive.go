@@ -14,6 +14,8 @@ import (
 //
 // Worked example, K 2: 100 requests, 60 accepted in the window: (100 − 120)/101 < 0 → never reject;
 // 100 requests, 30 accepted: (100 − 60)/101 ≈ 0.40 → 40 % of new attempts are rejected locally.
+//
+// One client's state: not safe for concurrent use.
 type AdaptiveThrottle struct {
 	K, MaxReject float64
 	w            window // series 0: requests, 1: accepts

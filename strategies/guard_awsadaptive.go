@@ -20,6 +20,8 @@ import (
 // may go below zero) and is delayed until the refill covers it, as golang.org/x/time/rate's Reserve does, so
 // waiting attempts are served in order. The SDK's 0.5 s buckets are aligned on the Unix epoch, here on the start of
 // the run.
+//
+// One client's state: not safe for concurrent use.
 type CubicLimiter struct {
 	Throttle RetryOn
 

@@ -15,6 +15,8 @@ import (
 //
 // Worked example, legacy defaults, every attempt a 500: 500 → 495 → 490 … 100 retries drain it; then no retry
 // until successes refill it, one token each.
+//
+// One client's state: not safe for concurrent use.
 type AWSQuota struct {
 	Max, Cost, TimeoutCost, ThrottleCost, Increment float64
 	IncrementOn                                     string

@@ -9,6 +9,8 @@ import "time"
 // Source: Brooker, "Fixing retries with token buckets and circuit breakers" (2022); failsafe-go circuitbreaker.
 //
 // Worked example, defaults: 40 attempts in the last 10 s, 4 failed (10 %): retries allowed; a fifth failure (5/41): not.
+//
+// One client's state: not safe for concurrent use.
 type Breaker struct {
 	Threshold   float64
 	MinRequests int

@@ -11,6 +11,8 @@ import (
 // send until its final outcome.
 //
 // Worked example, defaults: with 10 active requests at most max(2, 3) = 3 retries may be active; with 50, 10.
+//
+// One client's state: not safe for concurrent use.
 type Concurrency struct {
 	Percent, Min    float64
 	active, retries int

@@ -10,6 +10,8 @@ import "time"
 //
 // Worked example, max_tokens 10, every attempt failing: 10 → 9, 8, 7, 6 (retries allowed), 5 (5 ≤ 5: throttled);
 // from then on one success in ten calls (+0.1 each) is needed to allow a retry.
+//
+// One client's state: not safe for concurrent use.
 type GRPCThrottle struct {
 	Max, Ratio float64
 	tokens     float64

@@ -9,6 +9,8 @@ import "time"
 // allow while percent·requests + min_per_sec·ttl − retries ≥ 1.
 //
 // Worked example, percent 0.2, min_per_sec 0, 50 requests in the window and 9 retries: 10 − 9 = 1 → allowed; the 11th retry is not.
+//
+// One client's state: not safe for concurrent use.
 type Percentage struct {
 	Percent, Reserve float64 // Reserve = min_per_sec·ttl
 	w                window  // series 0: requests, 1: retries

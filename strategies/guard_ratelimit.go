@@ -10,6 +10,8 @@ import "time"
 // flowcontrol uses) does.
 //
 // Worked example, defaults: 12 sends at t = 0: ten go at once, the 11th waits 200 ms, the 12th 400 ms.
+//
+// One client's state: not safe for concurrent use.
 type RateLimit struct {
 	Rate, Burst float64
 	tokens      float64

@@ -10,6 +10,8 @@ import "time"
 // Worked example, defaults, every attempt failing: the bucket starts at 5; request 1 deposits 0.1 (5 is the cap),
 // its retries spend 1 each until fewer than 1 token is left: 5 retries go out, then each later request brings 0.1,
 // so one retry every 10 requests.
+//
+// One client's state: not safe for concurrent use.
 type TokenBucket struct {
 	Max, Deposit, Cost float64
 	tokens             float64
