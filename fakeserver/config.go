@@ -26,6 +26,9 @@ type Config struct {
 	// FailFirst answers the first attempts of each request (or of each API key) with an error, then lets
 	// them through: the "fail N times, then succeed" fixture.
 	FailFirst []FailFirst `yaml:"fail_first"`
+	// Contention, when set, replaces the API server by one contended row under optimistic concurrency
+	// control (see Contention); capacity, queue, limits and faults do not apply.
+	Contention *Contention `yaml:"contention"`
 	// Timeline changes the server for a while: outages, brownouts, rate-limit changes, background load.
 	// Phases may not overlap; when one ends, the parameters it changed return to their values before it.
 	Timeline []Phase `yaml:"timeline"`
@@ -62,6 +65,9 @@ type Phase struct {
 type Outage struct {
 	Mode      string `yaml:"mode"` // status (answer with Status) | refuse (connection refused) | hang (never answer)
 	Rejection `yaml:",inline"`
+	// DropInFlight fails the requests in service and in the queue when the outage starts, as a crash does:
+	// they all get the outage's answer at that same instant (hang: they are never answered).
+	DropInFlight bool `yaml:"drop_in_flight"`
 }
 
 // Rejection describes one kind of refusal: its status and what it says in Retry-After.

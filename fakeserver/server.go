@@ -212,6 +212,9 @@ func (s *Server) Config() Config { return s.cfg }
 // Capacity is the number of service units in the base configuration.
 func (s *Server) Capacity() int { return s.cfg.Capacity }
 
+// Units is the number of service units, the most any phase allows.
+func (s *Server) Units() int { return len(s.inUnit) }
+
 // InService is the number of busy units.
 func (s *Server) InService() int { return s.busy }
 
@@ -229,8 +232,53 @@ func (s *Server) Background() float64 {
 	return s.cfg.Timeline[s.phase].Background
 }
 
-// StartPhase puts timeline phase i in force at now. The caller drives the timeline (it knows the clock).
-func (s *Server) StartPhase(now time.Duration, i int) {
+// Dropped is a request an outage killed when it started: Unit is the unit that was serving it (−1: it was queued)
+// and Busy how long the unit had worked on it.
+type Dropped struct {
+	Req  Request
+	Unit int
+	Busy time.Duration
+}
+
+// StartPhase puts timeline phase i in force at now. The caller drives the timeline (it knows the clock). An outage
+// with DropInFlight empties the server: the killed requests are returned, to be answered with OutageAnswer; a
+// caller that scheduled Finish for their units must forget those calls.
+func (s *Server) StartPhase(now time.Duration, i int) []Dropped {
+	var dropped []Dropped
+	if o := s.cfg.Timeline[i].Outage; o != nil && o.DropInFlight {
+		idle := make([]bool, len(s.inUnit))
+		for _, u := range s.idle {
+			idle[u] = true
+		}
+		for u := range s.inUnit {
+			if !idle[u] {
+				dropped = append(dropped, Dropped{Req: s.inUnit[u], Unit: u, Busy: now - s.started[u]})
+				s.idle = append(s.idle, int32(u))
+			}
+		}
+		s.busy = 0
+		for s.queue.n > 0 {
+			dropped = append(dropped, Dropped{Req: s.queue.pop().req, Unit: -1})
+		}
+	}
+	s.startPhase(now, i)
+	return dropped
+}
+
+// OutageAnswer is the answer of the outage in force (Refused for refuse mode); ok is false without an outage
+// or in hang mode.
+func (s *Server) OutageAnswer(now time.Duration) (a Answer, ok bool) {
+	o := s.outage
+	if o == nil || o.Mode == "hang" {
+		return Answer{}, false
+	}
+	if o.Mode == "refuse" {
+		return Answer{Refused: true, Reason: ReasonOutage}, true
+	}
+	return s.answer(now, o.Rejection, ReasonOutage, 0), true
+}
+
+func (s *Server) startPhase(now time.Duration, i int) {
 	s.EndPhase(now)
 	p := s.cfg.Timeline[i]
 	s.phase = i

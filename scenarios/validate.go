@@ -21,6 +21,11 @@ func (c *checker) validate(s *Scenario) {
 	c.server("server", &s.Server)
 	c.timeline("server.timeline", s.Server.Timeline, s.Duration)
 	c.fleet("fleet", &s.Fleet)
+	for i, n := range s.Sweep.Clients {
+		if n <= 0 {
+			c.fail(fmt.Sprintf("sweep.clients[%d]", i), "must be > 0, got %d", n)
+		}
+	}
 	if len(s.Strategies) == 0 {
 		c.fail("strategies", "at least one strategy is needed")
 	}
@@ -207,11 +212,7 @@ func (c *checker) fleet(path string, f *sim.Fleet) {
 		c.fail(path+".requests", "must not be negative, got %d", f.Requests)
 	}
 	c.nonNegative(path+".at", f.At)
-	switch f.Session {
-	case "", sim.SessionReplay, sim.SessionSynthetic:
-	default:
-		c.fail(path+".session", "unknown session mode %q (valid: %s, %s)", f.Session, sim.SessionReplay, sim.SessionSynthetic)
-	}
+
 	c.dist(path+".think", f.Think)
 }
 

@@ -23,18 +23,11 @@ type Fleet struct {
 	// Requests per client (closed, burst); 0 means unlimited for closed fleets and 1 for a burst.
 	Requests int `yaml:"requests"`
 	Keys     int `yaml:"keys"` // API keys the clients are spread over, client i using key i mod keys (default 1)
-	// Session makes every client a stateful conversation: each request references the id of the previous
-	// successful response. After a failed attempt a "replay" client retries the identical request; a
-	// "synthetic-state" client records an id it made up and builds every later request from it — the
-	// "session unrecoverable after 429" failure of ../shared/reference/retry-policies.md. Empty: no sessions.
-	Session string `yaml:"session"`
+	// Sessions makes every client a stateful conversation: each request references the id of the previous
+	// successful response. What a client does with that state after a failed attempt is its strategy's
+	// session_state (replay, or synthetic-state: the "session unrecoverable after 429" failure).
+	Sessions bool `yaml:"sessions"`
 }
-
-// Session modes.
-const (
-	SessionReplay    = "replay"
-	SessionSynthetic = "synthetic-state"
-)
 
 // Config is everything one run needs besides the strategy.
 type Config struct {

@@ -68,6 +68,7 @@ type engine struct {
 	clients  []strategies.Client // per-client strategy state, nil when shared
 	shared   strategies.Client   // the one client of a stateless strategy
 	release  func()              // frees the slot array of a closed or burst fleet
+	unitGen  []uint32            // per server unit: completions scheduled before a drop carry an older generation
 	free     []int32
 	think    fakeserver.Sampler
 	thinkAvg float64
@@ -102,14 +103,11 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		return nil, fmt.Errorf("%w: fleet.rate must be > 0 for an open fleet", ErrBadConfig)
 	}
 	var session uint8
-	switch f.Session {
-	case "":
-	case SessionReplay:
+	if f.Sessions {
 		session = sessReplay
-	case SessionSynthetic:
-		session = sessSynthetic
-	default:
-		return nil, fmt.Errorf("%w: fleet.session %q: want %s or %s", ErrBadConfig, f.Session, SessionReplay, SessionSynthetic)
+		if ss, ok := strat.(strategies.SyntheticStater); ok && ss.SyntheticState() {
+			session = sessSynthetic
+		}
 	}
 	think, err := f.Think.Sampler()
 	if err != nil {
@@ -134,6 +132,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		horizon:  cfg.Duration + cfg.Drain,
 	}
 	e.m.init(cfg, srv.Capacity())
+	e.unitGen = make([]uint32, srv.Units())
 	for i, p := range srv.Config().Timeline {
 		e.q.push(event{at: int64(p.At), idx: int32(i), tag: evPhase << 28})
 		if end := p.End(e.horizon); end < e.horizon {
@@ -253,7 +252,9 @@ func (e *engine) step() {
 	case evSend:
 		e.send(ev.idx)
 	case evDone:
-		e.done(int(ev.idx))
+		if ev.gen() == e.unitGen[ev.idx]&genMask {
+			e.done(int(ev.idx))
+		}
 	case evTimeout:
 		if e.waiting(ev.idx, ev.gen()) {
 			e.m.timeout(e.now)
@@ -347,7 +348,7 @@ func (e *engine) transmit(i int32) {
 	case fakeserver.Started:
 		e.m.admit(e.now)
 		e.m.waited(0)
-		e.q.push(event{at: int64(doneAt), idx: int32(unit), tag: evDone << 28})
+		e.schedDone(unit, int64(doneAt))
 	case fakeserver.Queued:
 		e.m.admit(e.now)
 	case fakeserver.Hung:
@@ -356,6 +357,11 @@ func (e *engine) transmit(i int32) {
 	if e.timeout > 0 {
 		e.q.push(event{at: e.now + e.timeout, idx: i, tag: evTimeout<<28 | s.gen&genMask})
 	}
+}
+
+// schedDone schedules the end of the service that just started on unit.
+func (e *engine) schedDone(unit int, at int64) {
+	e.q.push(event{at: at, idx: int32(unit), tag: evDone<<28 | e.unitGen[unit]&genMask})
 }
 
 // outcomeOf turns a rejection into what the client reads off the wire.
@@ -382,7 +388,7 @@ func (e *engine) done(unit int) {
 	served, _, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
 	if started {
 		e.m.waited(waited)
-		e.q.push(event{at: int64(nextDone), idx: int32(unit), tag: evDone << 28})
+		e.schedDone(unit, int64(nextDone))
 	}
 	i, gen := uint32(uint64(served.Req.Ref)>>32), uint32(served.Req.Ref)&genMask
 	if i == bgSlot {
@@ -411,14 +417,29 @@ func (e *engine) phase(i int, end bool) {
 			e.srv.EndPhase(now)
 		}
 	} else {
-		e.srv.StartPhase(now, i)
+		dropped := e.srv.StartPhase(now, i)
+		ans, answered := e.srv.OutageAnswer(now)
+		for _, d := range dropped {
+			if d.Unit >= 0 {
+				e.unitGen[d.Unit]++ // its scheduled completion is void
+			}
+			e.m.serve(d.Busy, true, false)
+			si, gen := uint32(uint64(d.Req.Ref)>>32), uint32(d.Req.Ref)&genMask
+			if si == bgSlot {
+				continue
+			}
+			if s := &e.slots[si]; answered && s.state == stWaiting && s.gen&genMask == gen {
+				e.m.reject(e.now, ans)
+				e.outcome(int32(si), outcomeOf(ans))
+			}
+		}
 		if e.srv.Background() > 0 {
 			e.q.push(event{at: e.nextBackground(e.now), idx: int32(i), tag: evBackground << 28})
 		}
 	}
 	e.srv.Drain(now, func(_ fakeserver.Request, unit int, waited, done time.Duration) {
 		e.m.waited(waited)
-		e.q.push(event{at: int64(done), idx: int32(unit), tag: evDone << 28})
+		e.schedDone(unit, int64(done))
 	})
 }
 
@@ -436,7 +457,7 @@ func (e *engine) background(i int) {
 	e.m.bg++
 	v, _, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32)})
 	if v == fakeserver.Started {
-		e.q.push(event{at: int64(doneAt), idx: int32(unit), tag: evDone << 28})
+		e.schedDone(unit, int64(doneAt))
 	}
 	if next := e.nextBackground(e.now); next < e.stop {
 		e.q.push(event{at: next, idx: int32(i), tag: evBackground << 28})
@@ -502,6 +523,13 @@ func (e *engine) next(i int32) {
 
 // Run simulates one strategy against a fresh server and fleet built from cfg.
 func Run(cfg Config, strat strategies.Strategy) (results.Run, error) {
+	if cfg.Server.Contention != nil {
+		cfg = cfg.WithDefaults()
+		if cfg.Fleet.Clients <= 0 || cfg.Duration <= 0 {
+			return results.Run{}, fmt.Errorf("%w: a contention run needs clients > 0 and duration > 0", ErrBadConfig)
+		}
+		return runContention(cfg, strat)
+	}
 	e, err := newEngine(cfg, strat)
 	if err != nil {
 		return results.Run{}, err

@@ -52,6 +52,7 @@ type metrics struct {
 	offered, accepted, r429, r529, rOther, timeouts, okS, failS []int64
 	queueArea, busyArea                                         []float64
 	lastT                                                       int64
+	lastFinish                                                  int64
 	capacity                                                    int
 }
 
@@ -154,6 +155,7 @@ func (m *metrics) finish(t int64, s *slot, ok bool, o strategies.Outcome, stop s
 	us := max((t-s.start)/int64(time.Microsecond), histMin)
 	_ = m.all.RecordValue(min(us, histMax))
 	m.perRequest = bump(m.perRequest, int(s.number))
+	m.lastFinish = t
 	if ok {
 		m.succeeded++
 		m.okS[m.at(t)]++
@@ -226,6 +228,7 @@ func (m *metrics) result(e *engine) results.Run {
 		SuccessLatencyMs:   latency(m.ok),
 		AttemptsPerRequest: trim(m.perRequest),
 		RetriesByNumber:    trim(m.byNumber),
+		MakespanS:          round3(float64(m.lastFinish) / 1e9),
 		Server: results.Server{
 			Served:        m.served,
 			Abandoned:     m.abandoned,

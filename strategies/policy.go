@@ -53,7 +53,24 @@ type Spec struct {
 	Hedge       HedgeSpec      `yaml:"hedge"`        // send copies of a request instead of retrying it (default none)
 	Timeout     *time.Duration `yaml:"timeout"`      // per-attempt timeout (default none)
 	Deadline    *time.Duration `yaml:"deadline"`     // total time per request from its first send; no retry would start after it (default none)
+	// SessionState is what a stateful client does with its conversation after a failed attempt: "replay"
+	// (default) retries the identical request and keeps its state; "synthetic-state" records an id it made up
+	// and builds every later request from it, the failure of the seed document "Session Unrecoverable After
+	// 429" (../shared/reference/retry-policies.md). Only session fleets read it.
+	SessionState string `yaml:"session_state"`
 }
+
+// Session states.
+const (
+	SessionReplay    = "replay"
+	SessionSynthetic = "synthetic-state"
+)
+
+// ErrBadSessionState is returned for an unknown session_state.
+var ErrBadSessionState = errors.New("strategies: unknown session_state")
+
+// SyntheticStater is implemented by strategies whose clients fold failures into their session state.
+type SyntheticStater interface{ SyntheticState() bool }
 
 // Policy is the composed strategy. Its pieces nest like failsafe-go's With(a, b, c): after a failed attempt each
 // check may veto the retry, outermost first, and the first veto names the stop reason:
@@ -84,6 +101,7 @@ type Policy struct {
 	hedgeCopies int // < 2: no hedging
 	timeout     time.Duration
 	deadline    time.Duration
+	synthetic   bool
 }
 
 var (
@@ -127,6 +145,9 @@ func (s Spec) Resolve() (Spec, error) {
 	}
 	if s.Deadline != nil {
 		r.Deadline = s.Deadline
+	}
+	if s.SessionState != "" {
+		r.SessionState = s.SessionState
 	}
 	return r, nil
 }
@@ -199,6 +220,13 @@ func (s Spec) Build() (*Policy, error) {
 		}
 		p.deadline = *s.Deadline
 	}
+	switch s.SessionState {
+	case "", SessionReplay:
+	case SessionSynthetic:
+		p.synthetic = true
+	default:
+		return nil, fieldErr("session_state", unknownName(ErrBadSessionState, s.SessionState, []string{SessionReplay, SessionSynthetic}))
+	}
 	return p, nil
 }
 
@@ -222,6 +250,9 @@ func (p *Policy) MaxRetries() int { return p.maxRetries }
 
 // AttemptTimeout is the per-attempt timeout (0: none).
 func (p *Policy) AttemptTimeout() time.Duration { return p.timeout }
+
+// SyntheticState reports whether the client folds failures into its session state.
+func (p *Policy) SyntheticState() bool { return p.synthetic }
 
 // NewClient returns p itself when it has no guards, else fresh guard state for one client.
 func (p *Policy) NewClient() Client {

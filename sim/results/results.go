@@ -61,6 +61,9 @@ type Run struct {
 	AttemptsPerRequest []int64 `json:"attempts_per_request"` // [k]: finished requests that took k+1 attempts
 	RetriesByNumber    []int64 `json:"retries_by_number"`    // [k]: attempts that were retry k (index 0: first tries)
 
+	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
+	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)
+
 	PeakAttemptsPerS float64 `json:"peak_attempts_per_s"` // largest bucket of offered attempts, per second
 	PeakToMean       float64 `json:"peak_to_mean"`        // that peak over the mean offered rate of the active buckets
 
