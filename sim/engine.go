@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"time"
+	"unsafe"
 
 	"stampede/fakeserver"
 	"stampede/sim/results"
@@ -248,6 +249,12 @@ func (e *engine) step() {
 	ev := e.q.pop()
 	e.now = ev.at
 	e.events++
+	if e.q.n > 0 && e.slots != nil {
+		// Ask for the next event's slot now: its cache miss then overlaps this event's work.
+		if nx := e.q.peek(); nx.kind() == evSend || nx.kind() == evTimeout {
+			prefetch(uintptr(unsafe.Pointer(&e.slots[nx.idx])))
+		}
+	}
 	switch ev.kind() {
 	case evSend:
 		e.send(ev.idx)
