@@ -1,9 +1,10 @@
-// Command mkfixture writes the seeded results files that the reports tests render: testdata/herd.json (a herd
-// of clients against a rate-limited server, five strategies) and testdata/sweep.json (a base-delay sweep). It
-// lives under testdata so that `go test ./...` neither builds nor runs it; the reports package itself never
-// imports the simulator. Regenerate (only when the results schema or the engine changes) with:
+// Command mkfixture writes the seeded results files that the reports tests render, from the scenario
+// testdata/herd.yaml: testdata/herd.json (the scenario's five strategies) and testdata/sweep.json (exponential and
+// full jitter with the base delay swept from 50 ms to 800 ms). It lives under testdata so that `go test ./...`
+// neither builds nor runs it; the reports package itself never imports the simulator. Regenerate (only when
+// the results schema or the engine changes) from the module root with:
 //
-//	go run ./reports/testdata/mkfixture -o reports/testdata
+//	go run ./reports/testdata/mkfixture
 //
 // and then refresh the golden files with `go test ./reports -update`.
 package main
@@ -16,80 +17,16 @@ import (
 	"path/filepath"
 	"time"
 
-	"stampede/fakeserver"
+	"stampede/scenarios"
 	"stampede/sim"
 	"stampede/sim/results"
-	"stampede/strategies"
 )
 
-const seed = 42
-
-// herd: 1500 clients send at t = 3 s, then each sends 3 more requests about 4 s apart; 40 units serve 100 ms
-// requests (400 req/s) behind a global 300 req/s token bucket; clients time out after 2 s.
-func herdConfig() sim.Config {
-	return sim.Config{
-		Seed:     seed,
-		Duration: 20 * time.Second,
-		Drain:    20 * time.Second,
-		Bucket:   500 * time.Millisecond,
-		Fleet: sim.Fleet{
-			Kind: sim.Burst, Clients: 1500, At: 3 * time.Second, Requests: 4,
-			Think: fakeserver.Exponential(4 * time.Second),
-		},
-		Server: fakeserver.Config{
-			Capacity:    40,
-			ServiceTime: fakeserver.Constant(100 * time.Millisecond),
-			Queue:       200,
-			RateLimits:  []fakeserver.RateLimit{{Rate: 300, Burst: 300}},
-		},
-	}
-}
-
-func spec(name, kind string, base time.Duration) strategies.Spec {
-	return strategies.Spec{
-		Name:    name,
-		Backoff: strategies.BackoffSpec{Kind: kind, Base: base, Cap: 10 * time.Second},
-		Timeout: 2 * time.Second,
-	}
-}
-
-func herdStrategies() []strategies.Spec {
-	return []strategies.Spec{
-		spec("none", "none", 0),
-		spec("immediate", "constant", time.Millisecond),
-		spec("exponential", "exponential", 200*time.Millisecond),
-		spec("full-jitter", "full-jitter", 200*time.Millisecond),
-		spec("decorrelated-jitter", "decorrelated-jitter", 200*time.Millisecond),
-	}
-}
-
-func file(cfg sim.Config, name string, jobs []sim.Job) (*results.File, error) {
-	out := sim.RunAll(context.Background(), jobs, 0, nil)
-	cfg = cfg.WithDefaults()
-	f := &results.File{
-		Schema:    results.Schema,
-		Scenario:  name,
-		Seed:      cfg.Seed,
-		Engine:    "virtual",
-		DurationS: cfg.Duration.Seconds(),
-		BucketS:   cfg.Bucket.Seconds(),
-		Limits: results.Limits{
-			CapacityPerS:  float64(cfg.Server.Capacity) / cfg.Server.ServiceTime.Value.Seconds(),
-			RateLimitPerS: cfg.Server.RateLimits[0].Rate,
-		},
-		Phases: []results.Phase{
-			{Name: "warm-up", StartS: 0, EndS: 3},
-			{Name: "herd", StartS: 3, EndS: 8},
-			{Name: "recovery", StartS: 8, EndS: 20},
-		},
-	}
-	for i, o := range out {
-		if o.Err != nil {
-			return nil, fmt.Errorf("job %d: %w", i, o.Err)
-		}
-		f.Runs = append(f.Runs, o.Run)
-	}
-	return f, nil
+// phases label the scenario's timeline (scenarios have no timeline yet, so they are added here).
+var phases = []results.Phase{
+	{Name: "warm-up", StartS: 0, EndS: 3},
+	{Name: "herd", StartS: 3, EndS: 8},
+	{Name: "recovery", StartS: 8, EndS: 20},
 }
 
 func write(path string, f *results.File) error {
@@ -105,42 +42,54 @@ func write(path string, f *results.File) error {
 }
 
 func run(dir string) error {
-	cfg := herdConfig()
-	var jobs []sim.Job
-	for _, s := range herdStrategies() {
-		p, err := s.Build()
-		if err != nil {
-			return err
-		}
-		jobs = append(jobs, sim.Job{Config: cfg, Strategy: p})
-	}
-	f, err := file(cfg, "herd", jobs)
+	s, err := scenarios.Load(filepath.Join(dir, "herd.yaml"))
 	if err != nil {
 		return err
 	}
+	strats, err := s.Build()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	f, err := sim.Compare(ctx, s.Name, s.SimConfig(), strats, nil)
+	if err != nil {
+		return err
+	}
+	f.Phases = phases
 	if err := write(filepath.Join(dir, "herd.json"), f); err != nil {
 		return err
 	}
 
-	// sweep: the same herd, exponential and full jitter, base delay 50 ms … 800 ms.
-	jobs = jobs[:0]
-	for _, kind := range []string{"exponential", "full-jitter"} {
+	// The sweep: the scenario's exponential and full-jitter strategies with other base delays.
+	cfg := s.SimConfig()
+	var jobs []sim.Job
+	for _, spec := range s.Strategies {
+		if spec.Name != "exponential" && spec.Name != "full-jitter" {
+			continue
+		}
 		for _, base := range []time.Duration{50, 100, 200, 400, 800} {
-			p, err := spec(kind, kind, base*time.Millisecond).Build()
+			spec.Backoff.Base = base * time.Millisecond
+			p, err := spec.Build()
 			if err != nil {
 				return err
 			}
-			jobs = append(jobs, sim.Job{Config: cfg, Strategy: p, Params: map[string]any{"backoff.base_ms": int(base)}})
+			jobs = append(jobs, sim.Job{Config: cfg, Strategy: p, Params: map[string]any{"base_ms": int(base)}})
 		}
 	}
-	if f, err = file(cfg, "herd-sweep", jobs); err != nil {
-		return err
+	sw := sim.NewFile(s.Name+"-sweep", cfg)
+	sw.Phases = phases
+	for i, o := range sim.RunAll(ctx, jobs, 0, nil) {
+		if o.Err != nil {
+			return fmt.Errorf("sweep job %d: %w", i, o.Err)
+		}
+		sw.Runs = append(sw.Runs, o.Run)
 	}
-	return write(filepath.Join(dir, "sweep.json"), f)
+	return write(filepath.Join(dir, "sweep.json"), sw)
 }
 
+
 func main() {
-	dir := flag.String("o", "reports/testdata", "directory to write herd.json and sweep.json into")
+	dir := flag.String("dir", "reports/testdata", "directory holding herd.yaml, where herd.json and sweep.json are written")
 	flag.Parse()
 	if err := run(*dir); err != nil {
 		fmt.Fprintln(os.Stderr, "mkfixture:", err)
