@@ -32,7 +32,12 @@ type Chart struct {
 // Charts builds every chart of a results file, in report order: the load, goodput and server time series,
 // the latency CDF, the outcome bars, the attempts histogram and, for sweeps, one chart per metric against each
 // swept parameter.
-func Charts(f *results.File) ([]Chart, error) {
+func Charts(f *results.File) (charts []Chart, err error) {
+	defer func() { // gonum/plot reports some impossible plots by panicking; those become errors
+		if r := recover(); r != nil {
+			charts, err = nil, fmt.Errorf("%w: %v", ErrChart, r)
+		}
+	}()
 	lk := looks(f)
 	var out []Chart
 	for _, build := range []func(*results.File, []look) (Chart, error){

@@ -165,11 +165,14 @@ func outcomesChart(f *results.File, lk []look) (Chart, error) {
 		}
 		p.X.Max = max(top, 1e-9) * 1.3
 		p.Y.Min, p.Y.Max = -0.6, float64(n)-0.4
-		p.NominalY(names...)
-		p.Y.Tick.Label.Font = sans(11, false)
-		if k > 0 { // the names once, on the left panel
-			p.NominalY(make([]string, n)...)
+		if n > 0 { // NominalY needs at least one name
+			if k == 0 {
+				p.NominalY(names...) // the names once, on the left panel
+			} else {
+				p.NominalY(make([]string, n)...)
+			}
 		}
+		p.Y.Tick.Label.Font = sans(11, false)
 		plots[k] = p
 	}
 	return Chart{Name: name, Title: title,
@@ -226,7 +229,7 @@ func attemptsChart(f *results.File, lk []look) (Chart, error) {
 	for j := range ticks {
 		ticks[j] = strconv.Itoa(j + 1)
 	}
-	p.NominalX(ticks...)
+	p.NominalX(ticks...) // k ≥ 1
 	p.X.Tick.Label.Font = sans(11, false)
 	p.Y.Min, p.Y.Max = 0, max(top, 1)*1.08
 	return Chart{Name: name, Title: title,

@@ -87,7 +87,6 @@ func run(dir string) error {
 	return write(filepath.Join(dir, "sweep.json"), sw)
 }
 
-
 func main() {
 	dir := flag.String("dir", "reports/testdata", "directory holding herd.yaml, where herd.json and sweep.json are written")
 	flag.Parse()
