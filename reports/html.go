@@ -26,7 +26,7 @@ func HTML(w io.Writer, f *results.File, meta Meta) error {
 	if err != nil {
 		return err
 	}
-	return html(w, f, meta, charts)
+	return html(w, f, meta, charts, nil)
 }
 
 type htmlCell struct {
@@ -75,7 +75,8 @@ var (
 	svgSize   = regexp.MustCompile(`\A<svg width="[^"]*" height="[^"]*"`)
 )
 
-func html(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
+// html renders the page; svgs, when not nil, holds the charts already drawn as SVG.
+func html(w io.Writer, f *results.File, meta Meta, charts []Chart, svgs [][]byte) (err error) {
 	page := htmlPage{File: f, Meta: htmlMeta{Meta: meta}, Facts: facts(f, meta), Reading: Reading(f), looks: looks(f)}
 	if meta.WallTime > 0 {
 		page.Meta.WallTime = meta.WallTime.Round(time.Millisecond).String()
@@ -89,9 +90,11 @@ func html(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
 		}
 		page.Rows = append(page.Rows, hr)
 	}
-	for _, c := range charts {
-		svg, err := c.svg()
-		if err != nil {
+	for i, c := range charts {
+		var svg []byte
+		if svgs != nil {
+			svg = bytes.Clone(svgs[i])
+		} else if svg, err = c.svg(); err != nil {
 			return err
 		}
 		svg = svgProlog.ReplaceAll(svg, []byte("$1"))
@@ -102,6 +105,6 @@ func html(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
 	if err := reportHTML.Execute(&b, page); err != nil {
 		return fmt.Errorf("reports: html: %w", err)
 	}
-	_, err := w.Write(b.Bytes())
+	_, err = w.Write(b.Bytes())
 	return err
 }

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"stampede/sim/results"
@@ -45,8 +47,8 @@ func Render(w io.Writer, f *results.File, format string) error {
 }
 
 // WriteAll writes the report set into dir, creating it: report.html, report.md, results.json, series.csv,
-// and charts/NAME.svg and charts/NAME.png for every chart. Files are written whole or not at all (each goes
-// to a temporary name first), and the same f and meta give the same bytes.
+// and charts/NAME.svg and charts/NAME.png for every chart. Charts are drawn on all cores. Each file goes to a
+// temporary name first and is renamed into place whole, and the same f and meta give the same bytes.
 func WriteAll(dir string, f *results.File, meta Meta) error {
 	charts, err := Charts(f)
 	if err != nil {
@@ -55,36 +57,81 @@ func WriteAll(dir string, f *results.File, meta Meta) error {
 	if err := os.MkdirAll(filepath.Join(dir, "charts"), 0o755); err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
-	files := []struct {
-		name  string
-		write func(w io.Writer) error
-	}{
-		{"results.json", func(w io.Writer) error { return JSON(w, f) }},
-		{"series.csv", func(w io.Writer) error { return SeriesCSV(w, f) }},
-		{"report.md", func(w io.Writer) error { return markdown(w, f, meta, charts) }},
-		{"report.html", func(w io.Writer) error { return html(w, f, meta, charts) }},
+	drawn := drawAll(charts)
+	svgs := make([][]byte, len(charts))
+	for i, d := range drawn {
+		if d.err != nil {
+			return fmt.Errorf("reports: %w", d.err)
+		}
+		svgs[i] = d.svg
 	}
-	for _, c := range charts {
+	type file struct {
+		name string
+		data func() ([]byte, error)
+	}
+	render := func(write func(w io.Writer) error) func() ([]byte, error) {
+		return func() ([]byte, error) {
+			var b bytes.Buffer
+			err := write(&b)
+			return b.Bytes(), err
+		}
+	}
+	files := []file{
+		{"results.json", render(func(w io.Writer) error { return JSON(w, f) })},
+		{"series.csv", render(func(w io.Writer) error { return SeriesCSV(w, f) })},
+		{"report.md", render(func(w io.Writer) error { return markdown(w, f, meta, charts) })},
+		{"report.html", render(func(w io.Writer) error { return html(w, f, meta, charts, svgs) })},
+	}
+	for i, c := range charts {
 		files = append(files,
-			struct {
-				name  string
-				write func(w io.Writer) error
-			}{"charts/" + c.Name + ".svg", c.WriteSVG},
-			struct {
-				name  string
-				write func(w io.Writer) error
-			}{"charts/" + c.Name + ".png", c.WritePNG})
+			file{"charts/" + c.Name + ".svg", func() ([]byte, error) { return drawn[i].svg, nil }},
+			file{"charts/" + c.Name + ".png", func() ([]byte, error) { return drawn[i].png, nil }})
 	}
 	for _, fl := range files {
-		var b bytes.Buffer
-		if err := fl.write(&b); err != nil {
+		data, err := fl.data()
+		if err != nil {
 			return fmt.Errorf("reports: %s: %w", fl.name, err)
 		}
-		if err := writeFile(filepath.Join(dir, fl.name), b.Bytes()); err != nil {
+		if err := writeFile(filepath.Join(dir, fl.name), data); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// drawing is one chart drawn both ways.
+type drawing struct {
+	svg, png []byte
+	err      error
+}
+
+// drawAll draws every chart as SVG and PNG on up to GOMAXPROCS goroutines, one chart per goroutine at a time
+// (a chart's plots are not drawn concurrently with themselves).
+func drawAll(charts []Chart) []drawing {
+	out := make([]drawing, len(charts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(charts)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				d := &out[i]
+				if d.svg, d.err = charts[i].svg(); d.err != nil {
+					continue
+				}
+				var b bytes.Buffer
+				d.err = charts[i].WritePNG(&b)
+				d.png = b.Bytes()
+			}
+		}()
+	}
+	for i := range charts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
 }
 
 // writeFile replaces path with data through a temporary file in the same directory.
