@@ -223,6 +223,7 @@ func (c *checker) decodeErrors(err error) Errors {
 	var out Errors
 	for _, m := range msgs {
 		fe := syntaxError(c.file, errors.New(m))
+		fe.Msg = trimSentinel(errors.New(fe.Msg))
 		if fe.Line > 0 {
 			fe.Field, fe.Col = c.fieldAtLine(fe.Line)
 		}
