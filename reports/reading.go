@@ -39,6 +39,7 @@ func Reading(f *results.File) []string {
 	if s := cheapestSentence(f); s != "" {
 		out = append(out, s)
 	}
+	out = append(out, recoverySentences(f)...)
 	for i := range f.Runs {
 		if r := &f.Runs[i]; r.Unfinished > 0 {
 			out = append(out, fmt.Sprintf("%s left %d requests unfinished when the run ended: its figures leave them out.", RunLabel(r), r.Unfinished))
@@ -180,6 +181,32 @@ func sweepSentences(f *results.File) []string {
 			}
 			out = append(out, fmt.Sprintf("%s over %s: best success rate at %s=%v (%s), lowest p99 latency at %s=%v (%s).",
 				s, param, param, succ.Params[param], pct(succ.SuccessRate), param, fast.Params[param], millis(fast.LatencyMs.P99)))
+		}
+	}
+	return out
+}
+
+// recoverySentences say, per timeline phase, how long each run took after the phase's end to get its goodput
+// back to the level before it.
+func recoverySentences(f *results.File) []string {
+	var out []string
+	for k, ph := range f.Phases {
+		var parts []string
+		for i := range f.Runs {
+			r := &f.Runs[i]
+			if k >= len(r.Phases) || r.Phases[k].Name != ph.Name {
+				continue
+			}
+			switch rec := r.Phases[k].RecoverS; {
+			case rec == nil:
+				parts = append(parts, RunLabel(r)+" not within the run")
+			default:
+				parts = append(parts, fmt.Sprintf("%s %s s", RunLabel(r), number(round1(*rec))))
+			}
+		}
+		if len(parts) > 0 {
+			out = append(out, fmt.Sprintf("Recovery after %s (%s–%s s), until goodput was back to its level before: %s.",
+				ph.Name, number(ph.StartS), number(ph.EndS), strings.Join(parts, ", ")))
 		}
 	}
 	return out

@@ -307,11 +307,14 @@ func TestOddFiles(t *testing.T) {
 
 func TestReading(t *testing.T) {
 	lines := Reading(fixture(t, "herd"))
-	assert.Equal(t, "Peak load: immediate offered 11,100 attempts/s at its peak, 27.8× the server's capacity (400/s) and 17.9× its own mean load.", lines[0])
-	assert.Contains(t, lines, "full-jitter vs exponential: peak load 53 % higher, success rate 3.4 points lower, p99 latency 28 % lower.")
+	assert.Equal(t, "Peak load: immediate offered 1,870 attempts/s at its peak, 4.7× the server's capacity (400/s) and 4× its own mean load.", lines[0])
+	assert.Contains(t, lines, "full-jitter vs exponential: peak load 33 % higher, success rate 4 points lower, p99 latency 33 % lower.")
+	assert.Contains(t, lines, "decorrelated-jitter vs exponential: peak load 15 % lower, success rate the same, p99 latency 30 % higher.")
+	assert.Contains(t, lines[len(lines)-1], "Recovery after outage (8–12 s)")
+	assert.Contains(t, lines[len(lines)-1], "immediate not within the run")
 
 	sweep := Reading(fixture(t, "sweep"))
-	assert.Contains(t, strings.Join(sweep, "\n"), "exponential over base_ms: best success rate at base_ms=800")
+	assert.Contains(t, strings.Join(sweep, "\n"), "exponential over base_ms: best success rate at base_ms=500 (100.0 %), lowest p99 latency at base_ms=50 (850ms).")
 }
 
 func TestNumber(t *testing.T) {

@@ -101,28 +101,30 @@ func TestThresholdErrorPointsAtThePart(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	f := fixture(t, "herd") // success rates: none 72.91 %, immediate 72.71 %, exponential 81.07 %, full-jitter 77.69 %, decorrelated 86.60 %
+	f := fixture(t, "herd") // success rates: none 85.94 %, immediate 86.09 %, exponential 98.64 %, full-jitter 94.63 %, decorrelated 98.37 %
 	cases := []struct {
 		name string
 		expr string
 		want []string // violations as strings
 	}{
 		{"every run passes", "success_rate<0.5", nil},
-		{"some runs cross", "success_rate<0.75", []string{
-			"none: success_rate is 72.91 % (0.729125), crossing success_rate<0.75",
-			"immediate: success_rate is 72.71 % (0.727141), crossing success_rate<0.75",
+		{"some runs cross", "success_rate<0.9", []string{
+			"none: success_rate is 85.94 % (0.859444), crossing success_rate<0.9",
+			"immediate: success_rate is 86.09 % (0.86086), crossing success_rate<0.9",
 		}},
 		{"exactly at the threshold does not cross <", fmt.Sprintf("success_rate<%v", f.Runs[2].SuccessRate), []string{
-			"none: success_rate is 72.91 % (0.729125), crossing success_rate<0.810655281232597",
-			"immediate: success_rate is 72.71 % (0.727141), crossing success_rate<0.810655281232597",
-			"full-jitter: success_rate is 77.69 % (0.776881), crossing success_rate<0.810655281232597",
+			"none: success_rate is 85.94 % (0.859444), crossing success_rate<" + fmt.Sprint(f.Runs[2].SuccessRate),
+			"immediate: success_rate is 86.09 % (0.86086), crossing success_rate<" + fmt.Sprint(f.Runs[2].SuccessRate),
+			"full-jitter: success_rate is 94.63 % (0.946273), crossing success_rate<" + fmt.Sprint(f.Runs[2].SuccessRate),
+			"decorrelated-jitter: success_rate is 98.37 % (0.983678), crossing success_rate<" + fmt.Sprint(f.Runs[2].SuccessRate),
 		}},
 		{"exactly at the threshold crosses <=", "amplification<=1", []string{"none: amplification is 1.00x (1), crossing amplification<=1"}},
-		{"scoped to a strategy", "exponential:p99_ms>1000", []string{"exponential: p99_ms is 1800ms (1800.19), crossing exponential:p99_ms>1000"}},
+		{"scoped to a strategy", "exponential:p99_ms>1000", []string{"exponential: p99_ms is 3932ms (3932.16), crossing exponential:p99_ms>1000"}},
 		{"scoped to a strategy that is absent", "equal-jitter:p99_ms>1000", []string{`equal-jitter:p99_ms>1000: no run of strategy "equal-jitter" in the results`}},
-		{"several thresholds in order", "p99_ms>5000,gave_up>1500", []string{
-			"none: gave_up is 1502 (1502), crossing gave_up>1500",
-			"immediate: gave_up is 1501 (1501), crossing gave_up>1500",
+		{"several thresholds in order", "p99_ms>5000,gave_up>1200", []string{
+			"decorrelated-jitter: p99_ms is 5100ms (5099.52), crossing p99_ms>5000",
+			"none: gave_up is 1274 (1274), crossing gave_up>1200",
+			"immediate: gave_up is 1246 (1246), crossing gave_up>1200",
 		}},
 	}
 	for _, tc := range cases {
@@ -166,7 +168,7 @@ func ExampleParseThresholds() {
 	defer r.Close()
 	f := mustRead(r)
 
-	ts, err := ParseThresholds("success_rate<0.75,exponential:p99_ms>2000")
+	ts, err := ParseThresholds("success_rate<0.9,exponential:p99_ms>2000")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -177,8 +179,9 @@ func ExampleParseThresholds() {
 	_, err = ParseThresholds("success_rate<0.99,p99>2000")
 	fmt.Println(err)
 	// Output:
-	// none: success_rate is 72.91 % (0.729125), crossing success_rate<0.75
-	// immediate: success_rate is 72.71 % (0.727141), crossing success_rate<0.75
+	// none: success_rate is 85.94 % (0.859444), crossing success_rate<0.9
+	// immediate: success_rate is 86.09 % (0.86086), crossing success_rate<0.9
+	// exponential: p99_ms is 3932ms (3932.16), crossing exponential:p99_ms>2000
 	// bad threshold at column 19: unknown metric "p99" (did you mean "p99_ms"?)
 	//   success_rate<0.99,p99>2000
 	//                     ^^^

@@ -22,13 +22,6 @@ import (
 	"stampede/sim/results"
 )
 
-// phases label the scenario's timeline (scenarios have no timeline yet, so they are added here).
-var phases = []results.Phase{
-	{Name: "warm-up", StartS: 0, EndS: 3},
-	{Name: "herd", StartS: 3, EndS: 8},
-	{Name: "recovery", StartS: 8, EndS: 20},
-}
-
 func write(path string, f *results.File) error {
 	w, err := os.Create(path)
 	if err != nil {
@@ -55,7 +48,6 @@ func run(dir string) error {
 	if err != nil {
 		return err
 	}
-	f.Phases = phases
 	if err := write(filepath.Join(dir, "herd.json"), f); err != nil {
 		return err
 	}
@@ -67,7 +59,7 @@ func run(dir string) error {
 		if spec.Name != "exponential" && spec.Name != "full-jitter" {
 			continue
 		}
-		for _, base := range []time.Duration{50, 100, 200, 400, 800} {
+		for _, base := range []time.Duration{50, 100, 250, 500, 1000} {
 			spec.Backoff.Base = base * time.Millisecond
 			p, err := spec.Build()
 			if err != nil {
@@ -77,7 +69,6 @@ func run(dir string) error {
 		}
 	}
 	sw := sim.NewFile(s.Name+"-sweep", cfg)
-	sw.Phases = phases
 	for i, o := range sim.RunAll(ctx, jobs, 0, nil) {
 		if o.Err != nil {
 			return fmt.Errorf("sweep job %d: %w", i, o.Err)
