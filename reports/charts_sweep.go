@@ -156,7 +156,7 @@ func otherParams(p map[string]any, skip string) string {
 	if len(rest) == 0 {
 		return ""
 	}
-	return formatParams(rest)
+	return FormatParams(rest)
 }
 
 // valueTicks ticks an axis at the given values (deduplicated), every one labelled.

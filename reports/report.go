@@ -30,6 +30,15 @@ type Meta struct {
 	WallTime     time.Duration // how long the runs took on the wall clock (0: not known, e.g. re-rendered)
 }
 
+// CheckFormat returns nil for a format Render knows, else an ErrFormat error listing them.
+func CheckFormat(format string) error {
+	switch format {
+	case "table", "markdown", "md", "json", "csv":
+		return nil
+	}
+	return fmt.Errorf("%w %q (want %s)", ErrFormat, format, strings.Join(Formats, ", "))
+}
+
 // Render writes f to w in one of Formats: the comparison table, the Markdown report, results.json or the
 // series CSV.
 func Render(w io.Writer, f *results.File, format string) error {
@@ -43,13 +52,21 @@ func Render(w io.Writer, f *results.File, format string) error {
 	case "csv":
 		return SeriesCSV(w, f)
 	}
-	return fmt.Errorf("%w %q (want %s)", ErrFormat, format, strings.Join(Formats, ", "))
+	return CheckFormat(format)
+}
+
+// Options change what WriteAllWith writes; the zero value writes everything.
+type Options struct {
+	SkipPNG bool // leave out charts/*.png (rasterizing is the slow part; the HTML and Markdown use the SVGs)
 }
 
 // WriteAll writes the report set into dir, creating it: report.html, report.md, results.json, series.csv,
 // and charts/NAME.svg and charts/NAME.png for every chart. Charts are drawn on all cores. Each file goes to a
 // temporary name first and is renamed into place whole, and the same f and meta give the same bytes.
-func WriteAll(dir string, f *results.File, meta Meta) error {
+func WriteAll(dir string, f *results.File, meta Meta) error { return WriteAllWith(dir, f, meta, Options{}) }
+
+// WriteAllWith is WriteAll with options.
+func WriteAllWith(dir string, f *results.File, meta Meta, opt Options) error {
 	charts, err := Charts(f)
 	if err != nil {
 		return err
@@ -57,7 +74,7 @@ func WriteAll(dir string, f *results.File, meta Meta) error {
 	if err := os.MkdirAll(filepath.Join(dir, "charts"), 0o755); err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
-	drawn := drawAll(charts)
+	drawn := drawAll(charts, !opt.SkipPNG)
 	svgs := make([][]byte, len(charts))
 	for i, d := range drawn {
 		if d.err != nil {
@@ -83,9 +100,10 @@ func WriteAll(dir string, f *results.File, meta Meta) error {
 		{"report.html", render(func(w io.Writer) error { return html(w, f, meta, charts, svgs) })},
 	}
 	for i, c := range charts {
-		files = append(files,
-			file{"charts/" + c.Name + ".svg", func() ([]byte, error) { return drawn[i].svg, nil }},
-			file{"charts/" + c.Name + ".png", func() ([]byte, error) { return drawn[i].png, nil }})
+		files = append(files, file{"charts/" + c.Name + ".svg", func() ([]byte, error) { return drawn[i].svg, nil }})
+		if !opt.SkipPNG {
+			files = append(files, file{"charts/" + c.Name + ".png", func() ([]byte, error) { return drawn[i].png, nil }})
+		}
 	}
 	for _, fl := range files {
 		data, err := fl.data()
@@ -105,9 +123,9 @@ type drawing struct {
 	err      error
 }
 
-// drawAll draws every chart as SVG and PNG on up to GOMAXPROCS goroutines, one chart per goroutine at a time
-// (a chart's plots are not drawn concurrently with themselves).
-func drawAll(charts []Chart) []drawing {
+// drawAll draws every chart as SVG (and PNG) on up to GOMAXPROCS goroutines, one chart per goroutine at a
+// time (a chart's plots are not drawn concurrently with themselves).
+func drawAll(charts []Chart, withPNG bool) []drawing {
 	out := make([]drawing, len(charts))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -117,7 +135,7 @@ func drawAll(charts []Chart) []drawing {
 			defer wg.Done()
 			for i := range next {
 				d := &out[i]
-				if d.svg, d.err = charts[i].svg(); d.err != nil {
+				if d.svg, d.err = charts[i].svg(); d.err != nil || !withPNG {
 					continue
 				}
 				var b bytes.Buffer

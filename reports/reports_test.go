@@ -226,6 +226,19 @@ func TestWriteAll(t *testing.T) {
 	assert.Empty(t, leftovers, "no temporary files left behind")
 }
 
+func TestWriteAllWithoutPNG(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, WriteAllWith(dir, fixture(t, "herd"), Meta{}, Options{SkipPNG: true}))
+	pngs, err := filepath.Glob(filepath.Join(dir, "charts", "*.png"))
+	require.NoError(t, err)
+	assert.Empty(t, pngs)
+	svgs, err := filepath.Glob(filepath.Join(dir, "charts", "*.svg"))
+	require.NoError(t, err)
+	assert.Len(t, svgs, 7)
+	_, err = os.Stat(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+}
+
 func TestWriteAllBadDir(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o644))

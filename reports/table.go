@@ -123,10 +123,11 @@ func RunLabel(r *results.Run) string {
 	if len(r.Params) == 0 {
 		return r.Strategy
 	}
-	return r.Strategy + " " + formatParams(r.Params)
+	return r.Strategy + " " + FormatParams(r.Params)
 }
 
-func formatParams(p map[string]any) string {
+// FormatParams formats swept parameters as "k1=v1,k2=v2", keys sorted.
+func FormatParams(p map[string]any) string {
 	keys := make([]string, 0, len(p))
 	for k := range p {
 		keys = append(keys, k)
