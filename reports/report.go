@@ -63,7 +63,9 @@ type Options struct {
 // WriteAll writes the report set into dir, creating it: report.html, report.md, results.json, series.csv,
 // and charts/NAME.svg and charts/NAME.png for every chart. Charts are drawn on all cores. Each file goes to a
 // temporary name first and is renamed into place whole, and the same f and meta give the same bytes.
-func WriteAll(dir string, f *results.File, meta Meta) error { return WriteAllWith(dir, f, meta, Options{}) }
+func WriteAll(dir string, f *results.File, meta Meta) error {
+	return WriteAllWith(dir, f, meta, Options{})
+}
 
 // WriteAllWith is WriteAll with options.
 func WriteAllWith(dir string, f *results.File, meta Meta, opt Options) error {
