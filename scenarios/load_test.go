@@ -96,6 +96,17 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate names", "name: b", "name: a", `t.yaml:14:5: strategies[1].name: "a" is also the name of strategies[0]`},
 		{"bad rate limit", "  queue: 8", "  queue: 8\n  rate_limits: [{scope: user, rate: -1}]", `t.yaml:8:18: server.rate_limits[0].scope: unknown scope "user" (valid: global, key)`},
 		{"syntax error", "fleet:\n", "fleet: [\n", `t.yaml:`},
+		{"phase past the end", "  queue: 8", "  queue: 8\n  timeline:\n    - {at: 30s, for: 5s, outage: {status: 503}}", `t.yaml:9:8: server.timeline[0].at: phase starts at 30s, at or past the scenario's duration 10s`},
+		{"overlapping phases", "  queue: 8", "  queue: 8\n  timeline:\n    - {at: 1s, for: 5s, capacity: 0.5}\n    - {at: 3s, for: 1s, latency: 2}", `t.yaml:10:8: server.timeline[1].at: timeline phases overlap: timeline[1] (3s) starts before timeline[0] ends (6s)`},
+		{"open-ended phase then another", "  queue: 8", "  queue: 8\n  timeline:\n    - {at: 1s, capacity: 0.5}\n    - {at: 3s, for: 1s, latency: 2}", `starts before timeline[0] ends (it lasts to the end)`},
+		{"outage status out of range", "  queue: 8", "  queue: 8\n  timeline:\n    - {at: 1s, for: 1s, outage: {status: 99}}", `t.yaml:9:34: server.timeline[0].outage.status: HTTP status must be within 100–599, got 99`},
+		{"unknown outage mode", "  queue: 8", "  queue: 8\n  timeline:\n    - {at: 1s, for: 1s, outage: {mode: explode}}", `server.timeline[0].outage.mode: unknown mode "explode" (valid: status, refuse, hang)`},
+		{"negative background", "  queue: 8", "  queue: 8\n  timeline:\n    - {at: 1s, for: 1s, background: -5}", `server.timeline[0].background: must not be negative, got -5`},
+		{"negative per-key rate", "  queue: 8", "  queue: 8\n  rate_limits: [{scope: key, rate: 5, rates: [5, -1]}]", `t.yaml:8:50: server.rate_limits[0].rates[1]: must be > 0 requests per second, got -1`},
+		{"unknown retry-after format", "  queue: 8", "  queue: 8\n  overload: {retry_after: {kind: fixed, value: 1s, format: rfc850}}", `server.overload.retry_after.format: unknown format "rfc850" (valid: seconds, http-date, ms)`},
+		{"fail_first per", "  queue: 8", "  queue: 8\n  fail_first: [{per: user, attempts: 2}]", `server.fail_first[0].per: unknown value "user" (valid: request, key)`},
+		{"bad session_state", "    backoff: {kind: none}", "    backoff: {kind: none}\n    session_state: forget", `t.yaml:14:5: strategies[0].session_state: unknown session_state "forget" (valid: replay, synthetic-state)`},
+		{"bad sweep", "strategies:", "sweep: {clients: [10, 0]}\nstrategies:", `sweep.clients[1]: must be > 0, got 0`},
 		{"no strategies", "strategies:", "strategies: []\nx_strategies:", `unknown field "x_strategies"`},
 	}
 	for _, tc := range cases {
