@@ -39,14 +39,16 @@ func Charts(f *results.File) (charts []Chart, err error) {
 		}
 	}()
 	lk := looks(f)
+	ff, flk, note := focus(f, lk)
 	var out []Chart
 	for _, build := range []func(*results.File, []look) (Chart, error){
 		offeredChart, goodputChart, queueChart, inFlightChart, cdfChart, outcomesChart, attemptsChart,
 	} {
-		c, err := build(f, lk)
+		c, err := build(ff, flk)
 		if err != nil {
 			return nil, err
 		}
+		c.Caption += note
 		out = append(out, c)
 	}
 	sweeps, err := sweepCharts(f, lk)
@@ -54,6 +56,46 @@ func Charts(f *results.File) (charts []Chart, err error) {
 		return nil, err
 	}
 	return append(out, sweeps...), nil
+}
+
+// maxRuns is how many runs the per-run charts draw before a sweep is cut down to one run per strategy.
+const maxRuns = 10
+
+// focus picks the runs that the per-run charts (time series, CDF, bars) draw. A sweep with more than maxRuns
+// runs would draw an unreadable tangle, so each strategy is drawn at its largest value of the first swept
+// parameter, the most stressed point; the sweep charts show every value. note says so in the captions.
+func focus(f *results.File, lk []look) (*results.File, []look, string) {
+	params := SweepParams(f)
+	if len(params) == 0 || len(f.Runs) <= maxRuns {
+		return f, lk, ""
+	}
+	param := params[0]
+	pick := map[string]int{}
+	var order []string
+	for i := range f.Runs {
+		r := &f.Runs[i]
+		x, ok := toFloat(r.Params[param])
+		if !ok {
+			continue
+		}
+		j, seen := pick[r.Strategy]
+		if !seen {
+			order = append(order, r.Strategy)
+		}
+		if prev, _ := toFloat(f.Runs[j].Params[param]); !seen || x > prev {
+			pick[r.Strategy] = i
+		}
+	}
+	ff := *f
+	ff.Runs = nil
+	var flk []look
+	for _, s := range order {
+		ff.Runs = append(ff.Runs, f.Runs[pick[s]])
+		l := lk[pick[s]]
+		l.dash, l.shade = dashes[0], 0 // one run per strategy: solid, full colour
+		flk = append(flk, l)
+	}
+	return &ff, flk, fmt.Sprintf(" Of the %d runs of this sweep, each strategy is shown at its largest %s; the sweep charts show every value.", len(f.Runs), param)
 }
 
 // WriteSVG writes the chart as a standalone SVG document of ChartWidth × ChartHeight.

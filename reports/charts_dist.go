@@ -119,9 +119,9 @@ func outcomesChart(f *results.File, lk []look) (Chart, error) {
 		value  func(r *results.Run) float64
 		format func(v float64) string
 	}{
-		{"success rate (% of finished)", func(r *results.Run) float64 { return 100 * r.SuccessRate }, func(v float64) string { return fmt.Sprintf("%.1f %%", v) }},
+		{"success (% of finished)", func(r *results.Run) float64 { return 100 * r.SuccessRate }, func(v float64) string { return fmt.Sprintf("%.1f %%", v) }},
 		{"gave up (% of requests)", func(r *results.Run) float64 { return 100 * ratio(float64(r.GaveUp), float64(r.Requests)) }, func(v float64) string { return fmt.Sprintf("%.1f %%", v) }},
-		{"amplification (attempts/request)", func(r *results.Run) float64 { return r.Amplification }, func(v float64) string { return fmt.Sprintf("%.2f×", v) }},
+		{"attempts per request (×)", func(r *results.Run) float64 { return r.Amplification }, func(v float64) string { return fmt.Sprintf("%.2f×", v) }},
 	}
 	n := len(f.Runs)
 	names := make([]string, n)
@@ -163,7 +163,7 @@ func outcomesChart(f *results.File, lk []look) (Chart, error) {
 			lb.Offset = vg.Point{X: vg.Points(4)}
 			p.Add(lb)
 		}
-		p.X.Max = max(top, 1e-9) * 1.3
+		p.X.Max = max(top, 1) * 1.3 // all zero: an axis from 0 to 1, not a pile of "0" labels
 		p.Y.Min, p.Y.Max = -0.6, float64(n)-0.4
 		if n > 0 { // NominalY needs at least one name
 			if k == 0 {

@@ -111,10 +111,10 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 	p := newPlot(title, param, m.Label())
 	p.Add(grid())
 	logX := xs[0] > 0 && xs[len(xs)-1]/xs[0] >= 10
-	p.X.Tick.Marker = valueTicks(xs)
+	p.X.Tick.Marker = valueTicks{values: xs}
 	if logX {
 		p.X.Label.Text += " (log scale)"
-		p.X.Tick.Marker = logTicks{valueTicks(xs)}
+		p.X.Tick.Marker = logTicks{valueTicks{values: xs, log: true}}
 		p.X.Min, p.X.Max = math.Log10(xs[0]/1.2), math.Log10(xs[len(xs)-1]*1.2)
 		for _, l := range lines {
 			for i := range l.xy {
@@ -159,16 +159,38 @@ func otherParams(p map[string]any, skip string) string {
 	return FormatParams(rest)
 }
 
-// valueTicks ticks an axis at the given values (deduplicated), every one labelled.
-type valueTicks []float64
+// valueTicks ticks an axis at the given sorted values (deduplicated). A value closer than 4 % of the axis to
+// the previous label keeps its tick but loses its label, so labels never run into each other; the largest
+// value is always labelled. With log set, the distances are measured on log10 values.
+type valueTicks struct {
+	values []float64
+	log    bool
+}
 
 func (v valueTicks) Ticks(min, max float64) []plot.Tick {
+	pos := func(x float64) float64 {
+		if v.log {
+			return math.Log10(x)
+		}
+		return x
+	}
+	gap := 0.04 * (pos(max) - pos(min))
 	var ts []plot.Tick
-	for i, x := range v {
-		if (i > 0 && x == v[i-1]) || x < min || x > max {
+	labelled := -1 // index in ts of the last labelled tick
+	for i, x := range v.values {
+		if (i > 0 && x == v.values[i-1]) || x < min || x > max {
 			continue
 		}
-		ts = append(ts, plot.Tick{Value: x, Label: number(x)})
+		t := plot.Tick{Value: x}
+		if labelled < 0 || pos(x)-pos(ts[labelled].Value) >= gap {
+			t.Label = number(x)
+			labelled = len(ts)
+		}
+		ts = append(ts, t)
+	}
+	if n := len(ts); n > 0 && ts[n-1].Label == "" { // the largest value wins over its close neighbour
+		ts[labelled].Label = ""
+		ts[n-1].Label = number(ts[n-1].Value)
 	}
 	return ts
 }

@@ -22,14 +22,38 @@ func perSecond(v []int64, bucketS float64) []float64 {
 	return out
 }
 
-// span is the time axis of a file: the scenario's duration, or longer if some run's series are.
+// span is the time axis of a file: up to the end of the last bucket where some run shows activity, and to
+// the end of the phases that start before that. Quiet buckets at the end (a scenario whose runs finish long
+// before its duration) are left out.
 func span(f *results.File) float64 {
-	end := f.DurationS
+	last := 0
 	for i := range f.Runs {
-		end = max(end, float64(len(f.Runs[i].Series.Offered))*f.BucketS)
+		s := &f.Runs[i].Series
+		for _, v := range [][]int64{s.Offered, s.Succeeded, s.Failed, s.Timeouts} {
+			for b := len(v) - 1; b >= last; b-- {
+				if v[b] != 0 {
+					last = b + 1
+					break
+				}
+			}
+		}
+		for _, v := range [][]float64{s.Queue, s.InFlight} {
+			for b := len(v) - 1; b >= last; b-- {
+				if v[b] != 0 {
+					last = b + 1
+					break
+				}
+			}
+		}
+	}
+	end := float64(last) * f.BucketS
+	if last == 0 {
+		end = f.DurationS
 	}
 	for _, ph := range f.Phases {
-		end = max(end, ph.EndS)
+		if ph.StartS < end {
+			end = max(end, ph.EndS)
+		}
 	}
 	return end
 }
@@ -51,6 +75,18 @@ func steps(v []float64, bucketS float64, style draw.LineStyle) (*plotter.Line, e
 	l.LineStyle = style
 	return l, nil
 }
+
+// room is where the name of phase i must end: at the next phase's start, else at the plot's right edge
+// (a name may run past the end of a short phase into the unshaded time after it).
+func (b phaseBands) room(i int, trX func(float64) vg.Length, c draw.Canvas) vg.Length {
+	if i+1 < len(b.phases) {
+		return min(trX(b.phases[i+1].StartS), c.Max.X)
+	}
+	return c.Max.X
+}
+
+// limitReach is how far above the data's peak a limit line may lie and still be drawn.
+const limitReach = 3.0
 
 // timeChart draws one series per run against time, over the shaded timeline phases.
 func timeChart(f *results.File, lk []look, name, title, caption, yLabel string, series func(r *results.Run) []float64, limits bool) (Chart, error) {
@@ -86,14 +122,21 @@ func timeChart(f *results.File, lk []look, name, title, caption, yLabel string, 
 			if lim.v <= 0 {
 				continue
 			}
+			label := fmt.Sprintf("%s (%s/s)", lim.what, number(lim.v))
+			// A limit far above the data (a nominal capacity nobody comes near) would flatten every line:
+			// it stays in the legend only.
+			if top > 0 && lim.v > limitReach*top {
+				entries = append(entries, entry{label + ", far above", thumbLine(lim.style)})
+				continue
+			}
 			l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: lim.v}, {X: p.X.Max, Y: lim.v}})
 			if err != nil {
 				return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
 			}
 			l.LineStyle = lim.style
 			p.Add(l)
+			entries = append(entries, entry{label, thumbLine(lim.style)})
 			top = max(top, lim.v)
-			entries = append(entries, entry{fmt.Sprintf("%s (%s/s)", lim.what, number(lim.v)), thumbLine(lim.style)})
 		}
 	}
 	// Headroom above the highest line keeps the phase names clear of the data.
@@ -152,7 +195,7 @@ func (b phaseBands) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 		if !b.names {
 			c.FillPolygon(phaseFill[i%2], []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
-		} else if ph.Name != "" && sty.Width(ph.Name) < x1-x0-vg.Points(6) {
+		} else if room := b.room(i, trX, c) - x0; ph.Name != "" && sty.Width(ph.Name) < room-vg.Points(6) {
 			c.FillText(sty, vg.Point{X: x0 + vg.Points(4), Y: c.Max.Y - vg.Points(4)}, ph.Name)
 		}
 	}
