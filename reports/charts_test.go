@@ -126,3 +126,25 @@ func TestReadableTicks(t *testing.T) {
 		})
 	}
 }
+
+func TestRate(t *testing.T) {
+	cases := []struct {
+		in   float64
+		want string
+	}{{185.073, "185"}, {100000, "100,000"}, {42.46, "42.5"}, {0.754, "0.75"}, {0, "0"}}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) { assert.Equal(t, tc.want, rate(tc.in)) })
+	}
+}
+
+func TestAllZeroChartSaysSo(t *testing.T) {
+	f := fixture(t, "herd")
+	for i := range f.Runs {
+		f.Runs[i].Series.Queue = make([]float64, len(f.Runs[i].Series.Queue))
+	}
+	c, err := queueChart(f, looks(f))
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, c.WriteSVG(&b))
+	assert.Contains(t, b.String(), "0 throughout, in every run")
+}

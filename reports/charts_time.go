@@ -122,7 +122,7 @@ func timeChart(f *results.File, lk []look, name, title, caption, yLabel string, 
 			if lim.v <= 0 {
 				continue
 			}
-			label := fmt.Sprintf("%s (%s/s)", lim.what, number(lim.v))
+			label := fmt.Sprintf("%s (%s/s)", lim.what, rate(lim.v))
 			// A limit far above the data (a nominal capacity nobody comes near) would flatten every line:
 			// it stays in the legend only.
 			if top > 0 && lim.v > limitReach*top {
@@ -138,6 +138,9 @@ func timeChart(f *results.File, lk []look, name, title, caption, yLabel string, 
 			entries = append(entries, entry{label, thumbLine(lim.style)})
 			top = max(top, lim.v)
 		}
+	}
+	if top == 0 && len(f.Runs) > 0 {
+		p.Add(notice("0 throughout, in every run"))
 	}
 	// Headroom above the highest line keeps the phase names clear of the data.
 	p.Y.Max = max(top, 1) * 1.12
@@ -170,6 +173,15 @@ func inFlightChart(f *results.File, lk []look) (Chart, error) {
 		"Server units busy (time-averaged per bucket): flat at the capacity means saturated.",
 		"in service (requests)",
 		func(r *results.Run) []float64 { return r.Series.InFlight }, false)
+}
+
+// notice writes a short text in the middle of the data area: for a chart whose lines are all flat at 0,
+// which would otherwise look like a drawing that went wrong.
+type notice string
+
+func (n notice) Plot(c draw.Canvas, p *plot.Plot) {
+	sty := text.Style{Color: limitGrey, Font: sans(13, false), XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: p.TextHandler}
+	c.FillText(sty, c.Center(), string(n))
 }
 
 // phaseBands shades the timeline phases, alternating two light tints, or (names) writes each phase's name at

@@ -56,12 +56,12 @@ func herdSentence(f *results.File) string {
 		}
 	}
 	r := &f.Runs[top]
-	s := fmt.Sprintf("Peak load: %s offered %s attempts/s at its peak", RunLabel(r), number(r.PeakAttemptsPerS))
+	s := fmt.Sprintf("Peak load: %s offered %s attempts/s at its peak", RunLabel(r), rate(r.PeakAttemptsPerS))
 	switch l := f.Limits; {
 	case l.CapacityPerS > 0:
-		s += fmt.Sprintf(", %s× the server's capacity (%s/s)", number(round1(r.PeakAttemptsPerS/l.CapacityPerS)), number(l.CapacityPerS))
+		s += fmt.Sprintf(", %s× the server's capacity (%s/s)", number(round1(r.PeakAttemptsPerS/l.CapacityPerS)), rate(l.CapacityPerS))
 	case l.RateLimitPerS > 0:
-		s += fmt.Sprintf(", %s× the rate limit (%s/s)", number(round1(r.PeakAttemptsPerS/l.RateLimitPerS)), number(l.RateLimitPerS))
+		s += fmt.Sprintf(", %s× the rate limit (%s/s)", number(round1(r.PeakAttemptsPerS/l.RateLimitPerS)), rate(l.RateLimitPerS))
 	}
 	return s + fmt.Sprintf(" and %s× its own mean load.", number(round1(r.PeakToMean)))
 }

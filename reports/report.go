@@ -186,10 +186,10 @@ func facts(f *results.File, meta Meta) string {
 		fmt.Sprintf("%s s buckets", number(f.BucketS)),
 	}
 	if f.Limits.CapacityPerS > 0 {
-		parts = append(parts, fmt.Sprintf("capacity %s/s", number(f.Limits.CapacityPerS)))
+		parts = append(parts, fmt.Sprintf("capacity %s/s", rate(f.Limits.CapacityPerS)))
 	}
 	if f.Limits.RateLimitPerS > 0 {
-		parts = append(parts, fmt.Sprintf("rate limit %s/s", number(f.Limits.RateLimitPerS)))
+		parts = append(parts, fmt.Sprintf("rate limit %s/s", rate(f.Limits.RateLimitPerS)))
 	}
 	if meta.WallTime > 0 {
 		parts = append(parts, "wall time "+meta.WallTime.Round(time.Millisecond).String())

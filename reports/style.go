@@ -163,6 +163,17 @@ func (readableTicks) Ticks(min, max float64) []plot.Tick {
 	return ts
 }
 
+// rate formats a per-second figure with the precision a reader needs: 185, 42.5, 0.75.
+func rate(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 100:
+		return number(math.Round(v))
+	case a >= 10:
+		return number(math.Round(v*10) / 10)
+	}
+	return number(math.Round(v*100) / 100)
+}
+
 // number formats v with up to 3 significant decimals and thousands separators.
 func number(v float64) string {
 	if v == 0 {
