@@ -31,6 +31,7 @@ type slot struct {
 	rng    rand.PCG // the slot's own stream: think times and jitter draws
 	start  int64    // intended send of the request's first attempt: latency is measured from here
 	memo   float64  // backoff memo carried between retries
+	hold   float64  // guard state carried between retries (strategies.Attempt.Held: retry-quota tokens held)
 	prevID uint64   // session fleets: the response id the next request builds on
 	gen    uint32   // attempt generation: stale completions and timeouts carry an older one
 	client int32    // owning client instance (strategy state)
@@ -77,6 +78,8 @@ type engine struct {
 	keys     int32
 	session  uint8              // 0: no sessions; sessReplay or sessSynthetic
 	bg       rand.PCG           // background arrival stream
+	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
+	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
 	horizon  time.Duration      // where a phase without an end ends
 	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
@@ -137,6 +140,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		}
 	}
 	e.initClients(f.Clients)
+	e.hedge = newHedging(strat)
 	switch f.Kind {
 	case Open:
 		e.gap, _ = fakeserver.Exponential(time.Duration(float64(time.Second) / f.Rate)).Sampler()
@@ -179,6 +183,9 @@ func (e *engine) initClients(n int) {
 	e.clients[0] = c
 	for i := 1; i < n; i++ {
 		e.clients[i] = e.strat.NewClient()
+	}
+	for i, c := range e.clients {
+		seedClient(c, e.cfg.Seed, i)
 	}
 }
 
@@ -249,9 +256,9 @@ func (e *engine) step() {
 			e.done(int(ev.idx))
 		}
 	case evTimeout:
-		s := &e.slots[ev.idx]
-		if s.state == stWaiting && s.gen&genMask == ev.gen() {
+		if e.waiting(ev.idx, ev.gen()) {
 			e.m.timeout(e.now)
+			e.endGen = ev.gen()
 			e.outcome(ev.idx, strategies.Outcome{Err: strategies.ErrTimeout})
 		}
 	case evArrival:
@@ -260,6 +267,8 @@ func (e *engine) step() {
 		e.phase(int(ev.idx), ev.gen() == 1)
 	case evBackground:
 		e.background(int(ev.idx))
+	case evHedge:
+		e.hedgeTimer(ev.idx, ev.gen())
 	}
 }
 
@@ -292,12 +301,12 @@ func (e *engine) arrive() {
 func (e *engine) send(i int32) {
 	s := &e.slots[i]
 	if s.state == stThinking {
-		s.start, s.number, s.memo = e.now, 0, 0
+		s.start, s.number, s.memo, s.hold = e.now, 0, 0, 0
 		e.m.requests++
 	}
 	c := e.client(s)
 	if !s.held {
-		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo}
+		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold}
 		adm := c.Admit(time.Duration(e.now), &e.att)
 		if adm.Reject {
 			e.m.localRejects++
@@ -312,6 +321,15 @@ func (e *engine) send(i int32) {
 		}
 	}
 	s.held = false
+	if e.hedge != nil && s.number == 0 {
+		e.hedgeBegin(i)
+	}
+	e.transmit(i)
+}
+
+// transmit sends the slot's current attempt to the server (Admit has let it through).
+func (e *engine) transmit(i int32) {
+	s := &e.slots[i]
 	s.gen++
 	s.state = stWaiting
 	e.m.attempt(e.now, int(s.number))
@@ -324,6 +342,7 @@ func (e *engine) send(i int32) {
 	switch v {
 	case fakeserver.Rejected:
 		e.m.reject(e.now, ans)
+		e.endGen = s.gen & genMask
 		e.outcome(i, outcomeOf(ans))
 		return
 	case fakeserver.Started:
@@ -377,10 +396,11 @@ func (e *engine) done(unit int) {
 		return
 	}
 	s := &e.slots[i]
-	if s.state != stWaiting || s.gen&genMask != gen {
+	if !e.waiting(int32(i), gen) {
 		e.m.serve(served.Busy, true, false)
 		return
 	}
+	e.endGen = gen
 	e.m.serve(served.Busy, false, false)
 	if e.session != 0 {
 		s.prevID = served.RespID
@@ -446,8 +466,11 @@ func (e *engine) background(i int) {
 
 // outcome hands an attempt's end to the strategy and acts on its decision.
 func (e *engine) outcome(i int32, o strategies.Outcome) {
+	if e.hedge != nil && e.hedgeOutcome(i, o) {
+		return
+	}
 	s := &e.slots[i]
-	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Outcome: o}
+	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold, Outcome: o}
 	d := e.client(s).Observe(time.Duration(e.now), &e.att, &s.rng)
 	if e.session != 0 && !o.OK() {
 		s.sess |= sessHit
@@ -464,7 +487,7 @@ func (e *engine) outcome(i int32, o strategies.Outcome) {
 		e.m.finish(e.now, s, true, o, strategies.Continue)
 	case d.Retry:
 		s.number++
-		s.memo = d.Memo
+		s.memo, s.hold = d.Memo, d.Held
 		s.state = stBackoff
 		e.q.push(event{at: e.now + int64(d.Wait), idx: i, tag: evSend << 28})
 		return
