@@ -60,7 +60,8 @@ func run(dir string) error {
 			continue
 		}
 		for _, base := range []time.Duration{50, 100, 250, 500, 1000} {
-			spec.Backoff.Base = base * time.Millisecond
+			b := base * time.Millisecond
+			spec.Backoff.Base = &b
 			p, err := spec.Build()
 			if err != nil {
 				return err
