@@ -226,6 +226,7 @@ func (m *metrics) result(e *engine) results.Run {
 		Amplification:      ratio(float64(m.attempts), float64(m.requests)),
 		LatencyMs:          latency(m.all),
 		SuccessLatencyMs:   latency(m.ok),
+		LatencyCDF:         cdf(m.all),
 		AttemptsPerRequest: trim(m.perRequest),
 		RetriesByNumber:    trim(m.byNumber),
 		MakespanS:          round3(float64(m.lastFinish) / 1e9),
@@ -326,6 +327,22 @@ func latency(h *hdrhistogram.Histogram) results.Latency {
 		P999: ms(h.ValueAtQuantile(99.9)),
 		Max:  ms(h.Max()),
 	}
+}
+
+// cdf samples h at results.CDFQuantiles, in milliseconds.
+func cdf(h *hdrhistogram.Histogram) []results.Quantile {
+	if h.TotalCount() == 0 {
+		return []results.Quantile{}
+	}
+	out := make([]results.Quantile, len(results.CDFQuantiles))
+	for i, q := range results.CDFQuantiles {
+		us := h.ValueAtQuantile(q * 100)
+		if q == 0 {
+			us = h.Min()
+		}
+		out[i] = results.Quantile{Q: q, Ms: round3(float64(us) / 1000)}
+	}
+	return out
 }
 
 func ratio(a, b float64) float64 {

@@ -55,8 +55,9 @@ type Run struct {
 	LocalRejected int64   `json:"local_rejected"` // attempts a client-side guard refused to send
 	Amplification float64 `json:"amplification"`  // attempts / requests
 
-	LatencyMs        Latency `json:"latency_ms"`         // first (intended) send to final outcome, all finished requests
-	SuccessLatencyMs Latency `json:"success_latency_ms"` // the same for successful requests only
+	LatencyMs        Latency    `json:"latency_ms"`         // first (intended) send to final outcome, all finished requests
+	SuccessLatencyMs Latency    `json:"success_latency_ms"` // the same for successful requests only
+	LatencyCDF       []Quantile `json:"latency_cdf"`        // LatencyMs at CDFQuantiles, for plotting the distribution; empty when nothing finished
 
 	AttemptsPerRequest []int64 `json:"attempts_per_request"` // [k]: finished requests that took k+1 attempts
 	RetriesByNumber    []int64 `json:"retries_by_number"`    // [k]: attempts that were retry k (index 0: first tries)
@@ -102,6 +103,22 @@ type Latency struct {
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
 }
+
+// Quantile is one point of a latency distribution: the fraction Q (in [0, 1]) of finished requests took at
+// most Ms milliseconds.
+type Quantile struct {
+	Q  float64 `json:"q"`
+	Ms float64 `json:"ms"`
+}
+
+// CDFQuantiles are the fractions at which Run.LatencyCDF is sampled: every percent, then the far tail.
+var CDFQuantiles = func() []float64 {
+	q := make([]float64, 0, 104)
+	for p := 0; p <= 99; p++ {
+		q = append(q, float64(p)/100)
+	}
+	return append(q, 0.999, 0.9999, 1)
+}()
 
 // Server summarizes the server side of a run.
 type Server struct {
