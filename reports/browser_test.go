@@ -82,6 +82,9 @@ type probeItem struct {
 // readable size, visible and not covered, and nothing was fetched.
 func TestHTMLInBrowser(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("STAMPEDE_REQUIRE_BROWSER") != "" { // CI installs chromium: a skip there would hide a broken install
+			t.Fatal("STAMPEDE_REQUIRE_BROWSER is set but " + chromium + " is missing: " + err.Error())
+		}
 		t.Skip("chromium not installed (apt-get update && apt-get install -y chromium): " + err.Error())
 	}
 	dir := t.TempDir()
