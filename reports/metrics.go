@@ -110,11 +110,14 @@ func (m Metric) Label() string {
 }
 
 // plotValue is the value as a chart shows it: fractions as percentages.
-func (m Metric) plotValue(r *results.Run) float64 {
+func (m Metric) plotValue(r *results.Run) float64 { return m.plotScale() * m.Value(r) }
+
+// plotScale is what a chart multiplies the metric's values by: 100 for fractions (drawn as percentages), else 1.
+func (m Metric) plotScale() float64 {
 	if m.Unit == "fraction" {
-		return 100 * m.Value(r)
+		return 100
 	}
-	return m.Value(r)
+	return 1
 }
 
 func ratio(a, b float64) float64 {

@@ -398,6 +398,6 @@ func Summary(f *results.File) string {
 	case len(f.Tune.Recommendations) == 1:
 		return fmt.Sprintf("Recommended: %s at %s.", best.Strategy, pointName(best))
 	}
-	return fmt.Sprintf("Recommended: %s at %s, %s among the %d of %d strategies that meet the SLO (%s).",
+	return fmt.Sprintf("Recommended: %s at %s, with %s among the %d of %d strategies that meet the SLO: %s.",
 		best.Strategy, pointName(best), obj.superlative(), met, len(f.Tune.Recommendations), ciText(obj.Metric, best, confidenceText(f)))
 }

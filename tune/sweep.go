@@ -121,6 +121,9 @@ func (s Sweep) Plan() (*Plan, error) {
 	return p, nil
 }
 
+// Points is the number of points the plan runs (its shard's share of the grid).
+func (p *Plan) Points() int { return len(p.points) }
+
 // Runs is the number of simulations the plan makes: its points times the seeds.
 func (p *Plan) Runs() int { return len(p.points) * p.Seeds }
 
