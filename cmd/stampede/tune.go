@@ -95,7 +95,7 @@ func newTuneCmd() *cobra.Command {
 			if sw.Shard.Count > 1 {
 				label += fmt.Sprintf(" shard %d/%d", sw.Shard.Index, sw.Shard.Count)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d points × %d seeds = %d runs\n", label, plan.Points(), seeds, plan.Runs())
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d points × %d seed(s) = %d runs\n", label, plan.Points(), seeds, plan.Runs())
 			for _, n := range plan.Grid.Notes {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
 			}

@@ -53,7 +53,7 @@ func TestTuneShardsAndMerge(t *testing.T) {
 	whole := t.TempDir()
 	out, errs, code := runCLI(t, append(args, "-o", whole)...)
 	require.Equal(t, 0, code, errs)
-	assert.Contains(t, errs, "tune quickstart: 6 points × 2 seeds = 12 runs")
+	assert.Contains(t, errs, "tune quickstart: 6 points × 2 seed(s) = 12 runs")
 	assert.Contains(t, out, "Recommended: ")
 	assert.Contains(t, out, "decorrelated-jitter: max_retries=3 meets the SLO")
 	assert.Contains(t, out, "full-jitter: No setting meets the SLO. Closest: max_retries=4")
@@ -66,8 +66,9 @@ func TestTuneShardsAndMerge(t *testing.T) {
 	}
 
 	var dirs []string
+	parent := t.TempDir()
 	for i := range 3 {
-		dir := filepath.Join(t.TempDir(), "shard")
+		dir := filepath.Join(parent, []string{"0", "1", "2"}[i])
 		_, errs, code := runCLI(t, append(args, "-o", dir, "--shard", []string{"0/3", "1/3", "2/3"}[i])...)
 		require.Equal(t, 0, code, errs)
 		assert.Contains(t, errs, "merge the shards with `stampede merge`")
@@ -83,6 +84,17 @@ func TestTuneShardsAndMerge(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(merged, "results.json"))
 	require.NoError(t, err)
 	assert.Equal(t, string(a), string(b), "merged shards = the unsharded sweep, byte for byte")
+
+	again := t.TempDir()
+	_, errs, code = runCLI(t, "merge", "-o", again, "--no-png", parent) // the directory of shard directories
+	require.Equal(t, 0, code, errs)
+	c, err := os.ReadFile(filepath.Join(again, "results.json"))
+	require.NoError(t, err)
+	assert.Equal(t, string(a), string(c))
+
+	_, errs, code = runCLI(t, "merge", t.TempDir())
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "holds no results.json, nor directories that do")
 
 	_, errs, code = runCLI(t, "merge", dirs[0], dirs[2])
 	assert.Equal(t, 2, code)
