@@ -18,6 +18,8 @@ type Config struct {
 	// RetryAfterUnit is the precision of the Retry-After the client sees: values are rounded up to a
 	// multiple of it (default 1s, as delay-seconds carries; 1ms models retry-after-ms).
 	RetryAfterUnit time.Duration `yaml:"retry_after_unit"`
+	// Dialect is the API the HTTP handler speaks: anthropic, openai or plain (default plain). The model ignores it.
+	Dialect string `yaml:"dialect"`
 }
 
 // Rejection describes one kind of refusal: its status and what it says in Retry-After.

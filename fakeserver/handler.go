@@ -1,0 +1,504 @@
+package fakeserver
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Handler. Zero values are documented per field.
+type Options struct {
+	Dialect         string        // anthropic | openai | plain; overrides Config.Dialect when set
+	Keys            int           // API keys told apart for per-key rate limits (default 64; more share buckets by hash)
+	Seed            uint64        // seeds the model's random stream and the request and response ids
+	AdminToken      string        // when set, /_stampede/ also answers non-loopback peers that present it
+	MaxBodyBytes    int64         // request body limit (default 4 MiB); larger bodies get a 413
+	IdempotencyTTL  time.Duration // how long an Idempotency-Key outcome is kept (default 24h)
+	IdempotencyKeys int           // how many Idempotency-Keys are kept at most (default 10000)
+	// Clock is the wall clock (default time.Now). The model's instant is the time since the handler started
+	// (or was last reset) on this clock; a fixed clock makes answers byte for byte reproducible.
+	Clock func() time.Time
+	// OnAttempt, if set, is called after each API request is answered (or abandoned by its client), outside
+	// the handler's lock, possibly concurrently.
+	OnAttempt func(Attempt)
+}
+
+// Option defaults.
+const (
+	DefaultKeys            = 64
+	DefaultMaxBodyBytes    = 4 << 20
+	DefaultIdempotencyTTL  = 24 * time.Hour
+	DefaultIdempotencyKeys = 10000
+)
+
+// StatusAbandoned is the status recorded for a request whose client went away before its answer (nginx's 499).
+const StatusAbandoned = 499
+
+// Attempt is one API request as the server saw it.
+type Attempt struct {
+	Arrived        time.Time // on the handler's clock
+	Method, Path   string
+	RequestID      string
+	Status         int // StatusAbandoned when the client left first
+	RetryCount     int // X-Stainless-Retry-Count, -1 when absent or not a number
+	IdempotencyKey string
+	Retry          bool // recognized as a retry (retry count ≥ 1 or a repeated Idempotency-Key)
+	Replayed       bool // answered from the idempotency store
+}
+
+// Stats counts what a Handler answered since it started or was last reset.
+type Stats struct {
+	Requests   int64            `json:"requests"`
+	Served     int64            `json:"served"`
+	ByStatus   map[int]int64    `json:"by_status"`
+	Rejections map[string]int64 `json:"rejections"`
+	Retries    int64            `json:"retries_seen"`
+	Replays    int64            `json:"idempotent_replays"`
+	Abandoned  int64            `json:"abandoned"`
+}
+
+// Handler serves a Server model over HTTP on the real clock, in one API dialect, with the live-control API
+// under /_stampede/ and Prometheus metrics on /metrics. Every call into the model happens under one mutex;
+// service completions are scheduled with timers. Safe for concurrent use.
+type Handler struct {
+	opts     Options
+	dial     dialect
+	name     string // dialect name
+	base     Config // the configuration given, restored by a reset
+	keys     int
+	m        *metrics
+	metricsH http.Handler
+
+	mu      sync.Mutex
+	ep      *epoch
+	ids     *idGen
+	keyIdx  map[string]int
+	idem    *idemStore
+	waiters map[Ref]chan struct{}
+	nextRef Ref
+	stats   Stats
+}
+
+// epoch is one life of the model, from the handler's start or a reset: the timers of a replaced model keep
+// finishing its requests on it.
+type epoch struct {
+	srv   *Server
+	start time.Time
+	last  time.Duration
+}
+
+// now returns the model instant: the time since the epoch started, never before at nor before an earlier
+// instant (the model needs them monotone).
+func (e *epoch) now(clock func() time.Time, at time.Duration) time.Duration {
+	d := max(clock().Sub(e.start), at, e.last)
+	e.last = d
+	return d
+}
+
+// NewHandler builds the handler of a server with configuration cfg.
+func NewHandler(cfg Config, opts Options) (*Handler, error) {
+	if opts.Dialect == "" {
+		opts.Dialect = cfg.Dialect
+	}
+	if opts.Dialect == "" {
+		opts.Dialect = "plain"
+	}
+	d, err := lookupDialect(opts.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Keys <= 0 {
+		opts.Keys = DefaultKeys
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if opts.IdempotencyKeys <= 0 {
+		opts.IdempotencyKeys = DefaultIdempotencyKeys
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	cfg.Dialect = opts.Dialect
+	h := &Handler{opts: opts, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan struct{})}
+	if err := h.reset(); err != nil {
+		return nil, err
+	}
+	h.m = newMetrics(h.name)
+	h.metricsH = metricsHandler(h.m)
+	return h, nil
+}
+
+// reset starts a fresh model from the base configuration: full buckets, empty queue, the clock at zero, the
+// ids and the model's stream reseeded, counters and idempotency keys cleared. Requests in service on the old
+// model finish there. Call with h.mu held (or before the handler is shared).
+func (h *Handler) reset() error {
+	srv, err := NewServer(h.base, h.keys, h.opts.Seed)
+	if err != nil {
+		return err
+	}
+	h.ep = &epoch{srv: srv, start: h.opts.Clock()}
+	h.ids = newIDGen(h.opts.Seed)
+	h.keyIdx = make(map[string]int)
+	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys)
+	h.stats = Stats{ByStatus: map[int]int64{}, Rejections: map[string]int64{}}
+	return nil
+}
+
+// Stats returns a copy of the counters.
+func (h *Handler) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.stats
+	s.ByStatus = make(map[int]int64, len(h.stats.ByStatus))
+	for k, v := range h.stats.ByStatus {
+		s.ByStatus[k] = v
+	}
+	s.Rejections = make(map[string]int64, len(h.stats.Rejections))
+	for k, v := range h.stats.Rejections {
+		s.Rejections[k] = v
+	}
+	return s
+}
+
+// Dialect is the name of the dialect the handler speaks.
+func (h *Handler) Dialect() string { return h.name }
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch p := r.URL.Path; {
+	case p == "/metrics":
+		h.metricsH.ServeHTTP(w, r)
+	case strings.HasPrefix(p, adminPrefix):
+		h.admin(w, r)
+	default:
+		h.api(w, r)
+	}
+}
+
+// reasonName names a model refusal in metrics and stats.
+func reasonName(r Reason) string {
+	switch r {
+	case ReasonFault:
+		return "fault"
+	case ReasonRateLimit:
+		return "rate_limit"
+	case ReasonOverload:
+		return "overload"
+	}
+	return "other"
+}
+
+// api answers one API request: read and validate it, consult the idempotency store, let the model admit or
+// refuse it, wait for its service, answer in the dialect.
+func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
+	began := time.Now()
+	h.m.inFlight.Add(1)
+	defer h.m.inFlight.Add(-1)
+	at := Attempt{Method: r.Method, Path: r.URL.Path, RetryCount: retryCount(r.Header), IdempotencyKey: r.Header.Get("Idempotency-Key")}
+
+	var (
+		c      call
+		aerr   *apiError
+		reject string
+		body   []byte
+	)
+	if !h.dial.route(r.Method, r.URL.Path) {
+		aerr = &apiError{status: http.StatusNotFound, kind: errNotFound, message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"}
+		reject = rejNotFound
+	} else if b, err := readBody(w, r, h.opts.MaxBodyBytes); err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			aerr = &apiError{status: http.StatusRequestEntityTooLarge, kind: errTooLarge}
+			reject = rejTooLarge
+		} else {
+			aerr, reject = invalid("", "could not read the request body"), rejInvalid
+		}
+	} else {
+		body = b
+		if c, aerr = h.dial.parse(body); aerr != nil {
+			reject = rejInvalid
+		}
+	}
+
+	var (
+		m       meta
+		limits  [4]LimitState
+		ch      chan struct{}
+		entry   *idemEntry
+		resp    response
+		replay  bool
+		written bool
+	)
+	h.mu.Lock()
+	m.wall = h.opts.Clock()
+	at.Arrived = m.wall
+	m.requestID = h.dial.requestID(h.ids)
+	e := h.ep
+	now := e.now(h.opts.Clock, 0)
+	retry := at.RetryCount > 0
+	if retry {
+		h.m.retryHdr.Inc()
+	}
+	if aerr == nil && at.IdempotencyKey != "" {
+		k := h.dial.apiKey(r.Header) + "\x00" + at.IdempotencyKey
+		sum := idemSum(r.Method, r.URL.Path, body)
+		if entry = h.idem.get(k, now); entry == nil {
+			entry = &idemEntry{sum: sum, state: idemRunning}
+			h.idem.add(k, entry, now)
+		} else {
+			if !retry {
+				retry = true
+				h.m.retryIdem.Inc()
+			}
+			switch {
+			case entry.sum != sum:
+				aerr, reject = invalid("", "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", at.IdempotencyKey), rejIdemMismatch
+				entry = nil
+			case entry.state == idemRunning:
+				aerr = &apiError{status: http.StatusConflict, kind: errConflict, message: "A request with this Idempotency-Key is still being processed; retry later."}
+				reject, entry = rejIdemConflict, nil
+			case entry.state == idemDone:
+				resp, replay, entry = entry.resp, true, nil
+			default:
+				entry.state = idemRunning
+			}
+		}
+	}
+	if retry {
+		h.stats.Retries++
+	}
+	switch {
+	case replay:
+		h.stats.Replays++
+	case aerr != nil:
+	default:
+		m.responseID = h.dial.responseID(h.ids)
+		key := h.keyIndex(h.dial.apiKey(r.Header))
+		ref := h.nextRef
+		h.nextRef++
+		v, ans, unit, done := e.srv.Arrive(now, Request{Ref: ref, Key: key})
+		m.limits = e.srv.LimitStates(limits[:0], now, key)
+		switch v {
+		case Rejected:
+			aerr = &apiError{status: ans.Status, kind: kindOfStatus(ans.Status)}
+			reject = reasonName(ans.Reason)
+			m.retryAfter, m.hasRetry = ans.RetryAfter, ans.HasRetryAfter
+			m.retryMS = e.srv.Config().RetryAfterUnit < time.Second
+			if entry != nil {
+				entry.state = idemFree
+				entry = nil
+			}
+		case Started:
+			if done <= now {
+				h.finishLocked(e, unit, done)
+				break
+			}
+			ch = h.waitLocked(ref)
+			h.schedule(e, unit, done, now)
+		case Queued:
+			ch = h.waitLocked(ref)
+		}
+		h.gaugesLocked()
+	}
+	if aerr != nil {
+		resp = h.dial.failure(aerr, &m)
+		h.countLocked(resp.status, reject)
+		written = true
+	} else if ch == nil && !replay {
+		resp = h.dial.success(c, &m)
+		h.completeLocked(entry, &resp)
+		written = true
+	} else if replay {
+		h.countLocked(resp.status, "")
+		written = true
+	}
+	h.mu.Unlock()
+
+	if !written {
+		select {
+		case <-ch:
+			resp = h.dial.success(c, &m)
+			h.mu.Lock()
+			h.completeLocked(entry, &resp)
+			h.mu.Unlock()
+		case <-r.Context().Done():
+			h.mu.Lock()
+			if entry != nil && entry.state == idemRunning {
+				entry.state = idemFree
+			}
+			h.stats.Abandoned++
+			h.countLocked(StatusAbandoned, "")
+			h.mu.Unlock()
+			at.Status, at.Retry, at.RequestID = StatusAbandoned, retry, m.requestID
+			h.observe(began, at)
+			return
+		}
+	}
+	if replay {
+		resp.write(w, headerField{"Idempotent-Replayed", "true"})
+	} else {
+		resp.write(w)
+	}
+	at.Status, at.Retry, at.Replayed, at.RequestID = resp.status, retry, replay, m.requestID
+	h.observe(began, at)
+}
+
+// observe records the latency and reports the attempt.
+func (h *Handler) observe(began time.Time, at Attempt) {
+	h.m.latency.Observe(time.Since(began).Seconds())
+	if h.opts.OnAttempt != nil {
+		h.opts.OnAttempt(at)
+	}
+}
+
+// countLocked counts one answer and, when reject is set, one refusal.
+func (h *Handler) countLocked(status int, reject string) {
+	h.stats.Requests++
+	h.stats.ByStatus[status]++
+	h.m.status(status)
+	if reject != "" {
+		h.stats.Rejections[reject]++
+		h.m.reject(reject)
+	}
+}
+
+// completeLocked counts a served answer and stores it for its idempotency key.
+func (h *Handler) completeLocked(entry *idemEntry, resp *response) {
+	h.stats.Served++
+	h.countLocked(resp.status, "")
+	if entry != nil {
+		entry.state, entry.resp = idemDone, *resp
+	}
+}
+
+func (h *Handler) waitLocked(ref Ref) chan struct{} {
+	ch := make(chan struct{}, 1)
+	h.waiters[ref] = ch
+	return ch
+}
+
+// schedule finishes the service on unit of e's model at model instant done (now is the current instant).
+func (h *Handler) schedule(e *epoch, unit int, done, now time.Duration) {
+	time.AfterFunc(done-now, func() {
+		h.mu.Lock()
+		h.finishLocked(e, unit, done)
+		h.gaugesLocked()
+		h.mu.Unlock()
+	})
+}
+
+// finishLocked ends the service on unit at instant at (or later, if the clock is past it), wakes the
+// request served, and starts the next queued one: at once if its service takes no time, else on a timer.
+func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration) {
+	for {
+		now := e.now(h.opts.Clock, at)
+		served, _, _, nextDone, started := e.srv.Finish(now, unit)
+		if ch, ok := h.waiters[served.Ref]; ok {
+			delete(h.waiters, served.Ref)
+			ch <- struct{}{}
+		}
+		if !started {
+			return
+		}
+		if nextDone > now {
+			h.schedule(e, unit, nextDone, now)
+			return
+		}
+		at = nextDone
+	}
+}
+
+func (h *Handler) gaugesLocked() {
+	h.m.queue.Store(int64(h.ep.srv.QueueLen()))
+	h.m.inService.Store(int64(h.ep.srv.InService()))
+}
+
+// keyIndex maps an API key to a model key index: the first Keys distinct keys get their own index in order
+// of appearance, later ones share by hash (so memory stays bounded whatever keys clients send).
+func (h *Handler) keyIndex(k string) int {
+	if i, ok := h.keyIdx[k]; ok {
+		return i
+	}
+	if len(h.keyIdx) < h.keys {
+		i := len(h.keyIdx)
+		h.keyIdx[k] = i
+		return i
+	}
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(k))
+	return int(f.Sum32() % uint32(h.keys))
+}
+
+// retryCount reads X-Stainless-Retry-Count: -1 when absent or not a non-negative integer.
+func retryCount(hd http.Header) int {
+	v := hd["X-Stainless-Retry-Count"]
+	if len(v) == 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v[0]))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// readBody reads the body up to limit bytes; a longer one is an *http.MaxBytesError.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
+
+// loopback reports whether the peer of r is on the loopback interface.
+func loopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// adminAllowed: loopback peers always; others only with the admin token, as "Authorization: Bearer TOKEN".
+func (h *Handler) adminAllowed(r *http.Request) bool {
+	if loopback(r) {
+		return true
+	}
+	tok := h.opts.AdminToken
+	return tok != "" && subtle.ConstantTimeCompare([]byte(bearer(r.Header)), []byte(tok)) == 1
+}
+
+// Summary is a few lines saying what the handler served, for the end of `stampede serve`.
+func (h *Handler) Summary() string {
+	s := h.Stats()
+	var b strings.Builder
+	fmt.Fprintf(&b, "served %d of %d requests (%s dialect); %d retries seen, %d idempotent replays, %d abandoned by their client\n",
+		s.Served, s.Requests, h.name, s.Retries, s.Replays, s.Abandoned)
+	b.WriteString("by status:")
+	for _, st := range sortedKeys(s.ByStatus) {
+		fmt.Fprintf(&b, " %d×%d", st, s.ByStatus[st])
+	}
+	b.WriteString("\nrejections:")
+	if len(s.Rejections) == 0 {
+		b.WriteString(" none")
+	}
+	for _, k := range sortedKeys(s.Rejections) {
+		fmt.Fprintf(&b, " %s×%d", k, s.Rejections[k])
+	}
+	b.WriteString("\n")
+	return b.String()
+}
