@@ -56,6 +56,8 @@ type engine struct {
 	arrivals rand.PCG           // open-loop arrival stream
 	arrived  int64              // open-loop arrivals so far
 	keys     int32
+	events   int64              // events processed, for benchmarks
+	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
 	m        metrics
 }
 
@@ -163,6 +165,7 @@ func (e *engine) lastActivity() int64 {
 func (e *engine) step() {
 	ev := e.q.pop()
 	e.now = ev.at
+	e.events++
 	switch ev.kind() {
 	case evSend:
 		e.send(ev.idx)
@@ -213,8 +216,8 @@ func (e *engine) send(i int32) {
 	}
 	c := e.clients[s.client]
 	if !s.held {
-		a := strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo}
-		adm := c.Admit(time.Duration(e.now), &a)
+		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo}
+		adm := c.Admit(time.Duration(e.now), &e.att)
 		if adm.Reject {
 			e.m.localRejects++
 			s.state = stWaiting
@@ -272,8 +275,8 @@ func (e *engine) done(unit int) {
 // outcome hands an attempt's end to the strategy and acts on its decision.
 func (e *engine) outcome(i int32, o strategies.Outcome) {
 	s := &e.slots[i]
-	a := strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Outcome: o}
-	d := e.clients[s.client].Observe(time.Duration(e.now), &a, &s.rng)
+	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Outcome: o}
+	d := e.clients[s.client].Observe(time.Duration(e.now), &e.att, &s.rng)
 	switch {
 	case o.OK():
 		e.m.finish(e.now, s, true, o, strategies.Continue)

@@ -2,8 +2,7 @@ package strategies
 
 import "time"
 
-// Constant pauses the same time before every retry: pause(n) = base. With base 0 it retries immediately,
-// the "retry storm" of literature item 3 (../shared/reference/literature.md).
+// Constant pauses the same time before every retry: pause(n) = base (base 0 takes the default 100ms; see Immediate).
 //
 //	n      1      2      3      4
 //	base   100ms  100ms  100ms  100ms

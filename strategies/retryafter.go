@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ErrBadRetryAfter is returned for an unknown Retry-After policy.
@@ -72,4 +74,14 @@ func (p RetryAfterPolicy) apply(o Outcome, cap, backoff time.Duration) time.Dura
 		}
 	}
 	return backoff
+}
+
+// UnmarshalYAML accepts the policy name alone (`retry_after: honor`) as shorthand.
+func (r *RetryAfterSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*r = RetryAfterSpec{Policy: n.Value}
+		return nil
+	}
+	type plain RetryAfterSpec
+	return n.Decode((*plain)(r))
 }

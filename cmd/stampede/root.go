@@ -1,0 +1,31 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "stampede",
+		Short:         "Load-test and chaos simulator for client retry strategies",
+		Long:          "stampede runs fleets of clients with different retry strategies against a rate-limited, overloadable API\n(simulated in virtual time, or for real over HTTP) and shows which strategy gets the work done without a herd.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(newRunCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd())
+	return root
+}
+
+// positional wraps an args validator so that its error exits with the usage status.
+func positional(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}

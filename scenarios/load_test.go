@@ -1,0 +1,139 @@
+package scenarios
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"stampede/sim"
+)
+
+func TestShippedScenariosLoad(t *testing.T) {
+	names := Names()
+	require.Contains(t, names, "quickstart")
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			s, err := Load(n)
+			require.NoError(t, err)
+			assert.Equal(t, n+".yaml", s.File)
+			assert.NotEmpty(t, s.Description, "a shipped scenario says what it shows")
+			_, err = s.Build()
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestLoadByNameAndPath(t *testing.T) {
+	for _, arg := range []string{"quickstart", "quickstart.yaml", "scenarios/quickstart.yaml", "quickstart.yaml"} {
+		s, err := Load(arg)
+		require.NoError(t, err, arg)
+		assert.Equal(t, "quickstart", s.Name)
+	}
+	_, err := Load("no-such-scenario")
+	require.ErrorIs(t, err, ErrNotFound)
+	assert.Contains(t, err.Error(), "quickstart")
+}
+
+const base = `name: t
+seed: 1
+duration: 10s
+server:
+  capacity: 4
+  service_time: {kind: exponential, mean: 10ms}
+  queue: 8
+fleet:
+  kind: closed
+  clients: 20
+strategies:
+  - name: a
+    backoff: {kind: none}
+  - name: b
+    backoff: {kind: exponential, base: 10ms, cap: 1s}
+  - name: c
+    backoff:
+      kind: full-jitter
+`
+
+func TestBaseParses(t *testing.T) {
+	s, err := Parse("t.yaml", []byte(base))
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Second, s.Duration)
+	assert.Equal(t, sim.Closed, s.Fleet.Kind)
+	assert.Len(t, s.Strategies, 3)
+}
+
+// TestParseErrors checks that each broken scenario yields exactly the located message a user needs.
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name     string
+		from, to string // replace from with to in base
+		want     string
+	}{
+		{"unknown backoff with suggestion", "kind: full-jitter", "kind: ful-jitter",
+			`t.yaml:18:7: strategies[2].backoff.kind: unknown backoff "ful-jitter" (did you mean "full-jitter"?)`},
+		{"unknown field with suggestion", "  capacity: 4", "  capacty: 4",
+			`t.yaml:5:3: server.capacty: unknown field "capacty" (did you mean "capacity"?)`},
+		{"unknown field lists valid", "seed: 1", "colour: 1",
+			`t.yaml:2:1: colour: unknown field "colour" (valid: bucket, description, drain, duration, fleet, name, seed, server, strategies)`},
+		{"negative duration", "duration: 10s", "duration: -5s", `t.yaml:3:1: duration: must be > 0 (e.g. 60s), got -5s`},
+		{"missing duration", "duration: 10s\n", "", `t.yaml: duration: must be > 0 (e.g. 60s), got 0s`},
+		{"not a duration", "duration: 10s", "duration: ten seconds", `t.yaml:3:1: duration: cannot unmarshal !!str`},
+		{"zero clients", "clients: 20", "clients: 0", `t.yaml:10:3: fleet.clients: must be > 0, got 0`},
+		{"clients not a number", "clients: 20", "clients: many", `t.yaml:10:3: fleet.clients: cannot unmarshal !!str ` + "`many`"},
+		{"bad fleet kind", "kind: closed", "kind: closd", `t.yaml:9:3: fleet.kind: unknown fleet kind "closd" (valid: closed, open, burst)`},
+		{"open fleet without rate", "kind: closed", "kind: open", `t.yaml:8:1: fleet.rate: an open fleet needs rate > 0 arrivals per second, got 0`},
+		{"cap below base", "base: 10ms, cap: 1s", "base: 10ms, cap: 1ms", `t.yaml:15:46: strategies[1].backoff.cap: cap 1ms is below base 10ms`},
+		{"negative max_retries", "    backoff: {kind: none}", "    backoff: {kind: none}\n    max_retries: -1", `t.yaml:14:5: strategies[0].max_retries: must not be negative, got -1`},
+		{"probability outside [0,1]", "  queue: 8", "  queue: 8\n  faults: [{status: 500, probability: 1.5}]", `t.yaml:8:26: server.faults[0].probability: probability must be within [0, 1], got 1.5`},
+		{"status outside 100-599", "  queue: 8", "  queue: 8\n  overload: {status: 700}", `t.yaml:8:14: server.overload.status: HTTP status must be within 100–599, got 700`},
+		{"bad distribution", "{kind: exponential, mean: 10ms}", "{kind: exponential}", `t.yaml:6:3: server.service_time: bad distribution: exponential needs mean > 0`},
+		{"distribution shorthand not a duration", "{kind: exponential, mean: 10ms}", "fast", `t.yaml:6:3: server.service_time: bad distribution: "fast" is not a duration`},
+		{"bad retry_after policy", "    backoff: {kind: none}", "    backoff: {kind: none}\n    retry_after: honour", `t.yaml:14:5: strategies[0].retry_after.policy: unknown retry_after policy "honour" (did you mean "honor"?)`},
+		{"duplicate names", "name: b", "name: a", `t.yaml:14:5: strategies[1].name: "a" is also the name of strategies[0]`},
+		{"bad rate limit", "  queue: 8", "  queue: 8\n  rate_limits: [{scope: user, rate: -1}]", `t.yaml:8:18: server.rate_limits[0].scope: unknown scope "user" (valid: global, key)`},
+		{"syntax error", "fleet:\n", "fleet: [\n", `t.yaml:`},
+		{"no strategies", "strategies:", "strategies: []\nx_strategies:", `unknown field "x_strategies"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(base, tc.from, tc.to, 1)
+			require.NotEqual(t, base, src, "the case must change the scenario")
+			_, err := Parse("t.yaml", []byte(src))
+			require.Error(t, err)
+			require.ErrorIs(t, err, ErrInvalid)
+			assert.Contains(t, err.Error(), tc.want)
+			var fe *FieldError
+			assert.True(t, errors.As(err, &fe))
+		})
+	}
+}
+
+func TestEmptyScenario(t *testing.T) {
+	for _, src := range []string{"", "# nothing\n", "---\n"} {
+		_, err := Parse("e.yaml", []byte(src))
+		require.ErrorIs(t, err, ErrInvalid, "%q", src)
+	}
+	_, err := Parse("e.yaml", []byte("[1, 2]"))
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
+// FuzzParse: no input makes the loader panic; every failure is an ErrInvalid.
+func FuzzParse(f *testing.F) {
+	for _, n := range Names() {
+		data, err := shipped.ReadFile(n + ".yaml")
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	f.Add([]byte(base))
+	f.Add([]byte("strategies: [{backoff: {kind: &a x}}, *a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := Parse("fuzz.yaml", data)
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("error is not ErrInvalid: %v", err)
+		}
+	})
+}

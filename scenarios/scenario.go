@@ -1,0 +1,52 @@
+package scenarios
+
+import (
+	"time"
+
+	"stampede/fakeserver"
+	"stampede/sim"
+	"stampede/strategies"
+)
+
+// Scenario is one scenario file. Zero values take the defaults documented on each field.
+type Scenario struct {
+	Name        string            `yaml:"name"`        // label in reports (default: the file name without .yaml)
+	Description string            `yaml:"description"` // one paragraph: what the scenario shows
+	Seed        uint64            `yaml:"seed"`        // seed of every random stream (0 is a seed like any other)
+	Duration    time.Duration     `yaml:"duration"`    // requests start only before this instant (required)
+	Drain       time.Duration     `yaml:"drain"`       // extra time for requests in progress to finish (default 60s)
+	Bucket      time.Duration     `yaml:"bucket"`      // width of a time-series bucket (default 1s)
+	Server      fakeserver.Config `yaml:"server"`      // the server model
+	Fleet       sim.Fleet         `yaml:"fleet"`       // the clients
+	Strategies  []strategies.Spec `yaml:"strategies"`  // the strategies to compare, each against a fresh server and fleet
+
+	// File is where the scenario came from ("scenarios/quickstart.yaml", or "quickstart.yaml (embedded)").
+	File string `yaml:"-"`
+	// Source is the YAML text as loaded, for reports.
+	Source []byte `yaml:"-"`
+}
+
+// SimConfig is the engine configuration of the scenario (without the strategy).
+func (s *Scenario) SimConfig() sim.Config {
+	return sim.Config{
+		Seed:     s.Seed,
+		Duration: s.Duration,
+		Drain:    s.Drain,
+		Bucket:   s.Bucket,
+		Fleet:    s.Fleet,
+		Server:   s.Server,
+	}
+}
+
+// Build builds the scenario's strategies, in file order. Load has already checked that they build.
+func (s *Scenario) Build() ([]strategies.Strategy, error) {
+	out := make([]strategies.Strategy, len(s.Strategies))
+	for i, spec := range s.Strategies {
+		p, err := spec.Build()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}

@@ -1,0 +1,166 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"stampede/fakeserver"
+	"stampede/sim"
+	"stampede/strategies"
+)
+
+// validate checks ranges and names after decoding; every problem is recorded with its field path.
+func (c *checker) validate(s *Scenario) {
+	if s.Duration <= 0 {
+		c.fail("duration", "must be > 0 (e.g. 60s), got %v", s.Duration)
+	}
+	c.nonNegative("drain", s.Drain)
+	c.nonNegative("bucket", s.Bucket)
+	c.server("server", &s.Server)
+	c.fleet("fleet", &s.Fleet)
+	if len(s.Strategies) == 0 {
+		c.fail("strategies", "at least one strategy is needed")
+	}
+	seen := map[string]int{}
+	for i, spec := range s.Strategies {
+		path := fmt.Sprintf("strategies[%d]", i)
+		c.strategy(path, spec)
+		p, err := spec.Build()
+		var fe *strategies.FieldError
+		switch {
+		case errors.As(err, &fe):
+			c.fail(path+"."+fe.Field, "%s", trimSentinel(fe.Err))
+		case err != nil:
+			c.fail(path, "%v", err)
+		default:
+			if j, dup := seen[p.Name()]; dup {
+				c.fail(path+".name", "%q is also the name of strategies[%d]; names label the results and must differ", p.Name(), j)
+			}
+			seen[p.Name()] = i
+		}
+	}
+}
+
+// trimSentinel drops the package prefix of a sentinel ("strategies: unknown backoff" → "unknown backoff").
+func trimSentinel(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{"strategies: ", "fakeserver: "} {
+		if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+			return msg[len(prefix):]
+		}
+	}
+	return msg
+}
+
+func (c *checker) nonNegative(path string, d time.Duration) {
+	if d < 0 {
+		c.fail(path, "must not be negative, got %v", d)
+	}
+}
+
+func (c *checker) status(path string, s int) {
+	if s != 0 && (s < 100 || s > 599) {
+		c.fail(path, "HTTP status must be within 100–599, got %d", s)
+	}
+}
+
+func (c *checker) probability(path string, p float64) {
+	if p < 0 || p > 1 {
+		c.fail(path, "probability must be within [0, 1], got %g", p)
+	}
+}
+
+func (c *checker) dist(path string, d fakeserver.Dist) {
+	if _, err := d.Sampler(); err != nil {
+		c.fail(path, "%s", trimSentinel(err))
+	}
+}
+
+func (c *checker) rejection(path string, r fakeserver.Rejection) {
+	c.status(path+".status", r.Status)
+	switch r.RetryAfter.Kind {
+	case "", "none", "computed":
+	case "fixed":
+		c.nonNegative(path+".retry_after.value", r.RetryAfter.Value)
+	default:
+		c.fail(path+".retry_after.kind", "unknown kind %q (valid: none, fixed, computed)", r.RetryAfter.Kind)
+	}
+}
+
+func (c *checker) server(path string, s *fakeserver.Config) {
+	if s.Capacity < 0 {
+		c.fail(path+".capacity", "must be > 0 (requests served at once), got %d", s.Capacity)
+	}
+	if s.Queue < -1 {
+		c.fail(path+".queue", "must be ≥ 0, or -1 for unbounded, got %d", s.Queue)
+	}
+	c.dist(path+".service_time", s.ServiceTime)
+	c.rejection(path+".overload", s.Overload)
+	c.nonNegative(path+".retry_after_unit", s.RetryAfterUnit)
+	for i, l := range s.RateLimits {
+		p := fmt.Sprintf("%s.rate_limits[%d]", path, i)
+		if l.Scope != "" && l.Scope != "global" && l.Scope != "key" {
+			c.fail(p+".scope", "unknown scope %q (valid: global, key)", l.Scope)
+		}
+		if l.Rate <= 0 {
+			c.fail(p+".rate", "must be > 0 requests per second, got %g", l.Rate)
+		}
+		if l.Burst != 0 && l.Burst < 1 {
+			c.fail(p+".burst", "must be ≥ 1 (a bucket that cannot hold one token admits nothing), got %g", l.Burst)
+		}
+		c.rejection(p, l.Rejection)
+	}
+	for i, f := range s.Faults {
+		p := fmt.Sprintf("%s.faults[%d]", path, i)
+		c.probability(p+".probability", f.Probability)
+		if f.Status == 0 {
+			c.fail(p+".status", "a fault needs the status it answers with")
+		}
+		c.rejection(p, f.Rejection)
+	}
+}
+
+func (c *checker) fleet(path string, f *sim.Fleet) {
+	switch f.Kind {
+	case "", sim.Closed, sim.Burst:
+		if f.Clients <= 0 {
+			c.fail(path+".clients", "must be > 0, got %d", f.Clients)
+		}
+	case sim.Open:
+		if f.Rate <= 0 {
+			c.fail(path+".rate", "an open fleet needs rate > 0 arrivals per second, got %g", f.Rate)
+		}
+		if f.Clients < 0 {
+			c.fail(path+".clients", "must not be negative, got %d", f.Clients)
+		}
+	default:
+		c.fail(path+".kind", "unknown fleet kind %q (valid: closed, open, burst)", f.Kind)
+	}
+	if f.Keys < 0 {
+		c.fail(path+".keys", "must not be negative, got %d", f.Keys)
+	}
+	if f.Requests < 0 {
+		c.fail(path+".requests", "must not be negative, got %d", f.Requests)
+	}
+	c.nonNegative(path+".at", f.At)
+	c.dist(path+".think", f.Think)
+}
+
+func (c *checker) strategy(path string, s strategies.Spec) {
+	b := s.Backoff
+	c.nonNegative(path+".backoff.base", b.Base)
+	c.nonNegative(path+".backoff.cap", b.Cap)
+	if b.Cap > 0 && b.Cap < b.WithDefaults().Base {
+		c.fail(path+".backoff.cap", "cap %v is below base %v", b.Cap, b.WithDefaults().Base)
+	}
+	if b.Multiplier != 0 && b.Multiplier < 1 {
+		c.fail(path+".backoff.multiplier", "must be ≥ 1, got %g", b.Multiplier)
+	}
+	if s.MaxRetries != nil && *s.MaxRetries < 0 {
+		c.fail(path+".max_retries", "must not be negative, got %d", *s.MaxRetries)
+	}
+	c.nonNegative(path+".timeout", s.Timeout)
+	c.nonNegative(path+".deadline", s.Deadline)
+	c.nonNegative(path+".retry_after.cap", s.RetryAfter.Cap)
+}

@@ -1,0 +1,245 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"stampede/fakeserver"
+	"stampede/sim/results"
+	"stampede/strategies"
+)
+
+func policy(t testing.TB, s strategies.Spec) strategies.Strategy {
+	t.Helper()
+	p, err := s.Build()
+	require.NoError(t, err)
+	return p
+}
+
+func intp(v int) *int { return &v }
+
+// TestBernoulliAmplification: with a fixed per-attempt failure probability p and n retries (no waiting, ample
+// capacity), attempts per request are (1 − p^(n+1))/(1 − p) and the give-up fraction is p^(n+1)
+// (Brooker 2022; ../shared/reference/literature.md item 2).
+func TestBernoulliAmplification(t *testing.T) {
+	for _, p := range []float64{0.1, 0.5, 0.9} {
+		for _, n := range []int{0, 1, 3, 6} {
+			t.Run(fmt.Sprintf("p=%.1f n=%d", p, n), func(t *testing.T) {
+				t.Parallel()
+				cfg := Config{
+					Seed:     uint64(n*100) + uint64(p*10),
+					Duration: 200 * time.Second,
+					Fleet:    Fleet{Kind: Open, Rate: 2000},
+					Server: fakeserver.Config{
+						Capacity: 10000, ServiceTime: fakeserver.Constant(time.Millisecond),
+						Faults: []fakeserver.Fault{{Probability: p, Rejection: fakeserver.Rejection{Status: 503}}},
+					},
+				}
+				s := policy(t, strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: time.Millisecond}, MaxRetries: intp(n)})
+				r, err := Run(cfg, s)
+				require.NoError(t, err)
+				require.Zero(t, r.Unfinished)
+				wantAmp := (1 - math.Pow(p, float64(n+1))) / (1 - p)
+				wantGiveUp := math.Pow(p, float64(n+1))
+				t.Logf("requests=%d amplification %.4f (want %.4f) give-up %.5f (want %.5f)", r.Requests, r.Amplification, wantAmp, float64(r.GaveUp)/float64(r.Requests), wantGiveUp)
+				assert.InEpsilon(t, wantAmp, r.Amplification, 0.01)
+				// Give-ups are a binomial count: allow 1 % relative or 4 standard errors, whichever is wider.
+				se := math.Sqrt(wantGiveUp * (1 - wantGiveUp) / float64(r.Requests))
+				assert.InDelta(t, wantGiveUp, float64(r.GaveUp)/float64(r.Requests), math.Max(0.01*wantGiveUp, 4*se))
+				assert.Equal(t, r.Requests-r.GaveUp, r.Succeeded)
+			})
+		}
+	}
+}
+
+func quick(seed uint64) (Config, []strategies.Strategy) {
+	cfg := Config{
+		Seed:     seed,
+		Duration: 20 * time.Second,
+		Fleet:    Fleet{Kind: Closed, Clients: 500, Think: fakeserver.Exponential(time.Second), Keys: 5},
+		Server: fakeserver.Config{
+			Capacity: 16, Queue: 16, ServiceTime: fakeserver.Dist{Kind: "lognormal", Median: 20 * time.Millisecond, P99: 200 * time.Millisecond},
+			Overload:   fakeserver.Rejection{Status: 529, RetryAfter: fakeserver.RetryAfter{Kind: "computed"}},
+			RateLimits: []fakeserver.RateLimit{{Scope: "key", Rate: 60, Burst: 30, Rejection: fakeserver.Rejection{RetryAfter: fakeserver.RetryAfter{Kind: "computed"}}}},
+			Faults:     []fakeserver.Fault{{Probability: 0.01, Rejection: fakeserver.Rejection{Status: 500}}},
+		},
+	}
+	var strats []strategies.Strategy
+	for _, k := range []string{"none", "exponential", "full-jitter", "decorrelated-jitter"} {
+		p, _ := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: k, Base: 50 * time.Millisecond, Cap: 5 * time.Second}, MaxRetries: intp(4), Timeout: 2 * time.Second, RetryAfter: strategies.RetryAfterSpec{Policy: "honor-capped"}}.Build()
+		strats = append(strats, p)
+	}
+	return cfg, strats
+}
+
+func encode(t *testing.T, f *results.File) []byte {
+	var b bytes.Buffer
+	require.NoError(t, results.Write(&b, f))
+	return b.Bytes()
+}
+
+// TestDeterminism: the same seed gives byte-identical results.json, whatever the scheduling of the parallel runs;
+// another seed gives different results.
+func TestDeterminism(t *testing.T) {
+	cfg, strats := quick(42)
+	a, err := Compare(context.Background(), "q", cfg, strats, nil)
+	require.NoError(t, err)
+	b, err := Compare(context.Background(), "q", cfg, strats, nil)
+	require.NoError(t, err)
+	require.Equal(t, encode(t, a), encode(t, b))
+
+	cfg.Seed = 43
+	c, err := Compare(context.Background(), "q", cfg, strats, nil)
+	require.NoError(t, err)
+	require.NotEqual(t, encode(t, a), encode(t, c))
+	require.Len(t, a.Runs, 4)
+	for _, r := range a.Runs {
+		assert.Greater(t, r.Requests, int64(1000), r.Strategy)
+	}
+}
+
+// TestAccounting checks invariants every run must keep, on a run that exercises every path (queue, overload,
+// rate limits, faults, timeouts, Retry-After).
+func TestAccounting(t *testing.T) {
+	cfg, strats := quick(7)
+	f, err := Compare(context.Background(), "q", cfg, strats, nil)
+	require.NoError(t, err)
+	for _, r := range f.Runs {
+		t.Run(r.Strategy, func(t *testing.T) {
+			assert.Equal(t, r.Requests, r.Succeeded+r.Failed+r.Unfinished)
+			var failedBy, stoppedBy, perReq, byNum int64
+			for _, v := range r.FailedBy {
+				failedBy += v
+			}
+			for _, v := range r.StoppedBy {
+				stoppedBy += v
+			}
+			for k, v := range r.AttemptsPerRequest {
+				perReq += v * int64(k+1)
+			}
+			for _, v := range r.RetriesByNumber {
+				byNum += v
+			}
+			assert.Equal(t, r.Failed, failedBy)
+			assert.Equal(t, r.Failed, stoppedBy)
+			assert.Equal(t, r.Attempts, byNum)
+			assert.LessOrEqual(t, perReq, r.Attempts, "finished requests' attempts ≤ all attempts")
+			var offered, acc, rej, succ int64
+			for i := range r.Series.Offered {
+				offered += r.Series.Offered[i]
+				acc += r.Series.Accepted[i]
+				rej += r.Series.Rejected429[i] + r.Series.Rejected529[i] + r.Series.RejectedOther[i]
+				succ += r.Series.Succeeded[i]
+			}
+			assert.Equal(t, r.Attempts, offered)
+			assert.Equal(t, offered, acc+rej)
+			assert.Equal(t, r.Succeeded, succ)
+			assert.LessOrEqual(t, r.Server.Served, acc)
+			assert.LessOrEqual(t, r.LatencyMs.P50, r.LatencyMs.P99)
+			assert.LessOrEqual(t, r.LatencyMs.P99, r.LatencyMs.Max)
+			assert.GreaterOrEqual(t, r.Amplification, 1.0)
+			if r.Strategy == "none" {
+				assert.Equal(t, r.Requests, r.Attempts)
+			}
+		})
+	}
+}
+
+// TestBurstHerd: a burst fleet sends every first attempt in the same bucket; unjittered exponential backoff
+// brings every rejected client back in the same later bucket, full jitter spreads them.
+func TestBurstHerd(t *testing.T) {
+	cfg := Config{
+		Seed: 3, Duration: 60 * time.Second, Bucket: 100 * time.Millisecond,
+		Fleet:  Fleet{Kind: Burst, Clients: 1000},
+		Server: fakeserver.Config{Capacity: 50, Queue: 50, ServiceTime: fakeserver.Constant(50 * time.Millisecond)},
+	}
+	run := func(kind string) results.Run {
+		r, err := Run(cfg, policy(t, strategies.Spec{Name: kind, Backoff: strategies.BackoffSpec{Kind: kind, Base: time.Second, Cap: 30 * time.Second}, MaxRetries: intp(8)}))
+		require.NoError(t, err)
+		return r
+	}
+	exp, full := run("exponential"), run("full-jitter")
+	assert.EqualValues(t, 1000, exp.Series.Offered[0], "the burst")
+	assert.EqualValues(t, 900, exp.Series.Offered[10], "all 900 rejected clients retry together after 1 s")
+	assert.Less(t, full.Series.Offered[10], int64(100), "full jitter spreads the first retries over the second")
+	assert.Less(t, full.Attempts, exp.Attempts)
+	assert.Less(t, full.PeakToMean, exp.PeakToMean)
+}
+
+// TestTimeouts: a client timeout shorter than the service time abandons every attempt; the server still serves them.
+func TestTimeouts(t *testing.T) {
+	cfg := Config{
+		Seed: 1, Duration: 10 * time.Second,
+		Fleet:  Fleet{Kind: Closed, Clients: 10, Think: fakeserver.Constant(100 * time.Millisecond)},
+		Server: fakeserver.Config{Capacity: 100, ServiceTime: fakeserver.Constant(time.Second)},
+	}
+	r, err := Run(cfg, policy(t, strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "immediate"}, MaxRetries: intp(2), Timeout: 300 * time.Millisecond}))
+	require.NoError(t, err)
+	assert.Zero(t, r.Succeeded)
+	assert.Equal(t, r.Requests*3, r.Attempts)
+	assert.Equal(t, r.Requests, r.FailedBy["timeout"])
+	assert.Equal(t, r.Server.Served, r.Server.Abandoned)
+	assert.Equal(t, r.Attempts, r.Server.Served)
+	assert.InDelta(t, 900, r.LatencyMs.P50, 1, "three 300 ms attempts back to back")
+}
+
+func TestConfigErrors(t *testing.T) {
+	s := policy(t, strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "none"}})
+	cases := []struct {
+		name string
+		cfg  Config
+		msg  string
+	}{
+		{"no duration", Config{Fleet: Fleet{Clients: 1}}, "duration"},
+		{"no clients", Config{Duration: time.Second}, "clients"},
+		{"open without rate", Config{Duration: time.Second, Fleet: Fleet{Kind: Open}}, "rate"},
+		{"unknown kind", Config{Duration: time.Second, Fleet: Fleet{Kind: "zig", Clients: 1}}, "kind"},
+		{"bad think", Config{Duration: time.Second, Fleet: Fleet{Clients: 1, Think: fakeserver.Dist{Kind: "exponential"}}}, "think"},
+		{"bad server", Config{Duration: time.Second, Fleet: Fleet{Clients: 1}, Server: fakeserver.Config{ServiceTime: fakeserver.Dist{Kind: "x"}}}, "service_time"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Run(tc.cfg, s)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+}
+
+// TestNoAllocPerEvent: in steady state the event loop allocates nothing.
+func TestNoAllocPerEvent(t *testing.T) {
+	cfg, strats := quick(5)
+	cfg.Duration = time.Hour
+	for _, s := range strats {
+		e, err := newEngine(cfg, s)
+		require.NoError(t, err)
+		for i := 0; i < 200_000; i++ { // warm up: slices reach their working size
+			e.step()
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			for i := 0; i < 10_000; i++ {
+				e.step()
+			}
+		})
+		assert.Zero(t, allocs, "%s: allocations per 10,000 events", s.Name())
+	}
+}
+
+func TestRunAllCancelled(t *testing.T) {
+	cfg, strats := quick(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := RunAll(ctx, []Job{{Config: cfg, Strategy: strats[0]}, {Config: cfg, Strategy: strats[1]}}, 1, nil)
+	for _, o := range out {
+		if o.Err != nil {
+			assert.ErrorIs(t, o.Err, context.Canceled)
+		}
+	}
+}
