@@ -197,7 +197,26 @@ func configMap(c Config) map[string]any {
 	if err := yaml.Unmarshal(out, &m); err != nil {
 		return map[string]any{"error": err.Error()}
 	}
+	prune(m)
 	return m
+}
+
+// prune drops unset fields (empty strings and zero durations) from a rendered configuration, recursively.
+func prune(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if x == "" || x == "0s" {
+				delete(t, k)
+				continue
+			}
+			prune(x)
+		}
+	case []any:
+		for _, x := range t {
+			prune(x)
+		}
+	}
 }
 
 func adminJSON(w http.ResponseWriter, status int, v any) {

@@ -502,3 +502,22 @@ func (h *Handler) Summary() string {
 	b.WriteString("\n")
 	return b.String()
 }
+
+// String renders an attempt as one log line.
+func (a Attempt) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s %d %s", a.Arrived.UTC().Format("15:04:05.000"), a.Method, a.Path, a.Status, a.RequestID)
+	if a.RetryCount >= 0 {
+		fmt.Fprintf(&b, " retry-count=%d", a.RetryCount)
+	}
+	if a.IdempotencyKey != "" {
+		fmt.Fprintf(&b, " idempotency-key=%q", a.IdempotencyKey)
+	}
+	if a.Retry {
+		b.WriteString(" retry")
+	}
+	if a.Replayed {
+		b.WriteString(" replayed")
+	}
+	return b.String()
+}
