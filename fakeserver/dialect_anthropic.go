@@ -67,8 +67,8 @@ func (anthropic) parse(body []byte) (call, *apiError) {
 		return call{}, invalid("model", "model: String should have at least 1 character")
 	case r.MaxTokens == nil:
 		return call{}, invalid("max_tokens", "max_tokens: Field required")
-	case *r.MaxTokens < 1:
-		return call{}, invalid("max_tokens", "max_tokens: Input should be greater than or equal to 1")
+	case *r.MaxTokens < 0:
+		return call{}, invalid("max_tokens", "max_tokens: Input should be greater than or equal to 0")
 	case r.Messages == nil:
 		return call{}, invalid("messages", "messages: Field required")
 	case len(*r.Messages) == 0:

@@ -344,16 +344,17 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	at.Status, at.Retry, at.Replayed, at.RequestID = resp.status, retry, replay, m.requestID
+	h.observe(began, at)
 	if replay {
 		resp.write(w, headerField{"Idempotent-Replayed", "true"})
 	} else {
 		resp.write(w)
 	}
-	at.Status, at.Retry, at.Replayed, at.RequestID = resp.status, retry, replay, m.requestID
-	h.observe(began, at)
 }
 
-// observe records the latency and reports the attempt.
+// observe records the latency and reports the attempt (before the answer is written, so that a client
+// that has its answer finds its attempt reported).
 func (h *Handler) observe(began time.Time, at Attempt) {
 	h.m.latency.Observe(time.Since(began).Seconds())
 	if h.opts.OnAttempt != nil {
