@@ -244,4 +244,3 @@ func TestOpenAISDK(t *testing.T) {
 		assertGaps(t, cc, time.Second)
 	})
 }
-
