@@ -57,7 +57,12 @@ func TestAbandonedRequestIsStillServed(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); code, err := get(context.Background()); assert.NoError(t, err); assert.Equal(t, 200, code) }()
+	go func() {
+		defer wg.Done()
+		code, err := get(context.Background())
+		assert.NoError(t, err)
+		assert.Equal(t, 200, code)
+	}()
 	require.Eventually(t, func() bool { return h.State().InService == 1 }, 5*time.Second, time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
