@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -145,3 +146,5 @@ func TestGoldenAnswers(t *testing.T) {
 		}
 	}
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
