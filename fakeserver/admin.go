@@ -137,7 +137,7 @@ func (h *Handler) Change(p Patch) error {
 	if err != nil {
 		return err
 	}
-	e.srv.Adopt(e.now(h.opts.Clock, 0), next)
+	e.srv.Adopt(e.now(h.opts.Clock(), 0), next)
 	return nil
 }
 
@@ -158,7 +158,7 @@ func (h *Handler) State() State {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := h.ep
-	now := e.now(h.opts.Clock, 0)
+	now := e.now(h.opts.Clock(), 0)
 	st := State{
 		Dialect: h.name, Uptime: now.Seconds(), Capacity: e.srv.Capacity(), InService: e.srv.InService(),
 		QueueLen: e.srv.QueueLen(), Stats: stats, IdemKeys: h.idem.len(), Limits: []LimitView{},

@@ -32,13 +32,12 @@ func (plain) parse([]byte) (call, *apiError) { return call{}, nil }
 func (plain) requestID(g *idGen) string  { return g.id("req_", 24, hex16) }
 func (plain) responseID(g *idGen) string { return "" }
 
-type plainOK struct {
-	Status    string `json:"status"`
-	RequestID string `json:"request_id"`
-}
-
 func (d plain) success(_ call, m *meta) response {
-	body, _ := json.Marshal(plainOK{Status: "ok", RequestID: m.requestID})
+	// Built without reflection (this is the path the throughput benchmark measures); the ids are plain ASCII.
+	body := make([]byte, 0, 40+len(m.requestID))
+	body = append(body, `{"status":"ok","request_id":"`...)
+	body = append(body, m.requestID...)
+	body = append(body, `"}`...)
 	r := response{status: http.StatusOK, body: body}
 	d.headers(&r, m)
 	return r

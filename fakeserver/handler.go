@@ -97,8 +97,8 @@ type epoch struct {
 
 // now returns the model instant: the time since the epoch started, never before at nor before an earlier
 // instant (the model needs them monotone).
-func (e *epoch) now(clock func() time.Time, at time.Duration) time.Duration {
-	d := max(clock().Sub(e.start), at, e.last)
+func (e *epoch) now(wall time.Time, at time.Duration) time.Duration {
+	d := max(wall.Sub(e.start), at, e.last)
 	e.last = d
 	return d
 }
@@ -200,7 +200,8 @@ func reasonName(r Reason) string {
 }
 
 // api answers one API request: read and validate it, consult the idempotency store, let the model admit or
-// refuse it, wait for its service, answer in the dialect.
+// refuse it, wait for its service, answer in the dialect. The lock covers the model, the ids, the
+// idempotency store and the counters; answers are built outside it.
 func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
 	h.m.inFlight.Add(1)
@@ -229,37 +230,36 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 			reject = rejInvalid
 		}
 	}
+	apiKey := h.dial.apiKey(r.Header)
+	var sum [32]byte
+	if aerr == nil && at.IdempotencyKey != "" {
+		sum = idemSum(r.Method, r.URL.Path, body)
+	}
 
 	var (
-		m       meta
-		limits  [4]LimitState
-		ch      chan struct{}
-		entry   *idemEntry
-		resp    response
-		replay  bool
-		written bool
+		m      meta
+		limits [4]LimitState
+		ch     chan struct{}
+		entry  *idemEntry
+		resp   response
+		replay bool
+		served bool // served at once: no wait
 	)
+	retry := at.RetryCount > 0
 	h.mu.Lock()
 	m.wall = h.opts.Clock()
-	at.Arrived = m.wall
 	m.requestID = h.dial.requestID(h.ids)
 	e := h.ep
-	now := e.now(h.opts.Clock, 0)
-	retry := at.RetryCount > 0
-	if retry {
-		h.m.retryHdr.Inc()
-	}
+	now := e.now(m.wall, 0)
+	idemRetry := false
 	if aerr == nil && at.IdempotencyKey != "" {
-		k := h.dial.apiKey(r.Header) + "\x00" + at.IdempotencyKey
-		sum := idemSum(r.Method, r.URL.Path, body)
+		k := apiKey + "\x00" + at.IdempotencyKey
 		if entry = h.idem.get(k, now); entry == nil {
 			entry = &idemEntry{sum: sum, state: idemRunning}
 			h.idem.add(k, entry, now)
 		} else {
-			if !retry {
-				retry = true
-				h.m.retryIdem.Inc()
-			}
+			idemRetry = !retry
+			retry = true
 			switch {
 			case entry.sum != sum:
 				aerr, reject = invalid("", "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", at.IdempotencyKey), rejIdemMismatch
@@ -269,6 +269,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 				reject, entry = rejIdemConflict, nil
 			case entry.state == idemDone:
 				resp, replay, entry = entry.resp, true, nil
+				h.stats.Replays++
 			default:
 				entry.state = idemRunning
 			}
@@ -277,13 +278,9 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	if retry {
 		h.stats.Retries++
 	}
-	switch {
-	case replay:
-		h.stats.Replays++
-	case aerr != nil:
-	default:
+	if aerr == nil && !replay {
 		m.responseID = h.dial.responseID(h.ids)
-		key := h.keyIndex(h.dial.apiKey(r.Header))
+		key := h.keyIndex(apiKey)
 		ref := h.nextRef
 		h.nextRef++
 		v, ans, unit, done := e.srv.Arrive(now, Request{Ref: ref, Key: key})
@@ -301,6 +298,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 		case Started:
 			if done <= now {
 				h.finishLocked(e, unit, done)
+				served = true
 				break
 			}
 			ch = h.waitLocked(ref)
@@ -310,27 +308,34 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 		}
 		h.gaugesLocked()
 	}
-	if aerr != nil {
-		resp = h.dial.failure(aerr, &m)
-		h.countLocked(resp.status, reject)
-		written = true
-	} else if ch == nil && !replay {
-		resp = h.dial.success(c, &m)
-		h.completeLocked(entry, &resp)
-		written = true
-	} else if replay {
+	switch {
+	case aerr != nil:
+		h.countLocked(aerr.status, reject)
+	case replay:
 		h.countLocked(resp.status, "")
-		written = true
+	case served:
+		h.stats.Served++
+		h.countLocked(http.StatusOK, "")
 	}
 	h.mu.Unlock()
 
-	if !written {
+	if retry {
+		if idemRetry {
+			h.m.retryIdem.Inc()
+		} else {
+			h.m.retryHdr.Inc()
+		}
+	}
+	switch {
+	case aerr != nil:
+		resp = h.dial.failure(aerr, &m)
+		h.m.count(resp.status, reject)
+	case replay:
+		h.m.count(resp.status, "")
+		h.m.replays.Inc()
+	case ch != nil:
 		select {
 		case <-ch:
-			resp = h.dial.success(c, &m)
-			h.mu.Lock()
-			h.completeLocked(entry, &resp)
-			h.mu.Unlock()
 		case <-r.Context().Done():
 			h.mu.Lock()
 			if entry != nil && entry.state == idemRunning {
@@ -339,9 +344,23 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 			h.stats.Abandoned++
 			h.countLocked(StatusAbandoned, "")
 			h.mu.Unlock()
+			h.m.count(StatusAbandoned, "")
 			at.Status, at.Retry, at.RequestID = StatusAbandoned, retry, m.requestID
 			h.observe(began, at)
 			return
+		}
+		h.mu.Lock()
+		h.stats.Served++
+		h.countLocked(http.StatusOK, "")
+		h.mu.Unlock()
+		fallthrough
+	default:
+		resp = h.dial.success(c, &m)
+		h.m.count(resp.status, "")
+		if entry != nil {
+			h.mu.Lock()
+			entry.state, entry.resp = idemDone, resp
+			h.mu.Unlock()
 		}
 	}
 	at.Status, at.Retry, at.Replayed, at.RequestID = resp.status, retry, replay, m.requestID
@@ -362,23 +381,13 @@ func (h *Handler) observe(began time.Time, at Attempt) {
 	}
 }
 
-// countLocked counts one answer and, when reject is set, one refusal.
+// countLocked counts one answer and, when reject is set, one refusal, in the stats (the metrics are
+// counted outside the lock).
 func (h *Handler) countLocked(status int, reject string) {
 	h.stats.Requests++
 	h.stats.ByStatus[status]++
-	h.m.status(status)
 	if reject != "" {
 		h.stats.Rejections[reject]++
-		h.m.reject(reject)
-	}
-}
-
-// completeLocked counts a served answer and stores it for its idempotency key.
-func (h *Handler) completeLocked(entry *idemEntry, resp *response) {
-	h.stats.Served++
-	h.countLocked(resp.status, "")
-	if entry != nil {
-		entry.state, entry.resp = idemDone, *resp
 	}
 }
 
@@ -402,7 +411,7 @@ func (h *Handler) schedule(e *epoch, unit int, done, now time.Duration) {
 // request served, and starts the next queued one: at once if its service takes no time, else on a timer.
 func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration) {
 	for {
-		now := e.now(h.opts.Clock, at)
+		now := e.now(h.opts.Clock(), at)
 		served, _, _, nextDone, started := e.srv.Finish(now, unit)
 		if ch, ok := h.waiters[served.Ref]; ok {
 			delete(h.waiters, served.Ref)

@@ -16,8 +16,8 @@ const (
 
 // id returns prefix followed by n characters drawn from alphabet.
 func (g *idGen) id(prefix string, n int, alphabet string) string {
-	b := make([]byte, len(prefix), len(prefix)+n)
-	copy(b, prefix)
+	var buf [64]byte
+	b := append(buf[:0], prefix...)
 	var x uint64
 	for i := 0; i < n; i++ {
 		if i%10 == 0 { // 10 draws of 6 bits from one 64-bit value

@@ -89,13 +89,14 @@ func newMetrics(dialect string) *metrics {
 	return m
 }
 
-// status counts one answer with status.
-func (m *metrics) status(status int) {
+// count counts one answer with status and, when reject is set, one refusal.
+func (m *metrics) count(status int, reject string) {
+	if reject != "" {
+		m.rejections.WithLabelValues(reject).Inc()
+	}
 	c, ok := m.byStatus.Load(status)
 	if !ok {
 		c, _ = m.byStatus.LoadOrStore(status, m.requests.WithLabelValues(m.dialect, strconv.Itoa(status)))
 	}
 	c.(prometheus.Counter).Inc()
 }
-
-func (m *metrics) reject(reason string) { m.rejections.WithLabelValues(reason).Inc() }
