@@ -17,8 +17,9 @@ import (
 // present the admin token as "Authorization: Bearer TOKEN".
 //
 //	GET  /_stampede/state   the configuration in force, the model's state and the counters (JSON)
-//	PUT  /_stampede/faults  change faults, rate limits, overload answer, queue bound, service time or
-//	                        Retry-After unit while it runs; the body is a Patch in JSON or YAML
+//	PUT  /_stampede/faults  change faults, rate limits, fail-first, overload answer, queue bound, service
+//	                        time, concurrency penalty or Retry-After unit while it runs; the body is a
+//	                        Patch in JSON or YAML
 //	POST /_stampede/reset   a fresh model from the scenario's configuration, counters cleared
 const adminPrefix = "/_stampede/"
 
@@ -31,6 +32,9 @@ type Patch struct {
 	Queue          *int           `yaml:"queue"`
 	ServiceTime    *Dist          `yaml:"service_time"`
 	RetryAfterUnit *time.Duration `yaml:"retry_after_unit"`
+	FailFirst      *[]FailFirst   `yaml:"fail_first"`
+	// ConcurrencyPenalty is the metastable service-time growth per request in service.
+	ConcurrencyPenalty *time.Duration `yaml:"concurrency_penalty"`
 }
 
 // Apply returns c with p's fields replacing its own.
@@ -53,6 +57,12 @@ func (p Patch) Apply(c Config) Config {
 	if p.RetryAfterUnit != nil {
 		c.RetryAfterUnit = *p.RetryAfterUnit
 	}
+	if p.FailFirst != nil {
+		c.FailFirst = *p.FailFirst
+	}
+	if p.ConcurrencyPenalty != nil {
+		c.ConcurrencyPenalty = *p.ConcurrencyPenalty
+	}
 	return c
 }
 
@@ -63,6 +73,7 @@ type State struct {
 	Capacity  int            `json:"capacity"`
 	InService int            `json:"in_service"`
 	QueueLen  int            `json:"queue_length"`
+	Phase     string         `json:"phase,omitempty"` // the timeline phase in force
 	Limits    []LimitView    `json:"rate_limits"` // global limits, and per-key ones for the keys seen
 	Config    map[string]any `json:"config"`      // the configuration in force, in the scenario's words
 	Stats     Stats          `json:"stats"`
@@ -147,9 +158,7 @@ func (h *Handler) Change(p Patch) error {
 func (h *Handler) Reset() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	err := h.reset()
-	h.gaugesLocked()
-	return err
+	return h.resetLocked()
 }
 
 // State returns the handler's state now.
@@ -162,6 +171,9 @@ func (h *Handler) State() State {
 	st := State{
 		Dialect: h.name, Uptime: now.Seconds(), Capacity: e.srv.Capacity(), InService: e.srv.InService(),
 		QueueLen: e.srv.QueueLen(), Stats: stats, IdemKeys: h.idem.len(), Limits: []LimitView{},
+	}
+	if i := e.srv.Phase(); i >= 0 {
+		st.Phase = e.srv.Config().Timeline[i].Name
 	}
 	keys := make([]string, 0, len(h.keyIdx))
 	for k := range h.keyIdx {

@@ -20,27 +20,93 @@ type Config struct {
 	RetryAfterUnit time.Duration `yaml:"retry_after_unit"`
 	// Dialect is the API the HTTP handler speaks: anthropic, openai or plain (default plain). The model ignores it.
 	Dialect string `yaml:"dialect"`
+	// ConcurrencyPenalty makes service time grow with load: a request that starts while n requests are in
+	// service (itself included) takes its drawn service time plus n × ConcurrencyPenalty. With it, work the
+	// server keeps doing for clients that already timed out slows everyone: the metastable-failure model of
+	// Bronson et al. (HotOS 2021), ../shared/reference/literature.md item 3.
+	ConcurrencyPenalty time.Duration `yaml:"concurrency_penalty"`
+	// FailFirst answers the first attempts of each request (or of each API key) with an error, then lets
+	// them through: the "fail N times, then succeed" fixture.
+	FailFirst []FailFirst `yaml:"fail_first"`
+	// Contention, when set, replaces the API server by one contended row under optimistic concurrency
+	// control (see Contention); capacity, queue, limits and faults do not apply.
+	Contention *Contention `yaml:"contention"`
+	// Timeline changes the server for a while: outages, brownouts, rate-limit changes, background load.
+	// Phases may not overlap; when one ends, the parameters it changed return to their values before it.
+	Timeline []Phase `yaml:"timeline"`
+}
+
+// FailFirst rejects the first Attempts attempts of every request (Per "request": attempts carry their retry
+// number) or of every API key (Per "key": counted across the key's requests).
+type FailFirst struct {
+	Per       string `yaml:"per"`      // request | key (default request)
+	Attempts  int    `yaml:"attempts"` // how many attempts fail
+	Rejection `yaml:",inline"`
+}
+
+// Phase is one interval of the timeline, from At for For (0: until the end of the run).
+type Phase struct {
+	Name string        `yaml:"name"` // label in reports (default: the kind of change)
+	At   time.Duration `yaml:"at"`
+	For  time.Duration `yaml:"for"`
+	// Outage answers every arrival during the phase without serving it.
+	Outage *Outage `yaml:"outage"`
+	// Capacity multiplies the number of service units (a brownout: 0.5 halves it; requests already in
+	// service finish). 0 leaves it unchanged.
+	Capacity float64 `yaml:"capacity"`
+	// Latency multiplies the service time of requests that start during the phase. 0 leaves it unchanged.
+	Latency float64 `yaml:"latency"`
+	// RateScale multiplies the rate of every token bucket (0.5 halves the limits). 0 leaves them unchanged.
+	RateScale float64 `yaml:"rate_scale"`
+	// Background adds open-loop traffic (arrivals per second) that is not part of the measured fleet:
+	// other tenants, a batch job, a load spike.
+	Background float64 `yaml:"background"`
+}
+
+// Outage is how the server fails every arrival during a phase.
+type Outage struct {
+	Mode      string `yaml:"mode"` // status (answer with Status) | refuse (connection refused) | hang (never answer)
+	Rejection `yaml:",inline"`
+	// DropInFlight fails the requests in service and in the queue when the outage starts, as a crash does:
+	// they all get the outage's answer at that same instant (hang: they are never answered).
+	DropInFlight bool `yaml:"drop_in_flight"`
 }
 
 // Rejection describes one kind of refusal: its status and what it says in Retry-After.
 type Rejection struct {
 	Status     int        `yaml:"status"`      // HTTP status (overload default 529, rate limits default 429)
 	RetryAfter RetryAfter `yaml:"retry_after"` // the Retry-After it sends (default none)
+	// ShouldRetry sends `x-should-retry: true` or `false` (as the Anthropic API sometimes does); unset: no header.
+	ShouldRetry *bool `yaml:"should_retry"`
 }
 
 // RetryAfter is how a rejection fills its Retry-After header: `none`, `computed` (from the limiter or queue
-// state), or a fixed value written as a duration (`30s`) or as `{kind: fixed, value: 30s}`.
+// state), `malformed` (a value no client can parse), or a fixed value written as a duration (`30s`) or as
+// `{kind: fixed, value: 30s}`. Format says how the header carries it, which sets the precision the client sees.
 type RetryAfter struct {
-	Kind  string        `yaml:"kind"`  // none | fixed | computed (default none)
-	Value time.Duration `yaml:"value"` // for fixed
+	Kind   string        `yaml:"kind"`   // none | fixed | computed | malformed (default none)
+	Value  time.Duration `yaml:"value"`  // for fixed
+	Format string        `yaml:"format"` // seconds (Retry-After delay-seconds, default) | http-date | ms (retry-after-ms)
+	// Jitter spreads the value server-side: the client sees value × U(1, 1+Jitter) (0.5: up to 50 % later).
+	Jitter float64 `yaml:"jitter"`
 }
+
+// Rejection formats.
+const (
+	FormatSeconds  = "seconds"
+	FormatHTTPDate = "http-date"
+	FormatMillis   = "ms"
+)
 
 // RateLimit is a token bucket: Rate tokens per second, at most Burst stored, one token per request.
 // Scope "global" has one bucket; scope "key" has one per API key of the fleet.
 type RateLimit struct {
-	Scope     string  `yaml:"scope"` // global | key (default global)
-	Rate      float64 `yaml:"rate"`  // tokens per second (> 0)
-	Burst     float64 `yaml:"burst"` // bucket size (default: Rate, one second's worth)
+	Scope string  `yaml:"scope"` // global | key (default global)
+	Rate  float64 `yaml:"rate"`  // tokens per second (> 0)
+	Burst float64 `yaml:"burst"` // bucket size (default: Rate, one second's worth)
+	// Rates gives keys different quotas: key i gets Rates[i mod len(Rates)] tokens per second, and a burst
+	// of Burst scaled by Rates[i]/Rate. Only for scope key.
+	Rates     []float64 `yaml:"rates"`
 	Rejection `yaml:",inline"`
 }
 
@@ -75,6 +141,9 @@ func (c Config) WithDefaults() Config {
 	}
 	rl := make([]RateLimit, len(c.RateLimits))
 	for i, l := range c.RateLimits {
+		if len(l.Rates) > 0 && l.Rate == 0 {
+			l.Rate = l.Rates[0]
+		}
 		if l.Scope == "" {
 			l.Scope = "global"
 		}
@@ -87,6 +156,35 @@ func (c Config) WithDefaults() Config {
 		rl[i] = l
 	}
 	c.RateLimits = rl
+	ff := make([]FailFirst, len(c.FailFirst))
+	for i, f := range c.FailFirst {
+		if f.Per == "" {
+			f.Per = "request"
+		}
+		if f.Status == 0 {
+			f.Status = DefaultLimitStatus
+		}
+		ff[i] = f
+	}
+	c.FailFirst = ff
+	tl := make([]Phase, len(c.Timeline))
+	for i, p := range c.Timeline {
+		if p.Outage != nil {
+			o := *p.Outage
+			if o.Mode == "" {
+				o.Mode = "status"
+			}
+			if o.Status == 0 && o.Mode == "status" {
+				o.Status = 503
+			}
+			p.Outage = &o
+		}
+		if p.Name == "" {
+			p.Name = p.kind()
+		}
+		tl[i] = p
+	}
+	c.Timeline = tl
 	return c
 }
 
@@ -94,17 +192,40 @@ func (c Config) WithDefaults() Config {
 func (r *RetryAfter) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		switch n.Value {
-		case "none", "computed", "":
+		case "none", "computed", "malformed", "":
 			*r = RetryAfter{Kind: n.Value}
 			return nil
 		}
 		v, err := time.ParseDuration(n.Value)
 		if err != nil {
-			return fmt.Errorf("line %d: retry_after %q: want none, computed or a duration", n.Line, n.Value)
+			return fmt.Errorf("line %d: retry_after %q: want none, computed, malformed or a duration", n.Line, n.Value)
 		}
 		*r = RetryAfter{Kind: "fixed", Value: v}
 		return nil
 	}
 	type plain RetryAfter
 	return n.Decode((*plain)(r))
+}
+
+// kind names what a phase changes, for its default name.
+func (p Phase) kind() string {
+	switch {
+	case p.Outage != nil:
+		return "outage"
+	case p.Background > 0:
+		return "spike"
+	case p.Capacity > 0 || p.Latency > 0:
+		return "brownout"
+	case p.RateScale > 0:
+		return "rate-limit change"
+	}
+	return "phase"
+}
+
+// End is the instant the phase ends; horizon stands for "until the end of the run".
+func (p Phase) End(horizon time.Duration) time.Duration {
+	if p.For <= 0 {
+		return horizon
+	}
+	return p.At + p.For
 }

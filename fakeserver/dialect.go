@@ -3,7 +3,6 @@ package fakeserver
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -28,9 +27,15 @@ type dialect interface {
 	success(c call, m *meta) response
 	// failure is the answer to a refused or malformed call.
 	failure(e *apiError, m *meta) response
-	// ids draws the id of a request and of a served answer, in the API's formats.
+	// requestID draws the id of a request, in the API's format.
 	requestID(g *idGen) string
-	responseID(g *idGen) string
+	// responseFormat is the prefix and the length after it of the ids of served answers (msg_…,
+	// chatcmpl-…); n 0 for none.
+	responseFormat() (prefix string, n int)
+	// sessionField names the request field that refers to an earlier response ("" for none).
+	sessionField() string
+	// allLimits reports whether the answers carry every rate limit (else only the tightest).
+	allLimits() bool
 }
 
 var dialects = map[string]dialect{}
@@ -121,25 +126,26 @@ func kindOfStatus(status int) errKind {
 type meta struct {
 	requestID  string
 	responseID string    // the id of a served answer (msg_…, chatcmpl-…)
+	respID     uint64    // the model's id of that answer
 	wall       time.Time // the wall-clock instant of the answer (for created and reset times)
 	limits     []LimitState
-	retryAfter time.Duration
-	hasRetry   bool // a Retry-After is sent
-	retryMS    bool // retry-after-ms is sent beside retry-after
-	// shouldRetry is the x-should-retry header: 0 absent, 1 "true", 2 "false".
-	shouldRetry uint8
+	// the tightest rate limit, as Answer carries it
+	hasLimit       bool
+	limitLimit     int
+	limitRemaining int
+	limitReset     time.Duration
+	// Retry-After, as Answer carries it
+	retryAfter  time.Duration
+	hasRetry    bool
+	malformed   bool
+	format      string
+	shouldRetry int8 // x-should-retry: 0 absent, 1 true, −1 false
 }
 
-// tightest returns the index of the limit with the fewest remaining tokens relative to its size (the first
-// on ties), or -1 when there is none.
-func (m *meta) tightest() int {
-	best, bi := math.Inf(1), -1
-	for i, l := range m.limits {
-		if r := l.Remaining / l.Limit; r < best {
-			best, bi = r, i
-		}
-	}
-	return bi
+// answer takes the wire fields of a model answer.
+func (m *meta) answer(a *Answer) {
+	m.hasLimit, m.limitLimit, m.limitRemaining, m.limitReset = a.HasLimit, a.LimitLimit, a.LimitRemaining, a.LimitReset
+	m.retryAfter, m.hasRetry, m.malformed, m.format, m.shouldRetry = a.RetryAfter, a.HasRetryAfter, a.Malformed, a.Format, a.ShouldRetry
 }
 
 // response is a complete answer: it is written once, and stored for an idempotent replay.
@@ -174,22 +180,46 @@ const (
 	ctJSON       = "application/json"
 )
 
-// retryHeaders adds retry-after (whole seconds, rounded up: RFC 9110 delay-seconds), retry-after-ms and
-// x-should-retry as m asks.
+// malformedRetryAfter is a Retry-After no client can parse: neither delay-seconds nor an HTTP-date.
+const malformedRetryAfter = "soon"
+
+// retryHeaders adds Retry-After in the answer's format, and x-should-retry:
+//
+//	seconds    Retry-After: delay-seconds (RFC 9110), whole seconds; a sub-second retry_after_unit writes
+//	           a decimal ("0.25"), which the Stainless SDKs read
+//	http-date  Retry-After: an IMF-fixdate, the answer's instant plus the delay rounded up to a second
+//	ms         Retry-After-Ms: milliseconds, with Retry-After in whole seconds (rounded up) beside it, as the
+//	           OpenAI API sends both
+//	malformed  Retry-After: soon
 func retryHeaders(r *response, m *meta) {
-	if m.hasRetry {
-		secs := (m.retryAfter + time.Second - 1) / time.Second
-		r.set(hRetryAfter, strconv.FormatInt(int64(max(secs, 0)), 10))
-		if m.retryMS {
-			r.set(hRetryAfterM, strconv.FormatInt(max(m.retryAfter.Milliseconds(), 0), 10))
-		}
+	switch {
+	case m.malformed:
+		r.set(hRetryAfter, malformedRetryAfter)
+	case !m.hasRetry:
+	case m.format == FormatHTTPDate:
+		r.set(hRetryAfter, roundUpSecond(m.wall.Add(m.retryAfter)).UTC().Format(http.TimeFormat))
+	case m.format == FormatMillis:
+		r.set(hRetryAfter, strconv.FormatInt(int64(RoundUp(m.retryAfter, time.Second)/time.Second), 10))
+		r.set(hRetryAfterM, strconv.FormatInt(m.retryAfter.Milliseconds(), 10))
+	case m.retryAfter%time.Second == 0:
+		r.set(hRetryAfter, strconv.FormatInt(int64(m.retryAfter/time.Second), 10))
+	default:
+		r.set(hRetryAfter, strconv.FormatFloat(m.retryAfter.Seconds(), 'f', -1, 64))
 	}
 	switch m.shouldRetry {
 	case 1:
 		r.set(hShouldRetry, "true")
-	case 2:
+	case -1:
 		r.set(hShouldRetry, "false")
 	}
+}
+
+// roundUpSecond rounds t up to a whole second.
+func roundUpSecond(t time.Time) time.Time {
+	if u := t.Truncate(time.Second); !u.Equal(t) {
+		return u.Add(time.Second)
+	}
+	return t
 }
 
 // estimateTokens is a rough token count for text: a token per four bytes, at least one.

@@ -16,7 +16,9 @@ import (
 // not_found_error (404), request_too_large (413), rate_limit_error (429), api_error (500),
 // timeout_error (504) and overloaded_error (529).
 // Headers: request-id, retry-after, anthropic-ratelimit-requests-{limit,remaining,reset} with the reset as an
-// RFC 3339 instant (the tightest request limit is reported).
+// RFC 3339 instant (the tightest request limit is reported), x-should-retry when the scenario sets it.
+// Sessions: a request's "previous_message_id" (not a field of the public API) must be the id of a message
+// this server issued, else 400 invalid_request_error.
 type anthropic struct{}
 
 func init() { registerDialect("anthropic", anthropic{}) }
@@ -37,8 +39,10 @@ func (anthropic) apiKey(h http.Header) string {
 	return bearer(h)
 }
 
-func (anthropic) requestID(g *idGen) string  { return g.id("req_011C", 20, base62) }
-func (anthropic) responseID(g *idGen) string { return g.id("msg_01", 22, base62) }
+func (anthropic) requestID(g *idGen) string              { return g.id("req_011C", 20, base62) }
+func (anthropic) responseFormat() (prefix string, n int) { return "msg_01", 22 }
+func (anthropic) sessionField() string                   { return "previous_message_id" }
+func (anthropic) allLimits() bool                        { return false }
 
 type anthropicRequest struct {
 	Model     *string             `json:"model"`
@@ -171,12 +175,10 @@ func (anthropic) headers(r *response, m *meta) {
 	r.set(hContentType, ctJSON)
 	r.set("Request-Id", m.requestID)
 	retryHeaders(r, m)
-	if i := m.tightest(); i >= 0 {
-		l := m.limits[i]
-		r.set("Anthropic-Ratelimit-Requests-Limit", strconv.FormatInt(int64(l.Limit), 10))
-		r.set("Anthropic-Ratelimit-Requests-Remaining", strconv.FormatInt(int64(l.Remaining), 10))
-		reset := m.wall.Add(l.UntilFull + time.Second - 1).Truncate(time.Second)
-		r.set("Anthropic-Ratelimit-Requests-Reset", reset.UTC().Format(time.RFC3339))
+	if m.hasLimit {
+		r.set("Anthropic-Ratelimit-Requests-Limit", strconv.Itoa(m.limitLimit))
+		r.set("Anthropic-Ratelimit-Requests-Remaining", strconv.Itoa(m.limitRemaining))
+		r.set("Anthropic-Ratelimit-Requests-Reset", roundUpSecond(m.wall.Add(m.limitReset)).UTC().Format(time.RFC3339))
 	}
 }
 

@@ -14,7 +14,9 @@ import (
 // "code":…}} with the types invalid_request_error (400, 404, 409, 413), requests with code
 // rate_limit_exceeded (429) and server_error (5xx, 529 included).
 // Headers: x-request-id, retry-after, x-ratelimit-{limit,remaining,reset}-requests with the reset as a Go
-// duration string ("1s", "6m0s"; the tightest request limit is reported).
+// duration string ("1s", "6m0s"; the tightest request limit is reported), x-should-retry when the scenario
+// sets it. Sessions: a request's "previous_response_id" (as in the Responses API) must be the id of a
+// completion this server issued, else 400 invalid_request_error.
 type openai struct{}
 
 func init() { registerDialect("openai", openai{}) }
@@ -31,8 +33,10 @@ func (openai) route(method, path string) bool {
 
 func (openai) apiKey(h http.Header) string { return bearer(h) }
 
-func (openai) requestID(g *idGen) string  { return g.id("req_", 32, hex16) }
-func (openai) responseID(g *idGen) string { return g.id("chatcmpl-", 29, base62) }
+func (openai) requestID(g *idGen) string              { return g.id("req_", 32, hex16) }
+func (openai) responseFormat() (prefix string, n int) { return "chatcmpl-", 29 }
+func (openai) sessionField() string                   { return "previous_response_id" }
+func (openai) allLimits() bool                        { return false }
 
 type openaiRequest struct {
 	Model    *string          `json:"model"`
@@ -179,11 +183,10 @@ func (openai) headers(r *response, m *meta) {
 	r.set(hContentType, ctJSON)
 	r.set("X-Request-Id", m.requestID)
 	retryHeaders(r, m)
-	if i := m.tightest(); i >= 0 {
-		l := m.limits[i]
-		r.set("X-Ratelimit-Limit-Requests", strconv.FormatInt(int64(l.Limit), 10))
-		r.set("X-Ratelimit-Remaining-Requests", strconv.FormatInt(int64(l.Remaining), 10))
-		r.set("X-Ratelimit-Reset-Requests", roundUpMS(l.UntilFull).String())
+	if m.hasLimit {
+		r.set("X-Ratelimit-Limit-Requests", strconv.Itoa(m.limitLimit))
+		r.set("X-Ratelimit-Remaining-Requests", strconv.Itoa(m.limitRemaining))
+		r.set("X-Ratelimit-Reset-Requests", roundUpMS(m.limitReset).String())
 	}
 }
 

@@ -29,8 +29,10 @@ func (plain) apiKey(h http.Header) string {
 
 func (plain) parse([]byte) (call, *apiError) { return call{}, nil }
 
-func (plain) requestID(g *idGen) string  { return g.id("req_", 24, hex16) }
-func (plain) responseID(g *idGen) string { return "" }
+func (plain) requestID(g *idGen) string              { return g.id("req_", 24, hex16) }
+func (plain) responseFormat() (prefix string, n int) { return "", 0 }
+func (plain) sessionField() string                   { return "" }
+func (plain) allLimits() bool                        { return true }
 
 func (d plain) success(_ call, m *meta) response {
 	// Built without reflection (this is the path the throughput benchmark measures); the ids are plain ASCII.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -39,15 +40,18 @@ const (
 	DefaultIdempotencyKeys = 10000
 )
 
-// StatusAbandoned is the status recorded for a request whose client went away before its answer (nginx's 499).
-const StatusAbandoned = 499
+// Statuses recorded for requests that got no HTTP answer.
+const (
+	StatusAbandoned = 499 // the client went away before its answer (nginx's convention)
+	StatusRefused   = 0   // the connection was reset without an answer (an outage in refuse mode)
+)
 
 // Attempt is one API request as the server saw it.
 type Attempt struct {
 	Arrived        time.Time // on the handler's clock
 	Method, Path   string
 	RequestID      string
-	Status         int // StatusAbandoned when the client left first
+	Status         int // StatusAbandoned when the client left first, StatusRefused when reset
 	RetryCount     int // X-Stainless-Retry-Count, -1 when absent or not a number
 	IdempotencyKey string
 	Retry          bool // recognized as a retry (retry count ≥ 1 or a repeated Idempotency-Key)
@@ -63,11 +67,13 @@ type Stats struct {
 	Retries    int64            `json:"retries_seen"`
 	Replays    int64            `json:"idempotent_replays"`
 	Abandoned  int64            `json:"abandoned"`
+	Background int64            `json:"background"` // unmeasured arrivals a timeline phase added
 }
 
 // Handler serves a Server model over HTTP on the real clock, in one API dialect, with the live-control API
 // under /_stampede/ and Prometheus metrics on /metrics. Every call into the model happens under one mutex;
-// service completions are scheduled with timers. Safe for concurrent use.
+// service completions, timeline phases and background load run on timers (handler_clock.go). Safe for
+// concurrent use.
 type Handler struct {
 	opts     Options
 	dial     dialect
@@ -82,29 +88,27 @@ type Handler struct {
 	ids     *idGen
 	keyIdx  map[string]int
 	idem    *idemStore
-	waiters map[Ref]chan struct{}
+	waiters map[Ref]chan outcome
 	nextRef Ref
 	stats   Stats
 }
 
-// epoch is one life of the model, from the handler's start or a reset: the timers of a replaced model keep
-// finishing its requests on it.
-type epoch struct {
-	srv   *Server
-	start time.Time
-	last  time.Duration
+// outcome is how a request that waited (queued or in service) ended.
+type outcome struct {
+	respID  uint64 // served: the model's id of the response
+	dropped bool   // an outage killed it: answer ans, or nothing at all when hang
+	hang    bool
+	ans     Answer
 }
 
-// now returns the model instant: the time since the epoch started, never before at nor before an earlier
-// instant (the model needs them monotone).
-func (e *epoch) now(wall time.Time, at time.Duration) time.Duration {
-	d := max(wall.Sub(e.start), at, e.last)
-	e.last = d
-	return d
-}
+// ErrContention is returned for a scenario whose server is the contended row: it has no HTTP form.
+var ErrContention = errors.New("fakeserver: a contention server runs in the simulator only")
 
-// NewHandler builds the handler of a server with configuration cfg.
+// NewHandler builds the handler of a server with configuration cfg. The timeline starts now.
 func NewHandler(cfg Config, opts Options) (*Handler, error) {
+	if cfg.Contention != nil {
+		return nil, ErrContention
+	}
 	if opts.Dialect == "" {
 		opts.Dialect = cfg.Dialect
 	}
@@ -131,28 +135,34 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 		opts.Clock = time.Now
 	}
 	cfg.Dialect = opts.Dialect
-	h := &Handler{opts: opts, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan struct{})}
-	if err := h.reset(); err != nil {
-		return nil, err
-	}
+	h := &Handler{opts: opts, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan outcome)}
 	h.m = newMetrics(h.name)
 	h.metricsH = metricsHandler(h.m)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.resetLocked(); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
-// reset starts a fresh model from the base configuration: full buckets, empty queue, the clock at zero, the
-// ids and the model's stream reseeded, counters and idempotency keys cleared. Requests in service on the old
-// model finish there. Call with h.mu held (or before the handler is shared).
-func (h *Handler) reset() error {
+// resetLocked starts a fresh model from the base configuration: full buckets, empty queue, the clock and the
+// timeline at zero, the ids and the model's stream reseeded, counters and idempotency keys cleared.
+// Requests in service on the old model finish there; its timeline stops.
+func (h *Handler) resetLocked() error {
 	srv, err := NewServer(h.base, h.keys, h.opts.Seed)
 	if err != nil {
 		return err
 	}
-	h.ep = &epoch{srv: srv, start: h.opts.Clock()}
+	if h.ep != nil {
+		h.ep.stop()
+	}
 	h.ids = newIDGen(h.opts.Seed)
 	h.keyIdx = make(map[string]int)
 	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys)
 	h.stats = Stats{ByStatus: map[int]int64{}, Rejections: map[string]int64{}}
+	h.ep = h.newEpoch(srv)
+	h.gaugesLocked()
 	return nil
 }
 
@@ -186,18 +196,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// reasonName names a model refusal in metrics and stats.
-func reasonName(r Reason) string {
-	switch r {
-	case ReasonFault:
-		return "fault"
-	case ReasonRateLimit:
-		return "rate_limit"
-	case ReasonOverload:
-		return "overload"
-	}
-	return "other"
-}
+// invalidRef stands for a response id the server cannot have issued (a client's placeholder): the model
+// refuses it with a 400.
+const invalidRef = math.MaxUint64
 
 // api answers one API request: read and validate it, consult the idempotency store, let the model admit or
 // refuse it, wait for its service, answer in the dialect. The lock covers the model, the ids, the
@@ -235,17 +236,26 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	if aerr == nil && at.IdempotencyKey != "" {
 		sum = idemSum(r.Method, r.URL.Path, body)
 	}
+	var prev uint64
+	if c.previousID != "" {
+		if prev = parseResponseID(h.dial, c.previousID); prev == 0 {
+			prev = invalidRef
+		}
+	}
 
 	var (
 		m      meta
 		limits [4]LimitState
-		ch     chan struct{}
+		ch     chan outcome
 		entry  *idemEntry
 		resp   response
 		replay bool
 		served bool // served at once: no wait
+		hung   bool
+		suffix string // the random part of the response id
 	)
 	retry := at.RetryCount > 0
+	attempt := max(at.RetryCount, 0)
 	h.mu.Lock()
 	m.wall = h.opts.Clock()
 	m.requestID = h.dial.requestID(h.ids)
@@ -255,11 +265,15 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	if aerr == nil && at.IdempotencyKey != "" {
 		k := apiKey + "\x00" + at.IdempotencyKey
 		if entry = h.idem.get(k, now); entry == nil {
-			entry = &idemEntry{sum: sum, state: idemRunning}
+			entry = &idemEntry{sum: sum, state: idemRunning, attempts: 1}
 			h.idem.add(k, entry, now)
 		} else {
 			idemRetry = !retry
 			retry = true
+			if at.RetryCount < 0 {
+				attempt = entry.attempts
+			}
+			entry.attempts++
 			switch {
 			case entry.sum != sum:
 				aerr, reject = invalid("", "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", at.IdempotencyKey), rejIdemMismatch
@@ -278,26 +292,31 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	if retry {
 		h.stats.Retries++
 	}
+	var ans Answer
 	if aerr == nil && !replay {
-		m.responseID = h.dial.responseID(h.ids)
+		suffix = h.ids.suffix(h.dial)
 		key := h.keyIndex(apiKey)
 		ref := h.nextRef
 		h.nextRef++
-		v, ans, unit, done := e.srv.Arrive(now, Request{Ref: ref, Key: key})
-		m.limits = e.srv.LimitStates(limits[:0], now, key)
+		var (
+			v    Verdict
+			unit int
+			done time.Duration
+		)
+		v, ans, unit, done = e.srv.Arrive(now, Request{Ref: ref, Key: key, Attempt: attempt, PrevID: prev})
 		switch v {
 		case Rejected:
+			if ans.Refused {
+				break
+			}
 			aerr = &apiError{status: ans.Status, kind: kindOfStatus(ans.Status)}
-			reject = reasonName(ans.Reason)
-			m.retryAfter, m.hasRetry = ans.RetryAfter, ans.HasRetryAfter
-			m.retryMS = e.srv.Config().RetryAfterUnit < time.Second
-			if entry != nil {
-				entry.state = idemFree
-				entry = nil
+			reject = ans.Reason.String()
+			if ans.Reason == ReasonInvalid {
+				aerr.param, aerr.message = h.dial.sessionField(), h.dial.sessionField()+": must be the id of a response this server issued (got "+strconv.Quote(c.previousID)+")"
 			}
 		case Started:
 			if done <= now {
-				h.finishLocked(e, unit, done)
+				m.respID = h.finishLocked(e, unit, done).RespID
 				served = true
 				break
 			}
@@ -305,10 +324,24 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 			h.schedule(e, unit, done, now)
 		case Queued:
 			ch = h.waitLocked(ref)
+		case Hung:
+			hung = true
+		}
+		if !ans.HasLimit {
+			la := e.srv.LimitState(now, key)
+			ans.HasLimit, ans.LimitLimit, ans.LimitRemaining, ans.LimitReset = la.HasLimit, la.LimitLimit, la.LimitRemaining, la.LimitReset
+		}
+		if h.dial.allLimits() {
+			m.limits = e.srv.LimitStates(limits[:0], now, key)
+		}
+		if entry != nil && (v == Rejected || v == Hung) {
+			entry.state, entry = idemFree, nil
 		}
 		h.gaugesLocked()
 	}
 	switch {
+	case ans.Refused:
+		h.countLocked(StatusRefused, ans.Reason.String())
 	case aerr != nil:
 		h.countLocked(aerr.status, reject)
 	case replay:
@@ -318,6 +351,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 		h.countLocked(http.StatusOK, "")
 	}
 	h.mu.Unlock()
+	m.answer(&ans)
 
 	if retry {
 		if idemRetry {
@@ -326,17 +360,10 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 			h.m.retryHdr.Inc()
 		}
 	}
-	switch {
-	case aerr != nil:
-		resp = h.dial.failure(aerr, &m)
-		h.m.count(resp.status, reject)
-	case replay:
-		h.m.count(resp.status, "")
-		h.m.replays.Inc()
-	case ch != nil:
-		select {
-		case <-ch:
-		case <-r.Context().Done():
+	if ch != nil || hung {
+		o, ok := h.await(r, ch)
+		switch {
+		case !ok || o.hang:
 			h.mu.Lock()
 			if entry != nil && entry.state == idemRunning {
 				entry.state = idemFree
@@ -348,13 +375,46 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 			at.Status, at.Retry, at.RequestID = StatusAbandoned, retry, m.requestID
 			h.observe(began, at)
 			return
+		case o.dropped:
+			h.mu.Lock()
+			if entry != nil {
+				entry.state, entry = idemFree, nil
+			}
+			if o.ans.Refused {
+				h.countLocked(StatusRefused, o.ans.Reason.String())
+			} else {
+				h.countLocked(o.ans.Status, o.ans.Reason.String())
+			}
+			h.mu.Unlock()
+			ans = o.ans
+			m.answer(&ans)
+			if !ans.Refused {
+				aerr = &apiError{status: ans.Status, kind: kindOfStatus(ans.Status)}
+				reject = ans.Reason.String()
+			}
+		default:
+			m.respID = o.respID
+			h.mu.Lock()
+			h.stats.Served++
+			h.countLocked(http.StatusOK, "")
+			h.mu.Unlock()
 		}
-		h.mu.Lock()
-		h.stats.Served++
-		h.countLocked(http.StatusOK, "")
-		h.mu.Unlock()
-		fallthrough
+	}
+	switch {
+	case ans.Refused:
+		h.m.count(StatusRefused, ans.Reason.String())
+		at.Status, at.Retry, at.RequestID = StatusRefused, retry, m.requestID
+		h.observe(began, at)
+		refuse(w)
+		return
+	case aerr != nil:
+		resp = h.dial.failure(aerr, &m)
+		h.m.count(resp.status, reject)
+	case replay:
+		h.m.count(resp.status, "")
+		h.m.replays.Inc()
 	default:
+		m.responseID = composeResponseID(h.dial, m.respID, suffix)
 		resp = h.dial.success(c, &m)
 		h.m.count(resp.status, "")
 		if entry != nil {
@@ -370,6 +430,34 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	} else {
 		resp.write(w)
 	}
+}
+
+// await waits for the outcome of a request that waits in the model (ch nil: one that hangs forever); ok is
+// false when the client went away first. The model keeps working on an abandoned request, as a real server does.
+func (h *Handler) await(r *http.Request, ch chan outcome) (outcome, bool) {
+	select {
+	case o := <-ch:
+		return o, true
+	case <-r.Context().Done():
+		return outcome{}, false
+	}
+}
+
+// refuse ends the connection without an answer, with a TCP reset where it can: what a client of a refused
+// connection sees, as near as a server that accepted it can come.
+func refuse(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
 }
 
 // observe records the latency and reports the attempt (before the answer is written, so that a client
@@ -391,40 +479,18 @@ func (h *Handler) countLocked(status int, reject string) {
 	}
 }
 
-func (h *Handler) waitLocked(ref Ref) chan struct{} {
-	ch := make(chan struct{}, 1)
+func (h *Handler) waitLocked(ref Ref) chan outcome {
+	ch := make(chan outcome, 1)
 	h.waiters[ref] = ch
 	return ch
 }
 
-// schedule finishes the service on unit of e's model at model instant done (now is the current instant).
-func (h *Handler) schedule(e *epoch, unit int, done, now time.Duration) {
-	time.AfterFunc(done-now, func() {
-		h.mu.Lock()
-		h.finishLocked(e, unit, done)
-		h.gaugesLocked()
-		h.mu.Unlock()
-	})
-}
-
-// finishLocked ends the service on unit at instant at (or later, if the clock is past it), wakes the
-// request served, and starts the next queued one: at once if its service takes no time, else on a timer.
-func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration) {
-	for {
-		now := e.now(h.opts.Clock(), at)
-		served, _, _, nextDone, started := e.srv.Finish(now, unit)
-		if ch, ok := h.waiters[served.Ref]; ok {
-			delete(h.waiters, served.Ref)
-			ch <- struct{}{}
-		}
-		if !started {
-			return
-		}
-		if nextDone > now {
-			h.schedule(e, unit, nextDone, now)
-			return
-		}
-		at = nextDone
+// wakeLocked hands a waiting request its outcome; requests nobody waits for (background load, or a client
+// that left) are skipped.
+func (h *Handler) wakeLocked(ref Ref, o outcome) {
+	if ch, ok := h.waiters[ref]; ok {
+		delete(h.waiters, ref)
+		ch <- o
 	}
 }
 

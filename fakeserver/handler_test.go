@@ -88,7 +88,7 @@ var (
 	overloadFault = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 529, RetryAfter: RetryAfter{Kind: "fixed", Value: time.Second}}}}}
 	serverFault   = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 500}}}}
 	oneRPS        = Config{RateLimits: []RateLimit{{Rate: 1, Burst: 1, Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed"}}}}}
-	ms            = Config{RetryAfterUnit: time.Millisecond, RateLimits: []RateLimit{{Rate: 4, Burst: 2, Scope: "key", Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed"}}}}}
+	ms            = Config{RateLimits: []RateLimit{{Rate: 4, Burst: 2, Scope: "key", Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed", Format: FormatMillis}}}}}
 )
 
 func TestGoldenAnswers(t *testing.T) {

@@ -29,10 +29,11 @@ const (
 )
 
 type idemEntry struct {
-	sum   [sha256.Size]byte // of method, path and body
-	at    time.Duration     // first seen (the TTL counts from here)
-	state idemState
-	resp  response
+	sum      [sha256.Size]byte // of method, path and body
+	at       time.Duration     // first seen (the TTL counts from here)
+	state    idemState
+	attempts int // requests seen with the key: the attempt number of a client that sends no retry count
+	resp     response
 }
 
 type idemRef struct {

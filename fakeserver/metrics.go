@@ -11,9 +11,12 @@ import (
 
 // Prometheus metrics of a Handler, in a registry of its own (never the global one), served on /metrics:
 //
-//	stampede_requests_total{dialect,status}   API answers by status (replays and malformed requests included)
-//	stampede_rejections_total{reason}         refusals: fault, rate_limit, overload, invalid, too_large,
-//	                                          not_found, idempotency_mismatch, idempotency_conflict, session
+//	stampede_requests_total{dialect,status}   API answers by status (replays and malformed requests included;
+//	                                          499: the client left first; 0: the connection was reset)
+//	stampede_rejections_total{reason}         refusals: the model's (fault, rate_limit, overload, outage,
+//	                                          fail_first, invalid_request: a session reference it never
+//	                                          issued) and the handler's (invalid, too_large, not_found,
+//	                                          idempotency_mismatch, idempotency_conflict)
 //	stampede_retries_seen_total{signal}       requests recognized as retries: x_stainless_retry_count or
 //	                                          idempotency_key (a request counts once, the header first)
 //	stampede_idempotent_replays_total         stored outcomes replayed
@@ -46,7 +49,6 @@ const (
 	rejNotFound      = "not_found"
 	rejIdemMismatch  = "idempotency_mismatch"
 	rejIdemConflict  = "idempotency_conflict"
-	rejSession       = "session"
 	signalHeader     = "x_stainless_retry_count"
 	signalIdempotent = "idempotency_key"
 )
@@ -83,7 +85,7 @@ func newMetrics(dialect string) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	for _, r := range []string{"fault", "rate_limit", "overload", rejInvalid, rejTooLarge, rejNotFound, rejIdemMismatch, rejIdemConflict, rejSession} {
+	for _, r := range append(ReasonNames[1:], rejInvalid, rejTooLarge, rejNotFound, rejIdemMismatch, rejIdemConflict) {
 		m.rejections.WithLabelValues(r)
 	}
 	return m

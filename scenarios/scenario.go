@@ -19,11 +19,43 @@ type Scenario struct {
 	Server      fakeserver.Config `yaml:"server"`      // the server model
 	Fleet       sim.Fleet         `yaml:"fleet"`       // the clients
 	Strategies  []strategies.Spec `yaml:"strategies"`  // the strategies to compare, each against a fresh server and fleet
+	Sweep       Sweep             `yaml:"sweep"`       // run every strategy once per value (results carry the value in params)
 
 	// File is where the scenario came from ("scenarios/quickstart.yaml", or "quickstart.yaml (embedded)").
 	File string `yaml:"-"`
 	// Source is the YAML text as loaded, for reports.
 	Source []byte `yaml:"-"`
+}
+
+// Sweep lists values to run each strategy at; each run's params name the value.
+type Sweep struct {
+	Clients []int `yaml:"clients"` // fleet.clients values, e.g. [10, 50, 100, 190]
+}
+
+// Jobs returns the runs the scenario asks for: each strategy (in file order), once per swept value. keep, when
+// not nil, selects strategies by name.
+func (s *Scenario) Jobs(keep func(name string) bool) ([]sim.Job, error) {
+	strats, err := s.Build()
+	if err != nil {
+		return nil, err
+	}
+	base := s.SimConfig()
+	var jobs []sim.Job
+	for _, st := range strats {
+		if keep != nil && !keep(st.Name()) {
+			continue
+		}
+		if len(s.Sweep.Clients) == 0 {
+			jobs = append(jobs, sim.Job{Config: base, Strategy: st})
+			continue
+		}
+		for _, n := range s.Sweep.Clients {
+			cfg := base
+			cfg.Fleet.Clients = n
+			jobs = append(jobs, sim.Job{Config: cfg, Strategy: st, Params: map[string]any{"clients": n}})
+		}
+	}
+	return jobs, nil
 }
 
 // SimConfig is the engine configuration of the scenario (without the strategy).

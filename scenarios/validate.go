@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"stampede/fakeserver"
@@ -18,7 +19,13 @@ func (c *checker) validate(s *Scenario) {
 	c.nonNegative("drain", s.Drain)
 	c.nonNegative("bucket", s.Bucket)
 	c.server("server", &s.Server)
+	c.timeline("server.timeline", s.Server.Timeline, s.Duration)
 	c.fleet("fleet", &s.Fleet)
+	for i, n := range s.Sweep.Clients {
+		if n <= 0 {
+			c.fail(fmt.Sprintf("sweep.clients[%d]", i), "must be > 0, got %d", n)
+		}
+	}
 	if len(s.Strategies) == 0 {
 		c.fail("strategies", "at least one strategy is needed")
 	}
@@ -79,12 +86,54 @@ func (c *checker) dist(path string, d fakeserver.Dist) {
 
 func (c *checker) rejection(path string, r fakeserver.Rejection) {
 	c.status(path+".status", r.Status)
-	switch r.RetryAfter.Kind {
-	case "", "none", "computed":
+	ra := r.RetryAfter
+	switch ra.Kind {
+	case "", "none", "computed", "malformed":
 	case "fixed":
-		c.nonNegative(path+".retry_after.value", r.RetryAfter.Value)
+		c.nonNegative(path+".retry_after.value", ra.Value)
 	default:
-		c.fail(path+".retry_after.kind", "unknown kind %q (valid: none, fixed, computed)", r.RetryAfter.Kind)
+		c.fail(path+".retry_after.kind", "unknown kind %q (valid: none, fixed, computed, malformed)", ra.Kind)
+	}
+	switch ra.Format {
+	case "", fakeserver.FormatSeconds, fakeserver.FormatHTTPDate, fakeserver.FormatMillis:
+	default:
+		c.fail(path+".retry_after.format", "unknown format %q (valid: seconds, http-date, ms)", ra.Format)
+	}
+	if ra.Jitter < 0 {
+		c.fail(path+".retry_after.jitter", "must not be negative, got %g", ra.Jitter)
+	}
+}
+
+// timeline checks each phase and that phases neither overlap nor start after the scenario's end.
+func (c *checker) timeline(path string, tl []fakeserver.Phase, duration time.Duration) {
+	for i, p := range tl {
+		pp := fmt.Sprintf("%s[%d]", path, i)
+		c.nonNegative(pp+".at", p.At)
+		c.nonNegative(pp+".for", p.For)
+		if duration > 0 && p.At >= duration {
+			c.fail(pp+".at", "phase starts at %v, at or past the scenario's duration %v", p.At, duration)
+		}
+		for _, m := range []struct {
+			name string
+			v    float64
+		}{{"capacity", p.Capacity}, {"latency", p.Latency}, {"rate_scale", p.RateScale}, {"background", p.Background}} {
+			if m.v < 0 {
+				c.fail(pp+"."+m.name, "must not be negative, got %g", m.v)
+			}
+		}
+		if o := p.Outage; o != nil {
+			switch o.Mode {
+			case "", "status", "refuse", "hang":
+			default:
+				c.fail(pp+".outage.mode", "unknown mode %q (valid: status, refuse, hang)", o.Mode)
+			}
+			c.rejection(pp+".outage", o.Rejection)
+		}
+		if i > 0 {
+			if err := fakeserver.CheckTimeline(tl[i-1 : i+1]); err != nil {
+				c.fail(pp+".at", "%s", strings.Replace(trimSentinel(err), "timeline[1]", fmt.Sprintf("timeline[%d]", i), -1))
+			}
+		}
 	}
 }
 
@@ -109,7 +158,26 @@ func (c *checker) server(path string, s *fakeserver.Config) {
 		if l.Burst != 0 && l.Burst < 1 {
 			c.fail(p+".burst", "must be ≥ 1 (a bucket that cannot hold one token admits nothing), got %g", l.Burst)
 		}
+		for j, r := range l.Rates {
+			if r <= 0 {
+				c.fail(fmt.Sprintf("%s.rates[%d]", p, j), "must be > 0 requests per second, got %g", r)
+			}
+		}
+		if len(l.Rates) > 0 && l.Scope != "key" {
+			c.fail(p+".rates", "per-key rates need scope: key")
+		}
 		c.rejection(p, l.Rejection)
+	}
+	c.nonNegative(path+".concurrency_penalty", s.ConcurrencyPenalty)
+	for i, f := range s.FailFirst {
+		p := fmt.Sprintf("%s.fail_first[%d]", path, i)
+		if f.Per != "" && f.Per != "request" && f.Per != "key" {
+			c.fail(p+".per", "unknown value %q (valid: request, key)", f.Per)
+		}
+		if f.Attempts < 0 {
+			c.fail(p+".attempts", "must not be negative, got %d", f.Attempts)
+		}
+		c.rejection(p, f.Rejection)
 	}
 	for i, f := range s.Faults {
 		p := fmt.Sprintf("%s.faults[%d]", path, i)
@@ -144,6 +212,7 @@ func (c *checker) fleet(path string, f *sim.Fleet) {
 		c.fail(path+".requests", "must not be negative, got %d", f.Requests)
 	}
 	c.nonNegative(path+".at", f.At)
+
 	c.dist(path+".think", f.Think)
 }
 

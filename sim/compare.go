@@ -15,16 +15,24 @@ import (
 // random numbers), on all cores, and gathers the runs into a results file in strategy order. done is called
 // after each run (see RunAll). If some runs fail, the file still holds the others and the error joins the failures.
 func Compare(ctx context.Context, scenario string, cfg Config, strats []strategies.Strategy, done func(i int)) (*results.File, error) {
-	cfg = cfg.WithDefaults()
 	jobs := make([]Job, len(strats))
 	for i, s := range strats {
 		jobs[i] = Job{Config: cfg, Strategy: s}
+	}
+	return Collect(ctx, scenario, cfg, jobs, done)
+}
+
+// Collect runs the jobs on all cores and gathers them, in job order, into a results file described by cfg (the
+// scenario's base configuration). Failed jobs are left out and their errors joined.
+func Collect(ctx context.Context, scenario string, cfg Config, jobs []Job, done func(i int)) (*results.File, error) {
+	for i := range jobs {
+		jobs[i].Config = jobs[i].Config.WithDefaults()
 	}
 	f := NewFile(scenario, cfg)
 	var errs []error
 	for i, o := range RunAll(ctx, jobs, 0, done) {
 		if o.Err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", strats[i].Name(), o.Err))
+			errs = append(errs, fmt.Errorf("%s: %w", jobs[i].Strategy.Name(), o.Err))
 			continue
 		}
 		f.Runs = append(f.Runs, o.Run)
@@ -43,7 +51,7 @@ func NewFile(scenario string, cfg Config) *results.File {
 		DurationS: cfg.Duration.Seconds(),
 		BucketS:   cfg.Bucket.Seconds(),
 		Limits:    Limits(cfg.Server),
-		Phases:    []results.Phase{},
+		Phases:    phases(cfg),
 		Runs:      []results.Run{},
 	}
 }
@@ -61,4 +69,14 @@ func Limits(c fakeserver.Config) results.Limits {
 		}
 	}
 	return l
+}
+
+// phases lists the timeline's phases for the results file.
+func phases(cfg Config) []results.Phase {
+	out := []results.Phase{}
+	horizon := cfg.Duration + cfg.Drain
+	for _, p := range cfg.Server.WithDefaults().Timeline {
+		out = append(out, results.Phase{Name: p.Name, StartS: p.At.Seconds(), EndS: p.End(horizon).Seconds()})
+	}
+	return out
 }

@@ -23,6 +23,10 @@ type Fleet struct {
 	// Requests per client (closed, burst); 0 means unlimited for closed fleets and 1 for a burst.
 	Requests int `yaml:"requests"`
 	Keys     int `yaml:"keys"` // API keys the clients are spread over, client i using key i mod keys (default 1)
+	// Sessions makes every client a stateful conversation: each request references the id of the previous
+	// successful response. What a client does with that state after a failed attempt is its strategy's
+	// session_state (replay, or synthetic-state: the "session unrecoverable after 429" failure).
+	Sessions bool `yaml:"sessions"`
 }
 
 // Config is everything one run needs besides the strategy.

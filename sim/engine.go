@@ -3,7 +3,9 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"stampede/fakeserver"
@@ -24,18 +26,32 @@ const (
 )
 
 // slot is one client's request in progress (closed and burst fleets: one per client; open fleets: one per
-// concurrent request, recycled). 48 bytes.
+// concurrent request, recycled). 56 bytes.
 type slot struct {
 	rng    rand.PCG // the slot's own stream: think times and jitter draws
 	start  int64    // intended send of the request's first attempt: latency is measured from here
 	memo   float64  // backoff memo carried between retries
+	prevID uint64   // session fleets: the response id the next request builds on
 	gen    uint32   // attempt generation: stale completions and timeouts carry an older one
 	client int32    // owning client instance (strategy state)
 	left   int32    // requests still to send; negative: unlimited
 	number uint16   // attempt number of the current attempt
 	state  uint8
-	held   bool // the pending send was delayed by a guard and is admitted
+	held   bool  // the pending send was delayed by a guard and is admitted
+	sess   uint8 // session fleets: sessHit once the session met an error, sessPoisoned once its state holds an invented id
 }
+
+// Session flags.
+const (
+	sessHit      uint8 = 1 << iota // the session met a failed attempt
+	sessPoisoned                   // the session's state holds an id the server never issued
+)
+
+// syntheticID marks a response id a session client invented; the server issues ids counting up from 1.
+const syntheticID = 1 << 63
+
+// bgSlot is the slot index of background requests: traffic that loads the server but is not measured.
+const bgSlot = 1<<32 - 1
 
 // engine is one run: one strategy, one fresh server, one fleet. Single-threaded.
 type engine struct {
@@ -48,7 +64,10 @@ type engine struct {
 	end      int64 // no request starts at or after this instant
 	stop     int64 // the run ends here
 	slots    []slot
-	clients  []strategies.Client
+	clients  []strategies.Client // per-client strategy state, nil when shared
+	shared   strategies.Client   // the one client of a stateless strategy
+	release  func()              // frees the slot array of a closed or burst fleet
+	unitGen  []uint32            // per server unit: completions scheduled before a drop carry an older generation
 	free     []int32
 	think    fakeserver.Sampler
 	thinkAvg float64
@@ -56,6 +75,9 @@ type engine struct {
 	arrivals rand.PCG           // open-loop arrival stream
 	arrived  int64              // open-loop arrivals so far
 	keys     int32
+	session  uint8              // 0: no sessions; sessReplay or sessSynthetic
+	bg       rand.PCG           // background arrival stream
+	horizon  time.Duration      // where a phase without an end ends
 	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
 	m        metrics
@@ -77,6 +99,13 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 	case f.Kind == Open && f.Rate <= 0:
 		return nil, fmt.Errorf("%w: fleet.rate must be > 0 for an open fleet", ErrBadConfig)
 	}
+	var session uint8
+	if f.Sessions {
+		session = sessReplay
+		if ss, ok := strat.(strategies.SyntheticStater); ok && ss.SyntheticState() {
+			session = sessSynthetic
+		}
+	}
 	think, err := f.Think.Sampler()
 	if err != nil {
 		return nil, fmt.Errorf("%w: fleet.think: %w", ErrBadConfig, err)
@@ -95,21 +124,28 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		think:    think,
 		thinkAvg: think.Mean(),
 		keys:     int32(f.Keys),
+		session:  session,
+		bg:       *rand.NewPCG(mix(cfg.Seed, streamBackground), 0),
+		horizon:  cfg.Duration + cfg.Drain,
 	}
 	e.m.init(cfg, srv.Capacity())
-	e.clients = make([]strategies.Client, f.Clients)
-	for i := range e.clients {
-		e.clients[i] = strat.NewClient()
+	e.unitGen = make([]uint32, srv.Units())
+	for i, p := range srv.Config().Timeline {
+		e.q.push(event{at: int64(p.At), idx: int32(i), tag: evPhase << 28})
+		if end := p.End(e.horizon); end < e.horizon {
+			e.q.push(event{at: int64(end), idx: int32(i), tag: evPhase<<28 | 1})
+		}
 	}
+	e.initClients(f.Clients)
 	switch f.Kind {
 	case Open:
 		e.gap, _ = fakeserver.Exponential(time.Duration(float64(time.Second) / f.Rate)).Sampler()
 		e.arrivals = *rand.NewPCG(mix(cfg.Seed, streamArrivals), 0)
-		e.q.h = make([]event, 0, 1024)
+		e.q.reserve(1024)
 		e.q.push(event{at: e.nextArrival(0), tag: evArrival << 28})
 	default:
-		e.slots = make([]slot, f.Clients)
-		e.q.h = make([]event, 0, f.Clients+f.Clients/4+16)
+		e.slots, e.release = allocSlots(f.Clients)
+		e.q.reserve(f.Clients)
 		left := int32(f.Requests)
 		if f.Requests == 0 {
 			left = -1
@@ -130,11 +166,42 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 	return e, nil
 }
 
+// initClients creates each client's strategy state. A strategy whose client is the strategy itself (a Policy: no
+// state across requests) serves the whole fleet from one value, which saves a slice of n interfaces and a cache
+// miss per event.
+func (e *engine) initClients(n int) {
+	c := e.strat.NewClient()
+	if reflect.TypeOf(c).Comparable() && any(c) == any(e.strat) {
+		e.shared = c
+		return
+	}
+	e.clients = make([]strategies.Client, n)
+	e.clients[0] = c
+	for i := 1; i < n; i++ {
+		e.clients[i] = e.strat.NewClient()
+	}
+}
+
+// client returns the strategy state of the slot's client.
+func (e *engine) client(s *slot) strategies.Client {
+	if e.shared != nil {
+		return e.shared
+	}
+	return e.clients[s.client]
+}
+
 // Random stream identifiers: each stream of a run derives from the seed and its own constant.
 const (
-	streamServer   = 0x5e
-	streamClients  = 0xc1
-	streamArrivals = 0xa7
+	streamServer     = 0x5e
+	streamClients    = 0xc1
+	streamArrivals   = 0xa7
+	streamBackground = 0xb9
+)
+
+// Session modes.
+const (
+	sessReplay    = 1
+	sessSynthetic = 2
 )
 
 // mix derives a stream seed from the scenario seed (SplitMix64's finalizer).
@@ -161,6 +228,14 @@ func (e *engine) lastActivity() int64 {
 	return e.now
 }
 
+// close releases memory held outside the Go heap; the engine is unusable afterwards.
+func (e *engine) close() {
+	if e.release != nil {
+		e.release()
+		e.release, e.slots = nil, nil
+	}
+}
+
 // step processes one event.
 func (e *engine) step() {
 	ev := e.q.pop()
@@ -170,7 +245,9 @@ func (e *engine) step() {
 	case evSend:
 		e.send(ev.idx)
 	case evDone:
-		e.done(int(ev.idx))
+		if ev.gen() == e.unitGen[ev.idx]&genMask {
+			e.done(int(ev.idx))
+		}
 	case evTimeout:
 		s := &e.slots[ev.idx]
 		if s.state == stWaiting && s.gen&genMask == ev.gen() {
@@ -179,6 +256,10 @@ func (e *engine) step() {
 		}
 	case evArrival:
 		e.arrive()
+	case evPhase:
+		e.phase(int(ev.idx), ev.gen() == 1)
+	case evBackground:
+		e.background(int(ev.idx))
 	}
 }
 
@@ -198,7 +279,7 @@ func (e *engine) arrive() {
 		e.slots = append(e.slots, slot{rng: *rand.NewPCG(mix(e.cfg.Seed, streamClients), uint64(i))})
 	}
 	s := &e.slots[i]
-	s.client = int32(e.arrived % int64(len(e.clients)))
+	s.client = int32(e.arrived % int64(e.cfg.Fleet.Clients))
 	s.left, s.state = 1, stThinking
 	e.arrived++
 	e.send(i)
@@ -214,7 +295,7 @@ func (e *engine) send(i int32) {
 		s.start, s.number, s.memo = e.now, 0, 0
 		e.m.requests++
 	}
-	c := e.clients[s.client]
+	c := e.client(s)
 	if !s.held {
 		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo}
 		adm := c.Admit(time.Duration(e.now), &e.att)
@@ -235,23 +316,51 @@ func (e *engine) send(i int32) {
 	s.state = stWaiting
 	e.m.attempt(e.now, int(s.number))
 	e.m.integrate(e.now, e.srv)
-	req := fakeserver.Request{Ref: fakeserver.Ref(uint64(i)<<32 | uint64(s.gen&genMask)), Key: int(s.client % e.keys)}
+	req := fakeserver.Request{
+		Ref: fakeserver.Ref(uint64(i)<<32 | uint64(s.gen&genMask)), Key: int(s.client % e.keys),
+		Attempt: int(s.number), PrevID: s.prevID,
+	}
 	v, ans, unit, doneAt := e.srv.Arrive(time.Duration(e.now), req)
 	switch v {
 	case fakeserver.Rejected:
 		e.m.reject(e.now, ans)
-		e.outcome(i, strategies.Outcome{Status: ans.Status, RetryAfter: ans.RetryAfter, HasRetryAfter: ans.HasRetryAfter})
+		e.outcome(i, outcomeOf(ans))
 		return
 	case fakeserver.Started:
 		e.m.admit(e.now)
 		e.m.waited(0)
-		e.q.push(event{at: int64(doneAt), idx: int32(unit), tag: evDone << 28})
+		e.schedDone(unit, int64(doneAt))
 	case fakeserver.Queued:
 		e.m.admit(e.now)
+	case fakeserver.Hung:
+		e.m.hung(e.now)
 	}
 	if e.timeout > 0 {
 		e.q.push(event{at: e.now + e.timeout, idx: i, tag: evTimeout<<28 | s.gen&genMask})
 	}
+}
+
+// schedDone schedules the end of the service that just started on unit.
+func (e *engine) schedDone(unit int, at int64) {
+	e.q.push(event{at: at, idx: int32(unit), tag: evDone<<28 | e.unitGen[unit]&genMask})
+}
+
+// outcomeOf turns a rejection into what the client reads off the wire.
+func outcomeOf(a fakeserver.Answer) strategies.Outcome {
+	if a.Refused {
+		return strategies.Outcome{Err: strategies.ErrConn}
+	}
+	o := strategies.Outcome{
+		Status: a.Status, RetryAfter: a.RetryAfter, HasRetryAfter: a.HasRetryAfter,
+		HasLimit: a.HasLimit, LimitRemaining: a.LimitRemaining, LimitReset: a.LimitReset,
+	}
+	switch a.ShouldRetry {
+	case 1:
+		o.ShouldRetry = strategies.True
+	case -1:
+		o.ShouldRetry = strategies.False
+	}
+	return o
 }
 
 // done ends a service: the next queued request starts, and the served one's client gets its answer if it still waits.
@@ -260,23 +369,96 @@ func (e *engine) done(unit int) {
 	served, _, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
 	if started {
 		e.m.waited(waited)
-		e.q.push(event{at: int64(nextDone), idx: int32(unit), tag: evDone << 28})
+		e.schedDone(unit, int64(nextDone))
 	}
-	i, gen := int32(uint64(served.Ref)>>32), uint32(served.Ref)&genMask
-	s := &e.slots[i]
-	if s.state != stWaiting || s.gen&genMask != gen {
-		e.m.serve(true)
+	i, gen := uint32(uint64(served.Req.Ref)>>32), uint32(served.Req.Ref)&genMask
+	if i == bgSlot {
+		e.m.serve(served.Busy, false, true)
 		return
 	}
-	e.m.serve(false)
-	e.outcome(i, strategies.Outcome{Status: 200})
+	s := &e.slots[i]
+	if s.state != stWaiting || s.gen&genMask != gen {
+		e.m.serve(served.Busy, true, false)
+		return
+	}
+	e.m.serve(served.Busy, false, false)
+	if e.session != 0 {
+		s.prevID = served.RespID
+	}
+	e.outcome(int32(i), strategies.Outcome{Status: 200})
+}
+
+// phase starts (end false) or ends timeline phase i.
+func (e *engine) phase(i int, end bool) {
+	e.m.integrate(e.now, e.srv)
+	now := time.Duration(e.now)
+	if end {
+		if e.srv.Phase() == i {
+			e.srv.EndPhase(now)
+		}
+	} else {
+		dropped := e.srv.StartPhase(now, i)
+		ans, answered := e.srv.OutageAnswer(now)
+		for _, d := range dropped {
+			if d.Unit >= 0 {
+				e.unitGen[d.Unit]++ // its scheduled completion is void
+			}
+			e.m.serve(d.Busy, true, false)
+			si, gen := uint32(uint64(d.Req.Ref)>>32), uint32(d.Req.Ref)&genMask
+			if si == bgSlot {
+				continue
+			}
+			if s := &e.slots[si]; answered && s.state == stWaiting && s.gen&genMask == gen {
+				e.m.reject(e.now, ans)
+				e.outcome(int32(si), outcomeOf(ans))
+			}
+		}
+		if e.srv.Background() > 0 {
+			e.q.push(event{at: e.nextBackground(e.now), idx: int32(i), tag: evBackground << 28})
+		}
+	}
+	e.srv.Drain(now, func(_ fakeserver.Request, unit int, waited, done time.Duration) {
+		e.m.waited(waited)
+		e.schedDone(unit, int64(done))
+	})
+}
+
+func (e *engine) nextBackground(t int64) int64 {
+	gap := -math.Log(1-strategies.Uniform(&e.bg)) / e.srv.Background() * float64(time.Second)
+	return t + int64(gap)
+}
+
+// background sends one unmeasured request while phase i is in force, and schedules the next.
+func (e *engine) background(i int) {
+	if e.srv.Phase() != i {
+		return
+	}
+	e.m.integrate(e.now, e.srv)
+	e.m.bg++
+	v, _, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32)})
+	if v == fakeserver.Started {
+		e.schedDone(unit, int64(doneAt))
+	}
+	if next := e.nextBackground(e.now); next < e.stop {
+		e.q.push(event{at: next, idx: int32(i), tag: evBackground << 28})
+	}
 }
 
 // outcome hands an attempt's end to the strategy and acts on its decision.
 func (e *engine) outcome(i int32, o strategies.Outcome) {
 	s := &e.slots[i]
 	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Outcome: o}
-	d := e.clients[s.client].Observe(time.Duration(e.now), &e.att, &s.rng)
+	d := e.client(s).Observe(time.Duration(e.now), &e.att, &s.rng)
+	if e.session != 0 && !o.OK() {
+		s.sess |= sessHit
+		if e.session == sessSynthetic && s.prevID&syntheticID == 0 {
+			// The client folds the error into its conversation state: a placeholder id it made up.
+			s.prevID = syntheticID | uint64(i)
+		}
+	}
+	if s.prevID&syntheticID != 0 {
+		s.sess |= sessPoisoned
+	}
 	switch {
 	case o.OK():
 		e.m.finish(e.now, s, true, o, strategies.Continue)
@@ -299,6 +481,7 @@ func (e *engine) next(i int32) {
 		s.left--
 	}
 	if s.left == 0 {
+		e.m.sessionEnd(s, e.session != 0)
 		s.state = stIdle
 		if e.cfg.Fleet.Kind == Open {
 			e.free = append(e.free, i)
@@ -307,6 +490,7 @@ func (e *engine) next(i int32) {
 	}
 	at := e.now + int64(e.think.Sample(&s.rng))
 	if at >= e.end {
+		e.m.sessionEnd(s, e.session != 0)
 		s.state = stIdle
 		return
 	}
@@ -316,9 +500,17 @@ func (e *engine) next(i int32) {
 
 // Run simulates one strategy against a fresh server and fleet built from cfg.
 func Run(cfg Config, strat strategies.Strategy) (results.Run, error) {
+	if cfg.Server.Contention != nil {
+		cfg = cfg.WithDefaults()
+		if cfg.Fleet.Clients <= 0 || cfg.Duration <= 0 {
+			return results.Run{}, fmt.Errorf("%w: a contention run needs clients > 0 and duration > 0", ErrBadConfig)
+		}
+		return runContention(cfg, strat)
+	}
 	e, err := newEngine(cfg, strat)
 	if err != nil {
 		return results.Run{}, err
 	}
+	defer e.close()
 	return e.run(), nil
 }

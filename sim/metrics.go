@@ -37,19 +37,22 @@ type metrics struct {
 	perRequest, byNumber                                        []int64
 	all, ok                                                     *hdrhistogram.Histogram
 
-	served, abandoned int64
-	rejected          [4]int64 // by fakeserver.Reason
-	waitSum           float64
-	waitN             int64
-	waitBatch         int
-	batchSum          float64
-	batchN            int
-	batches           []float64
+	served, abandoned, bg, hungs int64
+	busyAll, busyWasted          float64 // ns of unit time: all, and spent on requests nobody waited for any more
+	sessions, sessHit, sessBroke int64
+	rejected                     [8]int64 // by fakeserver.Reason
+	waitSum                      float64
+	waitN                        int64
+	waitBatch                    int
+	batchSum                     float64
+	batchN                       int
+	batches                      []float64
 
 	// series, one entry per bucket
 	offered, accepted, r429, r529, rOther, timeouts, okS, failS []int64
 	queueArea, busyArea                                         []float64
 	lastT                                                       int64
+	lastFinish                                                  int64
 	capacity                                                    int
 }
 
@@ -90,10 +93,33 @@ func (m *metrics) reject(t int64, a fakeserver.Answer) {
 	}
 }
 
-func (m *metrics) serve(abandoned bool) {
+// serve records a finished service of busy unit-time: for a measured client that still waited, one that had
+// given the attempt up (abandoned: wasted work), or background traffic.
+func (m *metrics) serve(busy time.Duration, abandoned, background bool) {
+	m.busyAll += float64(busy)
+	if background {
+		return
+	}
 	m.served++
 	if abandoned {
 		m.abandoned++
+		m.busyWasted += float64(busy)
+	}
+}
+
+func (m *metrics) hung(int64) { m.hungs++ }
+
+// sessionEnd records the end of a client's session (session fleets only).
+func (m *metrics) sessionEnd(s *slot, session bool) {
+	if !session {
+		return
+	}
+	m.sessions++
+	if s.sess&sessHit != 0 {
+		m.sessHit++
+	}
+	if s.sess&sessPoisoned != 0 {
+		m.sessBroke++
 	}
 }
 
@@ -129,6 +155,7 @@ func (m *metrics) finish(t int64, s *slot, ok bool, o strategies.Outcome, stop s
 	us := max((t-s.start)/int64(time.Microsecond), histMin)
 	_ = m.all.RecordValue(min(us, histMax))
 	m.perRequest = bump(m.perRequest, int(s.number))
+	m.lastFinish = t
 	if ok {
 		m.succeeded++
 		m.okS[m.at(t)]++
@@ -201,6 +228,7 @@ func (m *metrics) result(e *engine) results.Run {
 		SuccessLatencyMs:   latency(m.ok),
 		AttemptsPerRequest: trim(m.perRequest),
 		RetriesByNumber:    trim(m.byNumber),
+		MakespanS:          round3(float64(m.lastFinish) / 1e9),
 		Server: results.Server{
 			Served:        m.served,
 			Abandoned:     m.abandoned,
@@ -221,8 +249,20 @@ func (m *metrics) result(e *engine) results.Run {
 	}
 	for i, n := range m.rejected {
 		if n > 0 {
-			r.Server.Rejected[[...]string{"none", "fault", "rate_limit", "overload"}[i]] = n
+			r.Server.Rejected[fakeserver.ReasonNames[i]] = n
 		}
+	}
+	r.Server.Background = m.bg
+	r.Server.Hung = m.hungs
+	r.Server.WastedShare = round3(ratio(m.busyWasted, m.busyAll))
+	if e.session != 0 {
+		// Sessions still running at the end count as they stand.
+		for i := range e.slots {
+			if st := e.slots[i].state; st != stIdle {
+				m.sessionEnd(&e.slots[i], true)
+			}
+		}
+		r.Sessions = &results.Sessions{Total: m.sessions, MetError: m.sessHit, Broken: m.sessBroke}
 	}
 
 	// Series: up to the last bucket with activity, and at least the scenario's duration.
@@ -246,6 +286,7 @@ func (m *metrics) result(e *engine) results.Run {
 		busy += m.busyArea[i]
 	}
 	r.Series = s
+	r.Phases = phaseStats(e.srv.Config().Timeline, e.horizon, m.bucket, s)
 	if e.now > 0 && m.capacity > 0 {
 		r.Server.Utilization = round3(busy / (float64(e.now) * float64(m.capacity)))
 	}
@@ -302,4 +343,54 @@ func trim(v []int64) []int64 {
 		n--
 	}
 	return v[:n]
+}
+
+// Recovery is judged on windows of this many buckets, within this relative distance of the level before the trigger.
+const (
+	recoverWindow    = 10
+	recoverTolerance = 0.05
+	preTriggerMax    = 30 // buckets before a phase that set the level to recover to
+)
+
+// phaseStats summarizes each timeline phase from the series: offered load and goodput during the phase, the goodput
+// before it, and the time from its end until goodput is back: the first window of recoverWindow buckets whose mean
+// goodput is within recoverTolerance of the level before the phase (nil when that never happens in the run, or
+// when there is no level to compare with). Bucket 0 (the fleet starting) never counts as "before".
+func phaseStats(tl []fakeserver.Phase, horizon time.Duration, bucket int64, s results.Series) []results.PhaseStats {
+	out := []results.PhaseStats{}
+	bw := float64(bucket) / 1e9
+	n := len(s.Succeeded)
+	mean := func(v []int64, a, b int) float64 {
+		a, b = max(a, 0), min(b, n)
+		if b <= a {
+			return 0
+		}
+		var sum int64
+		for _, x := range v[a:b] {
+			sum += x
+		}
+		return float64(sum) / float64(b-a) / bw
+	}
+	for _, p := range tl {
+		end := p.End(horizon)
+		a, b := int(int64(p.At)/bucket), int((int64(end)+bucket-1)/bucket)
+		ps := results.PhaseStats{
+			Name: p.Name, StartS: p.At.Seconds(), EndS: end.Seconds(),
+			OfferedPerS: round3(mean(s.Offered, a, b)), GoodputPerS: round3(mean(s.Succeeded, a, b)),
+		}
+		if a >= 2 {
+			ps.BeforePerS = round3(mean(s.Succeeded, max(1, a-preTriggerMax), a))
+			if ps.BeforePerS > 0 {
+				for w := b; w+recoverWindow <= n; w++ {
+					if math.Abs(mean(s.Succeeded, w, w+recoverWindow)-ps.BeforePerS) <= recoverTolerance*ps.BeforePerS {
+						rs := round3(math.Max(0, float64(w)*bw-end.Seconds()))
+						ps.RecoverS = &rs
+						break
+					}
+				}
+			}
+		}
+		out = append(out, ps)
+	}
+	return out
 }

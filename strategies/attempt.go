@@ -50,6 +50,11 @@ type Outcome struct {
 	RetryAfter    time.Duration // server-requested delay; meaningful when HasRetryAfter
 	HasRetryAfter bool          // a usable Retry-After (or retry-after-ms) was present
 	ShouldRetry   Tri           // the x-should-retry header
+	// The rate-limit state the answer carried (anthropic-ratelimit-*, x-ratelimit-*, RateLimit): whole
+	// tokens remaining and the time until the bucket is full. Meaningful when HasLimit.
+	HasLimit       bool
+	LimitRemaining int
+	LimitReset     time.Duration
 }
 
 // OK reports whether the attempt succeeded (a 2xx answer).

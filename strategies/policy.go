@@ -35,7 +35,24 @@ type Spec struct {
 	RetryAfter RetryAfterSpec `yaml:"retry_after"` // what to do with a server's Retry-After (default ignore)
 	Timeout    time.Duration  `yaml:"timeout"`     // per-attempt timeout (0: none)
 	Deadline   time.Duration  `yaml:"deadline"`    // total time budget per request from its first send (0: none)
+	// SessionState is what a stateful client does with its conversation after a failed attempt: "replay"
+	// (default) retries the identical request and keeps its state; "synthetic-state" records an id it made up
+	// and builds every later request from it, the failure of the seed document "Session Unrecoverable After
+	// 429" (../shared/reference/retry-policies.md). Only session fleets read it.
+	SessionState string `yaml:"session_state"`
 }
+
+// Session states.
+const (
+	SessionReplay    = "replay"
+	SessionSynthetic = "synthetic-state"
+)
+
+// ErrBadSessionState is returned for an unknown session_state.
+var ErrBadSessionState = errors.New("strategies: unknown session_state")
+
+// SyntheticStater is implemented by strategies whose clients fold failures into their session state.
+type SyntheticStater interface{ SyntheticState() bool }
 
 // Policy is the composed strategy: retry_on filters the outcome, max_retries and the deadline bound the attempts,
 // the backoff proposes a pause and the Retry-After policy may replace it. It keeps no per-client state, so it is
@@ -49,6 +66,7 @@ type Policy struct {
 	raCap      time.Duration
 	timeout    time.Duration
 	deadline   time.Duration
+	synthetic  bool
 }
 
 var (
@@ -92,6 +110,13 @@ func (s Spec) Build() (*Policy, error) {
 	if p.raCap == 0 {
 		p.raCap = DefaultRetryAfterCap
 	}
+	switch s.SessionState {
+	case "", SessionReplay:
+	case SessionSynthetic:
+		p.synthetic = true
+	default:
+		return nil, fieldErr("session_state", unknownName(ErrBadSessionState, s.SessionState, []string{SessionReplay, SessionSynthetic}))
+	}
 	return p, nil
 }
 
@@ -103,6 +128,9 @@ func (p *Policy) MaxRetries() int { return p.maxRetries }
 
 // AttemptTimeout is the per-attempt timeout (0: none).
 func (p *Policy) AttemptTimeout() time.Duration { return p.timeout }
+
+// SyntheticState reports whether the client folds failures into its session state.
+func (p *Policy) SyntheticState() bool { return p.synthetic }
 
 // NewClient returns p itself: a Policy has no per-client state.
 func (p *Policy) NewClient() Client { return p }

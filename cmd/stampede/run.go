@@ -47,7 +47,14 @@ func newRunCmd() *cobra.Command {
 			if strats, err = selectStrategies(strats, only); err != nil {
 				return err
 			}
-			f, runErr := sim.Compare(cmd.Context(), s.Name, s.SimConfig(), strats, nil)
+			keep := func(name string) bool {
+				return slices.ContainsFunc(strats, func(st strategies.Strategy) bool { return st.Name() == name })
+			}
+			jobs, err := s.Jobs(keep)
+			if err != nil {
+				return err
+			}
+			f, runErr := sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, nil)
 			// Whatever ran is reported, even when some runs failed or the run was interrupted.
 			if len(f.Runs) > 0 {
 				if err := reports.Table(cmd.OutOrStdout(), f); err != nil {

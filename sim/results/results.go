@@ -61,11 +61,36 @@ type Run struct {
 	AttemptsPerRequest []int64 `json:"attempts_per_request"` // [k]: finished requests that took k+1 attempts
 	RetriesByNumber    []int64 `json:"retries_by_number"`    // [k]: attempts that were retry k (index 0: first tries)
 
+	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
+	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)
+
 	PeakAttemptsPerS float64 `json:"peak_attempts_per_s"` // largest bucket of offered attempts, per second
 	PeakToMean       float64 `json:"peak_to_mean"`        // that peak over the mean offered rate of the active buckets
 
-	Server Server `json:"server"`
-	Series Series `json:"series"`
+	Server   Server       `json:"server"`
+	Sessions *Sessions    `json:"sessions,omitempty"` // session fleets only
+	Phases   []PhaseStats `json:"phases"`             // one per timeline phase
+	Series   Series       `json:"series"`
+}
+
+// Sessions counts the stateful conversations of a session fleet.
+type Sessions struct {
+	Total    int64 `json:"total"`     // sessions that started
+	MetError int64 `json:"met_error"` // sessions that met at least one failed attempt
+	Broken   int64 `json:"broken"`    // sessions whose state holds an id the server never issued: every later request fails
+}
+
+// PhaseStats summarizes one timeline phase of a run.
+type PhaseStats struct {
+	Name        string  `json:"name"`
+	StartS      float64 `json:"start_s"`
+	EndS        float64 `json:"end_s"`
+	OfferedPerS float64 `json:"offered_per_s"` // attempts per second during the phase
+	GoodputPerS float64 `json:"goodput_per_s"` // successes per second during the phase
+	BeforePerS  float64 `json:"before_per_s"`  // goodput per second before the phase (the level to recover to)
+	// RecoverS is the time from the phase's end until a 10-bucket window of goodput is back within 5 % of
+	// BeforePerS; null when that never happened within the run.
+	RecoverS *float64 `json:"recover_s"`
 }
 
 // Latency holds percentiles in milliseconds.
@@ -82,6 +107,9 @@ type Latency struct {
 type Server struct {
 	Served        int64            `json:"served"`       // requests that finished service
 	Abandoned     int64            `json:"abandoned"`    // served after their client had stopped waiting
+	Background    int64            `json:"background"`   // unmeasured background requests that arrived
+	Hung          int64            `json:"hung"`         // attempts an outage swallowed without an answer
+	WastedShare   float64          `json:"wasted_share"` // share of busy unit-time spent on abandoned requests
 	Rejected      map[string]int64 `json:"rejected"`     // rejections by reason: overload, rate_limit, fault
 	MeanWaitMs    float64          `json:"mean_wait_ms"` // mean time in queue of served requests
 	Utilization   float64          `json:"utilization"`  // busy unit-time over capacity × run time

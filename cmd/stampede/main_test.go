@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runCLI executes the command line and returns stdout, stderr and the exit status main would use.
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	root := newRoot()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		errb.WriteString("stampede: " + err.Error() + "\n")
+	}
+	return out.String(), errb.String(), exitCodeQuiet(err)
+}
+
+func exitCodeQuiet(err error) int {
+	stderr := os.Stderr
+	os.Stderr, _ = os.Open(os.DevNull)
+	defer func() { os.Stderr = stderr }()
+	return exitCode(err)
+}
+
+func TestRunWritesResults(t *testing.T) {
+	dir := t.TempDir()
+	out, _, code := runCLI(t, "run", "quickstart", "-o", dir, "--only", "none,full-jitter")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "full-jitter")
+	assert.NotContains(t, out, "decorrelated")
+	a, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(a), `"schema": 1`)
+
+	dir2 := t.TempDir()
+	_, _, code = runCLI(t, "run", "quickstart", "-o", dir2, "--only", "none,full-jitter")
+	require.Equal(t, 0, code)
+	b, err := os.ReadFile(filepath.Join(dir2, "results.json"))
+	require.NoError(t, err)
+	assert.Equal(t, a, b, "same seed, byte-identical results.json")
+
+	_, _, code = runCLI(t, "run", "quickstart", "-o", dir2, "--only", "none,full-jitter", "--seed", "2")
+	require.Equal(t, 0, code)
+	c, err := os.ReadFile(filepath.Join(dir2, "results.json"))
+	require.NoError(t, err)
+	assert.NotEqual(t, a, c, "another seed, other results")
+}
+
+func TestBrokenScenarioExitsTwo(t *testing.T) {
+	src, err := os.ReadFile("../../scenarios/quickstart.yaml")
+	require.NoError(t, err)
+	broken := strings.Replace(string(src), "kind: full-jitter", "kind: ful-jitter", 1)
+	path := filepath.Join(t.TempDir(), "quickstart.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(broken), 0o644))
+
+	for _, cmd := range []string{"run", "validate"} {
+		t.Run(cmd, func(t *testing.T) {
+			_, stderr, code := runCLI(t, cmd, path)
+			assert.Equal(t, 2, code)
+			assert.Regexp(t, `quickstart\.yaml:\d+:\d+: strategies\[2\]\.backoff\.kind: unknown backoff "ful-jitter" \(did you mean "full-jitter"\?\)`, stderr)
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"unknown --only", []string{"run", "--only", "ful-jitter"}, `did you mean "full-jitter"?`},
+		{"unknown scenario", []string{"run", "nope"}, "not one of the shipped scenarios"},
+		{"bad flag", []string{"run", "--sed", "3"}, "unknown flag"},
+		{"too many args", []string{"run", "a", "b"}, "accepts at most 1 arg"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, tc.args...)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr, tc.msg)
+		})
+	}
+}
+
+func TestStrategiesAndVersion(t *testing.T) {
+	out, _, code := runCLI(t, "strategies")
+	require.Equal(t, 0, code)
+	for _, name := range []string{"none", "constant", "exponential", "full-jitter", "equal-jitter", "decorrelated-jitter"} {
+		assert.Contains(t, out, name)
+	}
+	assert.Contains(t, out, "100ms 200ms 400ms 800ms 1.6s 3.2s", "exponential's first delays at base 100ms")
+	out, _, code = runCLI(t, "version")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "stampede ")
+}
+
+func TestValidateShipped(t *testing.T) {
+	out, _, code := runCLI(t, "validate", "quickstart")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "quickstart.yaml: ok")
+}

@@ -1,0 +1,193 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"stampede/sim"
+	"stampede/sim/results"
+)
+
+// Each shipped scenario exists to show one lesson (../shared/reference/literature.md). These tests run it from the
+// file, as `stampede run NAME` does, on several seeds, and assert the lesson with a margin wider than seed noise.
+
+var lessonSeeds = []uint64{1, 2, 3}
+
+func runScenario(t *testing.T, name string, seed uint64) *results.File {
+	t.Helper()
+	s, err := Load(name)
+	require.NoError(t, err)
+	s.Seed = seed
+	jobs, err := s.Jobs(nil)
+	require.NoError(t, err)
+	f, err := sim.Collect(context.Background(), s.Name, s.SimConfig(), jobs, nil)
+	require.NoError(t, err)
+	return f
+}
+
+func byName(t *testing.T, f *results.File, name string) *results.Run {
+	t.Helper()
+	for i := range f.Runs {
+		if f.Runs[i].Strategy == name && len(f.Runs[i].Params) == 0 {
+			return &f.Runs[i]
+		}
+	}
+	t.Fatalf("no run %q in %s", name, f.Scenario)
+	return nil
+}
+
+func meanOf(v []int64) float64 {
+	var s int64
+	for _, x := range v {
+		s += x
+	}
+	return float64(s) / float64(len(v))
+}
+
+func maxOf(v []int64) int64 {
+	var m int64
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
+func eachSeed(t *testing.T, name string, check func(t *testing.T, f *results.File)) {
+	for _, seed := range lessonSeeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			check(t, runScenario(t, name, seed))
+		})
+	}
+}
+
+// herd-after-outage: in the seconds after the outage, exponential backoff's lockstep group arrives as a spike
+// several times the fleet's normal rate; full jitter spreads it below the normal rate.
+func TestLessonHerdAfterOutage(t *testing.T) {
+	eachSeed(t, "herd-after-outage", func(t *testing.T, f *results.File) {
+		ph := f.Phases[0]
+		before := func(r *results.Run) float64 { return meanOf(r.Series.Offered[int(ph.StartS)-10 : int(ph.StartS)]) }
+		after := func(r *results.Run) float64 {
+			return float64(maxOf(r.Series.Offered[int(ph.EndS) : int(ph.EndS)+5]))
+		}
+		exp, full := byName(t, f, "exponential"), byName(t, f, "full-jitter")
+		t.Logf("spike after recovery ÷ normal rate: exponential %.2f, full-jitter %.2f", after(exp)/before(exp), after(full)/before(full))
+		assert.Greater(t, after(exp)/before(exp), 3.0, "exponential: a spike several times the normal rate")
+		assert.Less(t, after(full)/before(full), 1.2, "full jitter: no spike")
+	})
+}
+
+// metastable-spike: after the spike ends, immediate retries stay collapsed (goodput a fraction of the offered
+// load, never recovering); jittered backoff recovers within seconds.
+func TestLessonMetastableSpike(t *testing.T) {
+	eachSeed(t, "metastable-spike", func(t *testing.T, f *results.File) {
+		imm, jit := byName(t, f, "immediate"), byName(t, f, "jittered-backoff")
+		end := int(f.Phases[0].EndS)
+		late := func(r *results.Run) float64 {
+			return meanOf(r.Series.Succeeded[end+30:end+60]) / meanOf(r.Series.Offered[end+30:end+60])
+		}
+		t.Logf("goodput/offered 30–60 s after the spike: immediate %.2f, jittered %.2f; recover: immediate %v, jittered %v; wasted work: %.2f vs %.2f",
+			late(imm), late(jit), imm.Phases[0].RecoverS, *jit.Phases[0].RecoverS, imm.Server.WastedShare, jit.Server.WastedShare)
+		assert.Nil(t, imm.Phases[0].RecoverS, "immediate retries never recover within the run")
+		assert.Less(t, late(imm), 0.5, "collapsed: goodput a fraction of offered load")
+		require.NotNil(t, jit.Phases[0].RecoverS, "jittered backoff recovers")
+		assert.LessOrEqual(t, *jit.Phases[0].RecoverS, 30.0)
+		assert.Greater(t, late(jit), 0.95)
+		assert.Greater(t, imm.Server.WastedShare, 0.5, "most of the collapsed server's work is for clients that left")
+	})
+}
+
+// rate-limit-429: honoring the computed Retry-After wastes fewer attempts than ignoring it, at equal success.
+func TestLessonRateLimit429(t *testing.T) {
+	eachSeed(t, "rate-limit-429", func(t *testing.T, f *results.File) {
+		ign, hon := byName(t, f, "ignore-retry-after"), byName(t, f, "honor-retry-after")
+		t.Logf("amplification ignore %.2f honor %.2f; success %.4f vs %.4f", ign.Amplification, hon.Amplification, ign.SuccessRate, hon.SuccessRate)
+		assert.Less(t, hon.Amplification, 0.8*ign.Amplification)
+		assert.InDelta(t, ign.SuccessRate, hon.SuccessRate, 0.01, "equal success")
+	})
+}
+
+// poisoned-session: replaying loses no session; inventing state loses most sessions that ever met a failure.
+func TestLessonPoisonedSession(t *testing.T) {
+	eachSeed(t, "poisoned-session", func(t *testing.T, f *results.File) {
+		rep, syn := byName(t, f, "replay"), byName(t, f, "synthetic-state")
+		require.NotNil(t, rep.Sessions)
+		require.NotNil(t, syn.Sessions)
+		t.Logf("replay %+v, synthetic-state %+v", *rep.Sessions, *syn.Sessions)
+		assert.Zero(t, rep.Sessions.Broken)
+		assert.Greater(t, syn.Sessions.MetError, syn.Sessions.Total/10, "the scenario does meet 429s")
+		assert.Greater(t, float64(syn.Sessions.Broken), 0.5*float64(syn.Sessions.MetError))
+		assert.Greater(t, syn.FailedBy["400"], int64(0), "the server answers 400 invalid_request_error")
+		assert.Greater(t, rep.SuccessRate, syn.SuccessRate+0.2)
+	})
+}
+
+// retry-amplification: plain retries follow the analytic amplification (1 − p^(n+1))/(1 − p) and success 1 − p^(n+1).
+func TestLessonRetryAmplification(t *testing.T) {
+	eachSeed(t, "retry-amplification", func(t *testing.T, f *results.File) {
+		for _, c := range []struct {
+			name string
+			n    int
+		}{{"no-retries", 0}, {"retry-3", 3}, {"retry-8", 8}} {
+			r := byName(t, f, c.name)
+			p := 0.5
+			wantAmp := (1 - math.Pow(p, float64(c.n+1))) / (1 - p)
+			wantOK := 1 - math.Pow(p, float64(c.n+1))
+			assert.InEpsilon(t, wantAmp, r.Amplification, 0.03, c.name)
+			assert.InDelta(t, wantOK, r.SuccessRate, 0.015, c.name)
+		}
+	})
+}
+
+// contention: the shape of literature item 1, averaged over seeds and summed over N ≥ 100.
+func TestLessonContention(t *testing.T) {
+	type agg struct{ calls, time map[int]float64 }
+	sum := map[string]*agg{}
+	seeds := []uint64{1, 2, 3, 4, 5, 6}
+	for _, seed := range seeds {
+		f := runScenario(t, "contention", seed)
+		for _, r := range f.Runs {
+			n := r.Params["clients"].(int)
+			a := sum[r.Strategy]
+			if a == nil {
+				a = &agg{map[int]float64{}, map[int]float64{}}
+				sum[r.Strategy] = a
+			}
+			require.EqualValues(t, n, r.Succeeded, "%s N=%d: every client commits", r.Strategy, n)
+			a.calls[n] += float64(r.Attempts) / float64(len(seeds))
+			a.time[n] += r.MakespanS / float64(len(seeds))
+		}
+	}
+	big := func(m map[int]float64) (s float64) {
+		for n, v := range m {
+			if n >= 100 {
+				s += v
+			}
+		}
+		return s
+	}
+	calls := func(k string) float64 { return big(sum[k].calls) }
+	tm := func(k string) float64 { return big(sum[k].time) }
+	for k, a := range sum {
+		t.Logf("%-20s calls(N=10) %6.0f calls(N=190) %7.0f  time(N=190) %6.2fs", k, a.calls[10], a.calls[190], a.time[190])
+	}
+	// Work grows faster than N: 19× the clients cost far more than 19× the calls.
+	for k, a := range sum {
+		assert.Greater(t, a.calls[190]/a.calls[10], 19*2.0, "%s: superlinear work", k)
+	}
+	assert.Greater(t, tm("exponential"), 3*tm("full-jitter"), "exponential without jitter: the loser on time")
+	assert.Greater(t, calls("exponential"), 2*calls("full-jitter"), "full jitter cuts calls by more than half")
+	assert.InEpsilon(t, calls("full-jitter"), calls("equal-jitter"), 0.1, "full and equal jitter: about the same calls")
+	assert.Greater(t, calls("decorrelated-jitter"), calls("full-jitter"), "decorrelated: somewhat more calls")
+	assert.Less(t, calls("decorrelated-jitter"), calls("exponential"))
+	assert.Greater(t, tm("equal-jitter"), 1.15*tm("full-jitter"), "equal jitter takes clearly longer than full jitter")
+	assert.Less(t, tm("no-backoff"), tm("full-jitter"), "no backoff finishes fastest")
+	for _, k := range []string{"exponential", "full-jitter", "equal-jitter", "decorrelated-jitter"} {
+		assert.Greater(t, calls("no-backoff"), calls(k), "no backoff makes the most calls (vs %s)", k)
+	}
+}
