@@ -74,8 +74,8 @@ type State struct {
 	InService int            `json:"in_service"`
 	QueueLen  int            `json:"queue_length"`
 	Phase     string         `json:"phase,omitempty"` // the timeline phase in force
-	Limits    []LimitView    `json:"rate_limits"` // global limits, and per-key ones for the keys seen
-	Config    map[string]any `json:"config"`      // the configuration in force, in the scenario's words
+	Limits    []LimitView    `json:"rate_limits"`     // global limits, and per-key ones for the keys seen
+	Config    map[string]any `json:"config"`          // the configuration in force, in the scenario's words
 	Stats     Stats          `json:"stats"`
 	IdemKeys  int            `json:"idempotency_keys"`
 }

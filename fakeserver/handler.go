@@ -258,6 +258,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	attempt := max(at.RetryCount, 0)
 	h.mu.Lock()
 	m.wall = h.opts.Clock()
+	at.Arrived = m.wall
 	m.requestID = h.dial.requestID(h.ids)
 	e := h.ep
 	now := e.now(m.wall, 0)
