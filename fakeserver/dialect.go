@@ -80,7 +80,8 @@ const (
 	errTooLarge                      // 413: body over the limit
 	errConflict                      // 409: the same idempotency key is still being processed
 	errRateLimit                     // 429
-	errOverloaded                    // 529, 503
+	errOverloaded                    // 529
+	errUnavailable                   // 503
 	errTimeout                       // 504
 	errAPI                           // other 5xx
 	errOther                         // any other status a scenario asks for
@@ -104,8 +105,10 @@ func kindOfStatus(status int) errKind {
 	switch {
 	case status == http.StatusTooManyRequests:
 		return errRateLimit
-	case status == 529 || status == http.StatusServiceUnavailable:
+	case status == 529:
 		return errOverloaded
+	case status == http.StatusServiceUnavailable:
+		return errUnavailable
 	case status == http.StatusGatewayTimeout:
 		return errTimeout
 	case status == http.StatusRequestEntityTooLarge:

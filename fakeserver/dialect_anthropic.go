@@ -1,6 +1,7 @@
 package fakeserver
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 // Errors: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_…"}
 // with the types invalid_request_error (400), authentication_error (401), permission_error (403),
 // not_found_error (404), request_too_large (413), rate_limit_error (429), api_error (500),
-// timeout_error (504) and overloaded_error (529).
+// timeout_error (504) and overloaded_error (529); a 503 (which the API does not document) is an api_error.
 // Headers: request-id, retry-after, anthropic-ratelimit-requests-{limit,remaining,reset} with the reset as an
 // RFC 3339 instant (the tightest request limit is reported), x-should-retry when the scenario sets it.
 // Sessions: a request's "previous_message_id" (not a field of the public API) must be the id of a message
@@ -141,7 +142,9 @@ func (d anthropic) failure(e *apiError, m *meta) response {
 	typ, msg := "api_error", "Internal server error"
 	switch e.kind {
 	case errInvalidRequest, errConflict:
-		typ, msg = "invalid_request_error", e.message
+		typ, msg = "invalid_request_error", cmp.Or(e.message, "Invalid request")
+	case errUnavailable:
+		typ, msg = "api_error", "Service Unavailable"
 	case errNotFound:
 		typ, msg = "not_found_error", "Not Found"
 	case errTooLarge:

@@ -1,6 +1,7 @@
 package fakeserver
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -148,7 +149,7 @@ type openaiError struct {
 }
 
 func (d openai) failure(e *apiError, m *meta) response {
-	det := openaiErrorDetail{Type: "invalid_request_error", Message: e.message}
+	det := openaiErrorDetail{Type: "invalid_request_error", Message: cmp.Or(e.message, "Invalid request.")}
 	switch e.kind {
 	case errTooLarge:
 		det.Message = "Request body too large."
@@ -158,7 +159,7 @@ func (d openai) failure(e *apiError, m *meta) response {
 		if m.hasRetry {
 			det.Message = "Rate limit reached for requests. Please try again in " + m.retryAfter.String() + "."
 		}
-	case errOverloaded:
+	case errOverloaded, errUnavailable:
 		det.Type, det.Message = "server_error", "The server is overloaded or not ready yet."
 	case errTimeout:
 		det.Type, det.Message = "server_error", "Request timed out."

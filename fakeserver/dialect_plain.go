@@ -74,6 +74,8 @@ func (d plain) failure(e *apiError, m *meta) response {
 		if det.Message == "" {
 			det.Message = "overloaded"
 		}
+	case errUnavailable:
+		det.Type = "unavailable"
 	case errTimeout:
 		det.Type = "timeout"
 	case errAPI:

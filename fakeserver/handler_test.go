@@ -87,6 +87,14 @@ const (
 var (
 	overloadFault = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 529, RetryAfter: RetryAfter{Kind: "fixed", Value: time.Second}}}}}
 	serverFault   = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 500}}}}
+	yes, no       = true, false
+	shouldNot     = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 500, ShouldRetry: &no}}}}
+	shouldDo      = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 400, ShouldRetry: &yes}}}}
+	httpDate      = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 503, RetryAfter: RetryAfter{Kind: "fixed", Value: 1500 * time.Millisecond, Format: FormatHTTPDate}}}}}
+	malformed     = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 429, RetryAfter: RetryAfter{Kind: "malformed"}}}}}
+	subSecond     = Config{RetryAfterUnit: 250 * time.Millisecond, Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 429, RetryAfter: RetryAfter{Kind: "fixed", Value: 1100 * time.Millisecond}}}}}
+	outage        = Config{Timeline: []Phase{{At: 0, For: time.Hour, Outage: &Outage{Rejection: Rejection{RetryAfter: RetryAfter{Kind: "fixed", Value: 30 * time.Second}}}}}}
+	failFirst     = Config{FailFirst: []FailFirst{{Attempts: 1, Rejection: Rejection{RetryAfter: RetryAfter{Kind: "fixed", Value: time.Second}}}}}
 	oneRPS        = Config{RateLimits: []RateLimit{{Rate: 1, Burst: 1, Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed"}}}}}
 	ms            = Config{RateLimits: []RateLimit{{Rate: 4, Burst: 2, Scope: "key", Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed", Format: FormatMillis}}}}}
 )
@@ -110,6 +118,13 @@ func TestGoldenAnswers(t *testing.T) {
 		{name: "server_error", cfg: serverFault},
 		{name: "rate_limited", cfg: oneRPS, warm: 1},
 		{name: "rate_limited_ms", cfg: ms, warm: 2},
+		{name: "should_retry_false", cfg: shouldNot},
+		{name: "should_retry_true", cfg: shouldDo},
+		{name: "http_date", cfg: httpDate},
+		{name: "malformed_retry_after", cfg: malformed},
+		{name: "sub_second_unit", cfg: subSecond},
+		{name: "outage", cfg: outage},
+		{name: "fail_first", cfg: failFirst},
 		{name: "not_found", alter: func(q req) req { q.path = "/v1/nope"; return q }},
 		{name: "too_large", alter: func(q req) req { q.body = strings.Repeat("x", 2048); return q }},
 		{name: "malformed_json", alter: func(q req) req { q.body = `{"model":`; return q }},

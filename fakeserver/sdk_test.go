@@ -175,7 +175,7 @@ func TestAnthropicSDK(t *testing.T) {
 		assert.JSONEq(t, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"`+rec.all()[2].RequestID+`"}`, apiErr.RawJSON())
 		assertRetries(t, h, rec, cc, 3, time.Second)
 	})
-	t.Run("429 then success", func(t *testing.T) {
+	t.Run("429 then success (rate limit)", func(t *testing.T) {
 		t.Parallel()
 		srv, h, rec := startServer(t, oneRPS("anthropic"))
 		cc := &clientClock{}
@@ -224,15 +224,13 @@ func TestOpenAISDK(t *testing.T) {
 		assert.Equal(t, "The server is overloaded or not ready yet.", apiErr.Message)
 		assertRetries(t, h, rec, cc, 3, time.Second)
 	})
-	t.Run("429 then success", func(t *testing.T) {
+	t.Run("429 then success (fail-first)", func(t *testing.T) {
 		t.Parallel()
-		srv, h, rec := startServer(t, oneRPS("openai"))
+		srv, h, rec := startServer(t, fakeserver.Config{Dialect: "openai", ServiceTime: fakeserver.Constant(0),
+			FailFirst: []fakeserver.FailFirst{{Attempts: 1, Rejection: fakeserver.Rejection{
+				RetryAfter: fakeserver.RetryAfter{Kind: "fixed", Value: time.Second}}}}})
 		cc := &clientClock{}
 		c := openaiClient(srv.URL, 2, cc)
-		_, err := openaiCall(t.Context(), c)
-		require.NoError(t, err)
-		rec.reset()
-		cc.reset()
 		res, err := openaiCall(t.Context(), c)
 		require.NoError(t, err)
 		assert.Equal(t, "Hello from stampede.", res.Choices[0].Message.Content)
