@@ -45,6 +45,9 @@ func newServeCmd() *cobra.Command {
 			if cmd.Flags().Changed("seed") {
 				s.Seed = seed
 			}
+			if !cmd.Flags().Changed("keys") {
+				keys = max(keys, s.Fleet.Keys)
+			}
 			opts := fakeserver.Options{Dialect: dialect, Seed: s.Seed, AdminToken: token, Keys: keys, MaxBodyBytes: maxBody}
 			if verbose {
 				opts.OnAttempt = func(a fakeserver.Attempt) { fmt.Fprintln(cmd.ErrOrStderr(), a) }
@@ -70,7 +73,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&dialect, "dialect", "", "API dialect, overriding the scenario's server.dialect: "+strings.Join(fakeserver.Dialects(), ", "))
 	f.StringVar(&token, "admin-token", os.Getenv("STAMPEDE_ADMIN_TOKEN"), "token that lets non-loopback peers use /_stampede/ (Authorization: Bearer TOKEN; default $STAMPEDE_ADMIN_TOKEN)")
 	f.Uint64Var(&seed, "seed", 0, "seed of the model and the ids (default: the scenario's)")
-	f.IntVar(&keys, "keys", fakeserver.DefaultKeys, "API keys told apart for per-key rate limits")
+	f.IntVar(&keys, "keys", fakeserver.DefaultKeys, "API keys told apart for per-key rate limits (default: 64, or the scenario's fleet.keys if more)")
 	f.Int64Var(&maxBody, "max-body", fakeserver.DefaultMaxBodyBytes, "request body limit in bytes")
 	f.DurationVar(&grace, "grace", 5*time.Second, "how long a shutdown waits for answers in progress")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print one line per request to stderr")
