@@ -24,9 +24,9 @@ type dialect interface {
 	// parse validates a request body. A malformed one gets an *apiError (a 400 invalid_request_error).
 	parse(body []byte) (call, *apiError)
 	// success is the answer to a served call.
-	success(c call, m *meta) response
+	success(c call, m meta) response
 	// failure is the answer to a refused or malformed call.
-	failure(e *apiError, m *meta) response
+	failure(e *apiError, m meta) response
 	// requestID draws the id of a request, in the API's format.
 	requestID(g *idGen) string
 	// responseFormat is the prefix and the length after it of the ids of served answers (msg_…,
@@ -151,20 +151,34 @@ func (m *meta) answer(a *Answer) {
 	m.retryAfter, m.hasRetry, m.malformed, m.format, m.shouldRetry = a.RetryAfter, a.HasRetryAfter, a.Malformed, a.Format, a.ShouldRetry
 }
 
-// response is a complete answer: it is written once, and stored for an idempotent replay.
+// response is a complete answer: it is written once, and stored for an idempotent replay. Its headers live
+// in a fixed array (no dialect sends more than maxHeaders), so building one allocates only its body.
 type response struct {
-	status int
-	header []headerField // in the order written
-	body   []byte
+	status  int
+	nheader int
+	header  [maxHeaders]headerField // in the order written
+	body    []byte
 }
+
+const maxHeaders = 10
 
 type headerField struct{ name, value string }
 
-func (r *response) set(name, value string) { r.header = append(r.header, headerField{name, value}) }
+func (r *response) set(name, value string) {
+	r.header[r.nheader] = headerField{name, value}
+	r.nheader++
+}
+
+// jsonContentType is shared by every answer: net/http only reads header values.
+var jsonContentType = []string{ctJSON}
 
 func (r *response) write(w http.ResponseWriter, extra ...headerField) {
 	h := w.Header()
-	for _, f := range r.header {
+	for _, f := range r.header[:r.nheader] {
+		if f.name == hContentType && f.value == ctJSON {
+			h[f.name] = jsonContentType
+			continue
+		}
 		h[f.name] = []string{f.value}
 	}
 	for _, f := range extra {

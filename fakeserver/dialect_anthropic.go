@@ -115,7 +115,7 @@ type anthropicMessageResponse struct {
 	Usage        anthropicUsage  `json:"usage"`
 }
 
-func (d anthropic) success(c call, m *meta) response {
+func (d anthropic) success(c call, m meta) response {
 	body, _ := json.Marshal(anthropicMessageResponse{
 		ID: m.responseID, Type: "message", Role: "assistant", Model: c.model,
 		Content:    []anthropicText{{Type: "text", Text: anthropicReply}},
@@ -123,7 +123,7 @@ func (d anthropic) success(c call, m *meta) response {
 		Usage:      anthropicUsage{InputTokens: c.inputTokens, OutputTokens: anthropicReplyTokens},
 	})
 	r := response{status: http.StatusOK, body: body}
-	d.headers(&r, m)
+	d.headers(&r, &m)
 	return r
 }
 
@@ -138,7 +138,7 @@ type anthropicError struct {
 	RequestID string               `json:"request_id"`
 }
 
-func (d anthropic) failure(e *apiError, m *meta) response {
+func (d anthropic) failure(e *apiError, m meta) response {
 	typ, msg := "api_error", "Internal server error"
 	switch e.kind {
 	case errInvalidRequest, errConflict:
@@ -170,7 +170,7 @@ func (d anthropic) failure(e *apiError, m *meta) response {
 	}
 	body, _ := json.Marshal(anthropicError{Type: "error", Error: anthropicErrorDetail{Type: typ, Message: msg}, RequestID: m.requestID})
 	r := response{status: e.status, body: body}
-	d.headers(&r, m)
+	d.headers(&r, &m)
 	return r
 }
 

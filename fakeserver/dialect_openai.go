@@ -122,7 +122,7 @@ type openaiCompletion struct {
 	SystemFingerprint *string        `json:"system_fingerprint"`
 }
 
-func (d openai) success(c call, m *meta) response {
+func (d openai) success(c call, m meta) response {
 	body, _ := json.Marshal(openaiCompletion{
 		ID: m.responseID, Object: "chat.completion", Created: m.wall.Unix(), Model: c.model,
 		Choices: []openaiChoice{{
@@ -133,7 +133,7 @@ func (d openai) success(c call, m *meta) response {
 		ServiceTier: "default",
 	})
 	r := response{status: http.StatusOK, body: body}
-	d.headers(&r, m)
+	d.headers(&r, &m)
 	return r
 }
 
@@ -148,7 +148,7 @@ type openaiError struct {
 	Error openaiErrorDetail `json:"error"`
 }
 
-func (d openai) failure(e *apiError, m *meta) response {
+func (d openai) failure(e *apiError, m meta) response {
 	det := openaiErrorDetail{Type: "invalid_request_error", Message: cmp.Or(e.message, "Invalid request.")}
 	switch e.kind {
 	case errTooLarge:
@@ -176,7 +176,7 @@ func (d openai) failure(e *apiError, m *meta) response {
 	}
 	body, _ := json.Marshal(openaiError{Error: det})
 	r := response{status: e.status, body: body}
-	d.headers(&r, m)
+	d.headers(&r, &m)
 	return r
 }
 

@@ -75,13 +75,14 @@ type Stats struct {
 // service completions, timeline phases and background load run on timers (handler_clock.go). Safe for
 // concurrent use.
 type Handler struct {
-	opts     Options
-	dial     dialect
-	name     string // dialect name
-	base     Config // the configuration given, restored by a reset
-	keys     int
-	m        *metrics
-	metricsH http.Handler
+	opts      Options
+	realClock bool // Clock is time.Now: the instant read for latency serves as the wall clock too
+	dial      dialect
+	name      string // dialect name
+	base      Config // the configuration given, restored by a reset
+	keys      int
+	m         *metrics
+	metricsH  http.Handler
 
 	mu      sync.Mutex
 	ep      *epoch
@@ -131,11 +132,12 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	if opts.IdempotencyKeys <= 0 {
 		opts.IdempotencyKeys = DefaultIdempotencyKeys
 	}
-	if opts.Clock == nil {
+	realClock := opts.Clock == nil
+	if realClock {
 		opts.Clock = time.Now
 	}
 	cfg.Dialect = opts.Dialect
-	h := &Handler{opts: opts, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan outcome)}
+	h := &Handler{opts: opts, realClock: realClock, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan outcome)}
 	h.m = newMetrics(h.name)
 	h.metricsH = metricsHandler(h.m)
 	h.mu.Lock()
@@ -245,7 +247,6 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 
 	var (
 		m      meta
-		limits [4]LimitState
 		ch     chan outcome
 		entry  *idemEntry
 		resp   response
@@ -257,7 +258,10 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	retry := at.RetryCount > 0
 	attempt := max(at.RetryCount, 0)
 	h.mu.Lock()
-	m.wall = h.opts.Clock()
+	m.wall = began
+	if !h.realClock {
+		m.wall = h.opts.Clock()
+	}
 	at.Arrived = m.wall
 	m.requestID = h.dial.requestID(h.ids)
 	e := h.ep
@@ -317,7 +321,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 			}
 		case Started:
 			if done <= now {
-				m.respID = h.finishLocked(e, unit, done).RespID
+				m.respID = h.finishLocked(e, unit, done, m.wall).RespID
 				served = true
 				break
 			}
@@ -333,7 +337,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 			ans.HasLimit, ans.LimitLimit, ans.LimitRemaining, ans.LimitReset = la.HasLimit, la.LimitLimit, la.LimitRemaining, la.LimitReset
 		}
 		if h.dial.allLimits() {
-			m.limits = e.srv.LimitStates(limits[:0], now, key)
+			m.limits = e.srv.LimitStates(nil, now, key)
 		}
 		if entry != nil && (v == Rejected || v == Hung) {
 			entry.state, entry = idemFree, nil
@@ -409,14 +413,14 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 		refuse(w)
 		return
 	case aerr != nil:
-		resp = h.dial.failure(aerr, &m)
+		resp = h.dial.failure(aerr, m)
 		h.m.count(resp.status, reject)
 	case replay:
 		h.m.count(resp.status, "")
 		h.m.replays.Inc()
 	default:
 		m.responseID = composeResponseID(h.dial, m.respID, suffix)
-		resp = h.dial.success(c, &m)
+		resp = h.dial.success(c, m)
 		h.m.count(resp.status, "")
 		if entry != nil {
 			h.mu.Lock()

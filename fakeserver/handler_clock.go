@@ -73,19 +73,19 @@ func (h *Handler) schedule(e *epoch, unit int, done, now time.Duration) {
 	time.AfterFunc(done-now, func() {
 		h.locked(func() {
 			if e.gen[unit] == g {
-				h.finishLocked(e, unit, done)
+				h.finishLocked(e, unit, done, h.opts.Clock())
 			}
 		})
 	})
 }
 
-// finishLocked ends the service on unit at instant at (or later, if the clock is past it), wakes the
-// request served, and starts the next queued one: at once if its service takes no time, else on a timer.
-// It returns what the model reported of the first request it finished.
-func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration) Done {
+// finishLocked ends the service on unit at instant at (or later, if the wall clock, read at wall, is past
+// it), wakes the request served, and starts the next queued one: at once if its service takes no time, else
+// on a timer. It returns what the model reported of the first request it finished.
+func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration, wall time.Time) Done {
 	var first Done
 	for i := 0; ; i++ {
-		now := e.now(h.opts.Clock(), at)
+		now := e.now(wall, at)
 		d, _, _, nextDone, started := e.srv.Finish(now, unit)
 		if i == 0 {
 			first = d
@@ -143,7 +143,7 @@ func (h *Handler) drainLocked(e *epoch, now time.Duration) {
 	e.srv.Drain(now, func(_ Request, unit int, _, done time.Duration) { starts = append(starts, start{unit, done}) })
 	for _, s := range starts {
 		if s.done <= now {
-			h.finishLocked(e, s.unit, s.done)
+			h.finishLocked(e, s.unit, s.done, h.opts.Clock())
 		} else {
 			h.schedule(e, s.unit, s.done, now)
 		}
@@ -164,7 +164,7 @@ func (h *Handler) backgroundLocked(e *epoch, i int) {
 		h.stats.Background++
 		if v == Started {
 			if done <= now {
-				h.finishLocked(e, unit, done)
+				h.finishLocked(e, unit, done, h.opts.Clock())
 			} else {
 				h.schedule(e, unit, done, now)
 			}

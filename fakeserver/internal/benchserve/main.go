@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -23,10 +24,17 @@ func main() {
 	mode := flag.String("mode", "stampede", "stampede | bare")
 	addr := flag.String("addr", "127.0.0.1:18081", "listen address (loopback)")
 	dialect := flag.String("dialect", "plain", "dialect of the stampede handler")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	if err := run(*mode, *addr, *dialect); err != nil {
 		fmt.Fprintln(os.Stderr, "benchserve:", err)
-		os.Exit(1)
+		os.Exit(1) //nolint:gocritic // the profile is lost on error, as it should be
 	}
 }
 
