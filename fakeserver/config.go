@@ -18,6 +18,8 @@ type Config struct {
 	// RetryAfterUnit is the precision of the Retry-After the client sees: values are rounded up to a
 	// multiple of it (default 1s, as delay-seconds carries; 1ms models retry-after-ms).
 	RetryAfterUnit time.Duration `yaml:"retry_after_unit"`
+	// Dialect is the API the HTTP handler speaks: anthropic, openai or plain (default plain). The model ignores it.
+	Dialect string `yaml:"dialect"`
 	// ConcurrencyPenalty makes service time grow with load: a request that starts while n requests are in
 	// service (itself included) takes its drawn service time plus n × ConcurrencyPenalty. With it, work the
 	// server keeps doing for clients that already timed out slows everyone: the metastable-failure model of

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,6 +144,9 @@ func (c *checker) server(path string, s *fakeserver.Config) {
 	}
 	if s.Queue < -1 {
 		c.fail(path+".queue", "must be ≥ 0, or -1 for unbounded, got %d", s.Queue)
+	}
+	if s.Dialect != "" && !slices.Contains(fakeserver.Dialects(), s.Dialect) {
+		c.fail(path+".dialect", "unknown dialect %q (valid: %s)", s.Dialect, strings.Join(fakeserver.Dialects(), ", "))
 	}
 	c.dist(path+".service_time", s.ServiceTime)
 	c.rejection(path+".overload", s.Overload)

@@ -226,7 +226,19 @@ func (e *engine) run() results.Run {
 		e.step()
 	}
 	e.now = max(e.now, min(e.stop, e.lastActivity()))
-	return e.m.result(e)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
+	if e.session != 0 {
+		// Sessions still running at the end count as they stand.
+		for i := range e.slots {
+			if e.slots[i].state != stIdle {
+				e.m.sessionEnd(e.slots[i].sess, true)
+			}
+		}
+	}
+	return e.m.result(runScope{
+		strategy: e.strat.Name(), now: e.now, end: e.end, horizon: e.horizon,
+		timeline: e.srv.Config().Timeline, sessions: e.session != 0,
+	})
 }
 
 func (e *engine) lastActivity() int64 {
@@ -340,7 +352,7 @@ func (e *engine) transmit(i int32) {
 	s.gen++
 	s.state = stWaiting
 	e.m.attempt(e.now, int(s.number))
-	e.m.integrate(e.now, e.srv)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	req := fakeserver.Request{
 		Ref: fakeserver.Ref(uint64(i)<<32 | uint64(s.gen&genMask)), Key: int(s.client % e.keys),
 		Attempt: int(s.number), PrevID: s.prevID,
@@ -391,7 +403,7 @@ func outcomeOf(a fakeserver.Answer) strategies.Outcome {
 
 // done ends a service: the next queued request starts, and the served one's client gets its answer if it still waits.
 func (e *engine) done(unit int) {
-	e.m.integrate(e.now, e.srv)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	served, _, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
 	if started {
 		e.m.waited(waited)
@@ -417,7 +429,7 @@ func (e *engine) done(unit int) {
 
 // phase starts (end false) or ends timeline phase i.
 func (e *engine) phase(i int, end bool) {
-	e.m.integrate(e.now, e.srv)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	now := time.Duration(e.now)
 	if end {
 		if e.srv.Phase() == i {
@@ -460,7 +472,7 @@ func (e *engine) background(i int) {
 	if e.srv.Phase() != i {
 		return
 	}
-	e.m.integrate(e.now, e.srv)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	e.m.bg++
 	v, _, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32)})
 	if v == fakeserver.Started {
@@ -491,7 +503,7 @@ func (e *engine) outcome(i int32, o strategies.Outcome) {
 	}
 	switch {
 	case o.OK():
-		e.m.finish(e.now, s, true, o, strategies.Continue)
+		e.m.finish(e.now, s.start, int(s.number), true, o, strategies.Continue)
 	case d.Retry:
 		s.number++
 		s.memo, s.hold = d.Memo, d.Held
@@ -499,7 +511,7 @@ func (e *engine) outcome(i int32, o strategies.Outcome) {
 		e.q.push(event{at: e.now + int64(d.Wait), idx: i, tag: evSend << 28})
 		return
 	default:
-		e.m.finish(e.now, s, false, o, d.Stop)
+		e.m.finish(e.now, s.start, int(s.number), false, o, d.Stop)
 	}
 	e.next(i)
 }
@@ -511,7 +523,7 @@ func (e *engine) next(i int32) {
 		s.left--
 	}
 	if s.left == 0 {
-		e.m.sessionEnd(s, e.session != 0)
+		e.m.sessionEnd(s.sess, e.session != 0)
 		s.state = stIdle
 		if e.cfg.Fleet.Kind == Open {
 			e.free = append(e.free, i)
@@ -520,7 +532,7 @@ func (e *engine) next(i int32) {
 	}
 	at := e.now + int64(e.think.Sample(&s.rng))
 	if at >= e.end {
-		e.m.sessionEnd(s, e.session != 0)
+		e.m.sessionEnd(s.sess, e.session != 0)
 		s.state = stIdle
 		return
 	}

@@ -16,7 +16,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd(), newReportCmd(), newTuneCmd(), newMergeCmd())
+	root.AddCommand(newRunCmd(), newFleetCmd(), newServeCmd(), newTuneCmd(), newMergeCmd(), newReportCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd())
 	return root
 }
 

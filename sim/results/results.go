@@ -16,7 +16,8 @@ type File struct {
 	Schema    int     `json:"schema"`
 	Scenario  string  `json:"scenario"`
 	Seed      uint64  `json:"seed"`
-	Engine    string  `json:"engine"` // "virtual" or "live"
+	Engine    string  `json:"engine"`            // "virtual" or "live"
+	Partial   bool    `json:"partial,omitempty"` // the run was interrupted: runs hold what was gathered
 	DurationS float64 `json:"duration_s"`
 	BucketS   float64 `json:"bucket_s"`
 	Limits    Limits  `json:"limits"` // the server's nominal limits, for drawing reference lines
@@ -66,6 +67,9 @@ type Run struct {
 
 	AttemptsPerRequest []int64 `json:"attempts_per_request"` // [k]: finished requests that took k+1 attempts
 	RetriesByNumber    []int64 `json:"retries_by_number"`    // [k]: attempts that were retry k (index 0: first tries)
+
+	Dropped int64 `json:"dropped,omitempty"` // live open fleets: arrivals not sent because every worker was busy
+	Late    int64 `json:"late,omitempty"`    // live open fleets: arrivals sent more than 10 ms after their intended instant
 
 	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
 	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"stampede/fakeserver"
+	"stampede/scenarios"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		addr    string
+		dialect string
+		token   string
+		seed    uint64
+		keys    int
+		maxBody int64
+		grace   time.Duration
+		verbose bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve [FILE|NAME]",
+		Short: "Serve a scenario's server over HTTP on the real clock",
+		Long: "Serve the server of a scenario (a YAML file, or the name of a shipped one; default " + scenarios.Default + ") over HTTP,\n" +
+			"with its capacity, queue, rate limits and faults on the real clock, in the API dialect of server.dialect\n" +
+			"(" + strings.Join(fakeserver.Dialects(), ", ") + "). Point any client at it and watch it retry.\n" +
+			"Also served: /metrics (Prometheus) and the control API /_stampede/{state,faults,reset}.\n" +
+			"Stops on SIGINT or SIGTERM and prints what it served.",
+		Args: positional(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := scenarios.Default
+			if len(args) == 1 {
+				name = args[0]
+			}
+			s, err := scenarios.Load(name)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("seed") {
+				s.Seed = seed
+			}
+			if !cmd.Flags().Changed("keys") {
+				keys = max(keys, s.Fleet.Keys)
+			}
+			opts := fakeserver.Options{Dialect: dialect, Seed: s.Seed, AdminToken: token, Keys: keys, MaxBodyBytes: maxBody}
+			if verbose {
+				opts.OnAttempt = func(a fakeserver.Attempt) { fmt.Fprintln(cmd.ErrOrStderr(), a) }
+			}
+			h, err := fakeserver.NewHandler(s.Server, opts)
+			if err != nil {
+				return &usageError{err}
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "stampede: serving %s (%s dialect) on http://%s\n", s.Name, h.Dialect(), ln.Addr())
+			fmt.Fprintf(out, "  metrics: http://%s/metrics   control: http://%s/_stampede/state\n", ln.Addr(), ln.Addr())
+			err = fakeserver.Serve(cmd.Context(), ln, h, grace)
+			fmt.Fprint(out, h.Summary())
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (loopback by default)")
+	f.StringVar(&dialect, "dialect", "", "API dialect, overriding the scenario's server.dialect: "+strings.Join(fakeserver.Dialects(), ", "))
+	f.StringVar(&token, "admin-token", os.Getenv("STAMPEDE_ADMIN_TOKEN"), "token that lets non-loopback peers use /_stampede/ (Authorization: Bearer TOKEN; default $STAMPEDE_ADMIN_TOKEN)")
+	f.Uint64Var(&seed, "seed", 0, "seed of the model and the ids (default: the scenario's)")
+	f.IntVar(&keys, "keys", fakeserver.DefaultKeys, "API keys told apart for per-key rate limits (default: 64, or the scenario's fleet.keys if more)")
+	f.Int64Var(&maxBody, "max-body", fakeserver.DefaultMaxBodyBytes, "request body limit in bytes")
+	f.DurationVar(&grace, "grace", 5*time.Second, "how long a shutdown waits for answers in progress")
+	f.BoolVarP(&verbose, "verbose", "v", false, "print one line per request to stderr")
+	return cmd
+}

@@ -1,0 +1,126 @@
+package fakeserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func adminDo(h http.Handler, method, path, body, peer, token string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r.RemoteAddr = peer
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestAdminAccess(t *testing.T) {
+	cases := []struct {
+		name, peer, token, presented string
+		want                         int
+	}{
+		{"loopback v4", "127.0.0.1:5000", "", "", http.StatusOK},
+		{"loopback v6", "[::1]:5000", "", "", http.StatusOK},
+		{"remote without token configured", "192.0.2.7:5000", "", "", http.StatusForbidden},
+		{"remote presenting a token none is configured", "192.0.2.7:5000", "", "guess", http.StatusForbidden},
+		{"remote with the wrong token", "192.0.2.7:5000", "s3cret", "guess", http.StatusForbidden},
+		{"remote with the token", "192.0.2.7:5000", "s3cret", "s3cret", http.StatusOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := NewHandler(Config{}, Options{AdminToken: c.token, Clock: fixedClock})
+			require.NoError(t, err)
+			for _, ep := range []struct{ method, path, body string }{
+				{"GET", "/_stampede/state", ""}, {"PUT", "/_stampede/faults", "{}"}, {"POST", "/_stampede/reset", ""},
+			} {
+				assert.Equal(t, c.want, adminDo(h, ep.method, ep.path, ep.body, c.peer, c.presented).Code, ep.path)
+			}
+		})
+	}
+}
+
+func TestAdminFaultsAndReset(t *testing.T) {
+	h := newTestHandler(t, Config{ServiceTime: Constant(0), RateLimits: []RateLimit{{Rate: 100, Burst: 100}}}, "anthropic")
+	call := req{method: "POST", path: "/v1/messages", body: anthropicBody, header: map[string]string{"X-Api-Key": "k"}}
+	require.Equal(t, http.StatusOK, call.do(h).Code)
+
+	t.Run("state", func(t *testing.T) {
+		w := adminDo(h, "GET", "/_stampede/state", "", "127.0.0.1:1", "")
+		require.Equal(t, http.StatusOK, w.Code)
+		var st State
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &st))
+		assert.Equal(t, "anthropic", st.Dialect)
+		assert.Equal(t, 100, st.Capacity)
+		assert.EqualValues(t, 1, st.Stats.Served)
+		require.Len(t, st.Limits, 1)
+		assert.InDelta(t, 99, st.Limits[0].Remaining, 1e-9)
+		assert.Equal(t, map[string]any{"kind": "constant"}, st.Config["service_time"], "unset fields are pruned")
+	})
+	t.Run("PUT faults in JSON changes answers at once", func(t *testing.T) {
+		w := adminDo(h, "PUT", "/_stampede/faults", `{"faults":[{"probability":1,"status":529,"retry_after":"3s"}]}`, "127.0.0.1:1", "")
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		a := call.do(h)
+		assert.Equal(t, 529, a.Code)
+		assert.Equal(t, "3", a.Header().Get("Retry-After"))
+	})
+	t.Run("PUT in YAML; limits keep their level", func(t *testing.T) {
+		w := adminDo(h, "PUT", "/_stampede/faults", "faults: []\nrate_limits:\n  - {rate: 1, burst: 2}\n", "127.0.0.1:1", "")
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		a := call.do(h)
+		assert.Equal(t, http.StatusOK, a.Code)
+		assert.Equal(t, "2", a.Header().Get("Anthropic-Ratelimit-Requests-Limit"))
+		assert.Equal(t, "1", a.Header().Get("Anthropic-Ratelimit-Requests-Remaining"), "99 tokens clamped to 2, one taken")
+	})
+	t.Run("an invalid change is refused whole", func(t *testing.T) {
+		for _, body := range []string{`{"rate_limits":[{"rate":0}]}`, `{"faults":`, `{"service_time":{"kind":"weird"}}`} {
+			w := adminDo(h, "PUT", "/_stampede/faults", body, "127.0.0.1:1", "")
+			assert.Equal(t, http.StatusBadRequest, w.Code, body)
+			assert.Contains(t, w.Body.String(), `"error"`)
+		}
+		assert.Equal(t, http.StatusOK, call.do(h).Code)
+	})
+	t.Run("reset restores the scenario", func(t *testing.T) {
+		w := adminDo(h, "POST", "/_stampede/reset", "", "127.0.0.1:1", "")
+		require.Equal(t, http.StatusOK, w.Code)
+		a := call.do(h)
+		assert.Equal(t, "100", a.Header().Get("Anthropic-Ratelimit-Requests-Limit"))
+		assert.Equal(t, "99", a.Header().Get("Anthropic-Ratelimit-Requests-Remaining"))
+		assert.EqualValues(t, 1, h.Stats().Requests)
+	})
+	t.Run("wrong method or endpoint", func(t *testing.T) {
+		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "POST", "/_stampede/state", "", "127.0.0.1:1", "").Code)
+		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "GET", "/_stampede/faults", "", "127.0.0.1:1", "").Code)
+		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "GET", "/_stampede/reset", "", "127.0.0.1:1", "").Code)
+		assert.Equal(t, http.StatusNotFound, adminDo(h, "GET", "/_stampede/nope", "", "127.0.0.1:1", "").Code)
+	})
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	h := newTestHandler(t, overloadFault, "openai")
+	q := req{method: "POST", path: "/v1/chat/completions", body: openaiBody, header: map[string]string{"X-Stainless-Retry-Count": "1"}}
+	q.do(h)
+	req{method: "POST", path: "/v1/chat/completions", body: "{"}.do(h)
+	w := adminDo(h, "GET", "/metrics", "", "192.0.2.1:1", "")
+	require.Equal(t, http.StatusOK, w.Code)
+	for _, line := range []string{
+		`stampede_requests_total{dialect="openai",status="529"} 1`,
+		`stampede_requests_total{dialect="openai",status="400"} 1`,
+		`stampede_rejections_total{reason="fault"} 1`,
+		`stampede_rejections_total{reason="invalid"} 1`,
+		`stampede_retries_seen_total{signal="x_stainless_retry_count"} 1`,
+		`stampede_queue_length 0`,
+		`stampede_in_service 0`,
+		`stampede_request_duration_seconds_count{dialect="openai"} 2`,
+		`go_goroutines `,
+	} {
+		assert.Contains(t, w.Body.String(), line)
+	}
+}

@@ -1,0 +1,243 @@
+package fakeserver
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrUnknownDialect is returned for a dialect name that is not registered.
+var ErrUnknownDialect = errors.New("fakeserver: unknown dialect")
+
+// A dialect is the shape of one API on the wire: which requests it answers, how it reads them, and how its
+// success and error answers look. Each dialect lives in its own file and registers itself by name.
+// Implementations are stateless and safe for concurrent use; whatever varies per request comes in a meta.
+type dialect interface {
+	// route reports whether method and path name this API's endpoint.
+	route(method, path string) bool
+	// apiKey returns the API key the caller presented ("" for none).
+	apiKey(h http.Header) string
+	// parse validates a request body. A malformed one gets an *apiError (a 400 invalid_request_error).
+	parse(body []byte) (call, *apiError)
+	// success is the answer to a served call.
+	success(c call, m meta) response
+	// failure is the answer to a refused or malformed call.
+	failure(e *apiError, m meta) response
+	// requestID draws the id of a request, in the API's format.
+	requestID(g *idGen) string
+	// responseFormat is the prefix and the length after it of the ids of served answers (msg_…,
+	// chatcmpl-…); n 0 for none.
+	responseFormat() (prefix string, n int)
+	// sessionField names the request field that refers to an earlier response ("" for none).
+	sessionField() string
+	// allLimits reports whether the answers carry every rate limit (else only the tightest).
+	allLimits() bool
+}
+
+var dialects = map[string]dialect{}
+
+func registerDialect(name string, d dialect) { dialects[name] = d }
+
+// Dialects lists the registered dialect names, sorted.
+func Dialects() []string {
+	names := make([]string, 0, len(dialects))
+	for n := range dialects {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func lookupDialect(name string) (dialect, error) {
+	if name == "" {
+		name = "plain"
+	}
+	d, ok := dialects[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (want one of %s)", ErrUnknownDialect, name, strings.Join(Dialects(), ", "))
+	}
+	return d, nil
+}
+
+// call is what a dialect read from a valid request: enough to shape a plausible answer.
+type call struct {
+	model       string
+	inputTokens int
+	// previousID is the id of an earlier response the request refers to ("" for none).
+	previousID string
+}
+
+// errKind is the category of an error answer; each dialect names it its own way.
+type errKind uint8
+
+const (
+	errInvalidRequest errKind = iota // 400: malformed JSON, missing field, reused idempotency key
+	errNotFound                      // 404: no such endpoint
+	errTooLarge                      // 413: body over the limit
+	errConflict                      // 409: the same idempotency key is still being processed
+	errRateLimit                     // 429
+	errOverloaded                    // 529
+	errUnavailable                   // 503
+	errTimeout                       // 504
+	errAPI                           // other 5xx
+	errOther                         // any other status a scenario asks for
+)
+
+// apiError is an error answer before the dialect shapes it.
+type apiError struct {
+	status  int
+	kind    errKind
+	message string // "" for the dialect's standard message of kind
+	param   string // the offending field, for dialects that name it
+	code    string // a machine-readable code, for dialects that carry one
+}
+
+func invalid(param, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, kind: errInvalidRequest, param: param, message: fmt.Sprintf(format, args...)}
+}
+
+// kindOfStatus classifies a status a scenario made the model answer with.
+func kindOfStatus(status int) errKind {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return errRateLimit
+	case status == 529:
+		return errOverloaded
+	case status == http.StatusServiceUnavailable:
+		return errUnavailable
+	case status == http.StatusGatewayTimeout:
+		return errTimeout
+	case status == http.StatusRequestEntityTooLarge:
+		return errTooLarge
+	case status == http.StatusNotFound:
+		return errNotFound
+	case status == http.StatusConflict:
+		return errConflict
+	case status == http.StatusBadRequest:
+		return errInvalidRequest
+	case status >= 500:
+		return errAPI
+	}
+	return errOther
+}
+
+// meta is what the answer to one request carries besides its body.
+type meta struct {
+	requestID  string
+	responseID string    // the id of a served answer (msg_…, chatcmpl-…)
+	respID     uint64    // the model's id of that answer
+	wall       time.Time // the wall-clock instant of the answer (for created and reset times)
+	limits     []LimitState
+	// the tightest rate limit, as Answer carries it
+	hasLimit       bool
+	limitLimit     int
+	limitRemaining int
+	limitReset     time.Duration
+	// Retry-After, as Answer carries it
+	retryAfter  time.Duration
+	hasRetry    bool
+	malformed   bool
+	format      string
+	shouldRetry int8 // x-should-retry: 0 absent, 1 true, −1 false
+}
+
+// answer takes the wire fields of a model answer.
+func (m *meta) answer(a *Answer) {
+	m.hasLimit, m.limitLimit, m.limitRemaining, m.limitReset = a.HasLimit, a.LimitLimit, a.LimitRemaining, a.LimitReset
+	m.retryAfter, m.hasRetry, m.malformed, m.format, m.shouldRetry = a.RetryAfter, a.HasRetryAfter, a.Malformed, a.Format, a.ShouldRetry
+}
+
+// response is a complete answer: it is written once, and stored for an idempotent replay. Its headers live
+// in a fixed array (no dialect sends more than maxHeaders), so building one allocates only its body.
+type response struct {
+	status  int
+	nheader int
+	header  [maxHeaders]headerField // in the order written
+	body    []byte
+}
+
+const maxHeaders = 10
+
+type headerField struct{ name, value string }
+
+func (r *response) set(name, value string) {
+	r.header[r.nheader] = headerField{name, value}
+	r.nheader++
+}
+
+// jsonContentType is shared by every answer: net/http only reads header values.
+var jsonContentType = []string{ctJSON}
+
+func (r *response) write(w http.ResponseWriter, extra ...headerField) {
+	h := w.Header()
+	for _, f := range r.header[:r.nheader] {
+		if f.name == hContentType && f.value == ctJSON {
+			h[f.name] = jsonContentType
+			continue
+		}
+		h[f.name] = []string{f.value}
+	}
+	for _, f := range extra {
+		h[f.name] = []string{f.value}
+	}
+	w.WriteHeader(r.status)
+	_, _ = w.Write(r.body)
+}
+
+// Canonical header names, written straight into the map (http.Header keys are canonical).
+const (
+	hContentType = "Content-Type"
+	hRetryAfter  = "Retry-After"
+	hRetryAfterM = "Retry-After-Ms"
+	hShouldRetry = "X-Should-Retry"
+	ctJSON       = "application/json"
+)
+
+// malformedRetryAfter is a Retry-After no client can parse: neither delay-seconds nor an HTTP-date.
+const malformedRetryAfter = "soon"
+
+// retryHeaders adds Retry-After in the answer's format, and x-should-retry:
+//
+//	seconds    Retry-After: delay-seconds (RFC 9110), whole seconds; a sub-second retry_after_unit writes
+//	           a decimal ("0.25"), which the Stainless SDKs read
+//	http-date  Retry-After: an IMF-fixdate, the answer's instant plus the delay rounded up to a second
+//	ms         Retry-After-Ms: milliseconds, with Retry-After in whole seconds (rounded up) beside it, as the
+//	           OpenAI API sends both
+//	malformed  Retry-After: soon
+func retryHeaders(r *response, m *meta) {
+	switch {
+	case m.malformed:
+		r.set(hRetryAfter, malformedRetryAfter)
+	case !m.hasRetry:
+	case m.format == FormatHTTPDate:
+		r.set(hRetryAfter, roundUpSecond(m.wall.Add(m.retryAfter)).UTC().Format(http.TimeFormat))
+	case m.format == FormatMillis:
+		r.set(hRetryAfter, strconv.FormatInt(int64(RoundUp(m.retryAfter, time.Second)/time.Second), 10))
+		r.set(hRetryAfterM, strconv.FormatInt(m.retryAfter.Milliseconds(), 10))
+	case m.retryAfter%time.Second == 0:
+		r.set(hRetryAfter, strconv.FormatInt(int64(m.retryAfter/time.Second), 10))
+	default:
+		r.set(hRetryAfter, strconv.FormatFloat(m.retryAfter.Seconds(), 'f', -1, 64))
+	}
+	switch m.shouldRetry {
+	case 1:
+		r.set(hShouldRetry, "true")
+	case -1:
+		r.set(hShouldRetry, "false")
+	}
+}
+
+// roundUpSecond rounds t up to a whole second.
+func roundUpSecond(t time.Time) time.Time {
+	if u := t.Truncate(time.Second); !u.Equal(t) {
+		return u.Add(time.Second)
+	}
+	return t
+}
+
+// estimateTokens is a rough token count for text: a token per four bytes, at least one.
+func estimateTokens(n int) int { return max(1, (n+3)/4) }

@@ -1,0 +1,209 @@
+package fakeserver
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// openai speaks the OpenAI Chat Completions API: POST /v1/chat/completions.
+//
+// Success: a "chat.completion" object with one choice. Errors: {"error":{"message":…,"type":…,"param":…,
+// "code":…}} with the types invalid_request_error (400, 404, 409, 413), requests with code
+// rate_limit_exceeded (429) and server_error (5xx, 529 included).
+// Headers: x-request-id, retry-after, x-ratelimit-{limit,remaining,reset}-requests with the reset as a Go
+// duration string ("1s", "6m0s"; the tightest request limit is reported), x-should-retry when the scenario
+// sets it. Sessions: a request's "previous_response_id" (as in the Responses API) must be the id of a
+// completion this server issued, else 400 invalid_request_error.
+type openai struct{}
+
+func init() { registerDialect("openai", openai{}) }
+
+const (
+	openaiReply       = "Hello from stampede."
+	openaiReplyTokens = 5
+	openaiBadJSON     = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
+)
+
+func (openai) route(method, path string) bool {
+	return method == http.MethodPost && path == "/v1/chat/completions"
+}
+
+func (openai) apiKey(h http.Header) string { return bearer(h) }
+
+func (openai) requestID(g *idGen) string              { return g.id("req_", 32, hex16) }
+func (openai) responseFormat() (prefix string, n int) { return "chatcmpl-", 29 }
+func (openai) sessionField() string                   { return "previous_response_id" }
+func (openai) allLimits() bool                        { return false }
+
+type openaiRequest struct {
+	Model    *string          `json:"model"`
+	Messages *[]openaiMessage `json:"messages"`
+	Stream   bool             `json:"stream"`
+	// PreviousResponseID is the stateful-session reference (as in the Responses API; see Config).
+	PreviousResponseID string `json:"previous_response_id"`
+}
+
+type openaiMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+func (openai) parse(body []byte) (call, *apiError) {
+	var r openaiRequest
+	if err := json.Unmarshal(body, &r); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			e := invalid(te.Field, "Invalid type for '%s': expected %s, but got a %s instead.", te.Field, openaiType(te.Type.Kind().String()), te.Value)
+			e.code = "invalid_type"
+			return call{}, e
+		}
+		return call{}, invalid("", openaiBadJSON)
+	}
+	switch {
+	case r.Model == nil || *r.Model == "":
+		return call{}, invalid("", "you must provide a model parameter")
+	case r.Messages == nil:
+		e := invalid("messages", "Missing required parameter: 'messages'.")
+		e.code = "missing_required_parameter"
+		return call{}, e
+	case len(*r.Messages) == 0:
+		e := invalid("messages", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+		e.code = "empty_array"
+		return call{}, e
+	case r.Stream:
+		e := invalid("stream", "Invalid 'stream': streaming is not supported by this server.")
+		e.code = "unsupported_value"
+		return call{}, e
+	}
+	n := 0
+	for i, m := range *r.Messages {
+		if m.Role == "" {
+			e := invalid("messages."+strconv.Itoa(i)+".role", "Missing required parameter: 'messages[%d].role'.", i)
+			e.code = "missing_required_parameter"
+			return call{}, e
+		}
+		n += len(m.Content)
+	}
+	return call{model: *r.Model, inputTokens: estimateTokens(n), previousID: r.PreviousResponseID}, nil
+}
+
+type openaiChoiceMessage struct {
+	Role        string   `json:"role"`
+	Content     string   `json:"content"`
+	Refusal     *string  `json:"refusal"`
+	Annotations []string `json:"annotations"`
+}
+
+type openaiChoice struct {
+	Index        int                 `json:"index"`
+	Message      openaiChoiceMessage `json:"message"`
+	Logprobs     *string             `json:"logprobs"`
+	FinishReason string              `json:"finish_reason"`
+}
+
+type openaiUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+type openaiCompletion struct {
+	ID                string         `json:"id"`
+	Object            string         `json:"object"`
+	Created           int64          `json:"created"`
+	Model             string         `json:"model"`
+	Choices           []openaiChoice `json:"choices"`
+	Usage             openaiUsage    `json:"usage"`
+	ServiceTier       string         `json:"service_tier"`
+	SystemFingerprint *string        `json:"system_fingerprint"`
+}
+
+func (d openai) success(c call, m meta) response {
+	body, _ := json.Marshal(openaiCompletion{
+		ID: m.responseID, Object: "chat.completion", Created: m.wall.Unix(), Model: c.model,
+		Choices: []openaiChoice{{
+			Message:      openaiChoiceMessage{Role: "assistant", Content: openaiReply, Annotations: []string{}},
+			FinishReason: "stop",
+		}},
+		Usage:       openaiUsage{PromptTokens: c.inputTokens, CompletionTokens: openaiReplyTokens, TotalTokens: c.inputTokens + openaiReplyTokens},
+		ServiceTier: "default",
+	})
+	r := response{status: http.StatusOK, body: body}
+	d.headers(&r, &m)
+	return r
+}
+
+type openaiErrorDetail struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+type openaiError struct {
+	Error openaiErrorDetail `json:"error"`
+}
+
+func (d openai) failure(e *apiError, m meta) response {
+	det := openaiErrorDetail{Type: "invalid_request_error", Message: cmp.Or(e.message, "Invalid request.")}
+	switch e.kind {
+	case errTooLarge:
+		det.Message = "Request body too large."
+	case errRateLimit:
+		det.Type, det.Code = "requests", ptr("rate_limit_exceeded")
+		det.Message = "Rate limit reached for requests."
+		if m.hasRetry {
+			det.Message = "Rate limit reached for requests. Please try again in " + m.retryAfter.String() + "."
+		}
+	case errOverloaded, errUnavailable:
+		det.Type, det.Message = "server_error", "The server is overloaded or not ready yet."
+	case errTimeout:
+		det.Type, det.Message = "server_error", "Request timed out."
+	case errAPI:
+		det.Type, det.Message = "server_error", "The server had an error while processing your request. Sorry about that!"
+	case errOther:
+		det.Message = http.StatusText(e.status)
+	}
+	if e.param != "" {
+		det.Param = ptr(e.param)
+	}
+	if e.code != "" {
+		det.Code = ptr(e.code)
+	}
+	body, _ := json.Marshal(openaiError{Error: det})
+	r := response{status: e.status, body: body}
+	d.headers(&r, &m)
+	return r
+}
+
+func (openai) headers(r *response, m *meta) {
+	r.set(hContentType, ctJSON)
+	r.set("X-Request-Id", m.requestID)
+	retryHeaders(r, m)
+	if m.hasLimit {
+		r.set("X-Ratelimit-Limit-Requests", strconv.Itoa(m.limitLimit))
+		r.set("X-Ratelimit-Remaining-Requests", strconv.Itoa(m.limitRemaining))
+		r.set("X-Ratelimit-Reset-Requests", roundUpMS(m.limitReset).String())
+	}
+}
+
+// openaiType names a Go kind the way the API's type errors do.
+func openaiType(k string) string {
+	switch k {
+	case "slice":
+		return "an array of objects"
+	case "struct", "map":
+		return "an object"
+	case "string":
+		return "a string"
+	}
+	return "a number"
+}
+
+func roundUpMS(d time.Duration) time.Duration { return RoundUp(d, time.Millisecond) }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,298 @@
+package fakeserver
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// exchange is one API request on its way through the handler:
+//
+//	read        route, body size limit, the dialect's validation (outside the lock)
+//	admitLocked request id, the idempotency store, then the model: refused, served at once, waiting or hung
+//	await       the model's outcome for a waiting request, or the client leaving first
+//	reply       the dialect's answer, built and written outside the lock
+type exchange struct {
+	h     *Handler
+	w     http.ResponseWriter
+	r     *http.Request
+	began time.Time
+	at    Attempt
+
+	c       call
+	body    []byte
+	apiKey  string
+	sum     [32]byte // of the request, for its Idempotency-Key
+	prev    uint64   // the model id of the referenced response (invalidRef: one never issued)
+	attempt int      // the retry number the model sees
+
+	aerr   *apiError // an error answer, with the refusal reason it counts as
+	reject string
+	m      meta
+	ans    Answer
+	entry  *idemEntry // the Idempotency-Key entry this request runs for
+	resp   response
+	ch     chan outcome
+	suffix string // the random part of the response id
+
+	retry, idemRetry, replay, served, hung bool
+}
+
+// invalidRef stands for a response id the server cannot have issued (a client's placeholder): the model
+// refuses it with a 400.
+const invalidRef = math.MaxUint64
+
+// api answers one API request. The lock covers the model, the ids, the idempotency store and the counters;
+// answers are built outside it.
+func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
+	h.m.inFlight.Add(1)
+	defer h.m.inFlight.Add(-1)
+	x := exchange{h: h, w: w, r: r, began: time.Now()}
+	x.read()
+	h.mu.Lock()
+	x.admitLocked()
+	h.mu.Unlock()
+	x.m.answer(&x.ans)
+	if x.retry {
+		if x.idemRetry {
+			h.m.retryIdem.Inc()
+		} else {
+			h.m.retryHdr.Inc()
+		}
+	}
+	if (x.ch != nil || x.hung) && !x.await() {
+		return
+	}
+	x.reply()
+}
+
+func (x *exchange) read() {
+	h, r := x.h, x.r
+	x.at = Attempt{Method: r.Method, Path: r.URL.Path, RetryCount: retryCount(r.Header), IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	x.retry, x.attempt = x.at.RetryCount > 0, max(x.at.RetryCount, 0)
+	x.apiKey = h.dial.apiKey(r.Header)
+	if !h.dial.route(r.Method, r.URL.Path) {
+		x.fail(&apiError{status: http.StatusNotFound, kind: errNotFound, message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"}, rejNotFound)
+		return
+	}
+	body, err := readBody(x.w, r, h.opts.MaxBodyBytes)
+	switch {
+	case errors.As(err, new(*http.MaxBytesError)):
+		x.fail(&apiError{status: http.StatusRequestEntityTooLarge, kind: errTooLarge}, rejTooLarge)
+		return
+	case err != nil:
+		x.fail(invalid("", "could not read the request body"), rejInvalid)
+		return
+	}
+	x.body = body
+	var aerr *apiError
+	if x.c, aerr = h.dial.parse(body); aerr != nil {
+		x.fail(aerr, rejInvalid)
+		return
+	}
+	if x.at.IdempotencyKey != "" {
+		x.sum = idemSum(r.Method, r.URL.Path, body)
+	}
+	if x.c.previousID != "" {
+		if x.prev = parseResponseID(h.dial, x.c.previousID); x.prev == 0 {
+			x.prev = invalidRef
+		}
+	}
+}
+
+func (x *exchange) fail(e *apiError, reject string) { x.aerr, x.reject = e, reject }
+
+func (x *exchange) admitLocked() {
+	h := x.h
+	x.m.wall = x.began
+	if !h.realClock {
+		x.m.wall = h.opts.Clock()
+	}
+	x.at.Arrived = x.m.wall
+	x.m.requestID = h.dial.requestID(h.ids)
+	e := h.ep
+	now := e.now(x.m.wall, 0)
+	if x.aerr == nil && x.at.IdempotencyKey != "" {
+		x.idempotencyLocked(now)
+	}
+	if x.retry {
+		h.stats.Retries++
+	}
+	if x.aerr == nil && !x.replay {
+		x.arriveLocked(e, now)
+	}
+	switch {
+	case x.ans.Refused:
+		h.countLocked(StatusRefused, x.ans.Reason.String())
+	case x.aerr != nil:
+		h.countLocked(x.aerr.status, x.reject)
+	case x.replay:
+		h.countLocked(x.resp.status, "")
+		h.stats.Replays++
+	case x.served:
+		h.stats.Served++
+		h.countLocked(http.StatusOK, "")
+	}
+}
+
+// idempotencyLocked looks the request's Idempotency-Key up: a new key is recorded as running; a known one
+// makes the request a retry, and replays the stored outcome, or refuses a different body or a key still
+// running, or runs again a key whose earlier attempts were refused before execution.
+func (x *exchange) idempotencyLocked(now time.Duration) {
+	h := x.h
+	k := x.apiKey + "\x00" + x.at.IdempotencyKey
+	e := h.idem.get(k, now)
+	if e == nil {
+		x.entry = &idemEntry{sum: x.sum, state: idemRunning, attempts: 1}
+		h.idem.add(k, x.entry, now)
+		return
+	}
+	x.idemRetry, x.retry = !x.retry, true
+	if x.at.RetryCount < 0 {
+		x.attempt = e.attempts
+	}
+	e.attempts++
+	switch {
+	case e.sum != x.sum:
+		x.fail(invalid("", "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", x.at.IdempotencyKey), rejIdemMismatch)
+	case e.state == idemRunning:
+		x.fail(&apiError{status: http.StatusConflict, kind: errConflict, message: "A request with this Idempotency-Key is still being processed; retry later."}, rejIdemConflict)
+	case e.state == idemDone:
+		x.resp, x.replay = e.resp, true
+	default:
+		e.state, x.entry = idemRunning, e
+	}
+}
+
+// arriveLocked hands the request to the model.
+func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
+	h := x.h
+	x.suffix = h.ids.suffix(h.dial)
+	key := h.keyIndex(x.apiKey)
+	ref := h.nextRef
+	h.nextRef++
+	v, ans, unit, done := e.srv.Arrive(now, Request{Ref: ref, Key: key, Attempt: x.attempt, PrevID: x.prev})
+	switch v {
+	case Rejected:
+		if ans.Refused {
+			break
+		}
+		x.fail(&apiError{status: ans.Status, kind: kindOfStatus(ans.Status)}, ans.Reason.String())
+		if ans.Reason == ReasonInvalid {
+			f := h.dial.sessionField()
+			x.aerr.param, x.aerr.message = f, f+": must be the id of a response this server issued (got "+strconv.Quote(x.c.previousID)+")"
+		}
+	case Started:
+		if done <= now {
+			x.m.respID = h.finishLocked(e, unit, done, x.m.wall).RespID
+			x.served = true
+			break
+		}
+		x.ch = h.waitLocked(ref)
+		h.schedule(e, unit, done, now)
+	case Queued:
+		x.ch = h.waitLocked(ref)
+	case Hung:
+		x.hung = true
+	}
+	if !ans.HasLimit {
+		la := e.srv.LimitState(now, key)
+		ans.HasLimit, ans.LimitLimit, ans.LimitRemaining, ans.LimitReset = la.HasLimit, la.LimitLimit, la.LimitRemaining, la.LimitReset
+	}
+	x.ans = ans
+	if h.dial.allLimits() {
+		x.m.limits = e.srv.LimitStates(nil, now, key)
+	}
+	if x.entry != nil && (v == Rejected || v == Hung) {
+		x.entry.state, x.entry = idemFree, nil // refused before execution: the key stays free
+	}
+	h.gaugesLocked()
+}
+
+// await waits for the model's outcome (x.ch nil: a request that hangs forever). It reports false when the
+// client went away first: the attempt is counted as abandoned and there is nothing to write. The model keeps
+// working on an abandoned request, as a real server does.
+func (x *exchange) await() bool {
+	h := x.h
+	var o outcome
+	select {
+	case o = <-x.ch:
+	case <-x.r.Context().Done():
+		o.hang = true
+	}
+	h.mu.Lock()
+	switch {
+	case o.hang:
+		if x.entry != nil && x.entry.state == idemRunning {
+			x.entry.state = idemFree
+		}
+		h.stats.Abandoned++
+		h.countLocked(StatusAbandoned, "")
+	case o.dropped:
+		if x.entry != nil {
+			x.entry.state, x.entry = idemFree, nil
+		}
+		if o.ans.Refused {
+			h.countLocked(StatusRefused, o.ans.Reason.String())
+		} else {
+			h.countLocked(o.ans.Status, o.ans.Reason.String())
+		}
+	default:
+		h.stats.Served++
+		h.countLocked(http.StatusOK, "")
+	}
+	h.mu.Unlock()
+	switch {
+	case o.hang:
+		h.m.count(StatusAbandoned, "")
+		x.at.Status, x.at.Retry, x.at.RequestID = StatusAbandoned, x.retry, x.m.requestID
+		h.observe(x.began, x.at)
+		return false
+	case o.dropped:
+		x.ans = o.ans
+		x.m.answer(&x.ans)
+		if !x.ans.Refused {
+			x.fail(&apiError{status: x.ans.Status, kind: kindOfStatus(x.ans.Status)}, x.ans.Reason.String())
+		}
+	default:
+		x.m.respID = o.respID
+	}
+	return true
+}
+
+// reply builds the answer, reports the attempt and writes the answer (a refused one resets the connection).
+func (x *exchange) reply() {
+	h := x.h
+	switch {
+	case x.ans.Refused:
+		h.m.count(StatusRefused, x.ans.Reason.String())
+		x.at.Status, x.at.Retry, x.at.RequestID = StatusRefused, x.retry, x.m.requestID
+		h.observe(x.began, x.at)
+		refuse(x.w)
+		return
+	case x.aerr != nil:
+		x.resp = h.dial.failure(x.aerr, x.m)
+		h.m.count(x.resp.status, x.reject)
+	case x.replay:
+		h.m.count(x.resp.status, "")
+		h.m.replays.Inc()
+	default:
+		x.m.responseID = composeResponseID(h.dial, x.m.respID, x.suffix)
+		x.resp = h.dial.success(x.c, x.m)
+		h.m.count(x.resp.status, "")
+		if x.entry != nil {
+			h.mu.Lock()
+			x.entry.state, x.entry.resp = idemDone, x.resp
+			h.mu.Unlock()
+		}
+	}
+	x.at.Status, x.at.Retry, x.at.Replayed, x.at.RequestID = x.resp.status, x.retry, x.replay, x.m.requestID
+	h.observe(x.began, x.at)
+	if x.replay {
+		x.resp.write(x.w, headerField{"Idempotent-Replayed", "true"})
+	} else {
+		x.resp.write(x.w)
+	}
+}

@@ -1,0 +1,353 @@
+package fakeserver
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Handler. Zero values are documented per field.
+type Options struct {
+	Dialect         string        // anthropic | openai | plain; overrides Config.Dialect when set
+	Keys            int           // API keys told apart for per-key rate limits (default 64; more share buckets by hash)
+	Seed            uint64        // seeds the model's random stream and the request and response ids
+	AdminToken      string        // when set, /_stampede/ also answers non-loopback peers that present it
+	MaxBodyBytes    int64         // request body limit (default 4 MiB); larger bodies get a 413
+	IdempotencyTTL  time.Duration // how long an Idempotency-Key outcome is kept (default 24h)
+	IdempotencyKeys int           // how many Idempotency-Keys are kept at most (default 10000)
+	// Clock is the wall clock (default time.Now). The model's instant is the time since the handler started
+	// (or was last reset) on this clock; a fixed clock makes answers byte for byte reproducible.
+	Clock func() time.Time
+	// OnAttempt, if set, is called after each API request is answered (or abandoned by its client), outside
+	// the handler's lock, possibly concurrently.
+	OnAttempt func(Attempt)
+}
+
+// Option defaults.
+const (
+	DefaultKeys            = 64
+	DefaultMaxBodyBytes    = 4 << 20
+	DefaultIdempotencyTTL  = 24 * time.Hour
+	DefaultIdempotencyKeys = 10000
+)
+
+// Statuses recorded for requests that got no HTTP answer.
+const (
+	StatusAbandoned = 499 // the client went away before its answer (nginx's convention)
+	StatusRefused   = 0   // the connection was reset without an answer (an outage in refuse mode)
+)
+
+// Attempt is one API request as the server saw it.
+type Attempt struct {
+	Arrived        time.Time // on the handler's clock
+	Method, Path   string
+	RequestID      string
+	Status         int // StatusAbandoned when the client left first, StatusRefused when reset
+	RetryCount     int // X-Stainless-Retry-Count, -1 when absent or not a number
+	IdempotencyKey string
+	Retry          bool // recognized as a retry (retry count ≥ 1 or a repeated Idempotency-Key)
+	Replayed       bool // answered from the idempotency store
+}
+
+// Stats counts what a Handler answered since it started or was last reset.
+type Stats struct {
+	Requests   int64            `json:"requests"`
+	Served     int64            `json:"served"`
+	ByStatus   map[int]int64    `json:"by_status"`
+	Rejections map[string]int64 `json:"rejections"`
+	Retries    int64            `json:"retries_seen"`
+	Replays    int64            `json:"idempotent_replays"`
+	Abandoned  int64            `json:"abandoned"`
+	Background int64            `json:"background"` // unmeasured arrivals a timeline phase added
+}
+
+// Handler serves a Server model over HTTP on the real clock, in one API dialect, with the live-control API
+// under /_stampede/ and Prometheus metrics on /metrics. Every call into the model happens under one mutex;
+// service completions, timeline phases and background load run on timers (handler_clock.go). Safe for
+// concurrent use.
+type Handler struct {
+	opts      Options
+	realClock bool // Clock is time.Now: the instant read for latency serves as the wall clock too
+	dial      dialect
+	name      string // dialect name
+	base      Config // the configuration given, restored by a reset
+	keys      int
+	m         *metrics
+	metricsH  http.Handler
+
+	mu      sync.Mutex
+	ep      *epoch
+	ids     *idGen
+	keyIdx  map[string]int
+	idem    *idemStore
+	waiters map[Ref]chan outcome
+	nextRef Ref
+	stats   Stats
+}
+
+// outcome is how a request that waited (queued or in service) ended.
+type outcome struct {
+	respID  uint64 // served: the model's id of the response
+	dropped bool   // an outage killed it: answer ans, or nothing at all when hang
+	hang    bool
+	ans     Answer
+}
+
+// ErrContention is returned for a scenario whose server is the contended row: it has no HTTP form.
+var ErrContention = errors.New("fakeserver: a contention server runs in the simulator only")
+
+// NewHandler builds the handler of a server with configuration cfg. The timeline starts now.
+func NewHandler(cfg Config, opts Options) (*Handler, error) {
+	if cfg.Contention != nil {
+		return nil, ErrContention
+	}
+	if opts.Dialect == "" {
+		opts.Dialect = cfg.Dialect
+	}
+	if opts.Dialect == "" {
+		opts.Dialect = "plain"
+	}
+	d, err := lookupDialect(opts.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Keys <= 0 {
+		opts.Keys = DefaultKeys
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if opts.IdempotencyKeys <= 0 {
+		opts.IdempotencyKeys = DefaultIdempotencyKeys
+	}
+	realClock := opts.Clock == nil
+	if realClock {
+		opts.Clock = time.Now
+	}
+	cfg.Dialect = opts.Dialect
+	h := &Handler{opts: opts, realClock: realClock, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan outcome)}
+	h.m = newMetrics(h.name)
+	h.metricsH = metricsHandler(h.m)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.resetLocked(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// resetLocked starts a fresh model from the base configuration: full buckets, empty queue, the clock and the
+// timeline at zero, the ids and the model's stream reseeded, counters and idempotency keys cleared.
+// Requests in service on the old model finish there; its timeline stops.
+func (h *Handler) resetLocked() error {
+	srv, err := NewServer(h.base, h.keys, h.opts.Seed)
+	if err != nil {
+		return err
+	}
+	if h.ep != nil {
+		h.ep.stop()
+	}
+	h.ids = newIDGen(h.opts.Seed)
+	h.keyIdx = make(map[string]int)
+	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys)
+	h.stats = Stats{ByStatus: map[int]int64{}, Rejections: map[string]int64{}}
+	h.ep = h.newEpoch(srv)
+	h.gaugesLocked()
+	return nil
+}
+
+// Stats returns a copy of the counters.
+func (h *Handler) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.stats
+	s.ByStatus = make(map[int]int64, len(h.stats.ByStatus))
+	for k, v := range h.stats.ByStatus {
+		s.ByStatus[k] = v
+	}
+	s.Rejections = make(map[string]int64, len(h.stats.Rejections))
+	for k, v := range h.stats.Rejections {
+		s.Rejections[k] = v
+	}
+	return s
+}
+
+// Dialect is the name of the dialect the handler speaks.
+func (h *Handler) Dialect() string { return h.name }
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch p := r.URL.Path; {
+	case p == "/metrics":
+		h.metricsH.ServeHTTP(w, r)
+	case strings.HasPrefix(p, adminPrefix):
+		h.admin(w, r)
+	default:
+		h.api(w, r)
+	}
+}
+
+// refuse ends the connection without an answer, with a TCP reset where it can: what a client of a refused
+// connection sees, as near as a server that accepted it can come.
+func refuse(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// observe records the latency and reports the attempt (before the answer is written, so that a client
+// that has its answer finds its attempt reported).
+func (h *Handler) observe(began time.Time, at Attempt) {
+	h.m.latency.Observe(time.Since(began).Seconds())
+	if h.opts.OnAttempt != nil {
+		h.opts.OnAttempt(at)
+	}
+}
+
+// countLocked counts one answer and, when reject is set, one refusal, in the stats (the metrics are
+// counted outside the lock).
+func (h *Handler) countLocked(status int, reject string) {
+	h.stats.Requests++
+	h.stats.ByStatus[status]++
+	if reject != "" {
+		h.stats.Rejections[reject]++
+	}
+}
+
+func (h *Handler) waitLocked(ref Ref) chan outcome {
+	ch := make(chan outcome, 1)
+	h.waiters[ref] = ch
+	return ch
+}
+
+// wakeLocked hands a waiting request its outcome; requests nobody waits for (background load, or a client
+// that left) are skipped.
+func (h *Handler) wakeLocked(ref Ref, o outcome) {
+	if ch, ok := h.waiters[ref]; ok {
+		delete(h.waiters, ref)
+		ch <- o
+	}
+}
+
+func (h *Handler) gaugesLocked() {
+	h.m.queue.Store(int64(h.ep.srv.QueueLen()))
+	h.m.inService.Store(int64(h.ep.srv.InService()))
+}
+
+// keyIndex maps an API key to a model key index: the first Keys distinct keys get their own index in order
+// of appearance, later ones share by hash (so memory stays bounded whatever keys clients send).
+func (h *Handler) keyIndex(k string) int {
+	if i, ok := h.keyIdx[k]; ok {
+		return i
+	}
+	if len(h.keyIdx) < h.keys {
+		i := len(h.keyIdx)
+		h.keyIdx[k] = i
+		return i
+	}
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(k))
+	return int(f.Sum32() % uint32(h.keys))
+}
+
+// retryCount reads X-Stainless-Retry-Count: -1 when absent or not a non-negative integer.
+func retryCount(hd http.Header) int {
+	v := hd["X-Stainless-Retry-Count"]
+	if len(v) == 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v[0]))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// readBody reads the body up to limit bytes; a longer one is an *http.MaxBytesError.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
+
+// loopback reports whether the peer of r is on the loopback interface.
+func loopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// adminAllowed: loopback peers always; others only with the admin token, as "Authorization: Bearer TOKEN".
+func (h *Handler) adminAllowed(r *http.Request) bool {
+	if loopback(r) {
+		return true
+	}
+	tok := h.opts.AdminToken
+	return tok != "" && subtle.ConstantTimeCompare([]byte(bearer(r.Header)), []byte(tok)) == 1
+}
+
+// Summary is a few lines saying what the handler served, for the end of `stampede serve`.
+func (h *Handler) Summary() string {
+	s := h.Stats()
+	var b strings.Builder
+	fmt.Fprintf(&b, "served %d of %d requests (%s dialect); %d retries seen, %d idempotent replays, %d abandoned by their client\n",
+		s.Served, s.Requests, h.name, s.Retries, s.Replays, s.Abandoned)
+	b.WriteString("by status:")
+	for _, st := range sortedKeys(s.ByStatus) {
+		fmt.Fprintf(&b, " %d×%d", st, s.ByStatus[st])
+	}
+	b.WriteString("\nrejections:")
+	if len(s.Rejections) == 0 {
+		b.WriteString(" none")
+	}
+	for _, k := range sortedKeys(s.Rejections) {
+		fmt.Fprintf(&b, " %s×%d", k, s.Rejections[k])
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// String renders an attempt as one log line.
+func (a Attempt) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s %d %s", a.Arrived.UTC().Format("15:04:05.000"), a.Method, a.Path, a.Status, a.RequestID)
+	if a.RetryCount >= 0 {
+		fmt.Fprintf(&b, " retry-count=%d", a.RetryCount)
+	}
+	if a.IdempotencyKey != "" {
+		fmt.Fprintf(&b, " idempotency-key=%q", a.IdempotencyKey)
+	}
+	if a.Retry {
+		b.WriteString(" retry")
+	}
+	if a.Replayed {
+		b.WriteString(" replayed")
+	}
+	return b.String()
+}

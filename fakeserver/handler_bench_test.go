@@ -1,0 +1,53 @@
+package fakeserver
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// BenchmarkHandler is the handler's own cost per request (no network), fault-free, against a bare handler
+// writing the same bytes.
+func BenchmarkHandler(b *testing.B) {
+	body := []byte(`{"status":"ok","request_id":"req_0123456789abcdef01234567"}`)
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = []string{"application/json"}
+		w.Header()["X-Request-Id"] = []string{"req_0123456789abcdef01234567"}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	})
+	cases := []struct {
+		name    string
+		dialect string
+		h       http.Handler
+		req     func() *http.Request
+	}{
+		{name: "bare", h: bare, req: func() *http.Request { return httptest.NewRequest("GET", "/", nil) }},
+		{name: "plain", dialect: "plain", req: func() *http.Request { return httptest.NewRequest("GET", "/", nil) }},
+		{name: "anthropic", dialect: "anthropic", req: func() *http.Request {
+			return httptest.NewRequest("POST", "/v1/messages", stringsReader(anthropicBody))
+		}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			h := c.h
+			if h == nil {
+				var err error
+				h, err = NewHandler(Config{Capacity: 64, ServiceTime: Constant(0)}, Options{Dialect: c.dialect})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, c.req())
+					if w.Code != 200 {
+						b.Fatal(w.Code)
+					}
+				}
+			})
+		})
+	}
+}

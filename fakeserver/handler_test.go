@@ -1,0 +1,165 @@
+package fakeserver
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// fixedClock is the wall clock of byte-for-byte tests.
+var fixedClock = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+func newTestHandler(t *testing.T, cfg Config, dialect string) *Handler {
+	t.Helper()
+	h, err := NewHandler(cfg, Options{Dialect: dialect, Seed: 1, Clock: fixedClock, MaxBodyBytes: 1024})
+	require.NoError(t, err)
+	return h
+}
+
+// req is one request of a test.
+type req struct {
+	method, path, body string
+	header             map[string]string
+}
+
+func (q req) do(h http.Handler) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(q.method, q.path, strings.NewReader(q.body))
+	r.RemoteAddr = "127.0.0.1:40000"
+	for k, v := range q.header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// dump renders an answer as the golden files hold it: status, headers sorted by name, blank line, body.
+func dump(w *httptest.ResponseRecorder) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "HTTP %d\n", w.Code)
+	names := make([]string, 0, len(w.Header()))
+	for k := range w.Header() {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		for _, v := range w.Header()[k] {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	b.WriteString("\n")
+	b.Write(w.Body.Bytes())
+	b.WriteString("\n")
+	return b.Bytes()
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".http")
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./fakeserver -run Golden -update to create it")
+	assert.Equal(t, string(want), string(got))
+}
+
+const (
+	anthropicBody = `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}`
+	openaiBody    = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}`
+)
+
+var (
+	overloadFault = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 529, RetryAfter: RetryAfter{Kind: "fixed", Value: time.Second}}}}}
+	serverFault   = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 500}}}}
+	yes, no       = true, false
+	shouldNot     = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 500, ShouldRetry: &no}}}}
+	shouldDo      = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 400, ShouldRetry: &yes}}}}
+	httpDate      = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 503, RetryAfter: RetryAfter{Kind: "fixed", Value: 1500 * time.Millisecond, Format: FormatHTTPDate}}}}}
+	malformed     = Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 429, RetryAfter: RetryAfter{Kind: "malformed"}}}}}
+	subSecond     = Config{RetryAfterUnit: 250 * time.Millisecond, Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 429, RetryAfter: RetryAfter{Kind: "fixed", Value: 1100 * time.Millisecond}}}}}
+	outage        = Config{Timeline: []Phase{{At: 0, For: time.Hour, Outage: &Outage{Rejection: Rejection{RetryAfter: RetryAfter{Kind: "fixed", Value: 30 * time.Second}}}}}}
+	failFirst     = Config{FailFirst: []FailFirst{{Attempts: 1, Rejection: Rejection{RetryAfter: RetryAfter{Kind: "fixed", Value: time.Second}}}}}
+	oneRPS        = Config{RateLimits: []RateLimit{{Rate: 1, Burst: 1, Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed"}}}}}
+	ms            = Config{RateLimits: []RateLimit{{Rate: 4, Burst: 2, Scope: "key", Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed", Format: FormatMillis}}}}}
+)
+
+func TestGoldenAnswers(t *testing.T) {
+	dialectCalls := map[string]req{
+		"anthropic": {method: "POST", path: "/v1/messages", body: anthropicBody, header: map[string]string{"X-Api-Key": "sk-ant-test"}},
+		"openai":    {method: "POST", path: "/v1/chat/completions", body: openaiBody, header: map[string]string{"Authorization": "Bearer sk-test"}},
+		"plain":     {method: "GET", path: "/anything"},
+	}
+	type tc struct {
+		name  string
+		cfg   Config
+		warm  int // identical requests sent first, answers not compared
+		alter func(q req) req
+	}
+	cases := []tc{
+		{name: "ok", cfg: Config{ServiceTime: Constant(0)}},
+		{name: "ok_limited", cfg: oneRPS},
+		{name: "overloaded", cfg: overloadFault},
+		{name: "server_error", cfg: serverFault},
+		{name: "rate_limited", cfg: oneRPS, warm: 1},
+		{name: "rate_limited_ms", cfg: ms, warm: 2},
+		{name: "should_retry_false", cfg: shouldNot},
+		{name: "should_retry_true", cfg: shouldDo},
+		{name: "http_date", cfg: httpDate},
+		{name: "malformed_retry_after", cfg: malformed},
+		{name: "sub_second_unit", cfg: subSecond},
+		{name: "outage", cfg: outage},
+		{name: "fail_first", cfg: failFirst},
+		{name: "not_found", alter: func(q req) req { q.path = "/v1/nope"; return q }},
+		{name: "too_large", alter: func(q req) req { q.body = strings.Repeat("x", 2048); return q }},
+		{name: "malformed_json", alter: func(q req) req { q.body = `{"model":`; return q }},
+		{name: "missing_field", alter: func(q req) req {
+			q.body = strings.Replace(strings.Replace(q.body, `"max_tokens":64,`, "", 1), `,"messages":[{"role":"user","content":"Hello"}]`, "", 1)
+			return q
+		}},
+		{name: "wrong_type", alter: func(q req) req { q.body = `{"model":"m","max_tokens":"many","messages":"hi"}`; return q }},
+		{name: "stream", alter: func(q req) req { q.body = strings.Replace(q.body, `{`, `{"stream":true,`, 1); return q }},
+	}
+	for _, d := range []string{"anthropic", "openai", "plain"} {
+		for _, c := range cases {
+			if d == "plain" && (c.name == "not_found" || c.name == "malformed_json" || c.name == "missing_field" || c.name == "wrong_type" || c.name == "stream") {
+				continue // plain reads no body
+			}
+			if d == "plain" && c.name == "too_large" {
+				c.alter = func(q req) req { q.method, q.body = "POST", strings.Repeat("x", 2048); return q }
+			}
+			t.Run(d+"/"+c.name, func(t *testing.T) {
+				cfg := c.cfg
+				if cfg.ServiceTime == (Dist{}) {
+					cfg.ServiceTime = Constant(0)
+				}
+				h := newTestHandler(t, cfg, d)
+				q := dialectCalls[d]
+				if c.alter != nil {
+					q = c.alter(q)
+				}
+				for range c.warm {
+					q.do(h)
+				}
+				golden(t, d+"_"+c.name, dump(q.do(h)))
+			})
+		}
+	}
+}
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
