@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -151,10 +152,14 @@ func objectiveValue(o Objective, r *results.Run) float64 {
 	return o.Metric.Value(r)
 }
 
-// Recommend answers a tune sweep for each strategy, in run order: among its points that meet the SLO (Check),
+// Recommend answers a tune sweep for each strategy, in run order: among its settings that meet the SLO (Check),
 // the one with the best objective mean (ties to the first in grid order), the runner-up, whether their
-// objective intervals overlap, and every point that misses the SLO. When no point meets the SLO the answer is
-// the closest point: the fewest missed conditions, then the smallest Shortfall, then the best objective.
+// objective intervals overlap, and every point that misses the SLO. When no setting meets the SLO the answer is
+// the closest one: the fewest missed conditions, then the smallest Shortfall, then the best objective.
+//
+// A setting is a point, unless the sweep varies the workload (Tune.Workload: the fleet's clients or rate), which
+// is not a setting to choose but the traffic to be ready for: a setting then spans one point per workload value,
+// meets the SLO only if every one of them does, and is judged by its worst objective among them.
 func Recommend(f *results.File) ([]results.Recommendation, error) {
 	if f.Tune == nil {
 		return nil, ErrNotTune
@@ -183,42 +188,107 @@ func Recommend(f *results.File) ([]results.Recommendation, error) {
 	return out, nil
 }
 
+// setting is the points of one strategy that share a setting: one point, or one per workload value.
+type setting struct {
+	params map[string]any // the setting, without the workload
+	runs   []*results.Run
+	met    bool
+	failed int        // missed conditions, summed over the runs
+	short  float64    // Shortfall, summed over the runs
+	missed Thresholds // the conditions some run misses, in SLO order
+	worst  *results.Run
+}
+
+// settingParams is a run's params without the workload's.
+func settingParams(p map[string]any, workload []string) map[string]any {
+	if len(workload) == 0 || len(p) == 0 {
+		return p
+	}
+	out := map[string]any{}
+	for k, v := range p {
+		if !slices.Contains(workload, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// workloadParams is a run's params of the workload only.
+func workloadParams(p map[string]any, workload []string) map[string]any {
+	out := map[string]any{}
+	for k, v := range p {
+		if slices.Contains(workload, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objective) results.Recommendation {
 	rec := results.Recommendation{Strategy: strategy, Failing: []results.SLOFailure{}}
-	verdicts := make([]Verdict, len(idx))
-	var met []int // positions in idx
-	for k, i := range idx {
-		verdicts[k] = slo.Check(&f.Runs[i])
-		if verdicts[k].Met {
-			met = append(met, k)
+	workload := f.Tune.Workload
+	var settings []*setting
+	byKey := map[string]*setting{}
+	for _, i := range idx {
+		r := &f.Runs[i]
+		sp := settingParams(r.Params, workload)
+		key := FormatParams(sp)
+		st := byKey[key]
+		if st == nil {
+			st = &setting{params: sp, met: true}
+			byKey[key] = st
+			settings = append(settings, st)
+		}
+		st.runs = append(st.runs, r)
+		if st.worst == nil || obj.better(objectiveValue(obj, st.worst), objectiveValue(obj, r)) {
+			st.worst = r
+		}
+		v := slo.Check(r)
+		if v.Met {
 			continue
 		}
+		st.met = false
+		st.failed += len(v.Failed)
+		st.short += v.Shortfall
 		var failed []string
-		for _, c := range verdicts[k].Failed {
+		for _, c := range v.Failed {
 			failed = append(failed, c.Text)
+			if !slices.ContainsFunc(st.missed, func(m Threshold) bool { return m.Text == c.Text }) {
+				st.missed = append(st.missed, c)
+			}
 		}
-		rec.Failing = append(rec.Failing, results.SLOFailure{Params: f.Runs[i].Params, Failed: failed})
+		rec.Failing = append(rec.Failing, results.SLOFailure{Params: r.Params, Failed: failed})
 	}
-	val := func(k int) float64 { return objectiveValue(obj, &f.Runs[idx[k]]) }
+	val := func(st *setting) float64 { return objectiveValue(obj, st.worst) }
+	var met []*setting
+	for _, st := range settings {
+		if st.met {
+			met = append(met, st)
+		}
+	}
 	var b strings.Builder
 	conf := confidenceText(f)
+	across := ""
+	if len(workload) > 0 && len(idx) > len(settings) {
+		across = " at every " + strings.Join(workload, " and ")
+	}
 	if len(met) > 0 {
 		sort.SliceStable(met, func(a, b int) bool { return obj.better(val(met[a]), val(met[b])) })
-		best := &f.Runs[idx[met[0]]]
-		rec.Met, rec.Params = true, best.Params
-		fmt.Fprintf(&b, "%s", pointName(best))
+		best := met[0]
+		rec.Met, rec.Params = true, best.params
+		b.WriteString(settingName(best.params))
 		if len(slo.Conditions) == 0 {
-			fmt.Fprintf(&b, " has %s (no SLO given): %s.", obj.superlative(), ciText(obj.Metric, best, conf))
+			fmt.Fprintf(&b, " has %s (no SLO given): %s.", obj.superlative(), objectiveText(obj, best, workload, conf))
 		} else {
-			fmt.Fprintf(&b, " meets the SLO (%s) with %s: %s.", boundsText(slo, best, conf), obj.superlative(), ciText(obj.Metric, best, conf))
+			fmt.Fprintf(&b, " meets the SLO%s (%s) with %s: %s.", across, boundsText(slo, slo.Conditions, best.runs, conf), obj.superlative(), objectiveText(obj, best, workload, conf))
 		}
 		if len(met) > 1 {
-			ru := &f.Runs[idx[met[1]]]
-			rec.RunnerUp = ru.Params
-			rec.Distinct = !overlap(best.CI[obj.Metric.Name], ru.CI[obj.Metric.Name])
-			fmt.Fprintf(&b, " Runner-up: %s, %s", pointName(ru), ciText(obj.Metric, ru, ""))
+			ru := met[1]
+			rec.RunnerUp = ru.params
+			rec.Distinct = !overlap(best.worst.CI[obj.Metric.Name], ru.worst.CI[obj.Metric.Name])
+			fmt.Fprintf(&b, " Runner-up: %s, %s", settingName(ru.params), objectiveText(obj, ru, workload, ""))
 			switch {
-			case best.Replications < 2:
+			case best.worst.Replications < 2:
 				b.WriteString(".")
 			case rec.Distinct:
 				b.WriteString("; the intervals do not overlap.")
@@ -227,25 +297,23 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 			}
 		}
 	} else {
-		closest := 0
-		for k := range idx {
-			vk, vc := verdicts[k], verdicts[closest]
+		closest := settings[0]
+		for _, st := range settings {
 			switch {
-			case len(vk.Failed) != len(vc.Failed):
-				if len(vk.Failed) < len(vc.Failed) {
-					closest = k
+			case st.failed != closest.failed:
+				if st.failed < closest.failed {
+					closest = st
 				}
-			case vk.Shortfall != vc.Shortfall:
-				if vk.Shortfall < vc.Shortfall {
-					closest = k
+			case st.short != closest.short:
+				if st.short < closest.short {
+					closest = st
 				}
-			case obj.better(val(k), val(closest)):
-				closest = k
+			case obj.better(val(st), val(closest)):
+				closest = st
 			}
 		}
-		r := &f.Runs[idx[closest]]
-		rec.Params = r.Params
-		fmt.Fprintf(&b, "No setting meets the SLO. Closest: %s, which misses %s.", pointName(r), missText(verdicts[closest], r, conf))
+		rec.Params = closest.params
+		fmt.Fprintf(&b, "No setting meets the SLO%s. Closest: %s, which misses %s.", across, settingName(closest.params), missText(closest.missed, closest.runs, conf))
 	}
 	if n := len(rec.Failing); n > 0 && rec.Met {
 		fmt.Fprintf(&b, " The SLO fails at %d of %d points: %s.", n, len(idx), failingText(rec.Failing))
@@ -254,13 +322,23 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 	return rec
 }
 
-// pointName names a point by its params ("max_retries=6"), or "its only setting" for a strategy that no varied
-// parameter applies to.
-func pointName(r *results.Run) string {
-	if len(r.Params) == 0 {
+// objectiveText reads "1.98x (95 % CI 1.97x–1.99x)", with ", at clients=190, its worst" when the setting spans
+// several workloads.
+func objectiveText(o Objective, st *setting, workload []string, conf string) string {
+	s := ciText(o.Metric, st.worst, conf)
+	if len(st.runs) > 1 {
+		s += " at " + FormatParams(workloadParams(st.worst.Params, workload)) + ", its worst"
+	}
+	return s
+}
+
+// settingName names a setting by its params ("max_retries=6"), or "its only setting" for a strategy that no
+// varied parameter applies to.
+func settingName(p map[string]any) string {
+	if len(p) == 0 {
 		return "its only setting"
 	}
-	return FormatParams(r.Params)
+	return FormatParams(p)
 }
 
 func confidenceText(f *results.File) string {
@@ -283,28 +361,43 @@ func ciText(m Metric, r *results.Run, conf string) string {
 	return fmt.Sprintf("%s (%s%s–%s)", m.Format(iv.Mean), label, m.Format(iv.Lo), m.Format(iv.Hi))
 }
 
+// worstBound is the most pessimistic Bound of a condition over runs: the lowest lower bound for > and >=, the
+// highest upper bound for < and <=.
+func worstBound(c Threshold, runs []*results.Run) float64 {
+	b := c.Bound(runs[0])
+	for _, r := range runs[1:] {
+		switch v := c.Bound(r); c.Op {
+		case ">", ">=":
+			b = min(b, v)
+		case "<", "<=":
+			b = max(b, v)
+		}
+	}
+	return b
+}
+
 // boundsText reads "success_rate at least 99.14 %, p99_ms at most 3.4s at 95 % confidence".
-func boundsText(slo SLO, r *results.Run, conf string) string {
+func boundsText(slo SLO, conds Thresholds, runs []*results.Run, conf string) string {
 	var parts []string
-	for _, c := range slo.Conditions {
-		if c.Strategy != "" && c.Strategy != r.Strategy {
+	for _, c := range conds {
+		if c.Strategy != "" && c.Strategy != runs[0].Strategy {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %s %s", c.Metric.Name, c.boundWord(), c.Metric.Format(c.Bound(r))))
+		parts = append(parts, fmt.Sprintf("%s %s %s", c.Metric.Name, c.boundWord(), c.Metric.Format(worstBound(c, runs))))
 	}
 	s := strings.Join(parts, ", ")
-	if conf != "" && r.Replications > 1 {
+	if conf != "" && runs[0].Replications > 1 {
 		s += " at " + conf
 	}
 	return s
 }
 
 // missText reads "success_rate>=0.999 (success_rate at least 99.61 % at 95 % confidence)".
-func missText(v Verdict, r *results.Run, conf string) string {
+func missText(missed Thresholds, runs []*results.Run, conf string) string {
 	var parts []string
-	for _, c := range v.Failed {
-		s := fmt.Sprintf("%s (%s %s %s", c.Text, c.Metric.Name, c.boundWord(), c.Metric.Format(c.Bound(r)))
-		if conf != "" && r.Replications > 1 {
+	for _, c := range missed {
+		s := fmt.Sprintf("%s (%s %s %s", c.Text, c.Metric.Name, c.boundWord(), c.Metric.Format(worstBound(c, runs)))
+		if conf != "" && runs[0].Replications > 1 {
 			s += " at " + conf
 		}
 		parts = append(parts, s+")")
@@ -373,31 +466,39 @@ func Summary(f *results.File) string {
 	if err != nil {
 		return ""
 	}
-	find := func(rec results.Recommendation) *results.Run {
+	// worst is the run a recommendation is judged by: its setting's worst objective over the workload.
+	worst := func(rec results.Recommendation) *results.Run {
+		var w *results.Run
 		for i := range f.Runs {
-			if r := &f.Runs[i]; r.Strategy == rec.Strategy && FormatParams(r.Params) == FormatParams(rec.Params) {
-				return r
+			r := &f.Runs[i]
+			if r.Strategy == rec.Strategy && FormatParams(settingParams(r.Params, f.Tune.Workload)) == FormatParams(rec.Params) &&
+				(w == nil || obj.better(objectiveValue(obj, w), objectiveValue(obj, r))) {
+				w = r
 			}
 		}
-		return nil
+		return w
 	}
 	var best *results.Run
+	var bestRec results.Recommendation
 	met := 0
 	for _, rec := range f.Tune.Recommendations {
 		if !rec.Met {
 			continue
 		}
 		met++
-		if r := find(rec); r != nil && (best == nil || obj.better(objectiveValue(obj, r), objectiveValue(obj, best))) {
-			best = r
+		if r := worst(rec); r != nil && (best == nil || obj.better(objectiveValue(obj, r), objectiveValue(obj, best))) {
+			best, bestRec = r, rec
 		}
 	}
 	switch {
 	case best == nil:
 		return "No strategy meets the SLO at any setting tried: see each strategy's closest point below."
 	case len(f.Tune.Recommendations) == 1:
-		return fmt.Sprintf("Recommended: %s at %s.", best.Strategy, pointName(best))
+		return fmt.Sprintf("Recommended: %s at %s.", best.Strategy, settingName(bestRec.Params))
+	case f.Tune.SLO == "":
+		return fmt.Sprintf("Recommended: %s at %s, with %s of the %d strategies (no SLO given): %s.",
+			best.Strategy, settingName(bestRec.Params), obj.superlative(), len(f.Tune.Recommendations), ciText(obj.Metric, best, confidenceText(f)))
 	}
 	return fmt.Sprintf("Recommended: %s at %s, with %s among the %d of %d strategies that meet the SLO: %s.",
-		best.Strategy, pointName(best), obj.superlative(), met, len(f.Tune.Recommendations), ciText(obj.Metric, best, confidenceText(f)))
+		best.Strategy, settingName(bestRec.Params), obj.superlative(), met, len(f.Tune.Recommendations), ciText(obj.Metric, best, confidenceText(f)))
 }

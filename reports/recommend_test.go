@@ -179,3 +179,35 @@ func TestHeatLayout(t *testing.T) {
 	assert.Equal(t, 2, heatLayout(2, 3, 3))
 	assert.Equal(t, 1, heatLayout(1, 5, 5))
 }
+
+// TestRecommendAcrossAWorkload: clients is the traffic, not a setting to choose. A setting is recommended only
+// if it meets the SLO at every fleet size, and it is judged by its worst amplification among them.
+func TestRecommendAcrossAWorkload(t *testing.T) {
+	at := func(retries, clients int, success, amp float64) results.Run {
+		r := point("s", retries, iv(success, 0.001), iv(100, 1), iv(amp, 0.01))
+		r.Params["clients"] = clients
+		return r
+	}
+	runs := []results.Run{
+		at(1, 10, 0.999, 1.1), at(1, 100, 0.97, 1.3), // cheap, but misses at 100 clients
+		at(2, 10, 0.999, 1.2), at(2, 100, 0.99, 1.6), // meets everywhere, worst 1.6x at 100 clients
+		at(3, 10, 0.999, 1.3), at(3, 100, 0.995, 1.5), // meets everywhere, worst 1.5x: the answer
+	}
+	f := tuneFile("success_rate>=0.98", "minimize amplification", runs...)
+	f.Tune.Workload = []string{"clients"}
+	recs, err := Recommend(f)
+	require.NoError(t, err)
+	rec := recs[0]
+	require.True(t, rec.Met)
+	assert.Equal(t, map[string]any{"max_retries": 3}, rec.Params, "the setting, without the workload")
+	assert.Equal(t, map[string]any{"max_retries": 2}, rec.RunnerUp)
+	assert.Equal(t, "max_retries=3 meets the SLO at every clients (success_rate at least 99.40 % at 95 % confidence) with the least amplification: "+
+		"1.50x (95 % CI 1.49x–1.51x) at clients=100, its worst. Runner-up: max_retries=2, 1.60x (1.59x–1.61x) at clients=100, its worst; "+
+		"the intervals do not overlap. The SLO fails at 1 of 6 points: clients=100,max_retries=1 (success_rate>=0.98).", rec.Reason)
+	f.Tune.Recommendations = recs
+	assert.Equal(t, "Recommended: s at max_retries=3.", Summary(f))
+	r := roles(f)
+	assert.Equal(t, "recommended", r[4])
+	assert.Equal(t, "recommended", r[5], "every fleet size of the recommended setting")
+	assert.Equal(t, "runner-up", r[2])
+}

@@ -54,6 +54,10 @@ func TuneRule(f *results.File) string {
 		}
 	}
 	fmt.Fprintf(&b, " Objective among the points that meet it: %s.", t.Objective)
+	if len(t.Workload) > 0 {
+		fmt.Fprintf(&b, " %s describe the traffic, not a setting: a setting must meet the SLO at every value and is judged by its worst.",
+			strings.Join(t.Workload, " and "))
+	}
 	return b.String()
 }
 
@@ -123,7 +127,7 @@ func roles(f *results.File) map[int]string {
 			if r.Strategy != rec.Strategy {
 				continue
 			}
-			switch FormatParams(r.Params) {
+			switch FormatParams(settingParams(r.Params, f.Tune.Workload)) {
 			case FormatParams(rec.Params):
 				if rec.Met {
 					out[i] = "recommended"

@@ -15,6 +15,12 @@ import (
 // ErrNoStrategy is returned when a sweep is left with no strategy to run.
 var ErrNoStrategy = errors.New("tune: no strategy to run")
 
+// ErrTooManyPoints is returned for a grid larger than MaxPoints for one strategy.
+var ErrTooManyPoints = errors.New("tune: grid too large")
+
+// MaxPoints bounds the points of one strategy's grid.
+const MaxPoints = 1_000_000
+
 // point is one strategy at one setting of the grid.
 type point struct {
 	name   string // the strategy's name
@@ -28,6 +34,8 @@ type point struct {
 type Grid struct {
 	points []point
 	Notes  []string // which axes did not apply to which strategy, which combinations were skipped
+	// Workload lists the params of the fleet axes (clients, rate): the traffic, not a setting to choose.
+	Workload []string
 }
 
 // Len is the number of points.
@@ -47,8 +55,8 @@ func (g *Grid) Label(i int) string {
 // strategies it is scoped to, or, unscoped, to every strategy it means something for (max_retries does not
 // apply to backoff none: that strategy runs at its own setting, and Notes say so); a scoped axis overrides an
 // unscoped one with the same key. A scenario's sweep.clients is an axis of its own unless --vary sets clients.
-// A value that cannot build for some strategy is an error pointing at it; a combination of valid values that
-// cannot build (cap below base) is skipped with a note.
+// A value that builds for a strategy in no combination is an error pointing at it; a combination of values
+// that build elsewhere but not together (cap below base) is skipped with a note.
 func Expand(s *scenarios.Scenario, axes []*Axis, keep func(name string) bool) (*Grid, error) {
 	type strat struct {
 		spec     strategies.Spec
@@ -122,18 +130,28 @@ func Expand(s *scenarios.Scenario, axes []*Axis, keep func(name string) bool) (*
 				continue
 			}
 			used[i] = true
-			// Each value on its own must build: a bad value is the user's slip, not a combination to skip.
-			for _, v := range a.Values {
-				p := point{spec: st.spec, cfg: base}
-				a.Key.set(&p, v)
-				if err := p.check(); err != nil {
-					return nil, &VaryError{Expr: a.Expr, Pos: v.pos, Len: v.len, Msg: fmt.Sprintf("%s=%s for %s: %v", a.Key.Name, v.Text, st.name, err)}
-				}
-			}
 			mine = append(mine, a)
 		}
 		if len(s.Sweep.Clients) > 0 && !slices.ContainsFunc(mine, func(a *Axis) bool { return a.Key.Name == "clients" }) {
 			mine = append(mine, clientsAxis(s.Sweep.Clients))
+		}
+		for _, a := range mine {
+			if a.Key.fleet && !slices.Contains(g.Workload, a.Param()) {
+				g.Workload = append(g.Workload, a.Param())
+			}
+		}
+		n := 1
+		for _, a := range mine {
+			if n *= len(a.Values); n > MaxPoints {
+				return nil, fmt.Errorf("%w: %s alone would have more than %d points: narrow --vary", ErrTooManyPoints, st.name, MaxPoints)
+			}
+		}
+		// A value that builds in no combination is the user's slip and an error pointing at it; a combination
+		// of values that do build elsewhere (cap 1s with base 4s) is skipped with a note.
+		valid := make([][]bool, len(mine))
+		firstErr := make([][]error, len(mine))
+		for j, a := range mine {
+			valid[j], firstErr[j] = make([]bool, len(a.Values)), make([]error, len(a.Values))
 		}
 		skipped, example := 0, ""
 		for _, combo := range product(mine) {
@@ -141,7 +159,8 @@ func Expand(s *scenarios.Scenario, axes []*Axis, keep func(name string) bool) (*
 			if len(combo) > 0 {
 				p.params = make(map[string]any, len(combo))
 			}
-			for j, v := range combo {
+			for j, k := range combo {
+				v := mine[j].Values[k]
 				mine[j].Key.set(&p, v)
 				p.params[mine[j].Param()] = v.param(mine[j].Key.kind)
 			}
@@ -149,10 +168,25 @@ func Expand(s *scenarios.Scenario, axes []*Axis, keep func(name string) bool) (*
 				if skipped == 0 {
 					example = fmt.Sprintf("%s: %v", reports.FormatParams(p.params), err)
 				}
+				for j, k := range combo {
+					if firstErr[j][k] == nil {
+						firstErr[j][k] = err
+					}
+				}
 				skipped++
 				continue
 			}
+			for j, k := range combo {
+				valid[j][k] = true
+			}
 			g.points = append(g.points, p)
+		}
+		for j, a := range mine {
+			for k, v := range a.Values {
+				if !valid[j][k] && a.Expr != "" {
+					return nil, &VaryError{Expr: a.Expr, Pos: v.pos, Len: v.len, Msg: fmt.Sprintf("%s=%s for %s: %v", a.Key.Name, v.Text, st.name, firstErr[j][k])}
+				}
+			}
 		}
 		if skipped > 0 {
 			g.Notes = append(g.Notes, fmt.Sprintf("%s: %d combination(s) skipped because they do not make a valid strategy, e.g. %s.", st.name, skipped, example))
@@ -167,6 +201,7 @@ func Expand(s *scenarios.Scenario, axes []*Axis, keep func(name string) bool) (*
 	if len(g.points) == 0 {
 		return nil, fmt.Errorf("%w: every combination was skipped (%s)", ErrNoStrategy, strings.Join(g.Notes, " "))
 	}
+	slices.Sort(g.Workload)
 	return g, nil
 }
 
@@ -197,15 +232,15 @@ func clientsAxis(values []int) *Axis {
 	return a
 }
 
-// product lists every combination of the axes' values, the first axis varying slowest. No axes: one empty
-// combination.
-func product(axes []*Axis) [][]Value {
-	out := [][]Value{nil}
+// product lists every combination of the axes' values as indexes into each axis's Values, the first axis
+// varying slowest. No axes: one empty combination.
+func product(axes []*Axis) [][]int {
+	out := [][]int{nil}
 	for _, a := range axes {
-		next := make([][]Value, 0, len(out)*len(a.Values))
+		next := make([][]int, 0, len(out)*len(a.Values))
 		for _, c := range out {
-			for _, v := range a.Values {
-				next = append(next, append(slices.Clip(c), v))
+			for k := range a.Values {
+				next = append(next, append(slices.Clip(c), k))
 			}
 		}
 		out = next

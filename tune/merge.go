@@ -93,7 +93,7 @@ func differs(a, b *results.File) string {
 	}{
 		{"scenarios", a.Scenario == b.Scenario && ta.ScenarioSHA256 == tb.ScenarioSHA256},
 		{"seeds", a.Seed == b.Seed && ta.Seeds == tb.Seeds},
-		{"--vary", slices.Equal(ta.Vary, tb.Vary) && ta.Points == tb.Points},
+		{"--vary", slices.Equal(ta.Vary, tb.Vary) && ta.Points == tb.Points && slices.Equal(ta.Workload, tb.Workload)},
 		{"SLOs", ta.SLO == tb.SLO},
 		{"objectives", ta.Objective == tb.Objective},
 		{"confidence levels", ta.Confidence == tb.Confidence},

@@ -148,6 +148,7 @@ func (p *Plan) Run(ctx context.Context, done func()) (*results.File, error) {
 		Objective:       p.Objective,
 		ScenarioSHA256:  hex.EncodeToString(sum[:]),
 		Points:          p.Grid.Len(),
+		Workload:        p.Grid.Workload,
 		Notes:           p.Grid.Notes,
 		Recommendations: []results.Recommendation{},
 	}

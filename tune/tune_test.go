@@ -119,6 +119,13 @@ func TestExpand(t *testing.T) {
 		"base does not apply to none (backoff none reads no base): it runs at its own setting.",
 	}, g.Notes)
 	assert.Equal(t, 19, plan.Runs())
+	assert.Empty(t, g.Workload)
+
+	// clients is the traffic, not a setting: it is the workload the recommendation must hold across.
+	plan, err = Sweep{Scenario: s, Vary: []string{"max_retries=1,2", "clients=500,2000"}, Seeds: 1}.Plan()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"clients"}, plan.Grid.Workload)
+	assert.Equal(t, "none clients=500", plan.Grid.Label(0), "a fleet axis applies to every strategy")
 }
 
 func TestExpandScopedAndCombinations(t *testing.T) {
@@ -163,6 +170,7 @@ func TestSweepErrors(t *testing.T) {
 		{"rate on a closed fleet", []string{"rate=10"}, "", "", "rate applies to an open fleet; this scenario's fleet is closed"},
 		{"value that never builds", []string{"cap=50ms"}, "", "", "cap=50ms for exponential: backoff.cap: cap 50ms is below base 100ms"},
 		{"unlimited without deadline", []string{"max_retries=-1"}, "", "", "max_retries=-1 for exponential: max_retries: -1 (no limit) needs a deadline"},
+		{"too many points", []string{"max_retries=0..999", "timeout=1ms..1s+1ms", "deadline=1s,2s"}, "", "", "exponential alone would have more than 1000000 points"},
 		{"bad slo", []string{"max_retries=1"}, "success_rate>=0.99,p99<=30x", "", `"30x" is neither a number`},
 		{"bad objective", []string{"max_retries=1"}, "", "minimise amplification", `want "minimize METRIC" or "maximize METRIC"`},
 		{"bad objective metric", []string{"max_retries=1"}, "", "minimize amplificatoin", `unknown metric "amplificatoin"`},
@@ -176,6 +184,10 @@ func TestSweepErrors(t *testing.T) {
 	}
 	_, err := Sweep{Scenario: s, Seeds: 0}.Plan()
 	assert.ErrorIs(t, err, ErrSeeds)
+	// A value that only some combinations make valid is no error: cap 50ms with base 10ms is fine.
+	plan, err := Sweep{Scenario: s, Seeds: 1, Vary: []string{"cap=50ms,1s", "base=10ms,100ms"}}.Plan()
+	require.NoError(t, err)
+	assert.Equal(t, 1+3*3, plan.Grid.Len(), "none, and (50ms, 10ms), (1s, 10ms), (1s, 100ms) for the three others")
 	var ve *VaryError
 	_, err = Sweep{Scenario: s, Seeds: 1, Vary: []string{"max_retries=0,1", "base=10ms,50ms..1s"}}.Plan()
 	require.ErrorAs(t, err, &ve)

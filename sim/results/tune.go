@@ -12,8 +12,11 @@ type Tune struct {
 	Objective  string  `json:"objective"` // what the recommendation optimizes among the points that meet the SLO: "minimize amplification"
 	// ScenarioSHA256 is the hash of the scenario text, so that shards of different scenarios are never merged.
 	ScenarioSHA256 string `json:"scenario_sha256"`
-	Points         int    `json:"points"`          // points in the whole grid; a shard holds some of them
-	Shard          *Shard `json:"shard,omitempty"` // the slice of the grid this file holds; absent for a whole (or merged) sweep
+	Points         int    `json:"points"` // points in the whole grid; a shard holds some of them
+	// Workload lists the params that describe the traffic rather than a setting to choose (the fleet's clients,
+	// rate): a setting is recommended only if it meets the SLO at every value of them, judged by its worst.
+	Workload []string `json:"workload,omitempty"`
+	Shard    *Shard   `json:"shard,omitempty"` // the slice of the grid this file holds; absent for a whole (or merged) sweep
 	// Notes say which varied parameters did not apply to which strategy (e.g. base for backoff none), and
 	// which combinations were skipped because they do not build (cap below base).
 	Notes           []string         `json:"notes,omitempty"`
@@ -39,8 +42,8 @@ type Interval struct {
 type Recommendation struct {
 	Strategy string         `json:"strategy"`
 	Met      bool           `json:"met"`                 // some point of the strategy meets the SLO
-	Params   map[string]any `json:"params"`              // the recommended point (the closest one when Met is false)
-	RunnerUp map[string]any `json:"runner_up,omitempty"` // the next best point that meets the SLO, if any
+	Params   map[string]any `json:"params"`              // the recommended setting (the closest one when Met is false), without the workload params
+	RunnerUp map[string]any `json:"runner_up,omitempty"` // the next best setting that meets the SLO, if any
 	// Distinct says the recommendation's objective interval does not overlap the runner-up's: the difference
 	// is not seed noise.
 	Distinct bool         `json:"distinct"`
