@@ -31,6 +31,7 @@ type point struct {
 }
 
 // Grid is the expanded grid of a sweep: every strategy at every combination of the values that apply to it.
+// It is read-only once expanded: safe for concurrent use.
 type Grid struct {
 	points []point
 	Notes  []string // which axes did not apply to which strategy, which combinations were skipped

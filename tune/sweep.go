@@ -55,7 +55,7 @@ func ReplicationSeed(seed uint64, k int) uint64 {
 	return z ^ z>>31
 }
 
-// Sweep is what `stampede tune` asks for. It is a plain value; Plan checks it.
+// Sweep is what `stampede tune` asks for. It is a plain value (safe to copy and share); Plan checks it.
 type Sweep struct {
 	Scenario   *scenarios.Scenario
 	Vary       []string          // --vary expressions (ParseVary)

@@ -42,7 +42,8 @@ const (
 // MaxValues bounds the values of one axis, so that a slip such as 0..1000000 is an error, not a night of work.
 const MaxValues = 1000
 
-// Key is a setting that --vary can change: a field of strategies.Spec, or of the fleet.
+// Key is a setting that --vary can change: a field of strategies.Spec, or of the fleet. Keys is read-only after
+// init: safe for concurrent use.
 type Key struct {
 	Name    string   // as written: "max_retries", "base", "retry_after.cap", "clients"
 	Aliases []string // other accepted spellings: "backoff.base", "fleet.clients"
@@ -177,7 +178,8 @@ func (v Value) param(k kind) any {
 	return v.Num
 }
 
-// Axis is one parsed --vary expression: [STRATEGY:]KEY=VALUES.
+// Axis is one parsed --vary expression: [STRATEGY:]KEY=VALUES. It is not changed after parsing: safe for
+// concurrent use.
 type Axis struct {
 	Expr   string  // as written
 	Scope  string  // the strategy it applies to; "" for every strategy
