@@ -47,16 +47,19 @@ var columns = []column{
 // BestMark follows the best value of each ranked column.
 const BestMark = " *"
 
-// Table writes the comparison table: one row per run, the best value of each ranked column marked with BestMark
-// (ties all marked; nothing is marked when every run has the same value).
-func Table(w io.Writer, f *results.File) error {
-	t := table.NewWriter()
-	t.SetStyle(table.StyleLight)
-	header := table.Row{"strategy"}
+// cell is one value of the comparison: its text and whether it is the best of its column.
+type cell struct {
+	text string
+	best bool
+}
+
+// comparison computes the comparison table: the header and one row per run (the strategy label first).
+// The best value of each ranked column is flagged (ties all flagged; nothing when every run has the same value).
+func comparison(f *results.File) (header []string, rows [][]cell) {
+	header = []string{"strategy"}
 	for _, c := range columns {
 		header = append(header, c.title)
 	}
-	t.AppendHeader(header)
 	best := make([]float64, len(columns))
 	distinct := make([]bool, len(columns))
 	for j, c := range columns {
@@ -73,14 +76,35 @@ func Table(w io.Writer, f *results.File) error {
 	}
 	for i := range f.Runs {
 		r := &f.Runs[i]
-		row := table.Row{RunLabel(r)}
+		row := []cell{{text: RunLabel(r)}}
 		for j, c := range columns {
 			v := c.value(r)
-			cell := c.format(v)
-			if c.better != 0 && distinct[j] && v == best[j] {
-				cell += BestMark
+			row = append(row, cell{text: c.format(v), best: c.better != 0 && distinct[j] && v == best[j]})
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+// Table writes the comparison table: one row per run, the best value of each ranked column marked with BestMark
+// (ties all marked; nothing is marked when every run has the same value).
+func Table(w io.Writer, f *results.File) error {
+	t := table.NewWriter()
+	t.SetStyle(table.StyleLight)
+	header, rows := comparison(f)
+	hr := table.Row{}
+	for _, h := range header {
+		hr = append(hr, h)
+	}
+	t.AppendHeader(hr)
+	for _, cells := range rows {
+		row := table.Row{}
+		for _, c := range cells {
+			if c.best {
+				row = append(row, c.text+BestMark)
+			} else {
+				row = append(row, c.text)
 			}
-			row = append(row, cell)
 		}
 		t.AppendRow(row)
 	}
@@ -99,10 +123,11 @@ func RunLabel(r *results.Run) string {
 	if len(r.Params) == 0 {
 		return r.Strategy
 	}
-	return r.Strategy + " " + formatParams(r.Params)
+	return r.Strategy + " " + FormatParams(r.Params)
 }
 
-func formatParams(p map[string]any) string {
+// FormatParams formats swept parameters as "k1=v1,k2=v2", keys sorted.
+func FormatParams(p map[string]any) string {
 	keys := make([]string, 0, len(p))
 	for k := range p {
 		keys = append(keys, k)

@@ -141,6 +141,32 @@ func TestLessonRetryAmplification(t *testing.T) {
 			assert.InEpsilon(t, wantAmp, r.Amplification, 0.03, c.name)
 			assert.InDelta(t, wantOK, r.SuccessRate, 0.015, c.name)
 		}
+		b := byName(t, f, "retry-3+budget")
+		t.Logf("budget: amplification %.3f, plain retry-3 %.3f", b.Amplification, byName(t, f, "retry-3").Amplification)
+		assert.InDelta(t, 1.1, b.Amplification, 0.05, "a token-bucket budget keeps load near 1.1x")
+	})
+}
+
+// anthropic-529-peak: honoring Retry-After with jitter beats immediate retries on success and on load.
+func TestLessonAnthropic529Peak(t *testing.T) {
+	eachSeed(t, "anthropic-529-peak", func(t *testing.T, f *results.File) {
+		imm, hj := byName(t, f, "immediate"), byName(t, f, "honor-jitter")
+		t.Logf("success immediate %.3f honor-jitter %.3f; amplification %.2f vs %.2f", imm.SuccessRate, hj.SuccessRate, imm.Amplification, hj.Amplification)
+		assert.Greater(t, hj.SuccessRate, imm.SuccessRate+0.15)
+		assert.Less(t, hj.Amplification, imm.Amplification-0.3)
+	})
+}
+
+// retry-after-sync: honouring a fixed Retry-After exactly brings the fleet back in one instant, again and again;
+// with jitter the returns spread: a far lower peak after the first burst, and a lower peak-to-mean.
+func TestLessonRetryAfterSync(t *testing.T) {
+	eachSeed(t, "retry-after-sync", func(t *testing.T, f *results.File) {
+		ex, hj := byName(t, f, "honor-exactly"), byName(t, f, "honor-jitter")
+		peakAfter := func(r *results.Run) int64 { return maxOf(r.Series.Offered[1:]) }
+		t.Logf("peak after the burst: exact %d, jitter %d; peak/mean %.1f vs %.1f", peakAfter(ex), peakAfter(hj), ex.PeakToMean, hj.PeakToMean)
+		assert.Greater(t, peakAfter(ex), 3*peakAfter(hj))
+		assert.Greater(t, ex.PeakToMean, hj.PeakToMean)
+		assert.Greater(t, ex.Amplification, 2*hj.Amplification)
 	})
 }
 

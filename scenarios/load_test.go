@@ -87,7 +87,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad fleet kind", "kind: closed", "kind: closd", `t.yaml:9:3: fleet.kind: unknown fleet kind "closd" (valid: closed, open, burst)`},
 		{"open fleet without rate", "kind: closed", "kind: open", `t.yaml:8:1: fleet.rate: an open fleet needs rate > 0 arrivals per second, got 0`},
 		{"cap below base", "base: 10ms, cap: 1s", "base: 10ms, cap: 1ms", `t.yaml:15:46: strategies[1].backoff.cap: cap 1ms is below base 10ms`},
-		{"negative max_retries", "    backoff: {kind: none}", "    backoff: {kind: none}\n    max_retries: -1", `t.yaml:14:5: strategies[0].max_retries: must not be negative, got -1`},
+		{"negative max_retries", "    backoff: {kind: none}", "    backoff: {kind: none}\n    max_retries: -1", `t.yaml:14:5: strategies[0].max_retries: -1 (no limit) needs a deadline or a guard to end the retries`},
 		{"probability outside [0,1]", "  queue: 8", "  queue: 8\n  faults: [{status: 500, probability: 1.5}]", `t.yaml:8:26: server.faults[0].probability: probability must be within [0, 1], got 1.5`},
 		{"status outside 100-599", "  queue: 8", "  queue: 8\n  overload: {status: 700}", `t.yaml:8:14: server.overload.status: HTTP status must be within 100–599, got 700`},
 		{"bad distribution", "{kind: exponential, mean: 10ms}", "{kind: exponential}", `t.yaml:6:3: server.service_time: bad distribution: exponential needs mean > 0`},

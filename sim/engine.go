@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"time"
+	"unsafe"
 
 	"stampede/fakeserver"
 	"stampede/sim/results"
@@ -31,6 +32,7 @@ type slot struct {
 	rng    rand.PCG // the slot's own stream: think times and jitter draws
 	start  int64    // intended send of the request's first attempt: latency is measured from here
 	memo   float64  // backoff memo carried between retries
+	hold   float64  // guard state carried between retries (strategies.Attempt.Held: retry-quota tokens held)
 	prevID uint64   // session fleets: the response id the next request builds on
 	gen    uint32   // attempt generation: stale completions and timeouts carry an older one
 	client int32    // owning client instance (strategy state)
@@ -77,6 +79,8 @@ type engine struct {
 	keys     int32
 	session  uint8              // 0: no sessions; sessReplay or sessSynthetic
 	bg       rand.PCG           // background arrival stream
+	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
+	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
 	horizon  time.Duration      // where a phase without an end ends
 	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
@@ -137,6 +141,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		}
 	}
 	e.initClients(f.Clients)
+	e.hedge = newHedging(strat)
 	switch f.Kind {
 	case Open:
 		e.gap, _ = fakeserver.Exponential(time.Duration(float64(time.Second) / f.Rate)).Sampler()
@@ -180,6 +185,9 @@ func (e *engine) initClients(n int) {
 	for i := 1; i < n; i++ {
 		e.clients[i] = e.strat.NewClient()
 	}
+	for i, c := range e.clients {
+		seedClient(c, e.cfg.Seed, i)
+	}
 }
 
 // client returns the strategy state of the slot's client.
@@ -218,7 +226,19 @@ func (e *engine) run() results.Run {
 		e.step()
 	}
 	e.now = max(e.now, min(e.stop, e.lastActivity()))
-	return e.m.result(e)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
+	if e.session != 0 {
+		// Sessions still running at the end count as they stand.
+		for i := range e.slots {
+			if e.slots[i].state != stIdle {
+				e.m.sessionEnd(e.slots[i].sess, true)
+			}
+		}
+	}
+	return e.m.result(runScope{
+		strategy: e.strat.Name(), now: e.now, end: e.end, horizon: e.horizon,
+		timeline: e.srv.Config().Timeline, sessions: e.session != 0,
+	})
 }
 
 func (e *engine) lastActivity() int64 {
@@ -241,6 +261,12 @@ func (e *engine) step() {
 	ev := e.q.pop()
 	e.now = ev.at
 	e.events++
+	if e.q.n > 0 && e.slots != nil {
+		// Ask for the next event's slot now: its cache miss then overlaps this event's work.
+		if nx := e.q.peek(); nx.kind() == evSend || nx.kind() == evTimeout {
+			prefetch(uintptr(unsafe.Pointer(&e.slots[nx.idx])))
+		}
+	}
 	switch ev.kind() {
 	case evSend:
 		e.send(ev.idx)
@@ -249,9 +275,9 @@ func (e *engine) step() {
 			e.done(int(ev.idx))
 		}
 	case evTimeout:
-		s := &e.slots[ev.idx]
-		if s.state == stWaiting && s.gen&genMask == ev.gen() {
+		if e.waiting(ev.idx, ev.gen()) {
 			e.m.timeout(e.now)
+			e.endGen = ev.gen()
 			e.outcome(ev.idx, strategies.Outcome{Err: strategies.ErrTimeout})
 		}
 	case evArrival:
@@ -260,6 +286,8 @@ func (e *engine) step() {
 		e.phase(int(ev.idx), ev.gen() == 1)
 	case evBackground:
 		e.background(int(ev.idx))
+	case evHedge:
+		e.hedgeTimer(ev.idx, ev.gen())
 	}
 }
 
@@ -292,12 +320,12 @@ func (e *engine) arrive() {
 func (e *engine) send(i int32) {
 	s := &e.slots[i]
 	if s.state == stThinking {
-		s.start, s.number, s.memo = e.now, 0, 0
+		s.start, s.number, s.memo, s.hold = e.now, 0, 0, 0
 		e.m.requests++
 	}
 	c := e.client(s)
 	if !s.held {
-		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo}
+		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold}
 		adm := c.Admit(time.Duration(e.now), &e.att)
 		if adm.Reject {
 			e.m.localRejects++
@@ -312,10 +340,19 @@ func (e *engine) send(i int32) {
 		}
 	}
 	s.held = false
+	if e.hedge != nil && s.number == 0 {
+		e.hedgeBegin(i)
+	}
+	e.transmit(i)
+}
+
+// transmit sends the slot's current attempt to the server (Admit has let it through).
+func (e *engine) transmit(i int32) {
+	s := &e.slots[i]
 	s.gen++
 	s.state = stWaiting
 	e.m.attempt(e.now, int(s.number))
-	e.m.integrate(e.now, e.srv)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	req := fakeserver.Request{
 		Ref: fakeserver.Ref(uint64(i)<<32 | uint64(s.gen&genMask)), Key: int(s.client % e.keys),
 		Attempt: int(s.number), PrevID: s.prevID,
@@ -324,6 +361,7 @@ func (e *engine) send(i int32) {
 	switch v {
 	case fakeserver.Rejected:
 		e.m.reject(e.now, ans)
+		e.endGen = s.gen & genMask
 		e.outcome(i, outcomeOf(ans))
 		return
 	case fakeserver.Started:
@@ -365,7 +403,7 @@ func outcomeOf(a fakeserver.Answer) strategies.Outcome {
 
 // done ends a service: the next queued request starts, and the served one's client gets its answer if it still waits.
 func (e *engine) done(unit int) {
-	e.m.integrate(e.now, e.srv)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	served, _, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
 	if started {
 		e.m.waited(waited)
@@ -377,10 +415,11 @@ func (e *engine) done(unit int) {
 		return
 	}
 	s := &e.slots[i]
-	if s.state != stWaiting || s.gen&genMask != gen {
+	if !e.waiting(int32(i), gen) {
 		e.m.serve(served.Busy, true, false)
 		return
 	}
+	e.endGen = gen
 	e.m.serve(served.Busy, false, false)
 	if e.session != 0 {
 		s.prevID = served.RespID
@@ -390,7 +429,7 @@ func (e *engine) done(unit int) {
 
 // phase starts (end false) or ends timeline phase i.
 func (e *engine) phase(i int, end bool) {
-	e.m.integrate(e.now, e.srv)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	now := time.Duration(e.now)
 	if end {
 		if e.srv.Phase() == i {
@@ -433,7 +472,7 @@ func (e *engine) background(i int) {
 	if e.srv.Phase() != i {
 		return
 	}
-	e.m.integrate(e.now, e.srv)
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	e.m.bg++
 	v, _, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32)})
 	if v == fakeserver.Started {
@@ -446,8 +485,11 @@ func (e *engine) background(i int) {
 
 // outcome hands an attempt's end to the strategy and acts on its decision.
 func (e *engine) outcome(i int32, o strategies.Outcome) {
+	if e.hedge != nil && e.hedgeOutcome(i, o) {
+		return
+	}
 	s := &e.slots[i]
-	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Outcome: o}
+	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold, Outcome: o}
 	d := e.client(s).Observe(time.Duration(e.now), &e.att, &s.rng)
 	if e.session != 0 && !o.OK() {
 		s.sess |= sessHit
@@ -461,15 +503,15 @@ func (e *engine) outcome(i int32, o strategies.Outcome) {
 	}
 	switch {
 	case o.OK():
-		e.m.finish(e.now, s, true, o, strategies.Continue)
+		e.m.finish(e.now, s.start, int(s.number), true, o, strategies.Continue)
 	case d.Retry:
 		s.number++
-		s.memo = d.Memo
+		s.memo, s.hold = d.Memo, d.Held
 		s.state = stBackoff
 		e.q.push(event{at: e.now + int64(d.Wait), idx: i, tag: evSend << 28})
 		return
 	default:
-		e.m.finish(e.now, s, false, o, d.Stop)
+		e.m.finish(e.now, s.start, int(s.number), false, o, d.Stop)
 	}
 	e.next(i)
 }
@@ -481,7 +523,7 @@ func (e *engine) next(i int32) {
 		s.left--
 	}
 	if s.left == 0 {
-		e.m.sessionEnd(s, e.session != 0)
+		e.m.sessionEnd(s.sess, e.session != 0)
 		s.state = stIdle
 		if e.cfg.Fleet.Kind == Open {
 			e.free = append(e.free, i)
@@ -490,7 +532,7 @@ func (e *engine) next(i int32) {
 	}
 	at := e.now + int64(e.think.Sample(&s.rng))
 	if at >= e.end {
-		e.m.sessionEnd(s, e.session != 0)
+		e.m.sessionEnd(s.sess, e.session != 0)
 		s.state = stIdle
 		return
 	}

@@ -42,7 +42,7 @@ func TestBernoulliAmplification(t *testing.T) {
 						Faults: []fakeserver.Fault{{Probability: p, Rejection: fakeserver.Rejection{Status: 503}}},
 					},
 				}
-				s := policy(t, strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: time.Millisecond}, MaxRetries: intp(n)})
+				s := policy(t, strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: strategies.Dur(time.Millisecond)}, MaxRetries: intp(n)})
 				r, err := Run(cfg, s)
 				require.NoError(t, err)
 				require.Zero(t, r.Unfinished)
@@ -73,7 +73,11 @@ func quick(seed uint64) (Config, []strategies.Strategy) {
 	}
 	var strats []strategies.Strategy
 	for _, k := range []string{"none", "exponential", "full-jitter", "decorrelated-jitter"} {
-		p, _ := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: k, Base: 50 * time.Millisecond, Cap: 5 * time.Second}, MaxRetries: intp(4), Timeout: 2 * time.Second, RetryAfter: strategies.RetryAfterSpec{Policy: "honor-capped"}}.Build()
+		b := strategies.BackoffSpec{Kind: k, Base: strategies.Dur(50 * time.Millisecond), Cap: 5 * time.Second}
+		if k == "none" {
+			b = strategies.BackoffSpec{Kind: k} // none reads no parameter
+		}
+		p, _ := strategies.Spec{Backoff: b, MaxRetries: intp(4), Timeout: strategies.Dur(2 * time.Second), RetryAfter: strategies.RetryAfterSpec{Policy: "honor-capped"}}.Build()
 		strats = append(strats, p)
 	}
 	return cfg, strats
@@ -161,7 +165,7 @@ func TestBurstHerd(t *testing.T) {
 		Server: fakeserver.Config{Capacity: 50, Queue: 50, ServiceTime: fakeserver.Constant(50 * time.Millisecond)},
 	}
 	run := func(kind string) results.Run {
-		r, err := Run(cfg, policy(t, strategies.Spec{Name: kind, Backoff: strategies.BackoffSpec{Kind: kind, Base: time.Second, Cap: 30 * time.Second}, MaxRetries: intp(8)}))
+		r, err := Run(cfg, policy(t, strategies.Spec{Name: kind, Backoff: strategies.BackoffSpec{Kind: kind, Base: strategies.Dur(time.Second), Cap: 30 * time.Second}, MaxRetries: intp(8)}))
 		require.NoError(t, err)
 		return r
 	}
@@ -180,7 +184,7 @@ func TestTimeouts(t *testing.T) {
 		Fleet:  Fleet{Kind: Closed, Clients: 10, Think: fakeserver.Constant(100 * time.Millisecond)},
 		Server: fakeserver.Config{Capacity: 100, ServiceTime: fakeserver.Constant(time.Second)},
 	}
-	r, err := Run(cfg, policy(t, strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "immediate"}, MaxRetries: intp(2), Timeout: 300 * time.Millisecond}))
+	r, err := Run(cfg, policy(t, strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "immediate"}, MaxRetries: intp(2), Timeout: strategies.Dur(300 * time.Millisecond)}))
 	require.NoError(t, err)
 	assert.Zero(t, r.Succeeded)
 	assert.Equal(t, r.Requests*3, r.Attempts)

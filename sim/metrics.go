@@ -109,16 +109,16 @@ func (m *metrics) serve(busy time.Duration, abandoned, background bool) {
 
 func (m *metrics) hung(int64) { m.hungs++ }
 
-// sessionEnd records the end of a client's session (session fleets only).
-func (m *metrics) sessionEnd(s *slot, session bool) {
+// sessionEnd records the end of a client's session (session fleets only) with its flags.
+func (m *metrics) sessionEnd(flags uint8, session bool) {
 	if !session {
 		return
 	}
 	m.sessions++
-	if s.sess&sessHit != 0 {
+	if flags&sessHit != 0 {
 		m.sessHit++
 	}
-	if s.sess&sessPoisoned != 0 {
+	if flags&sessPoisoned != 0 {
 		m.sessBroke++
 	}
 }
@@ -135,12 +135,13 @@ func (m *metrics) waited(w time.Duration) {
 	}
 }
 
-// integrate accumulates queue length and busy units over time up to t, split across buckets.
-func (m *metrics) integrate(t int64, srv *fakeserver.Server) {
+// integrate accumulates queue length and busy units over time up to t, split across buckets: queue and busy
+// are the values that held since the last call.
+func (m *metrics) integrate(t int64, queue, busy int) {
 	if t <= m.lastT {
 		return
 	}
-	q, b := float64(srv.QueueLen()), float64(srv.InService())
+	q, b := float64(queue), float64(busy)
 	for m.lastT < t {
 		i := m.at(m.lastT)
 		end := min(t, int64(i+1)*m.bucket)
@@ -151,10 +152,11 @@ func (m *metrics) integrate(t int64, srv *fakeserver.Server) {
 	}
 }
 
-func (m *metrics) finish(t int64, s *slot, ok bool, o strategies.Outcome, stop strategies.StopReason) {
-	us := max((t-s.start)/int64(time.Microsecond), histMin)
+// finish records the end of a request that started at start and made number+1 attempts.
+func (m *metrics) finish(t, start int64, number int, ok bool, o strategies.Outcome, stop strategies.StopReason) {
+	us := max((t-start)/int64(time.Microsecond), histMin)
 	_ = m.all.RecordValue(min(us, histMax))
-	m.perRequest = bump(m.perRequest, int(s.number))
+	m.perRequest = bump(m.perRequest, number)
 	m.lastFinish = t
 	if ok {
 		m.succeeded++
@@ -206,12 +208,21 @@ func bump(v []int64, i int) []int64 {
 	return v
 }
 
+// runScope is what result needs to know about the run beyond the counters.
+type runScope struct {
+	strategy string
+	now      int64 // when the run ended
+	end      int64 // when new requests stopped
+	horizon  time.Duration
+	timeline []fakeserver.Phase
+	sessions bool
+}
+
 // result turns the counters into the run record.
-func (m *metrics) result(e *engine) results.Run {
-	m.integrate(e.now, e.srv)
+func (m *metrics) result(sc runScope) results.Run {
 	finished := m.succeeded + m.failed
 	r := results.Run{
-		Strategy:           e.strat.Name(),
+		Strategy:           sc.strategy,
 		Params:             map[string]any{},
 		Requests:           m.requests,
 		Succeeded:          m.succeeded,
@@ -226,6 +237,7 @@ func (m *metrics) result(e *engine) results.Run {
 		Amplification:      ratio(float64(m.attempts), float64(m.requests)),
 		LatencyMs:          latency(m.all),
 		SuccessLatencyMs:   latency(m.ok),
+		LatencyCDF:         cdf(m.all),
 		AttemptsPerRequest: trim(m.perRequest),
 		RetriesByNumber:    trim(m.byNumber),
 		MakespanS:          round3(float64(m.lastFinish) / 1e9),
@@ -255,18 +267,12 @@ func (m *metrics) result(e *engine) results.Run {
 	r.Server.Background = m.bg
 	r.Server.Hung = m.hungs
 	r.Server.WastedShare = round3(ratio(m.busyWasted, m.busyAll))
-	if e.session != 0 {
-		// Sessions still running at the end count as they stand.
-		for i := range e.slots {
-			if st := e.slots[i].state; st != stIdle {
-				m.sessionEnd(&e.slots[i], true)
-			}
-		}
+	if sc.sessions {
 		r.Sessions = &results.Sessions{Total: m.sessions, MetError: m.sessHit, Broken: m.sessBroke}
 	}
 
 	// Series: up to the last bucket with activity, and at least the scenario's duration.
-	n := m.at(max(e.end-1, 0)) + 1
+	n := m.at(max(sc.end-1, 0)) + 1
 	for i := len(m.offered) - 1; i >= n; i-- {
 		if m.offered[i]+m.okS[i]+m.failS[i]+m.timeouts[i] != 0 || m.busyArea[i] != 0 {
 			n = i + 1
@@ -286,9 +292,9 @@ func (m *metrics) result(e *engine) results.Run {
 		busy += m.busyArea[i]
 	}
 	r.Series = s
-	r.Phases = phaseStats(e.srv.Config().Timeline, e.horizon, m.bucket, s)
-	if e.now > 0 && m.capacity > 0 {
-		r.Server.Utilization = round3(busy / (float64(e.now) * float64(m.capacity)))
+	r.Phases = phaseStats(sc.timeline, sc.horizon, m.bucket, s)
+	if sc.now > 0 && m.capacity > 0 {
+		r.Server.Utilization = round3(busy / (float64(sc.now) * float64(m.capacity)))
 	}
 
 	// Herd figures over the active buckets.
@@ -326,6 +332,22 @@ func latency(h *hdrhistogram.Histogram) results.Latency {
 		P999: ms(h.ValueAtQuantile(99.9)),
 		Max:  ms(h.Max()),
 	}
+}
+
+// cdf samples h at results.CDFQuantiles, in milliseconds.
+func cdf(h *hdrhistogram.Histogram) []results.Quantile {
+	if h.TotalCount() == 0 {
+		return []results.Quantile{}
+	}
+	out := make([]results.Quantile, len(results.CDFQuantiles))
+	for i, q := range results.CDFQuantiles {
+		us := h.ValueAtQuantile(q * 100)
+		if q == 0 {
+			us = h.Min()
+		}
+		out[i] = results.Quantile{Q: q, Ms: round3(float64(us) / 1000)}
+	}
+	return out
 }
 
 func ratio(a, b float64) float64 {

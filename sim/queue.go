@@ -30,9 +30,15 @@ func (e event) gen() uint32  { return e.tag & genMask }
 // each event moves to a lower bucket at most 64 times over its life. Access is sequential, which is what keeps a
 // million pending events fast where a binary heap pays a cache miss per level.
 // Events at the same instant pop in a deterministic order fixed by the push sequence.
+//
+// The queue may also look ahead (peek) while an event is being processed: that moves its base instant forward to
+// the next event, and a push that then lands before the base (an event the current one schedules sooner than
+// the next queued one) goes to a small binary heap, early, which pops first. The engine looks ahead to load
+// the next event's client record while it works on the current one.
 type eventQueue struct {
 	buckets [65][]event
-	last    int64 // the instant of the last pop; every queued event is at or after it
+	last    int64   // every bucketed event is at or after this instant
+	early   []event // binary min-heap of events pushed before last; all of them precede every bucketed event
 	n       int
 }
 
@@ -41,6 +47,11 @@ func (q *eventQueue) len() int { return q.n }
 func bucketOf(at, last int64) int { return bits.Len64(uint64(at ^ last)) }
 
 func (q *eventQueue) push(e event) {
+	if e.at < q.last {
+		q.pushEarly(e)
+		q.n++
+		return
+	}
 	b := bucketOf(e.at, q.last)
 	q.buckets[b] = append(q.buckets[b], e)
 	q.n++
@@ -69,16 +80,22 @@ func (q *eventQueue) refill() {
 	q.buckets[i] = src[:0]
 }
 
-// peek returns the earliest event without removing it. It may advance the queue's base instant to that event, so
-// it must only be called between events, never while one is being processed (which may still push earlier ones).
+// peek returns the earliest event without removing it. The queue must not be empty.
 func (q *eventQueue) peek() event {
+	if len(q.early) > 0 {
+		return q.early[0]
+	}
 	q.refill()
 	b := q.buckets[0]
 	return b[len(b)-1]
 }
 
-// pop removes and returns the earliest event.
+// pop removes and returns the earliest event. The queue must not be empty.
 func (q *eventQueue) pop() event {
+	if len(q.early) > 0 {
+		q.n--
+		return q.popEarly()
+	}
 	q.refill()
 	b := q.buckets[0]
 	e := b[len(b)-1]
@@ -90,4 +107,47 @@ func (q *eventQueue) pop() event {
 // reserve preallocates room for about n pending events.
 func (q *eventQueue) reserve(n int) {
 	q.buckets[0] = make([]event, 0, max(n/8, 16))
+}
+
+func (q *eventQueue) pushEarly(e event) {
+	h := append(q.early, e)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].at <= e.at {
+			break
+		}
+		h[i] = h[p]
+		i = p
+	}
+	h[i] = e
+	q.early = h
+}
+
+func (q *eventQueue) popEarly() event {
+	h := q.early
+	top := h[0]
+	n := len(h) - 1
+	last := h[n]
+	h = h[:n]
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1].at < h[c].at {
+			c++
+		}
+		if h[c].at >= last.at {
+			break
+		}
+		h[i] = h[c]
+		i = c
+	}
+	if n > 0 {
+		h[i] = last
+	}
+	q.early = h
+	return top
 }

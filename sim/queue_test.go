@@ -33,6 +33,9 @@ func TestEventQueueOrder(t *testing.T) {
 			now = e.at
 			popped = append(popped, e.at)
 			pending--
+			if pending > 0 && r.IntN(2) == 0 {
+				q.peek() // a look-ahead while the event is processed: later pushes may precede the peeked one
+			}
 		}
 		for q.len() > 0 {
 			e := q.pop()

@@ -75,6 +75,7 @@ type Attempt struct {
 	Number  int           // 0 for the first attempt, k for the k-th retry
 	Elapsed time.Duration // from the request's first (intended) send to the end of this attempt
 	Memo    float64       // backoff-private state carried between retries of one request
+	Held    float64       // guard-private state of the request: the retry-quota tokens it holds (refunded if a retry succeeds)
 	Outcome Outcome       // how this attempt ended
 }
 
@@ -109,6 +110,7 @@ type Decision struct {
 	Retry bool          // send another attempt
 	Wait  time.Duration // after this pause
 	Memo  float64       // the backoff memo to carry into the next Attempt
+	Held  float64       // the guard state to carry into the next Attempt (Attempt.Held)
 	Stop  StopReason    // why not, when Retry is false
 }
 
@@ -138,6 +140,13 @@ type Client interface {
 	// Observe is told the end of every attempt; for a failure it returns whether and when to retry.
 	// src supplies the uniform draws for jitter.
 	Observe(now time.Duration, a *Attempt, src rand.Source) Decision
+}
+
+// Seeder is implemented by a Client whose guards draw random numbers of their own (adaptive throttling rejects
+// with a probability before a send, where no draw is passed in). The engine seeds each client once, right after
+// NewClient, from the scenario seed and the client's index, so runs stay reproducible.
+type Seeder interface {
+	Seed(seed uint64)
 }
 
 // Uniform turns one draw of src into a float64 in [0, 1) (53 random bits, as math/rand/v2's Float64).

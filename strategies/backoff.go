@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,8 @@ type Step struct {
 	N    int     // retry number, 1 for the first retry
 	Memo float64 // what the family returned as memo last time (0 before the first retry)
 	U    float64 // a uniform draw in [0, 1)
+	// Throttled says the failure being retried was a throttling answer (a 429): aws-2026 uses a larger base then.
+	Throttled bool
 }
 
 // Backoff computes the pause before a retry. It is a pure function of the Step: the same Step gives the same pause.
@@ -33,26 +36,40 @@ type BackoffFunc func(s Step) (time.Duration, float64)
 // Delay calls f.
 func (f BackoffFunc) Delay(s Step) (time.Duration, float64) { return f(s) }
 
-// BackoffSpec configures a backoff family. Which fields a family reads is said in its registration;
-// zero values take the family's defaults.
+// BackoffSpec configures a backoff family. Which fields a family reads is said in its registration (Family.Params);
+// a field the family does not read is an error, so a typo'd parameter never goes unnoticed. Every field distinguishes
+// "unset" (take the family's default, or the preset's value): pointers where zero is a meaningful setting (a base of
+// 0 retries at once, a jitter of 0 disables it), plain values where zero is not a valid setting (cap, multiplier).
 type BackoffSpec struct {
-	Kind       string        `yaml:"kind"`       // registered family name, e.g. "full-jitter"
-	Base       time.Duration `yaml:"base"`       // first pause or scale (default 100ms)
-	Cap        time.Duration `yaml:"cap"`        // largest pause (default 20s)
-	Multiplier float64       `yaml:"multiplier"` // growth per retry (default 2)
+	Kind         string         `yaml:"kind"`          // registered family name, e.g. "full-jitter"
+	Base         *time.Duration `yaml:"base"`          // first pause or scale (default 100ms unless the family says otherwise)
+	Cap          time.Duration  `yaml:"cap"`           // largest pause (default 20s); 0 means unset
+	Multiplier   float64        `yaml:"multiplier"`    // growth per retry (default 2); 0 means unset
+	Jitter       *float64       `yaml:"jitter"`        // randomization factor or jitter fraction, for the families that read it
+	BaseMax      time.Duration  `yaml:"base_max"`      // linear-jitter: upper end of the drawn base (default 1.5·base); 0 means unset
+	ThrottleBase *time.Duration `yaml:"throttle_base"` // aws-2026: the base used after a throttling answer (default 1s)
 }
 
-// Defaults for BackoffSpec fields left zero.
+// Defaults for BackoffSpec fields left unset.
 const (
 	DefaultBase       = 100 * time.Millisecond
 	DefaultCap        = 20 * time.Second
 	DefaultMultiplier = 2.0
 )
 
-// WithDefaults fills zero fields.
+// Dur returns a pointer to d, for the optional duration fields of a Spec written in Go.
+func Dur(d time.Duration) *time.Duration { return &d }
+
+// Float returns a pointer to v, for the optional number fields of a Spec written in Go.
+func Float(v float64) *float64 { return &v }
+
+// Int returns a pointer to v (max_retries).
+func Int(v int) *int { return &v }
+
+// WithDefaults fills unset fields with the package defaults (the family's own defaults are applied by Family.Build).
 func (b BackoffSpec) WithDefaults() BackoffSpec {
-	if b.Base == 0 {
-		b.Base = DefaultBase
+	if b.Base == nil {
+		b.Base = Dur(DefaultBase)
 	}
 	if b.Cap == 0 {
 		b.Cap = DefaultCap
@@ -60,16 +77,124 @@ func (b BackoffSpec) WithDefaults() BackoffSpec {
 	if b.Multiplier == 0 {
 		b.Multiplier = DefaultMultiplier
 	}
+	if b.Jitter == nil {
+		b.Jitter = Float(0)
+	}
+	if b.BaseMax == 0 {
+		b.BaseMax = *b.Base * 3 / 2
+	}
+	if b.ThrottleBase == nil {
+		b.ThrottleBase = Dur(time.Second)
+	}
 	return b
+}
+
+// B is the base of a spec whose defaults were applied.
+func (b BackoffSpec) B() time.Duration {
+	if b.Base == nil {
+		return DefaultBase
+	}
+	return *b.Base
+}
+
+// J is the jitter of a spec whose defaults were applied.
+func (b BackoffSpec) J() float64 {
+	if b.Jitter == nil {
+		return 0
+	}
+	return *b.Jitter
+}
+
+// over returns b with every field that o sets replaced by o's value (o's kind included).
+func (b BackoffSpec) over(o BackoffSpec) BackoffSpec {
+	if o.Kind != "" && o.Kind != b.Kind {
+		return o // another family: the preset's parameters belong to the old one
+	}
+	if o.Base != nil {
+		b.Base = o.Base
+	}
+	if o.Cap != 0 {
+		b.Cap = o.Cap
+	}
+	if o.Multiplier != 0 {
+		b.Multiplier = o.Multiplier
+	}
+	if o.Jitter != nil {
+		b.Jitter = o.Jitter
+	}
+	if o.BaseMax != 0 {
+		b.BaseMax = o.BaseMax
+	}
+	if o.ThrottleBase != nil {
+		b.ThrottleBase = o.ThrottleBase
+	}
+	return b
+}
+
+// set lists the YAML names of the fields b sets, kind excluded.
+func (b BackoffSpec) set() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{{"base", b.Base != nil}, {"cap", b.Cap != 0}, {"multiplier", b.Multiplier != 0}, {"jitter", b.Jitter != nil},
+		{"base_max", b.BaseMax != 0}, {"throttle_base", b.ThrottleBase != nil}} {
+		if f.ok {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // Family describes a registered backoff family.
 type Family struct {
-	Name    string                    // registry key, e.g. "full-jitter"
-	Formula string                    // the pause before retry n, in the notation of docs and `stampede strategies`
-	Source  string                    // where the formula comes from
-	Retries bool                      // false for "none": a family that never retries
-	New     func(BackoffSpec) Backoff // builds the backoff from a spec with defaults applied
+	Name     string                    // registry key, e.g. "full-jitter"
+	Formula  string                    // the pause before retry n, in the notation of docs and `stampede strategies`
+	Source   string                    // where the formula comes from
+	Retries  bool                      // false for "none": a family that never retries
+	Params   []string                  // the BackoffSpec fields (YAML names) the family reads
+	Defaults BackoffSpec               // the family's own defaults, applied before the package defaults
+	New      func(BackoffSpec) Backoff // builds the backoff from a spec with defaults applied
+}
+
+// Resolve fills the fields s leaves unset with the family's defaults, then the package defaults.
+func (f Family) Resolve(s BackoffSpec) BackoffSpec {
+	s.Kind = f.Name
+	d := f.Defaults
+	d.Kind = f.Name
+	return d.over(s).WithDefaults()
+}
+
+// Build applies the family's defaults, then the package defaults, and builds the backoff. It checks that the
+// spec sets only parameters the family reads and that they are in range; the error names the field.
+func (f Family) Build(s BackoffSpec) (Backoff, error) {
+	for _, name := range s.set() {
+		if !slices.Contains(f.Params, name) {
+			reads := "no parameter"
+			if len(f.Params) > 0 {
+				reads = strings.Join(f.Params, ", ")
+			}
+			return nil, fieldErr("backoff."+name, fmt.Errorf("%s does not read %s (it reads %s)", f.Name, name, reads))
+		}
+	}
+	s = f.Resolve(s)
+	switch {
+	case *s.Base < 0:
+		return nil, fieldErr("backoff.base", fmt.Errorf("base must not be negative, got %v", *s.Base))
+	case s.Cap < 0:
+		return nil, fieldErr("backoff.cap", fmt.Errorf("cap must not be negative, got %v", s.Cap))
+	case slices.Contains(f.Params, "cap") && slices.Contains(f.Params, "base") && s.Cap < *s.Base:
+		return nil, fieldErr("backoff.cap", fmt.Errorf("cap %v is below base %v", s.Cap, *s.Base))
+	case s.Multiplier < 1:
+		return nil, fieldErr("backoff.multiplier", fmt.Errorf("multiplier must be ≥ 1, got %g", s.Multiplier))
+	case *s.Jitter < 0 || *s.Jitter > 1:
+		return nil, fieldErr("backoff.jitter", fmt.Errorf("jitter must be within [0, 1], got %g", *s.Jitter))
+	case s.BaseMax < *s.Base:
+		return nil, fieldErr("backoff.base_max", fmt.Errorf("base_max %v is below base %v", s.BaseMax, *s.Base))
+	case *s.ThrottleBase < 0:
+		return nil, fieldErr("backoff.throttle_base", errors.New("throttle_base must not be negative"))
+	}
+	return f.New(s), nil
 }
 
 var (

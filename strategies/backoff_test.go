@@ -12,7 +12,7 @@ import (
 const ms = time.Millisecond
 
 func spec(kind string) BackoffSpec {
-	return BackoffSpec{Kind: kind, Base: 100 * ms, Cap: 20 * time.Second}.WithDefaults()
+	return BackoffSpec{Kind: kind, Base: Dur(100 * ms), Cap: 20 * time.Second}.WithDefaults()
 }
 
 func build(t *testing.T, kind string) Backoff {
@@ -73,10 +73,14 @@ func TestDecorrelatedWorkedTable(t *testing.T) {
 func TestBackoffBounds(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, f := range Families() {
+		if f.Name == "randomized-exponential" || f.Name == "linear-jitter" {
+			continue // capped before the jitter, and uncapped: their bounds are in families_test.go
+		}
 		t.Run(f.Name, func(t *testing.T) {
 			for trial := 0; trial < 200; trial++ {
-				s := BackoffSpec{Kind: f.Name, Base: time.Duration(r.Int64N(int64(time.Second))), Multiplier: 1 + 3*r.Float64()}
-				s.Cap = s.Base + time.Duration(r.Int64N(int64(time.Minute)))
+				base := time.Duration(r.Int64N(int64(time.Second)))
+				s := BackoffSpec{Kind: f.Name, Base: &base, Multiplier: 1 + 3*r.Float64()}
+				s.Cap = base + time.Duration(r.Int64N(int64(time.Minute)))
 				b := f.New(s.WithDefaults())
 				memo := 0.0
 				for n := 1; n <= 80; n++ {

@@ -2,7 +2,8 @@ package strategies
 
 import "time"
 
-// Constant pauses the same time before every retry: pause(n) = base (base 0 takes the default 100ms; see Immediate).
+// Constant pauses the same time before every retry: pause(n) = base. With base 0 (written `base: 0s`) it retries
+// immediately, as the immediate family does: the "retry storm" of literature item 3 (../shared/reference/literature.md).
 //
 //	n      1      2      3      4
 //	base   100ms  100ms  100ms  100ms
@@ -15,7 +16,7 @@ func (c Constant) Delay(Step) (time.Duration, float64) { return c.Base, 0 }
 
 func init() {
 	RegisterBackoff(Family{
-		Name: "constant", Formula: "base", Source: "baseline", Retries: true,
-		New: func(s BackoffSpec) Backoff { return Constant{Base: s.Base} },
+		Name: "constant", Formula: "base", Source: "baseline", Retries: true, Params: []string{"base"},
+		New: func(s BackoffSpec) Backoff { return Constant{Base: s.B()} },
 	})
 }

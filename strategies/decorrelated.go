@@ -32,8 +32,8 @@ func (d DecorrelatedJitter) Delay(s Step) (time.Duration, float64) {
 
 func init() {
 	RegisterBackoff(Family{
-		Name: "decorrelated-jitter", Formula: "sleep = min(cap, U(base, 3·sleep)), sleep₀ = base", Retries: true,
+		Name: "decorrelated-jitter", Formula: "sleep = min(cap, U(base, 3·sleep)), sleep₀ = base", Retries: true, Params: []string{"base", "cap"},
 		Source: `AWS Architecture Blog, "Exponential Backoff And Jitter" (2015)`,
-		New:    func(s BackoffSpec) Backoff { return DecorrelatedJitter{Base: s.Base, Cap: s.Cap} },
+		New:    func(s BackoffSpec) Backoff { return DecorrelatedJitter{Base: s.B(), Cap: s.Cap} },
 	})
 }

@@ -26,8 +26,8 @@ func (e Exponential) Delay(s Step) (time.Duration, float64) {
 
 func init() {
 	RegisterBackoff(Family{
-		Name: "exponential", Formula: "min(cap, base·m^(n−1))", Retries: true,
+		Name: "exponential", Formula: "min(cap, base·m^(n−1))", Retries: true, Params: []string{"base", "cap", "multiplier"},
 		Source: `AWS Architecture Blog, "Exponential Backoff And Jitter" (2015)`,
-		New:    func(s BackoffSpec) Backoff { return Exponential{Base: s.Base, Cap: s.Cap, Multiplier: s.Multiplier} },
+		New:    func(s BackoffSpec) Backoff { return Exponential{Base: s.B(), Cap: s.Cap, Multiplier: s.Multiplier} },
 	})
 }

@@ -25,8 +25,8 @@ func (f FullJitter) Delay(s Step) (time.Duration, float64) {
 
 func init() {
 	RegisterBackoff(Family{
-		Name: "full-jitter", Formula: "U(0, min(cap, base·m^(n−1)))", Retries: true,
+		Name: "full-jitter", Formula: "U(0, min(cap, base·m^(n−1)))", Retries: true, Params: []string{"base", "cap", "multiplier"},
 		Source: `AWS Architecture Blog, "Exponential Backoff And Jitter" (2015)`,
-		New:    func(s BackoffSpec) Backoff { return FullJitter{Base: s.Base, Cap: s.Cap, Multiplier: s.Multiplier} },
+		New:    func(s BackoffSpec) Backoff { return FullJitter{Base: s.B(), Cap: s.Cap, Multiplier: s.Multiplier} },
 	})
 }

@@ -2,6 +2,7 @@ package strategies
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -10,8 +11,8 @@ import (
 var ErrBadSpec = errors.New("strategies: bad strategy")
 
 // FieldError is a Spec error tied to a field, named by its YAML path inside the spec ("backoff.kind",
-// "retry_after.policy"), so that a scenario loader can point at the file, line and column. It unwraps to
-// ErrBadSpec and to the cause.
+// "retry_after.policy", "guards[1].max_tokens", "preset"), so that a scenario loader can point at the file, line and
+// column. It unwraps to ErrBadSpec and to the cause.
 type FieldError struct {
 	Field string
 	Err   error
@@ -20,21 +21,38 @@ type FieldError struct {
 func (e *FieldError) Error() string   { return e.Field + ": " + e.Err.Error() }
 func (e *FieldError) Unwrap() []error { return []error{ErrBadSpec, e.Err} }
 
-func fieldErr(field string, err error) error { return &FieldError{Field: field, Err: err} }
+func fieldErr(field string, err error) error {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return err // already located
+	}
+	return &FieldError{Field: field, Err: err}
+}
+
+// errBadValue prefixes an unknown value of a field with a fixed set of values ("unknown value \"obey\" (valid: …)").
+var errBadValue = errors.New("unknown value")
 
 // DefaultMaxRetries applies when a spec leaves max_retries out.
 const DefaultMaxRetries = 3
 
-// Spec is a strategy as a scenario writes it: a backoff family plus the knobs every strategy has.
-// The struct is the YAML schema.
+// Unlimited, as max_retries, removes the retry count limit: a deadline (or a guard) must bound the retries.
+const Unlimited = -1
+
+// Spec is a strategy as a scenario writes it: a backoff family, a Retry-After policy, guards and limits, or a preset
+// with some of them overridden. The struct is the YAML schema. Every field distinguishes unset from zero, so that
+// `preset: anthropic-python` plus `max_retries: 5` changes that one field of the preset and nothing else.
 type Spec struct {
-	Name       string         `yaml:"name"`        // label in tables (default: the backoff kind)
-	Backoff    BackoffSpec    `yaml:"backoff"`     // the pause before each retry
-	MaxRetries *int           `yaml:"max_retries"` // retries after the first attempt (default 3; 0 for backoff none)
-	RetryOn    []string       `yaml:"retry_on"`    // statuses, classes (5xx), timeout, connection (default DefaultRetryOn)
-	RetryAfter RetryAfterSpec `yaml:"retry_after"` // what to do with a server's Retry-After (default ignore)
-	Timeout    time.Duration  `yaml:"timeout"`     // per-attempt timeout (0: none)
-	Deadline   time.Duration  `yaml:"deadline"`    // total time budget per request from its first send (0: none)
+	Name        string         `yaml:"name"`         // label in tables (default: the preset or the backoff kind)
+	Preset      string         `yaml:"preset"`       // start from this SDK's defaults (Presets()); the other fields override it
+	Backoff     BackoffSpec    `yaml:"backoff"`      // the pause before each retry; a different kind replaces the preset's backoff whole
+	MaxRetries  *int           `yaml:"max_retries"`  // retries after the first attempt (default 3; -1: no limit; 0 for backoff none)
+	RetryOn     []string       `yaml:"retry_on"`     // statuses, classes (5xx), timeout, connection (default DefaultRetryOn)
+	ShouldRetry string         `yaml:"should_retry"` // x-should-retry: honor (default) | ignore
+	RetryAfter  RetryAfterSpec `yaml:"retry_after"`  // what to do with a server's Retry-After (default ignore)
+	Guards      []GuardSpec    `yaml:"guards"`       // budgets, throttles, breakers shared by a client's requests; replaces the preset's list whole (`[]`: none)
+	Hedge       HedgeSpec      `yaml:"hedge"`        // send copies of a request instead of retrying it (default none)
+	Timeout     *time.Duration `yaml:"timeout"`      // per-attempt timeout (default none)
+	Deadline    *time.Duration `yaml:"deadline"`     // total time per request from its first send; no retry would start after it (default none)
 	// SessionState is what a stateful client does with its conversation after a failed attempt: "replay"
 	// (default) retries the identical request and keeps its state; "synthetic-state" records an id it made up
 	// and builds every later request from it, the failure of the seed document "Session Unrecoverable After
@@ -54,19 +72,36 @@ var ErrBadSessionState = errors.New("strategies: unknown session_state")
 // SyntheticStater is implemented by strategies whose clients fold failures into their session state.
 type SyntheticStater interface{ SyntheticState() bool }
 
-// Policy is the composed strategy: retry_on filters the outcome, max_retries and the deadline bound the attempts,
-// the backoff proposes a pause and the Retry-After policy may replace it. It keeps no per-client state, so it is
-// its own Client. Safe for concurrent use.
+// Policy is the composed strategy. Its pieces nest like failsafe-go's With(a, b, c): after a failed attempt each
+// check may veto the retry, outermost first, and the first veto names the stop reason:
+//
+//  1. retry_on and x-should-retry: is the outcome worth retrying at all?   (StopNotRetryable)
+//  2. max_retries: is a retry left?                                          (StopMaxRetries)
+//  3. the backoff proposes a pause; the Retry-After policy may replace or clamp it,
+//     or refuse (a delay above its cap with above: give-up; a missing header with require)  (StopRetryAfter, StopNotRetryable)
+//  4. the deadline: would the retry start after it?                          (StopDeadline)
+//  5. the guards, in the order written: each may veto (Allow)               (StopGuard)
+//
+// Guards come last so that a retry the policy refuses costs no budget; every guard then records the final decision
+// (a retry spends tokens only when it really happens). Before every attempt the guards may also delay or reject the
+// send (Admit). A Policy without guards keeps no per-client state and is its own Client; with guards, NewClient
+// returns fresh guard state. A Policy is immutable and safe for concurrent use; its clients are not.
 type Policy struct {
-	name       string
-	backoff    Backoff
-	maxRetries int
-	retryOn    RetryOn
-	raPolicy   RetryAfterPolicy
-	raCap      time.Duration
-	timeout    time.Duration
-	deadline   time.Duration
-	synthetic  bool
+	name        string
+	preset      string
+	spec        Spec // the resolved spec (preset merged), for Describe
+	family      Family
+	backoff     Backoff
+	maxRetries  int // Unlimited: none
+	retryOn     RetryOn
+	shouldRetry bool
+	ra          retryAfter
+	guards      []func() Guard
+	hedgeDelay  time.Duration
+	hedgeCopies int // < 2: no hedging
+	timeout     time.Duration
+	deadline    time.Duration
+	synthetic   bool
 }
 
 var (
@@ -74,25 +109,74 @@ var (
 	_ Client   = (*Policy)(nil)
 )
 
-// Build turns a spec into a strategy.
+// Resolve returns the spec with its preset merged in: the preset's fields, overridden by the ones s sets.
+func (s Spec) Resolve() (Spec, error) {
+	if s.Preset == "" {
+		return s, nil
+	}
+	base, err := LookupPreset(s.Preset)
+	if err != nil {
+		return Spec{}, fieldErr("preset", err)
+	}
+	r := base.Spec
+	r.Preset = s.Preset
+	if s.Name != "" {
+		r.Name = s.Name
+	} else {
+		r.Name = s.Preset
+	}
+	r.Backoff = r.Backoff.over(s.Backoff)
+	if s.MaxRetries != nil {
+		r.MaxRetries = s.MaxRetries
+	}
+	if s.RetryOn != nil {
+		r.RetryOn = s.RetryOn
+	}
+	if s.ShouldRetry != "" {
+		r.ShouldRetry = s.ShouldRetry
+	}
+	r.RetryAfter = r.RetryAfter.over(s.RetryAfter)
+	if s.Guards != nil {
+		r.Guards = s.Guards
+	}
+	r.Hedge = r.Hedge.over(s.Hedge)
+	if s.Timeout != nil {
+		r.Timeout = s.Timeout
+	}
+	if s.Deadline != nil {
+		r.Deadline = s.Deadline
+	}
+	if s.SessionState != "" {
+		r.SessionState = s.SessionState
+	}
+	return r, nil
+}
+
+// Build turns a spec into a strategy. Errors are *FieldError with the field's YAML path.
 func (s Spec) Build() (*Policy, error) {
+	s, err := s.Resolve()
+	if err != nil {
+		return nil, err
+	}
 	fam, err := LookupBackoff(s.Backoff.Kind)
 	if err != nil {
 		return nil, fieldErr("backoff.kind", err)
 	}
-	p := &Policy{
-		name:       s.Name,
-		backoff:    fam.New(s.Backoff.WithDefaults()),
-		maxRetries: DefaultMaxRetries,
-		timeout:    s.Timeout,
-		deadline:   s.Deadline,
-		raCap:      s.RetryAfter.Cap,
+	p := &Policy{name: s.Name, preset: s.Preset, spec: s, family: fam, maxRetries: DefaultMaxRetries, shouldRetry: true}
+	if p.backoff, err = fam.Build(s.Backoff); err != nil {
+		return nil, err
 	}
 	if p.name == "" {
 		p.name = fam.Name
 	}
 	if s.MaxRetries != nil {
+		if *s.MaxRetries < Unlimited {
+			return nil, fieldErr("max_retries", fmt.Errorf("must be ≥ 0, or -1 for no limit, got %d", *s.MaxRetries))
+		}
 		p.maxRetries = *s.MaxRetries
+		if p.maxRetries == Unlimited && (s.Deadline == nil || *s.Deadline == 0) && len(s.Guards) == 0 {
+			return nil, fieldErr("max_retries", errors.New("-1 (no limit) needs a deadline or a guard to end the retries"))
+		}
 	}
 	if !fam.Retries {
 		p.maxRetries = 0
@@ -104,11 +188,37 @@ func (s Spec) Build() (*Policy, error) {
 	if p.retryOn, err = ParseRetryOn(on); err != nil {
 		return nil, fieldErr("retry_on", err)
 	}
-	if p.raPolicy, err = ParseRetryAfterPolicy(s.RetryAfter.Policy); err != nil {
-		return nil, fieldErr("retry_after.policy", err)
+	switch s.ShouldRetry {
+	case "", "honor":
+	case "ignore":
+		p.shouldRetry = false
+	default:
+		return nil, fieldErr("should_retry", unknownName(errBadValue, s.ShouldRetry, []string{"honor", "ignore"}))
 	}
-	if p.raCap == 0 {
-		p.raCap = DefaultRetryAfterCap
+	if p.ra, err = buildRetryAfter(s.RetryAfter); err != nil {
+		return nil, err
+	}
+	for i, g := range s.Guards {
+		mk, err := buildGuard(fmt.Sprintf("guards[%d]", i), g)
+		if err != nil {
+			return nil, err
+		}
+		p.guards = append(p.guards, mk)
+	}
+	if p.hedgeDelay, p.hedgeCopies, err = buildHedge(s.Hedge); err != nil {
+		return nil, err
+	}
+	if s.Timeout != nil {
+		if *s.Timeout < 0 {
+			return nil, fieldErr("timeout", fmt.Errorf("timeout must not be negative, got %v", *s.Timeout))
+		}
+		p.timeout = *s.Timeout
+	}
+	if s.Deadline != nil {
+		if *s.Deadline < 0 {
+			return nil, fieldErr("deadline", fmt.Errorf("deadline must not be negative, got %v", *s.Deadline))
+		}
+		p.deadline = *s.Deadline
 	}
 	switch s.SessionState {
 	case "", SessionReplay:
@@ -120,10 +230,22 @@ func (s Spec) Build() (*Policy, error) {
 	return p, nil
 }
 
+// MustBuild is Build for specs written in Go that are known to be valid (tests, examples); it panics on error.
+func (s Spec) MustBuild() *Policy {
+	p, err := s.Build()
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 // Name is the label of the strategy.
 func (p *Policy) Name() string { return p.name }
 
-// MaxRetries is the number of retries after the first attempt.
+// Spec is the resolved spec the policy was built from (its preset merged in).
+func (p *Policy) Spec() Spec { return p.spec }
+
+// MaxRetries is the number of retries after the first attempt (Unlimited: no limit).
 func (p *Policy) MaxRetries() int { return p.maxRetries }
 
 // AttemptTimeout is the per-attempt timeout (0: none).
@@ -132,34 +254,66 @@ func (p *Policy) AttemptTimeout() time.Duration { return p.timeout }
 // SyntheticState reports whether the client folds failures into its session state.
 func (p *Policy) SyntheticState() bool { return p.synthetic }
 
-// NewClient returns p itself: a Policy has no per-client state.
-func (p *Policy) NewClient() Client { return p }
+// NewClient returns p itself when it has no guards, else fresh guard state for one client.
+func (p *Policy) NewClient() Client {
+	if len(p.guards) == 0 {
+		return p
+	}
+	c := &guarded{p: p, guards: make([]Guard, len(p.guards))}
+	for i, mk := range p.guards {
+		c.guards[i] = mk()
+	}
+	return c
+}
 
-// Admit always sends at once: a Policy has no guard.
+// Admit always sends at once: a Policy without guards never shapes sends.
 func (p *Policy) Admit(time.Duration, *Attempt) Admission { return Admission{} }
 
-// Observe decides after an attempt. It takes exactly one draw from src per failed attempt, whatever it decides,
-// so that strategies compared on the same seed consume their clients' streams alike.
+// Observe decides after an attempt (a Policy without guards).
 func (p *Policy) Observe(_ time.Duration, a *Attempt, src rand.Source) Decision {
+	d, _ := p.decide(a, src)
+	return d
+}
+
+// Retryable reports whether the outcome is one the policy retries (retry_on, x-should-retry), limits aside.
+func (p *Policy) Retryable(o Outcome) bool {
+	if o.OK() || o.Err == ErrLocal {
+		return false
+	}
+	if p.shouldRetry {
+		switch o.ShouldRetry {
+		case True:
+			return true
+		case False:
+			return false
+		}
+	}
+	return p.retryOn.Match(o)
+}
+
+// decide runs checks 1–4 of the nesting order. A hedging policy never retries: its failures stop at check 2. It takes exactly one draw from src per failed attempt, whatever it
+// decides, so that strategies compared on the same seed consume their clients' streams alike.
+func (p *Policy) decide(a *Attempt, src rand.Source) (d Decision, retryable bool) {
 	o := a.Outcome
 	if o.OK() {
-		return Decision{}
+		return Decision{}, false
 	}
 	u := Uniform(src)
-	switch {
-	case o.ShouldRetry == False:
-		return Decision{Stop: StopNotRetryable}
-	case o.ShouldRetry != True && !p.retryOn.Match(o):
-		return Decision{Stop: StopNotRetryable}
-	case a.Number >= p.maxRetries:
-		return Decision{Stop: StopMaxRetries}
+	if !p.Retryable(o) {
+		return Decision{Stop: StopNotRetryable}, false
 	}
-	wait, memo := p.backoff.Delay(Step{N: a.Number + 1, Memo: a.Memo, U: u})
-	wait = p.raPolicy.apply(o, p.raCap, wait)
-	if p.deadline > 0 && a.Elapsed+wait >= p.deadline {
-		return Decision{Stop: StopDeadline}
+	if p.hedgeCopies >= 2 || (p.maxRetries != Unlimited && a.Number >= p.maxRetries) {
+		return Decision{Stop: StopMaxRetries}, true
 	}
-	return Decision{Retry: true, Wait: wait, Memo: memo}
+	t, memo := p.backoff.Delay(Step{N: a.Number + 1, Memo: a.Memo, U: u, Throttled: o.Err == ErrNone && o.Status == 429})
+	wait, stop := p.ra.apply(o, t, u)
+	if stop != Continue {
+		return Decision{Stop: stop}, true
+	}
+	if p.deadline > 0 && a.Elapsed+wait > p.deadline {
+		return Decision{Stop: StopDeadline}, true
+	}
+	return Decision{Retry: true, Wait: wait, Memo: memo, Held: a.Held}, true
 }
 
 // Func adapts a plain function to a stateless Strategy, for tests and one-off policies.

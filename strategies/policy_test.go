@@ -32,7 +32,7 @@ func mustBuild(t *testing.T, s Spec) *Policy {
 func status(s int) Outcome { return Outcome{Status: s} }
 
 func TestPolicyDecisions(t *testing.T) {
-	exp := BackoffSpec{Kind: "exponential", Base: 100 * ms, Cap: 10 * time.Second}
+	exp := BackoffSpec{Kind: "exponential", Base: Dur(100 * ms), Cap: 10 * time.Second}
 	cases := []struct {
 		name string
 		spec Spec
@@ -58,10 +58,10 @@ func TestPolicyDecisions(t *testing.T) {
 		{"honor-capped within cap", Spec{Backoff: exp, RetryAfter: RetryAfterSpec{Policy: "honor-capped"}}, Attempt{Outcome: Outcome{Status: 529, RetryAfter: 59 * time.Second, HasRetryAfter: true}}, Decision{Retry: true, Wait: 59 * time.Second}},
 		{"honor-capped above cap falls back", Spec{Backoff: exp, RetryAfter: RetryAfterSpec{Policy: "honor-capped"}}, Attempt{Outcome: Outcome{Status: 529, RetryAfter: 61 * time.Second, HasRetryAfter: true}}, Decision{Retry: true, Wait: 100 * ms}},
 		{"honor-capped zero falls back", Spec{Backoff: exp, RetryAfter: RetryAfterSpec{Policy: "honor-capped"}}, Attempt{Outcome: Outcome{Status: 529, HasRetryAfter: true}}, Decision{Retry: true, Wait: 100 * ms}},
-		{"honor-capped custom cap", Spec{Backoff: exp, RetryAfter: RetryAfterSpec{Policy: "honor-capped", Cap: 5 * time.Second}}, Attempt{Outcome: Outcome{Status: 529, RetryAfter: 6 * time.Second, HasRetryAfter: true}}, Decision{Retry: true, Wait: 100 * ms}},
-		{"deadline stops", Spec{Backoff: exp, Deadline: time.Second}, Attempt{Elapsed: 950 * ms, Outcome: status(529)}, Decision{Stop: StopDeadline}},
-		{"deadline leaves room", Spec{Backoff: exp, Deadline: time.Second}, Attempt{Elapsed: 850 * ms, Outcome: status(529)}, Decision{Retry: true, Wait: 100 * ms}},
-		{"decorrelated carries its memo", Spec{Backoff: BackoffSpec{Kind: "decorrelated-jitter", Base: 100 * ms, Cap: 10 * time.Second}}, Attempt{Outcome: status(529)}, Decision{Retry: true, Wait: 200 * ms, Memo: float64(200 * ms)}},
+		{"honor-capped custom cap", Spec{Backoff: exp, RetryAfter: RetryAfterSpec{Policy: "honor-capped", Cap: Dur(5 * time.Second)}}, Attempt{Outcome: Outcome{Status: 529, RetryAfter: 6 * time.Second, HasRetryAfter: true}}, Decision{Retry: true, Wait: 100 * ms}},
+		{"deadline stops", Spec{Backoff: exp, Deadline: Dur(time.Second)}, Attempt{Elapsed: 950 * ms, Outcome: status(529)}, Decision{Stop: StopDeadline}},
+		{"deadline leaves room", Spec{Backoff: exp, Deadline: Dur(time.Second)}, Attempt{Elapsed: 850 * ms, Outcome: status(529)}, Decision{Retry: true, Wait: 100 * ms}},
+		{"decorrelated carries its memo", Spec{Backoff: BackoffSpec{Kind: "decorrelated-jitter", Base: Dur(100 * ms), Cap: 10 * time.Second}}, Attempt{Outcome: status(529)}, Decision{Retry: true, Wait: 200 * ms, Memo: float64(200 * ms)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

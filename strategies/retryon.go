@@ -66,3 +66,34 @@ func (r *RetryOn) Match(o Outcome) bool {
 	}
 	return r.Status(o.Status)
 }
+
+// String lists the retried outcomes in the notation of retry_on: whole classes as "5xx", single statuses, then
+// timeout and connection ("408 409 429 5xx timeout connection").
+func (r RetryOn) String() string {
+	var parts []string
+	for c := 1; c <= 5; c++ {
+		full := true
+		for s := c * 100; s < c*100+100; s++ {
+			full = full && r.Status(s)
+		}
+		if full {
+			parts = append(parts, strconv.Itoa(c)+"xx")
+			continue
+		}
+		for s := c * 100; s < c*100+100; s++ {
+			if r.Status(s) {
+				parts = append(parts, strconv.Itoa(s))
+			}
+		}
+	}
+	if r.timeout {
+		parts = append(parts, "timeout")
+	}
+	if r.conn {
+		parts = append(parts, "connection")
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, " ")
+}

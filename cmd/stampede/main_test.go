@@ -36,7 +36,7 @@ func exitCodeQuiet(err error) int {
 
 func TestRunWritesResults(t *testing.T) {
 	dir := t.TempDir()
-	out, _, code := runCLI(t, "run", "quickstart", "-o", dir, "--only", "none,full-jitter")
+	out, _, code := runCLI(t, "run", "quickstart", "-o", dir, "--no-png", "--only", "none,full-jitter")
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "full-jitter")
 	assert.NotContains(t, out, "decorrelated")
@@ -45,13 +45,13 @@ func TestRunWritesResults(t *testing.T) {
 	assert.Contains(t, string(a), `"schema": 1`)
 
 	dir2 := t.TempDir()
-	_, _, code = runCLI(t, "run", "quickstart", "-o", dir2, "--only", "none,full-jitter")
+	_, _, code = runCLI(t, "run", "quickstart", "-o", dir2, "--no-png", "--only", "none,full-jitter")
 	require.Equal(t, 0, code)
 	b, err := os.ReadFile(filepath.Join(dir2, "results.json"))
 	require.NoError(t, err)
 	assert.Equal(t, a, b, "same seed, byte-identical results.json")
 
-	_, _, code = runCLI(t, "run", "quickstart", "-o", dir2, "--only", "none,full-jitter", "--seed", "2")
+	_, _, code = runCLI(t, "run", "quickstart", "-o", dir2, "--no-png", "--only", "none,full-jitter", "--seed", "2")
 	require.Equal(t, 0, code)
 	c, err := os.ReadFile(filepath.Join(dir2, "results.json"))
 	require.NoError(t, err)

@@ -1,34 +1,39 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"stampede/reports"
 	"stampede/scenarios"
 	"stampede/sim"
-	"stampede/sim/results"
 	"stampede/strategies"
 )
 
 func newRunCmd() *cobra.Command {
 	var (
-		outDir string
-		seed   uint64
-		only   []string
+		out  reportFlags
+		seed uint64
+		only []string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [FILE|NAME]",
 		Short: "Run a scenario in virtual time and compare its strategies",
 		Long: "Run a scenario (a YAML file, or the name of a shipped one; default " + scenarios.Default + ") in virtual time,\n" +
-			"print a comparison table and, with -o, write results.json.\nShipped scenarios: " + strings.Join(scenarios.Names(), ", "),
+			"print a comparison table (or --format) and, with -o DIR, write the report set: report.html, report.md,\n" +
+			"results.json, series.csv and charts/. --fail-if exits 1 when a run crosses a threshold.\n" +
+			"Shipped scenarios: " + strings.Join(scenarios.Names(), ", "),
 		Args: positional(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, err := out.check()
+			if err != nil {
+				return err
+			}
 			name := scenarios.Default
 			if len(args) == 1 {
 				name = args[0]
@@ -54,23 +59,26 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f, runErr := sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, nil)
-			// Whatever ran is reported, even when some runs failed or the run was interrupted.
-			if len(f.Runs) > 0 {
-				if err := reports.Table(cmd.OutOrStdout(), f); err != nil {
-					return err
-				}
+			names := make([]string, len(jobs))
+			for i, j := range jobs {
+				names[i] = j.Strategy.Name() + params(j.Params)
 			}
-			if outDir != "" && len(f.Runs) > 0 {
-				if err := writeResults(outDir, f); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", filepath.Join(outDir, "results.json"))
+			progress := reports.NewProgress(cmd.ErrOrStderr(), names)
+			start := time.Now()
+			f, runErr := sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, progress.Done)
+			progress.Stop()
+			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
+			// Whatever ran is reported, even when some runs failed or the run was interrupted.
+			if len(f.Runs) == 0 {
+				return runErr
+			}
+			if err := out.emit(cmd, f, meta, ts); err != nil {
+				return errors.Join(runErr, err)
 			}
 			return runErr
 		},
 	}
-	cmd.Flags().StringVarP(&outDir, "out", "o", "", "directory to write results.json into")
+	out.add(cmd)
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "override the scenario's seed")
 	cmd.Flags().StringSliceVar(&only, "only", nil, "run only these strategies (comma-separated names)")
 	return cmd
@@ -103,17 +111,10 @@ func selectStrategies(all []strategies.Strategy, only []string) ([]strategies.St
 	return out, nil
 }
 
-func writeResults(dir string, f *results.File) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// params labels a sweep job for the progress display: " clients=50".
+func params(p map[string]any) string {
+	if len(p) == 0 {
+		return ""
 	}
-	out, err := os.Create(filepath.Join(dir, "results.json"))
-	if err != nil {
-		return err
-	}
-	if err := reports.JSON(out, f); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return " " + reports.FormatParams(p)
 }

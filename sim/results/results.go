@@ -16,7 +16,8 @@ type File struct {
 	Schema    int     `json:"schema"`
 	Scenario  string  `json:"scenario"`
 	Seed      uint64  `json:"seed"`
-	Engine    string  `json:"engine"` // "virtual" or "live"
+	Engine    string  `json:"engine"`            // "virtual" or "live"
+	Partial   bool    `json:"partial,omitempty"` // the run was interrupted: runs hold what was gathered
 	DurationS float64 `json:"duration_s"`
 	BucketS   float64 `json:"bucket_s"`
 	Limits    Limits  `json:"limits"` // the server's nominal limits, for drawing reference lines
@@ -55,11 +56,15 @@ type Run struct {
 	LocalRejected int64   `json:"local_rejected"` // attempts a client-side guard refused to send
 	Amplification float64 `json:"amplification"`  // attempts / requests
 
-	LatencyMs        Latency `json:"latency_ms"`         // first (intended) send to final outcome, all finished requests
-	SuccessLatencyMs Latency `json:"success_latency_ms"` // the same for successful requests only
+	LatencyMs        Latency    `json:"latency_ms"`         // first (intended) send to final outcome, all finished requests
+	SuccessLatencyMs Latency    `json:"success_latency_ms"` // the same for successful requests only
+	LatencyCDF       []Quantile `json:"latency_cdf"`        // LatencyMs at CDFQuantiles, for plotting the distribution; empty when nothing finished
 
 	AttemptsPerRequest []int64 `json:"attempts_per_request"` // [k]: finished requests that took k+1 attempts
 	RetriesByNumber    []int64 `json:"retries_by_number"`    // [k]: attempts that were retry k (index 0: first tries)
+
+	Dropped int64 `json:"dropped,omitempty"` // live open fleets: arrivals not sent because every worker was busy
+	Late    int64 `json:"late,omitempty"`    // live open fleets: arrivals sent more than 10 ms after their intended instant
 
 	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
 	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)
@@ -102,6 +107,22 @@ type Latency struct {
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
 }
+
+// Quantile is one point of a latency distribution: the fraction Q (in [0, 1]) of finished requests took at
+// most Ms milliseconds.
+type Quantile struct {
+	Q  float64 `json:"q"`
+	Ms float64 `json:"ms"`
+}
+
+// CDFQuantiles are the fractions at which Run.LatencyCDF is sampled: every percent, then the far tail.
+var CDFQuantiles = func() []float64 {
+	q := make([]float64, 0, 104)
+	for p := 0; p <= 99; p++ {
+		q = append(q, float64(p)/100)
+	}
+	return append(q, 0.999, 0.9999, 1)
+}()
 
 // Server summarizes the server side of a run.
 type Server struct {

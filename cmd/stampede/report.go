@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"stampede/reports"
+	"stampede/sim/results"
+)
+
+// reportFlags are the output flags that run and report share.
+type reportFlags struct {
+	outDir string
+	format string
+	failIf string
+	noPNG  bool
+}
+
+func (o *reportFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&o.outDir, "out", "o", "", "directory to write the report set into: report.html, report.md, results.json, series.csv, charts/")
+	cmd.Flags().StringVar(&o.format, "format", "table", "what to print on stdout: "+strings.Join(reports.Formats, ", "))
+	cmd.Flags().StringVar(&o.failIf, "fail-if", "", "exit 1 if a run crosses a threshold, e.g. 'success_rate<0.99,p99_ms>2000' (metrics: "+strings.Join(reports.MetricNames(), ", ")+")")
+	cmd.Flags().BoolVar(&o.noPNG, "no-png", false, "with -o, write the charts as SVG only")
+}
+
+// check validates the flags before any work: a bad format or threshold is a usage error.
+func (o *reportFlags) check() (reports.Thresholds, error) {
+	if err := reports.CheckFormat(o.format); err != nil {
+		return nil, &usageError{fmt.Errorf("--format: %w", err)}
+	}
+	if o.failIf == "" {
+		return nil, nil
+	}
+	ts, err := reports.ParseThresholds(o.failIf)
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("--fail-if: %w", err)}
+	}
+	return ts, nil
+}
+
+// emit prints the chosen format, writes the report set with -o and checks the thresholds.
+func (o *reportFlags) emit(cmd *cobra.Command, f *results.File, meta reports.Meta, ts reports.Thresholds) error {
+	if err := reports.Render(cmd.OutOrStdout(), f, o.format); err != nil {
+		return err
+	}
+	if o.outDir != "" {
+		if err := reports.WriteAllWith(o.outDir, f, meta, reports.Options{SkipPNG: o.noPNG}); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", filepath.Join(o.outDir, "report.html"))
+	}
+	return ts.CheckError(f)
+}
+
+func newReportCmd() *cobra.Command {
+	var (
+		flags    reportFlags
+		scenario string
+	)
+	cmd := &cobra.Command{
+		Use:   "report RESULTS.json",
+		Short: "Render the reports of saved results without running anything",
+		Long: "Read a results.json written by `stampede run -o` and print it (--format), write the report set (-o DIR)\n" +
+			"and check thresholds (--fail-if). --scenario adds the scenario's YAML text to the HTML report.",
+		Args: positional(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, err := flags.check()
+			if err != nil {
+				return err
+			}
+			in, err := os.Open(args[0])
+			if err != nil {
+				return &usageError{err}
+			}
+			defer in.Close()
+			f, err := results.Read(in)
+			if err != nil {
+				return &usageError{fmt.Errorf("%s: %w", args[0], err)}
+			}
+			meta := reports.Meta{Version: versionString()}
+			if scenario != "" {
+				text, err := os.ReadFile(scenario)
+				if err != nil {
+					return &usageError{err}
+				}
+				meta.ScenarioFile, meta.ScenarioYAML = scenario, string(text)
+			}
+			return flags.emit(cmd, f, meta, ts)
+		},
+	}
+	flags.add(cmd)
+	cmd.Flags().StringVar(&scenario, "scenario", "", "scenario YAML file to show in the HTML report")
+	return cmd
+}

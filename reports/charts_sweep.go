@@ -1,0 +1,196 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"stampede/sim/results"
+)
+
+// SweepMetrics are the metrics drawn against each swept parameter.
+var SweepMetrics = []string{"success_rate", "p99_ms", "amplification", "peak_attempts_per_s"}
+
+// SweepParams lists the swept parameters of a file: the params keys whose values are numbers in every run
+// that has them, sorted. A file without params (a plain run) has none.
+func SweepParams(f *results.File) []string {
+	numeric := map[string]bool{}
+	for i := range f.Runs {
+		for k, v := range f.Runs[i].Params {
+			_, ok := toFloat(v)
+			if prev, seen := numeric[k]; seen {
+				ok = ok && prev
+			}
+			numeric[k] = ok
+		}
+	}
+	var out []string
+	for k, ok := range numeric {
+		if ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+func sweepCharts(f *results.File, lk []look) ([]Chart, error) {
+	var out []Chart
+	for _, param := range SweepParams(f) {
+		for _, m := range SweepMetrics {
+			c, err := SweepChart(f, param, m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// SweepChart draws a metric against a swept parameter, one line per strategy (runs that differ in other
+// parameters get lines of their own). Runs without the parameter are left out. The parameter axis is
+// logarithmic when its values are positive and span a factor of 10 or more, and is ticked at the swept values.
+func SweepChart(f *results.File, param, metric string) (Chart, error) {
+	m, err := LookupMetric(metric)
+	if err != nil {
+		return Chart{}, fmt.Errorf("%w: %w", ErrChart, err)
+	}
+	lk := looks(f)
+	name := "sweep-" + slug(m.Name) + "-by-" + slug(param)
+	title := fmt.Sprintf("%s against %s", m.Name, param)
+
+	type line struct {
+		look look
+		xy   plotter.XYs
+	}
+	var lines []*line
+	byKey := map[string]*line{}
+	var xs []float64
+	for i := range f.Runs {
+		r := &f.Runs[i]
+		x, ok := toFloat(r.Params[param])
+		if !ok {
+			continue
+		}
+		key := r.Strategy
+		if rest := otherParams(r.Params, param); rest != "" {
+			key += " " + rest
+		}
+		l := byKey[key]
+		if l == nil {
+			l = &line{look: lk[i]}
+			l.look.label = key
+			byKey[key] = l
+			lines = append(lines, l)
+		}
+		l.xy = append(l.xy, plotter.XY{X: x, Y: m.plotValue(r)})
+		xs = append(xs, x)
+	}
+	if len(lines) == 0 {
+		return Chart{}, fmt.Errorf("%w: no run has a numeric parameter %q", ErrChart, param)
+	}
+	sort.Float64s(xs)
+	p := newPlot(title, param, m.Label())
+	p.Add(grid())
+	logX := xs[0] > 0 && xs[len(xs)-1]/xs[0] >= 10
+	p.X.Tick.Marker = valueTicks{values: xs}
+	if logX {
+		p.X.Label.Text += " (log scale)"
+		p.X.Tick.Marker = logTicks{valueTicks{values: xs, log: true}}
+		p.X.Min, p.X.Max = math.Log10(xs[0]/1.2), math.Log10(xs[len(xs)-1]*1.2)
+		for _, l := range lines {
+			for i := range l.xy {
+				l.xy[i].X = math.Log10(l.xy[i].X)
+			}
+		}
+	}
+	p.Y.Min = 0
+	entries := make([]entry, 0, len(lines))
+	for _, l := range lines {
+		sort.Slice(l.xy, func(a, b int) bool { return l.xy[a].X < l.xy[b].X })
+		ln, pts, err := plotter.NewLinePoints(l.xy)
+		if err != nil {
+			return Chart{}, fmt.Errorf("%w %s, %s: %w", ErrChart, name, l.look.label, err)
+		}
+		ln.LineStyle = l.look.line(vg.Points(2.2))
+		pts.Shape = draw.CircleGlyph{}
+		pts.Color, pts.Radius = l.look.color, vg.Points(3.5)
+		p.Add(ln, pts)
+		entries = append(entries, entry{l.look.label, thumbLine(ln.LineStyle)})
+	}
+	if p.Y.Max <= 0 {
+		p.Y.Max = 1
+	}
+	p.Y.Max *= 1.08
+	return Chart{Name: name, Title: title,
+		Caption: fmt.Sprintf("%s (%s) for each value of %s, one line per strategy.", m.Name, m.Doc, param),
+		draw:    withLegend(p, entries)}, nil
+}
+
+// otherParams formats the params other than skip, for telling lines apart.
+func otherParams(p map[string]any, skip string) string {
+	rest := map[string]any{}
+	for k, v := range p {
+		if k != skip {
+			rest[k] = v
+		}
+	}
+	if len(rest) == 0 {
+		return ""
+	}
+	return FormatParams(rest)
+}
+
+// valueTicks ticks an axis at the given sorted values (deduplicated). A value closer than 4 % of the axis to
+// the previous label keeps its tick but loses its label, so labels never run into each other; the largest
+// value is always labelled. With log set, the distances are measured on log10 values.
+type valueTicks struct {
+	values []float64
+	log    bool
+}
+
+func (v valueTicks) Ticks(min, max float64) []plot.Tick {
+	pos := func(x float64) float64 {
+		if v.log {
+			return math.Log10(x)
+		}
+		return x
+	}
+	gap := 0.04 * (pos(max) - pos(min))
+	var ts []plot.Tick
+	labelled := -1 // index in ts of the last labelled tick
+	for i, x := range v.values {
+		if (i > 0 && x == v.values[i-1]) || x < min || x > max {
+			continue
+		}
+		t := plot.Tick{Value: x}
+		if labelled < 0 || pos(x)-pos(ts[labelled].Value) >= gap {
+			t.Label = number(x)
+			labelled = len(ts)
+		}
+		ts = append(ts, t)
+	}
+	if n := len(ts); n > 0 && ts[n-1].Label == "" { // the largest value wins over its close neighbour
+		ts[labelled].Label = ""
+		ts[n-1].Label = number(ts[n-1].Value)
+	}
+	return ts
+}

@@ -1,0 +1,64 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"stampede/sim/results"
+)
+
+// Markdown writes the report for a pull-request comment: the reading, the comparison table (best values in
+// bold) and links to the charts as WriteAll lays them out (charts/NAME.svg beside report.md).
+func Markdown(w io.Writer, f *results.File, meta Meta) error {
+	charts, err := Charts(f)
+	if err != nil {
+		return err
+	}
+	return markdown(w, f, meta, charts)
+}
+
+func markdown(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# stampede report: %s\n\n%s\n\n", mdEscape(f.Scenario), mdEscape(facts(f, meta)))
+	b.WriteString("## Reading\n\n")
+	for _, s := range Reading(f) {
+		fmt.Fprintf(&b, "- %s\n", mdEscape(s))
+	}
+	b.WriteString("\n## Comparison\n\n")
+	header, rows := comparison(f)
+	b.WriteString("|")
+	for _, h := range header {
+		fmt.Fprintf(&b, " %s |", mdEscape(h))
+	}
+	b.WriteString("\n|---|")
+	for range header[1:] {
+		b.WriteString("--:|")
+	}
+	b.WriteString("\n")
+	for _, row := range rows {
+		b.WriteString("|")
+		for _, c := range row {
+			if c.best {
+				fmt.Fprintf(&b, " **%s** |", mdEscape(c.text))
+			} else {
+				fmt.Fprintf(&b, " %s |", mdEscape(c.text))
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nBest value of each column in **bold**; latency from first send to final outcome.\n")
+	if len(charts) > 0 {
+		b.WriteString("\n## Charts\n\n")
+		for _, c := range charts {
+			fmt.Fprintf(&b, "![%s](charts/%s.svg)\n\n%s\n\n", mdEscape(c.Title), c.Name, mdEscape(c.Caption))
+		}
+	}
+	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
+	return err
+}
+
+// mdEscape keeps text from being read as Markdown markup (table pipes, emphasis, links, HTML).
+var mdEscape = strings.NewReplacer(
+	`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;",
+).Replace

@@ -1,0 +1,115 @@
+package reports
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"stampede/sim/results"
+)
+
+// Metric is a number computed from one run, named so that thresholds (--fail-if), sweep charts and the
+// automatic reading can refer to it. Metrics is read-only after init: safe for concurrent use.
+type Metric struct {
+	Name   string // snake_case, as written in a threshold: "success_rate", "p99_ms"
+	Unit   string // "" (a count), "fraction", "ms", "/s" or "x"
+	Doc    string // one line for help texts and axis labels
+	Better int    // +1: higher is better, −1: lower is better, 0: neither
+	Value  func(r *results.Run) float64
+}
+
+// Metrics lists every metric a threshold or a sweep chart can name, in help order.
+var Metrics = []Metric{
+	{"success_rate", "fraction", "share of finished requests that succeeded", +1, func(r *results.Run) float64 { return r.SuccessRate }},
+	{"give_up_rate", "fraction", "share of requests that gave up (a retry limit stopped them)", -1, func(r *results.Run) float64 { return ratio(float64(r.GaveUp), float64(r.Requests)) }},
+	{"amplification", "x", "attempts per request", -1, func(r *results.Run) float64 { return r.Amplification }},
+	{"p50_ms", "ms", "median end-to-end latency", -1, func(r *results.Run) float64 { return r.LatencyMs.P50 }},
+	{"p90_ms", "ms", "90th percentile end-to-end latency", -1, func(r *results.Run) float64 { return r.LatencyMs.P90 }},
+	{"p99_ms", "ms", "99th percentile end-to-end latency", -1, func(r *results.Run) float64 { return r.LatencyMs.P99 }},
+	{"p999_ms", "ms", "99.9th percentile end-to-end latency", -1, func(r *results.Run) float64 { return r.LatencyMs.P999 }},
+	{"max_ms", "ms", "largest end-to-end latency", -1, func(r *results.Run) float64 { return r.LatencyMs.Max }},
+	{"mean_ms", "ms", "mean end-to-end latency", -1, func(r *results.Run) float64 { return r.LatencyMs.Mean }},
+	{"peak_attempts_per_s", "/s", "largest offered load in one bucket", -1, func(r *results.Run) float64 { return r.PeakAttemptsPerS }},
+	{"peak_to_mean", "x", "peak offered load over its mean", -1, func(r *results.Run) float64 { return r.PeakToMean }},
+	{"requests", "", "requests started", 0, func(r *results.Run) float64 { return float64(r.Requests) }},
+	{"succeeded", "", "requests that succeeded", +1, func(r *results.Run) float64 { return float64(r.Succeeded) }},
+	{"failed", "", "requests that failed", -1, func(r *results.Run) float64 { return float64(r.Failed) }},
+	{"gave_up", "", "requests that gave up", -1, func(r *results.Run) float64 { return float64(r.GaveUp) }},
+	{"unfinished", "", "requests still in progress at the end", -1, func(r *results.Run) float64 { return float64(r.Unfinished) }},
+	{"attempts", "", "attempts sent, first tries and retries", -1, func(r *results.Run) float64 { return float64(r.Attempts) }},
+	{"utilization", "fraction", "server busy time over capacity", 0, func(r *results.Run) float64 { return r.Server.Utilization }},
+	{"mean_wait_ms", "ms", "mean time in the server's queue", -1, func(r *results.Run) float64 { return r.Server.MeanWaitMs }},
+}
+
+// MetricNames lists the metric names in help order.
+func MetricNames() []string {
+	out := make([]string, len(Metrics))
+	for i, m := range Metrics {
+		out[i] = m.Name
+	}
+	return out
+}
+
+// LookupMetric finds a metric by name; an unknown name is an error that suggests the nearest one.
+func LookupMetric(name string) (Metric, error) {
+	for _, m := range Metrics {
+		if m.Name == name {
+			return m, nil
+		}
+	}
+	names := MetricNames()
+	for _, n := range names {
+		// The usual slip is a missing unit or a different separator: "p99" for "p99_ms", "success-rate".
+		if strings.HasPrefix(n, name+"_") || n == strings.ReplaceAll(name, "-", "_") {
+			return Metric{}, fmt.Errorf("unknown metric %q (did you mean %q?)", name, n)
+		}
+	}
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	return Metric{}, fmt.Errorf("unknown metric %q (known: %s)", name, strings.Join(sorted, ", "))
+}
+
+// Format renders a value of the metric with its unit, compactly.
+func (m Metric) Format(v float64) string {
+	switch m.Unit {
+	case "fraction":
+		return fmt.Sprintf("%.2f %%", 100*v)
+	case "ms":
+		return millis(v)
+	case "/s":
+		return fmt.Sprintf("%.0f/s", v)
+	case "x":
+		return fmt.Sprintf("%.2fx", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// Label is the metric's axis label: what it is and its unit.
+func (m Metric) Label() string {
+	switch m.Unit {
+	case "fraction":
+		return m.Name + " (%)"
+	case "ms":
+		return m.Name + " (ms)"
+	case "/s":
+		return m.Name + " (per second)"
+	case "x":
+		return m.Name + " (×)"
+	}
+	return m.Name
+}
+
+// plotValue is the value as a chart shows it: fractions as percentages.
+func (m Metric) plotValue(r *results.Run) float64 {
+	if m.Unit == "fraction" {
+		return 100 * m.Value(r)
+	}
+	return m.Value(r)
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}

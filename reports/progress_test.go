@@ -1,0 +1,88 @@
+package reports
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer safe for the progress writer's render goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestProgressQuietWhenNotATerminal(t *testing.T) {
+	cases := []struct {
+		name string
+		w    func(t *testing.T) *os.File
+	}{
+		{"a file", func(t *testing.T) *os.File {
+			f, err := os.Create(t.TempDir() + "/log")
+			require.NoError(t, err)
+			t.Cleanup(func() { f.Close() })
+			return f
+		}},
+		{"a pipe", func(t *testing.T) *os.File {
+			r, w, err := os.Pipe()
+			require.NoError(t, err)
+			t.Cleanup(func() { r.Close(); w.Close() })
+			return w
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.w(t)
+			assert.False(t, isTerminal(w))
+			p := NewProgress(w, []string{"none", "full-jitter"})
+			p.Done(0)
+			p.Done(1)
+			p.Stop()
+			if st, err := w.Stat(); err == nil && st.Mode().IsRegular() {
+				assert.Zero(t, st.Size(), "nothing written")
+			}
+		})
+	}
+	var b bytes.Buffer
+	assert.False(t, isTerminal(&b))
+}
+
+func TestProgressOnATerminal(t *testing.T) {
+	var out syncBuffer
+	p := newProgress(&out, []string{"none", "decorrelated-jitter"}, true)
+	p.Done(1)
+	p.Done(0)
+	p.Done(7) // out of range: ignored
+	p.Stop()
+	p.Stop() // twice is fine
+	s := out.String()
+	assert.Contains(t, s, "none")
+	assert.Contains(t, s, "decorrelated-jitter")
+	assert.GreaterOrEqual(t, strings.Count(s, "done"), 2, "both runs shown done:\n%s", s)
+}
+
+func TestProgressNilAndEmpty(t *testing.T) {
+	var p *Progress
+	p.Done(0)
+	p.Stop()
+	q := newProgress(&bytes.Buffer{}, nil, true)
+	q.Done(0)
+	q.Stop()
+}

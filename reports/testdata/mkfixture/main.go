@@ -1,0 +1,89 @@
+// Command mkfixture writes the seeded results files that the reports tests render, from the scenario
+// testdata/herd.yaml: testdata/herd.json (the scenario's five strategies) and testdata/sweep.json (exponential and
+// full jitter with the base delay swept from 50 ms to 800 ms). It lives under testdata so that `go test ./...`
+// neither builds nor runs it; the reports package itself never imports the simulator. Regenerate (only when
+// the results schema or the engine changes) from the module root with:
+//
+//	go run ./reports/testdata/mkfixture
+//
+// and then refresh the golden files with `go test ./reports -update`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"stampede/scenarios"
+	"stampede/sim"
+	"stampede/sim/results"
+)
+
+func write(path string, f *results.File) error {
+	w, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := results.Write(w, f); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+func run(dir string) error {
+	s, err := scenarios.Load(filepath.Join(dir, "herd.yaml"))
+	if err != nil {
+		return err
+	}
+	strats, err := s.Build()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	f, err := sim.Compare(ctx, s.Name, s.SimConfig(), strats, nil)
+	if err != nil {
+		return err
+	}
+	if err := write(filepath.Join(dir, "herd.json"), f); err != nil {
+		return err
+	}
+
+	// The sweep: the scenario's exponential and full-jitter strategies with other base delays.
+	cfg := s.SimConfig()
+	var jobs []sim.Job
+	for _, spec := range s.Strategies {
+		if spec.Name != "exponential" && spec.Name != "full-jitter" {
+			continue
+		}
+		for _, base := range []time.Duration{50, 100, 250, 500, 1000} {
+			b := base * time.Millisecond
+			spec.Backoff.Base = &b
+			p, err := spec.Build()
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, sim.Job{Config: cfg, Strategy: p, Params: map[string]any{"base_ms": int(base)}})
+		}
+	}
+	sw := sim.NewFile(s.Name+"-sweep", cfg)
+	for i, o := range sim.RunAll(ctx, jobs, 0, nil) {
+		if o.Err != nil {
+			return fmt.Errorf("sweep job %d: %w", i, o.Err)
+		}
+		sw.Runs = append(sw.Runs, o.Run)
+	}
+	return write(filepath.Join(dir, "sweep.json"), sw)
+}
+
+func main() {
+	dir := flag.String("dir", "reports/testdata", "directory holding herd.yaml, where herd.json and sweep.json are written")
+	flag.Parse()
+	if err := run(*dir); err != nil {
+		fmt.Fprintln(os.Stderr, "mkfixture:", err)
+		os.Exit(1)
+	}
+}

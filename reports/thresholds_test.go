@@ -1,0 +1,202 @@
+package reports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"stampede/sim/results"
+)
+
+func mustRead(r io.Reader) *results.File {
+	f, err := results.Read(r)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+func TestParseThresholds(t *testing.T) {
+	cases := []struct {
+		name string
+		expr string
+		want []Threshold // Metric compared by name
+	}{
+		{"one", "success_rate<0.99", []Threshold{{Op: "<", Value: 0.99, Text: "success_rate<0.99"}}},
+		{"two with spaces", " success_rate < 0.99 , p99_ms>=2000 ", []Threshold{
+			{Op: "<", Value: 0.99, Text: "success_rate < 0.99"}, {Op: ">=", Value: 2000, Text: "p99_ms>=2000"}}},
+		{"percent", "success_rate<99%", []Threshold{{Op: "<", Value: 0.99, Text: "success_rate<99%"}}},
+		{"strategy scope", "full-jitter:gave_up>0", []Threshold{{Strategy: "full-jitter", Op: ">", Value: 0, Text: "full-jitter:gave_up>0"}}},
+		{"every operator", "amplification<=1.5,amplification==2,amplification!=3", []Threshold{
+			{Op: "<=", Value: 1.5, Text: "amplification<=1.5"}, {Op: "==", Value: 2, Text: "amplification==2"}, {Op: "!=", Value: 3, Text: "amplification!=3"}}},
+		{"exponent", "peak_attempts_per_s>1e4", []Threshold{{Op: ">", Value: 1e4, Text: "peak_attempts_per_s>1e4"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseThresholds(tc.expr)
+			require.NoError(t, err)
+			require.Len(t, got, len(tc.want))
+			for i, w := range tc.want {
+				g := got[i]
+				assert.Equal(t, w.Strategy, g.Strategy)
+				assert.Equal(t, w.Op, g.Op)
+				assert.InDelta(t, w.Value, g.Value, 1e-12)
+				assert.Equal(t, w.Text, g.Text)
+				assert.NotEmpty(t, g.Metric.Name)
+			}
+		})
+	}
+}
+
+func TestParseThresholdsErrors(t *testing.T) {
+	cases := []struct {
+		name    string
+		expr    string
+		pos     int    // byte offset of the part at fault
+		len     int    // its length
+		message string // part of the message
+	}{
+		{"unknown metric", "success_rate<0.99,p99>2000", 18, 3, `unknown metric "p99" (did you mean "p99_ms"?)`},
+		{"unknown metric, no guess", "latency<5", 0, 7, `unknown metric "latency" (known: amplification,`},
+		{"dash for underscore", "success-rate<1", 0, 12, `did you mean "success_rate"?`},
+		{"no operator", "success_rate 0.99", 0, 17, "has no comparison"},
+		{"not a number", "p99_ms>2s", 7, 2, `"2s" is not a number`},
+		{"no number", "p99_ms>", 6, 1, `no number after ">"`},
+		{"no metric", "<5", 0, 1, `no metric before "<"`},
+		{"empty condition", "success_rate<1,,p99_ms>1", 15, 1, "empty condition"},
+		{"trailing comma", "success_rate<1,", 14, 1, "empty condition"},
+		{"empty", "", 0, 1, "empty condition"},
+		{"bad operator", "p99_ms=>5", 0, 7, `unknown metric "p99_ms="`},
+		{"tripled operator", "p99_ms<<5", 7, 1, `unknown operator "<<"`},
+		{"empty strategy", ":p99_ms>5", 0, 1, "empty strategy name"},
+		{"nan", "p99_ms>NaN", 7, 3, `"NaN" is not a number`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseThresholds(tc.expr)
+			require.Error(t, err)
+			require.ErrorIs(t, err, ErrThreshold)
+			var te *ThresholdError
+			require.True(t, errors.As(err, &te))
+			assert.Equal(t, tc.pos, te.Pos, "position of the part at fault")
+			assert.Equal(t, tc.len, te.Len, "length of the part at fault")
+			assert.Contains(t, err.Error(), tc.message)
+		})
+	}
+}
+
+func TestThresholdErrorPointsAtThePart(t *testing.T) {
+	_, err := ParseThresholds("success_rate<0.99,p99>2000")
+	require.Error(t, err)
+	assert.Equal(t, `bad threshold at column 19: unknown metric "p99" (did you mean "p99_ms"?)
+  success_rate<0.99,p99>2000
+                    ^^^`, err.Error())
+}
+
+func TestCheck(t *testing.T) {
+	f := fixture(t, "herd") // success rates: none 85.94 %, immediate 86.09 %, exponential 98.64 %, full-jitter 94.63 %, decorrelated 98.37 %
+	cases := []struct {
+		name string
+		expr string
+		want []string // violations as strings
+	}{
+		{"every run passes", "success_rate<0.5", nil},
+		{"some runs cross", "success_rate<0.9", []string{
+			"none: success_rate is 85.94 % (0.859444), crossing success_rate<0.9",
+			"immediate: success_rate is 86.09 % (0.86086), crossing success_rate<0.9",
+		}},
+		{"exactly at the threshold does not cross <", fmt.Sprintf("success_rate<%v", f.Runs[2].SuccessRate), []string{
+			"none: success_rate is 85.94 % (0.859444), crossing success_rate<" + fmt.Sprint(f.Runs[2].SuccessRate),
+			"immediate: success_rate is 86.09 % (0.86086), crossing success_rate<" + fmt.Sprint(f.Runs[2].SuccessRate),
+			"full-jitter: success_rate is 94.63 % (0.946273), crossing success_rate<" + fmt.Sprint(f.Runs[2].SuccessRate),
+			"decorrelated-jitter: success_rate is 98.37 % (0.983678), crossing success_rate<" + fmt.Sprint(f.Runs[2].SuccessRate),
+		}},
+		{"exactly at the threshold crosses <=", "amplification<=1", []string{"none: amplification is 1.00x (1), crossing amplification<=1"}},
+		{"scoped to a strategy", "exponential:p99_ms>1000", []string{"exponential: p99_ms is 3932ms (3932.16), crossing exponential:p99_ms>1000"}},
+		{"scoped to a strategy that is absent", "equal-jitter:p99_ms>1000", []string{`equal-jitter:p99_ms>1000: no run of strategy "equal-jitter" in the results`}},
+		{"several thresholds in order", "p99_ms>5000,gave_up>1200", []string{
+			"decorrelated-jitter: p99_ms is 5100ms (5099.52), crossing p99_ms>5000",
+			"none: gave_up is 1274 (1274), crossing gave_up>1200",
+			"immediate: gave_up is 1246 (1246), crossing gave_up>1200",
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, err := ParseThresholds(tc.expr)
+			require.NoError(t, err)
+			var got []string
+			for _, v := range ts.Check(f) {
+				got = append(got, v.String())
+			}
+			assert.Equal(t, tc.want, got)
+			if tc.want == nil {
+				assert.NoError(t, ts.CheckError(f))
+			} else {
+				err := ts.CheckError(f)
+				require.ErrorIs(t, err, ErrThresholdCrossed)
+				for _, w := range tc.want {
+					assert.Contains(t, err.Error(), w)
+				}
+			}
+		})
+	}
+}
+
+func TestMetricsAreComplete(t *testing.T) {
+	f := fixture(t, "herd")
+	seen := map[string]bool{}
+	for _, m := range Metrics {
+		assert.False(t, seen[m.Name], "duplicate metric %s", m.Name)
+		seen[m.Name] = true
+		assert.NotEmpty(t, m.Doc, m.Name)
+		assert.NotPanics(t, func() { m.Value(&f.Runs[0]) }, m.Name)
+		got, err := LookupMetric(m.Name)
+		require.NoError(t, err)
+		assert.Equal(t, m.Name, got.Name)
+	}
+}
+
+func ExampleParseThresholds() {
+	r, _ := os.Open("testdata/herd.json")
+	defer r.Close()
+	f := mustRead(r)
+
+	ts, err := ParseThresholds("success_rate<0.9,exponential:p99_ms>2000")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, v := range ts.Check(f) {
+		fmt.Println(v)
+	}
+	_, err = ParseThresholds("success_rate<0.99,p99>2000")
+	fmt.Println(err)
+	// Output:
+	// none: success_rate is 85.94 % (0.859444), crossing success_rate<0.9
+	// immediate: success_rate is 86.09 % (0.86086), crossing success_rate<0.9
+	// exponential: p99_ms is 3932ms (3932.16), crossing exponential:p99_ms>2000
+	// bad threshold at column 19: unknown metric "p99" (did you mean "p99_ms"?)
+	//   success_rate<0.99,p99>2000
+	//                     ^^^
+}
+
+func ExampleRender() {
+	r, _ := os.Open("testdata/herd.json")
+	defer r.Close()
+	f := mustRead(r)
+	var b bytes.Buffer
+	if err := Render(&b, f, "csv"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.String()[:strings.Index(b.String(), "\n")])
+	// Output:
+	// strategy,params,bucket,start_s,end_s,offered,accepted,rejected_429,rejected_529,rejected_other,timeouts,succeeded,failed,queue,in_flight
+}
