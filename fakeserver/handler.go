@@ -351,9 +351,3 @@ func (a Attempt) String() string {
 	}
 	return b.String()
 }
-
-// Load returns the model's queue length and busy units as of its last change, without taking the lock: the
-// form of sim.LiveOptions.ServerState, for a live run against an in-process server.
-func (h *Handler) Load() (queue, busy int) {
-	return int(h.m.queue.Load()), int(h.m.inService.Load())
-}

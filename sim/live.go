@@ -342,7 +342,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 	l.mu.Lock()
 	l.m.requests++
 	l.mu.Unlock()
-	key := fmt.Sprintf("stampede-%d-%d-%d", l.cfg.Seed, i, c.reqs)
+	key := "stampede-" + strconv.FormatUint(l.cfg.Seed, 10) + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(c.reqs)
 	prev := c.prevID
 	var memo float64
 	for n := 0; ; n++ {
@@ -412,12 +412,18 @@ func (l *live) attempt(ctx context.Context, client int, idemKey string, n int, p
 		actx, cancel = context.WithTimeout(ctx, l.timeout)
 		defer cancel()
 	}
-	req, err := l.dialect.build(actx, l.base, client%max(l.cfg.Fleet.Keys, 1), prevID)
+	keys := max(l.cfg.Fleet.Keys, 1)
+	req, err := l.dialect.build(actx, l.base, client%keys, keys, prevID)
 	if err != nil {
 		return strategies.Outcome{Err: strategies.ErrConn}, "", ctx.Err() == nil
 	}
-	req.Header.Set("X-Stainless-Retry-Count", strconv.Itoa(n))
-	req.Header.Set("Idempotency-Key", idemKey)
+	if l.dialect.sdkHeaders || n > 0 {
+		// What the Stainless SDKs send on every attempt; a plain client says only that an attempt is a retry.
+		req.Header.Set("X-Stainless-Retry-Count", strconv.Itoa(n))
+	}
+	if l.dialect.sdkHeaders {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
 	resp, err := l.hc.Do(req)
 	t := int64(l.now())
 	if err != nil {
@@ -483,15 +489,16 @@ func responseID(body []byte) string {
 
 // liveDialect builds the requests of one API dialect.
 type liveDialect struct {
-	name     string
-	idPrefix string
-	build    func(ctx context.Context, base *url.URL, key int, prevID string) (*http.Request, error)
+	name       string
+	idPrefix   string
+	sdkHeaders bool // send what the SDKs send on every attempt: X-Stainless-Retry-Count and Idempotency-Key
+	build      func(ctx context.Context, base *url.URL, key, keys int, prevID string) (*http.Request, error)
 }
 
 func lookupDialect(name string) (liveDialect, error) {
 	switch name {
 	case "", "plain":
-		return liveDialect{name: "plain", idPrefix: "req", build: func(ctx context.Context, base *url.URL, key int, prevID string) (*http.Request, error) {
+		return liveDialect{name: "plain", idPrefix: "req", build: func(ctx context.Context, base *url.URL, key, keys int, prevID string) (*http.Request, error) {
 			u := *base
 			if prevID != "" {
 				q := u.Query()
@@ -499,13 +506,13 @@ func lookupDialect(name string) (liveDialect, error) {
 				u.RawQuery = q.Encode()
 			}
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-			if err == nil {
+			if err == nil && keys > 1 {
 				req.Header.Set("X-Api-Key", "stampede-key-"+strconv.Itoa(key))
 			}
 			return req, err
 		}}, nil
 	case "anthropic":
-		return liveDialect{name: name, idPrefix: "msg", build: func(ctx context.Context, base *url.URL, key int, prevID string) (*http.Request, error) {
+		return liveDialect{name: name, idPrefix: "msg", sdkHeaders: true, build: func(ctx context.Context, base *url.URL, key, _ int, prevID string) (*http.Request, error) {
 			body := map[string]any{"model": "claude-stampede", "max_tokens": 16,
 				"messages": []map[string]string{{"role": "user", "content": "ping"}}}
 			if prevID != "" {
@@ -519,7 +526,7 @@ func lookupDialect(name string) (liveDialect, error) {
 			return req, err
 		}}, nil
 	case "openai":
-		return liveDialect{name: name, idPrefix: "chatcmpl", build: func(ctx context.Context, base *url.URL, key int, prevID string) (*http.Request, error) {
+		return liveDialect{name: name, idPrefix: "chatcmpl", sdkHeaders: true, build: func(ctx context.Context, base *url.URL, key, _ int, prevID string) (*http.Request, error) {
 			body := map[string]any{"model": "gpt-stampede", "messages": []map[string]string{{"role": "user", "content": "ping"}}}
 			if prevID != "" {
 				body["previous_response_id"] = prevID

@@ -111,3 +111,9 @@ func TestValidateShipped(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "quickstart.yaml: ok")
 }
+
+type discard struct{}
+
+func (*discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

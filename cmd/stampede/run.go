@@ -12,14 +12,16 @@ import (
 	"stampede/reports"
 	"stampede/scenarios"
 	"stampede/sim"
+	"stampede/sim/results"
 	"stampede/strategies"
 )
 
 func newRunCmd() *cobra.Command {
 	var (
-		out  reportFlags
-		seed uint64
-		only []string
+		out    reportFlags
+		sel    selection
+		live   liveFlags
+		engine string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [FILE|NAME]",
@@ -27,6 +29,7 @@ func newRunCmd() *cobra.Command {
 		Long: "Run a scenario (a YAML file, or the name of a shipped one; default " + scenarios.Default + ") in virtual time,\n" +
 			"print a comparison table (or --format) and, with -o DIR, write the report set: report.html, report.md,\n" +
 			"results.json, series.csv and charts/. --fail-if exits 1 when a run crosses a threshold.\n" +
+			"--engine live runs it for real over HTTP (as `fleet`); --engine both runs it both ways and compares them.\n" +
 			"Shipped scenarios: " + strings.Join(scenarios.Names(), ", "),
 		Args: positional(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -34,42 +37,29 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			name := scenarios.Default
-			if len(args) == 1 {
-				name = args[0]
+			if engine != "virtual" && engine != "live" && engine != "both" {
+				return &usageError{fmt.Errorf("--engine %q: want virtual, live or both", engine)}
 			}
-			s, err := scenarios.Load(name)
+			s, jobs, err := sel.load(cmd, args)
 			if err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("seed") {
-				s.Seed = seed
+			if engine == "both" {
+				return runBoth(cmd, s, jobs, out, live)
 			}
-			strats, err := s.Build()
-			if err != nil {
-				return err
-			}
-			if strats, err = selectStrategies(strats, only); err != nil {
-				return err
-			}
-			keep := func(name string) bool {
-				return slices.ContainsFunc(strats, func(st strategies.Strategy) bool { return st.Name() == name })
-			}
-			jobs, err := s.Jobs(keep)
-			if err != nil {
-				return err
-			}
-			names := make([]string, len(jobs))
-			for i, j := range jobs {
-				names[i] = j.Strategy.Name() + params(j.Params)
-			}
-			progress := reports.NewProgress(cmd.ErrOrStderr(), names)
 			start := time.Now()
-			f, runErr := sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, progress.Done)
-			progress.Stop()
+			var f *results.File
+			var runErr error
+			if engine == "live" {
+				f, runErr = live.runLive(cmd.Context(), cmd, s, jobs)
+			} else {
+				progress := reports.NewProgress(cmd.ErrOrStderr(), jobNames(jobs))
+				f, runErr = sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, progress.Done)
+				progress.Stop()
+			}
 			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
 			// Whatever ran is reported, even when some runs failed or the run was interrupted.
-			if len(f.Runs) == 0 {
+			if f == nil || len(f.Runs) == 0 {
 				return runErr
 			}
 			if err := out.emit(cmd, f, meta, ts); err != nil {
@@ -79,9 +69,57 @@ func newRunCmd() *cobra.Command {
 		},
 	}
 	out.add(cmd)
-	cmd.Flags().Uint64Var(&seed, "seed", 0, "override the scenario's seed")
-	cmd.Flags().StringSliceVar(&only, "only", nil, "run only these strategies (comma-separated names)")
+	sel.add(cmd)
+	live.add(cmd)
+	cmd.Flags().StringVar(&engine, "engine", "virtual", "virtual (simulated time), live (real HTTP, as fleet) or both (and compare them)")
 	return cmd
+}
+
+// selection is how a command picks its scenario and runs: the scenario argument, --seed and --only.
+type selection struct {
+	seed uint64
+	only []string
+}
+
+func (o *selection) add(cmd *cobra.Command) {
+	cmd.Flags().Uint64Var(&o.seed, "seed", 0, "override the scenario's seed")
+	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these strategies (comma-separated names)")
+}
+
+// load reads the scenario named by args (default: the quickstart) and expands it into jobs.
+func (o *selection) load(cmd *cobra.Command, args []string) (*scenarios.Scenario, []sim.Job, error) {
+	name := scenarios.Default
+	if len(args) == 1 {
+		name = args[0]
+	}
+	s, err := scenarios.Load(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cmd.Flags().Changed("seed") {
+		s.Seed = o.seed
+	}
+	strats, err := s.Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	if strats, err = selectStrategies(strats, o.only); err != nil {
+		return nil, nil, err
+	}
+	keep := func(name string) bool {
+		return slices.ContainsFunc(strats, func(st strategies.Strategy) bool { return st.Name() == name })
+	}
+	jobs, err := s.Jobs(keep)
+	return s, jobs, err
+}
+
+// jobNames labels jobs for the progress display.
+func jobNames(jobs []sim.Job) []string {
+	names := make([]string, len(jobs))
+	for i, j := range jobs {
+		names[i] = j.Strategy.Name() + params(j.Params)
+	}
+	return names
 }
 
 // selectStrategies keeps the named strategies, in scenario order; an unknown name is a usage error.

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"stampede/reports"
+	"stampede/scenarios"
+	"stampede/sim"
+	"stampede/sim/results"
+)
+
+// liveFlags are the options of a live run (fleet, and run --engine live|both).
+type liveFlags struct {
+	target      string
+	allowRemote bool
+	dialect     string
+	conns       int
+	workers     int
+}
+
+func (o *liveFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.target, "target", "", "base URL of the server to load (default: the scenario's server, started in this process on a loopback port)")
+	cmd.Flags().BoolVar(&o.allowRemote, "allow-remote", false, "allow a --target that is not a loopback address")
+	cmd.Flags().StringVar(&o.dialect, "dialect", "", "request shape: anthropic, openai or plain (default: the scenario's server.dialect)")
+	cmd.Flags().IntVar(&o.conns, "conns", sim.DefaultLiveConns, "connections to the target at most")
+	cmd.Flags().IntVar(&o.workers, "workers", sim.DefaultLiveWorkers, "open fleets: requests in progress at most (arrivals beyond are dropped and counted)")
+}
+
+// runLive runs the jobs live; the returned file is marked partial when ctx was interrupted.
+func (o *liveFlags) runLive(ctx context.Context, cmd *cobra.Command, s *scenarios.Scenario, jobs []sim.Job) (*results.File, error) {
+	if o.target != "" {
+		if err := sim.CheckTarget(o.target, o.allowRemote); err != nil {
+			return nil, &usageError{fmt.Errorf("--target: %w", err)}
+		}
+	}
+	dialect := o.dialect
+	if dialect == "" {
+		dialect = s.Server.Dialect
+	}
+	progress := reports.NewProgress(cmd.ErrOrStderr(), jobNames(jobs))
+	defer progress.Stop()
+	return sim.CollectLive(ctx, s.Name, dialect, s.SimConfig(), sim.LiveJobs(jobs),
+		sim.LiveOptions{Target: o.target, Dialect: dialect, MaxConns: o.conns, Workers: o.workers}, progress.Done)
+}
+
+func newFleetCmd() *cobra.Command {
+	var (
+		out  reportFlags
+		sel  selection
+		live liveFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "fleet SCENARIO",
+		Short: "Run a scenario's fleets in real time over HTTP",
+		Long: "Run the scenario's fleets for real: clients send HTTP requests on the real clock with the same strategies,\n" +
+			"and are measured as `run` measures them (results marked \"engine\": \"live\"). Without --target each strategy\n" +
+			"gets a fresh copy of the scenario's server in this process on a loopback port. Every run is bounded by the\n" +
+			"scenario's duration and drain plus a grace period; Ctrl-C stops it and still writes what was gathered (marked partial).",
+		Args: positional(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, err := out.check()
+			if err != nil {
+				return err
+			}
+			s, jobs, err := sel.load(cmd, args)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			f, runErr := live.runLive(cmd.Context(), cmd, s, jobs)
+			if f == nil || len(f.Runs) == 0 {
+				return runErr
+			}
+			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
+			if err := out.emit(cmd, f, meta, ts); err != nil {
+				return errors.Join(runErr, err)
+			}
+			if f.Partial {
+				fmt.Fprintln(cmd.ErrOrStderr(), "interrupted: the results hold the runs gathered so far (marked partial)")
+			}
+			return runErr
+		},
+	}
+	out.add(cmd)
+	sel.add(cmd)
+	live.add(cmd)
+	return cmd
+}
+
+// runBoth runs the jobs in virtual time and live, prints the comparison and, with -o, writes each engine's report
+// set under DIR/virtual and DIR/live.
+func runBoth(cmd *cobra.Command, s *scenarios.Scenario, jobs []sim.Job, out reportFlags, live liveFlags) error {
+	start := time.Now()
+	virtual, err := sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, nil)
+	if err != nil {
+		return err
+	}
+	lf, liveErr := live.runLive(cmd.Context(), cmd, s, jobs)
+	if lf == nil {
+		return liveErr
+	}
+	meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
+	w := cmd.OutOrStdout()
+	if err := reports.Table(w, virtual); err != nil {
+		return err
+	}
+	if err := reports.Table(w, lf); err != nil {
+		return err
+	}
+	bad, err := reports.CompareEngines(w, virtual, lf)
+	if err != nil {
+		return err
+	}
+	if out.outDir != "" {
+		for _, e := range []struct {
+			dir string
+			f   *results.File
+		}{{"virtual", virtual}, {"live", lf}} {
+			if err := reports.WriteAllWith(filepath.Join(out.outDir, e.dir), e.f, meta, reports.Options{SkipPNG: out.noPNG}); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s and %s\n", filepath.Join(out.outDir, "virtual"), filepath.Join(out.outDir, "live"))
+	}
+	if liveErr != nil {
+		return liveErr
+	}
+	if bad > 0 {
+		return fmt.Errorf("the engines disagree on %d figure(s) beyond tolerance", bad)
+	}
+	return nil
+}
