@@ -14,17 +14,22 @@ const (
 	hex16  = "0123456789abcdef"
 )
 
-// id returns prefix followed by n characters drawn from alphabet.
+// id returns prefix followed by n characters drawn from alphabet (6 bits a character, 4 for a 16-letter one).
 func (g *idGen) id(prefix string, n int, alphabet string) string {
 	var buf [64]byte
 	b := append(buf[:0], prefix...)
+	bits, per := uint(6), 10
+	if len(alphabet) == 16 {
+		bits, per = 4, 16
+	}
+	mask := uint64(1)<<bits - 1
 	var x uint64
 	for i := 0; i < n; i++ {
-		if i%10 == 0 { // 10 draws of 6 bits from one 64-bit value
+		if i%per == 0 {
 			x = g.rng.Uint64()
 		}
-		b = append(b, alphabet[int(x&63)%len(alphabet)])
-		x >>= 6
+		b = append(b, alphabet[int(x&mask)%len(alphabet)])
+		x >>= bits
 	}
 	return string(b)
 }

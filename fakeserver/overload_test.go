@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,13 +60,15 @@ func TestOverload(t *testing.T) {
 	tokens := make(chan struct{}, workers)
 	var sent, dropped, errs atomic.Int64
 	codes := sync.Map{}
+	rejectTimes := make([][]time.Duration, workers) // how long each 529 took, per worker
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range tokens {
 				r, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v1/messages", stringsReader(anthropicBody))
+				t0 := time.Now()
 				res, err := client.Do(r)
 				if err != nil {
 					errs.Add(1)
@@ -73,6 +76,9 @@ func TestOverload(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
+				if res.StatusCode == 529 {
+					rejectTimes[w] = append(rejectTimes[w], time.Since(t0))
+				}
 				n, _ := codes.LoadOrStore(res.StatusCode, new(atomic.Int64))
 				n.(*atomic.Int64).Add(1)
 			}
@@ -147,6 +153,15 @@ func TestOverload(t *testing.T) {
 	st := h.Stats()
 	t.Logf("%v: offered %d, sent %d, dropped by the generator %d, transport errors %d; 200: %d, 529: %d",
 		elapsed.Round(time.Millisecond), total, sent.Load(), dropped.Load(), errs.Load(), count(200), count(529))
+	var rej []time.Duration
+	for _, d := range rejectTimes {
+		rej = append(rej, d...)
+	}
+	slices.Sort(rej)
+	if len(rej) > 0 {
+		t.Logf("529 answer times (client side, loopback): p50 %v, p99 %v, max %v",
+			rej[len(rej)/2], rej[len(rej)*99/100], rej[len(rej)-1])
+	}
 	t.Logf("goroutines: %d before, %d at most; heap in use: %s before, %s at most; probes %d, failed %d",
 		baseG, maxG, mib(baseHeap), mib(maxHeap), probes, probeFails)
 

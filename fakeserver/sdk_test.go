@@ -2,6 +2,7 @@ package fakeserver_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -16,13 +17,53 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"stampede/fakeserver"
+	"stampede/strategies"
 )
+
+// presetWaits returns the pauses the strategy preset name takes before each retry when every attempt ends
+// with out, until it stops.
+func presetWaits(t *testing.T, name string, out strategies.Outcome) []time.Duration {
+	t.Helper()
+	p, err := strategies.LookupPreset(name)
+	require.NoError(t, err)
+	strat, err := p.Spec.Build()
+	require.NoError(t, err)
+	c := strat.NewClient()
+	src := rand.NewPCG(1, 2)
+	var waits []time.Duration
+	a := strategies.Attempt{Outcome: out}
+	for n := 0; n < 100; n++ {
+		a.Number = n
+		d := c.Observe(0, &a, src)
+		if !d.Retry {
+			break
+		}
+		waits = append(waits, d.Wait)
+		a.Memo, a.Held = d.Memo, d.Held
+	}
+	return waits
+}
+
+// assertMatchesPreset checks the client's pauses against the preset's: as many retries, and each pause at
+// least the preset's wait (the SDK sleeps that long) and not grossly longer.
+func assertMatchesPreset(t *testing.T, cc *clientClock, preset string, out strategies.Outcome) {
+	t.Helper()
+	want := presetWaits(t, preset, out)
+	got := cc.gaps()
+	require.Len(t, got, len(want), "retries: the SDK against preset %s", preset)
+	for i := range want {
+		assert.GreaterOrEqual(t, got[i], want[i], "retry %d: SDK pause vs preset %s", i+1, preset)
+		assert.Less(t, got[i], want[i]+2*time.Second, "retry %d: SDK pause vs preset %s", i+1, preset)
+		t.Logf("retry %d: SDK paused %v, preset %s waits %v", i+1, got[i].Round(time.Millisecond), preset, want[i])
+	}
+}
 
 // The real SDKs, pointed at the server: their retry loops must see what they see from the real APIs.
 // Retry-After values are 1 s and the SDKs make at most 2 retries, so each test takes a few seconds.
 //
 // Each test records the instants of the SDK's attempts, on the client (a middleware) and on the server
-// (OnAttempt), so they can later be compared with the SDK presets of the strategy catalogue.
+// (OnAttempt), and compares the client's pauses with the schedule of the SDK's preset in the strategy
+// catalogue, given the same answers: the model of the SDK and the SDK itself must retry alike.
 
 // recorder collects the server's view of each attempt.
 type recorder struct {
@@ -174,6 +215,7 @@ func TestAnthropicSDK(t *testing.T) {
 		assert.EqualValues(t, "overloaded_error", apiErr.Type())
 		assert.JSONEq(t, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"`+rec.all()[2].RequestID+`"}`, apiErr.RawJSON())
 		assertRetries(t, h, rec, cc, 3, time.Second)
+		assertMatchesPreset(t, cc, "anthropic-go", strategies.Outcome{Status: 529, RetryAfter: time.Second, HasRetryAfter: true})
 	})
 	t.Run("429 then success (rate limit)", func(t *testing.T) {
 		t.Parallel()
@@ -223,6 +265,9 @@ func TestOpenAISDK(t *testing.T) {
 		assert.Equal(t, "server_error", apiErr.Type)
 		assert.Equal(t, "The server is overloaded or not ready yet.", apiErr.Message)
 		assertRetries(t, h, rec, cc, 3, time.Second)
+		// openai-go has no preset of its own: its retry loop is the Stainless Go code of anthropic-go, with
+		// openai-python's refusal of delays over 120 s; at Retry-After 1 s both wait 1 s.
+		assertMatchesPreset(t, cc, "openai-python", strategies.Outcome{Status: 529, RetryAfter: time.Second, HasRetryAfter: true})
 	})
 	t.Run("429 then success (fail-first)", func(t *testing.T) {
 		t.Parallel()

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Throughput of the fault-free stampede handler as a ratio of a bare net/http handler answering the same
 # bytes, both loaded by the same wrk, alternating short runs on loopback so that other load on the machine
-# hits both alike; prints each round and the median of the per-round ratios. Target: ≥ 0.9.
-# With taskset and two or more CPUs, the server runs on CPU 1 with GOMAXPROCS=1 and wrk on CPU 0, so the
-# ratio measures the cost per request on one core (set PIN=0 to let both roam).
-# Needs wrk (Debian: apt-get install -y wrk).
+# hits both alike. Target: ≥ 0.9.
+#
+# Each round prints both servers' requests per second and CPU time per request (from /proc: user + system
+# time of the server process during the measured run), then the medians of the per-round ratios:
+#   throughput ratio  stampede req/s ÷ bare req/s
+#   CPU ratio         bare CPU per request ÷ stampede CPU per request (what the throughput ratio is on a
+#                     dedicated core; it stays put when other processes share the machine, throughput does not)
+# With taskset and two or more CPUs, the server runs on CPU 1 with GOMAXPROCS=1 and wrk on CPU 0 (PIN=0 lets
+# both roam). Needs wrk (Debian: apt-get install -y wrk).
 # Usage: fakeserver/bench/serve-vs-bare.sh [SECONDS per run] [ROUNDS] [CONNECTIONS]   (default 3 9 32)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,12 +28,16 @@ if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ];
 	server=(env GOMAXPROCS=1 taskset -c 1 "$bin")
 	client=(taskset -c 0 wrk)
 fi
+hz=$(getconf CLK_TCK)
 
 pid=
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
 trap cleanup EXIT
 
-# measure MODE: prints wrk's requests per second against a fresh server of MODE.
+# cputicks PID: user + system clock ticks the process has used.
+cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# measure MODE: prints "requests/s microseconds-of-CPU-per-request" for a fresh server of MODE.
 measure() {
 	"${server[@]}" -mode "$1" -addr "127.0.0.1:$port" &
 	pid=$!
@@ -37,26 +46,31 @@ measure() {
 		sleep 0.05
 	done
 	"${client[@]}" -t1 -c"$conns" -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
-	"${client[@]}" -t1 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/" | awk '/^Requests\/sec:/ {print $2}'
+	local t0 t1 out reqs rps
+	t0=$(cputicks "$pid")
+	out=$("${client[@]}" -t1 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/")
+	t1=$(cputicks "$pid")
+	reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	awk -v r="$rps" -v n="$reqs" -v d="$((t1 - t0))" -v hz="$hz" 'BEGIN {printf "%s %.3f\n", r, d / hz * 1e6 / n}'
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=
 }
 
-bare=()
-stam=()
-ratios=()
-for r in $(seq "$rounds"); do
-	b=$(measure bare)
-	s=$(measure stampede)
-	q=$(awk -v a="$s" -v b="$b" 'BEGIN {print a/b}')
-	bare+=("$b")
-	stam+=("$s")
-	ratios+=("$q")
-	printf 'round %d: bare %10.0f req/s   stampede %10.0f req/s   ratio %.3f\n' "$r" "$b" "$s" "$q"
-done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-mb=$(median "${bare[@]}")
-msd=$(median "${stam[@]}")
-printf 'median: bare %.0f req/s, stampede %.0f req/s; median ratio %.3f (target >= 0.9; wrk -t1 -c%s, %ss runs, %s rounds)\n' \
-	"$mb" "$msd" "$(median "${ratios[@]}")" "$conns" "$secs" "$rounds"
+
+tput=()
+cpu=()
+for r in $(seq "$rounds"); do
+	read -r b bc < <(measure bare)
+	read -r s sc < <(measure stampede)
+	q=$(awk -v a="$s" -v b="$b" 'BEGIN {print a/b}')
+	c=$(awk -v a="$bc" -v b="$sc" 'BEGIN {print a/b}')
+	tput+=("$q")
+	cpu+=("$c")
+	printf 'round %2d: bare %7.0f req/s %6.2f µs CPU/req   stampede %7.0f req/s %6.2f µs CPU/req   ratios: throughput %.3f, CPU %.3f\n' \
+		"$r" "$b" "$bc" "$s" "$sc" "$q" "$c"
+done
+printf 'median ratios: throughput %.3f, CPU %.3f (target >= 0.9; wrk -t1 -c%s, %ss runs, %s rounds)\n' \
+	"$(median "${tput[@]}")" "$(median "${cpu[@]}")" "$conns" "$secs" "$rounds"
