@@ -280,7 +280,7 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 		if len(slo.Conditions) == 0 {
 			fmt.Fprintf(&b, " has %s (no SLO given): %s.", obj.superlative(), objectiveText(obj, best, workload, conf))
 		} else {
-			fmt.Fprintf(&b, " meets the SLO%s (%s) with %s: %s.", across, boundsText(slo, slo.Conditions, best.runs, conf), obj.superlative(), objectiveText(obj, best, workload, conf))
+			fmt.Fprintf(&b, " meets the SLO%s (%s) with %s: %s.", across, boundsText(slo.Conditions, best.runs, conf), obj.superlative(), objectiveText(obj, best, workload, conf))
 		}
 		if len(met) > 1 {
 			ru := met[1]
@@ -377,7 +377,7 @@ func worstBound(c Threshold, runs []*results.Run) float64 {
 }
 
 // boundsText reads "success_rate at least 99.14 %, p99_ms at most 3.4s at 95 % confidence".
-func boundsText(slo SLO, conds Thresholds, runs []*results.Run, conf string) string {
+func boundsText(conds Thresholds, runs []*results.Run, conf string) string {
 	var parts []string
 	for _, c := range conds {
 		if c.Strategy != "" && c.Strategy != runs[0].Strategy {
