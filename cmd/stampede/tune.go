@@ -122,7 +122,7 @@ func newTuneCmd() *cobra.Command {
 	cmd.Flags().StringVar(&minimize, "minimize", "", "the metric to minimize among the settings that meet the SLO (default amplification)")
 	cmd.Flags().StringVar(&maximize, "maximize", "", "the metric to maximize instead")
 	cmd.Flags().StringSliceVar(&only, "only", nil, "tune only these strategies (comma-separated names)")
-	cmd.Flags().StringVar(&shard, "shard", "", "run only slice I of N of the grid, e.g. $JOB_COMPLETION_INDEX/8 (merge the shards with `stampede merge`)")
+	cmd.Flags().StringVar(&shard, "shard", "", "run only the points i of the grid with i mod N = I (`I/N`), e.g. --shard $JOB_COMPLETION_INDEX/8 (join the slices with stampede merge)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "override the scenario's seed (replication 0 runs with it)")
 	cmd.Flags().Float64Var(&confidence, "confidence", tune.DefaultConfidence, "level of the confidence intervals")
 	cmd.Flags().IntVar(&workers, "workers", 0, "simulations at once (default: one per core)")
