@@ -216,6 +216,10 @@ const (
 	sessSynthetic = 2
 )
 
+// DeriveSeed derives a seed for stream (or replication) k from a scenario seed with SplitMix64's finalizer:
+// nearby inputs give unrelated outputs.
+func DeriveSeed(seed, k uint64) uint64 { return mix(seed, k) }
+
 // mix derives a stream seed from the scenario seed (SplitMix64's finalizer).
 func mix(seed, stream uint64) uint64 {
 	z := seed + stream*0x9e3779b97f4a7c15

@@ -9,7 +9,7 @@ import (
 
 	"stampede/reports"
 	"stampede/sim/results"
-	"stampede/tune"
+	"stampede/sim/tune"
 )
 
 func newMergeCmd() *cobra.Command {

@@ -13,7 +13,7 @@ import (
 	"stampede/reports"
 	"stampede/scenarios"
 	"stampede/sim/results"
-	"stampede/tune"
+	"stampede/sim/tune"
 )
 
 func newTuneCmd() *cobra.Command {

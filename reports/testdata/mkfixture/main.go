@@ -21,7 +21,7 @@ import (
 	"stampede/scenarios"
 	"stampede/sim"
 	"stampede/sim/results"
-	"stampede/tune"
+	"stampede/sim/tune"
 )
 
 func write(path string, f *results.File) error {

@@ -49,10 +49,7 @@ func ReplicationSeed(seed uint64, k int) uint64 {
 	if k == 0 {
 		return seed
 	}
-	z := seed + uint64(k)*0x9e3779b97f4a7c15
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
+	return sim.DeriveSeed(seed, uint64(k))
 }
 
 // Sweep is what `stampede tune` asks for. It is a plain value (safe to copy and share); Plan checks it.

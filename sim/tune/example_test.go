@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"stampede/scenarios"
-	"stampede/tune"
+	"stampede/sim/tune"
 )
 
 func ExampleParseVary() {
