@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"stampede/reports"
 	"stampede/sim/results"
 	"stampede/sim/tune"
 )
@@ -46,13 +45,9 @@ func newMergeCmd() *cobra.Command {
 			if err != nil {
 				return &usageError{err}
 			}
-			meta := reports.Meta{Version: versionString()}
-			if scenario != "" {
-				text, err := os.ReadFile(scenario)
-				if err != nil {
-					return &usageError{err}
-				}
-				meta.ScenarioFile, meta.ScenarioYAML = scenario, string(text)
+			meta, err := savedMeta(scenario)
+			if err != nil {
+				return err
 			}
 			return flags.emit(cmd, f, meta, ts)
 		},

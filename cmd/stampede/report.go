@@ -81,13 +81,9 @@ func newReportCmd() *cobra.Command {
 			if err != nil {
 				return &usageError{fmt.Errorf("%s: %w", args[0], err)}
 			}
-			meta := reports.Meta{Version: versionString()}
-			if scenario != "" {
-				text, err := os.ReadFile(scenario)
-				if err != nil {
-					return &usageError{err}
-				}
-				meta.ScenarioFile, meta.ScenarioYAML = scenario, string(text)
+			meta, err := savedMeta(scenario)
+			if err != nil {
+				return err
 			}
 			return flags.emit(cmd, f, meta, ts)
 		},
@@ -95,4 +91,18 @@ func newReportCmd() *cobra.Command {
 	flags.add(cmd)
 	cmd.Flags().StringVar(&scenario, "scenario", "", "scenario YAML file to show in the HTML report")
 	return cmd
+}
+
+// savedMeta is the report metadata of results re-rendered from disk: the version, and the scenario's YAML when
+// --scenario names its file.
+func savedMeta(scenario string) (reports.Meta, error) {
+	meta := reports.Meta{Version: versionString()}
+	if scenario != "" {
+		text, err := os.ReadFile(scenario)
+		if err != nil {
+			return meta, &usageError{err}
+		}
+		meta.ScenarioFile, meta.ScenarioYAML = scenario, string(text)
+	}
+	return meta, nil
 }
