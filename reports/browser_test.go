@@ -57,6 +57,7 @@ const probe = `<script>
     });
   }
   check("#comparison-table", "table");
+  check("#points-table", "table");
   check("figure.chart svg", "chart");
   check("#reading li", "reading");
   out.resources = performance.getEntriesByType("resource").map(function (e) { return e.name; });
@@ -87,10 +88,16 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 		t.Skip("chromium not installed (apt-get update && apt-get install -y chromium): " + err.Error())
 	}
+	for _, fx := range []string{"herd", "tune"} { // a plain comparison, and a tune sweep with its points and heat maps
+		t.Run(fx, func(t *testing.T) { browse(t, fx) })
+	}
+}
+
+func browse(t *testing.T, fx string) {
 	dir := t.TempDir()
 	scenario, err := os.ReadFile("testdata/herd.yaml")
 	require.NoError(t, err)
-	f := fixture(t, "herd")
+	f := fixture(t, fx)
 	require.NoError(t, WriteAllWith(dir, f, Meta{Version: "test", ScenarioFile: "testdata/herd.yaml", ScenarioYAML: string(scenario), WallTime: 1500 * time.Millisecond}, Options{SkipPNG: true}))
 	page := filepath.Join(dir, "report.html")
 
@@ -146,6 +153,9 @@ func TestHTMLInBrowser(t *testing.T) {
 		charts, err := Charts(f)
 		require.NoError(t, err)
 		want := map[string]bool{"table comparison-table": false}
+		if f.Tune != nil {
+			want["table points-table"] = false
+		}
 		for _, c := range charts {
 			want["chart chart-"+c.Name] = false
 		}

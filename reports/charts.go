@@ -31,7 +31,7 @@ type Chart struct {
 
 // Charts builds every chart of a results file, in report order: the load, goodput and server time series,
 // the latency CDF, the outcome bars, the attempts histogram and, for sweeps, one chart per metric against each
-// swept parameter.
+// swept parameter and, for sweeps of two parameters or more, heat maps over pairs of them.
 func Charts(f *results.File) (charts []Chart, err error) {
 	defer func() { // gonum/plot reports some impossible plots by panicking; those become errors
 		if r := recover(); r != nil {
@@ -55,7 +55,11 @@ func Charts(f *results.File) (charts []Chart, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(out, sweeps...), nil
+	heats, err := heatCharts(f)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(out, sweeps...), heats...), nil
 }
 
 // maxRuns is how many runs the per-run charts draw before a sweep is cut down to one run per strategy.

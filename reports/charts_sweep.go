@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"sort"
 
@@ -78,8 +79,14 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 	title := fmt.Sprintf("%s against %s", m.Name, param)
 
 	type line struct {
-		look look
-		xy   plotter.XYs
+		look   look
+		xy     plotter.XYs
+		lo, hi plotter.XYs // the confidence band, when the runs have intervals
+		picks  plotter.XYs // the recommended points
+	}
+	role := map[int]string{}
+	if f.Tune != nil {
+		role = roles(f)
 	}
 	var lines []*line
 	byKey := map[string]*line{}
@@ -101,7 +108,15 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 			byKey[key] = l
 			lines = append(lines, l)
 		}
-		l.xy = append(l.xy, plotter.XY{X: x, Y: m.plotValue(r)})
+		y := m.plotValue(r)
+		l.xy = append(l.xy, plotter.XY{X: x, Y: y})
+		if iv, ok := r.CI[m.Name]; ok && r.Replications > 1 {
+			l.lo = append(l.lo, plotter.XY{X: x, Y: m.plotScale() * iv.Lo})
+			l.hi = append(l.hi, plotter.XY{X: x, Y: m.plotScale() * iv.Hi})
+		}
+		if role[i] == "recommended" {
+			l.picks = append(l.picks, plotter.XY{X: x, Y: y})
+		}
 		xs = append(xs, x)
 	}
 	if len(lines) == 0 {
@@ -109,7 +124,6 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 	}
 	sort.Float64s(xs)
 	p := newPlot(title, param, m.Label())
-	p.Add(grid())
 	logX := xs[0] > 0 && xs[len(xs)-1]/xs[0] >= 10
 	p.X.Tick.Marker = valueTicks{values: xs}
 	if logX {
@@ -117,13 +131,28 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 		p.X.Tick.Marker = logTicks{valueTicks{values: xs, log: true}}
 		p.X.Min, p.X.Max = math.Log10(xs[0]/1.2), math.Log10(xs[len(xs)-1]*1.2)
 		for _, l := range lines {
-			for i := range l.xy {
-				l.xy[i].X = math.Log10(l.xy[i].X)
+			for _, xy := range []plotter.XYs{l.xy, l.lo, l.hi, l.picks} {
+				for i := range xy {
+					xy[i].X = math.Log10(xy[i].X)
+				}
 			}
 		}
 	}
 	p.Y.Min = 0
 	entries := make([]entry, 0, len(lines))
+	banded := false
+	for _, l := range lines {
+		if len(l.lo) < 2 || len(l.lo) != len(l.xy) {
+			continue
+		}
+		band, err := confidenceBand(l.lo, l.hi, l.look.color)
+		if err != nil {
+			return Chart{}, fmt.Errorf("%w %s, %s: %w", ErrChart, name, l.look.label, err)
+		}
+		p.Add(band)
+		banded = true
+	}
+	p.Add(grid()) // over the bands, under the lines
 	for _, l := range lines {
 		sort.Slice(l.xy, func(a, b int) bool { return l.xy[a].X < l.xy[b].X })
 		ln, pts, err := plotter.NewLinePoints(l.xy)
@@ -136,13 +165,61 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 		p.Add(ln, pts)
 		entries = append(entries, entry{l.look.label, thumbLine(ln.LineStyle)})
 	}
+	caption := fmt.Sprintf("%s (%s) for each value of %s, one line per strategy.", m.Name, m.Doc, param)
+	if banded {
+		caption += fmt.Sprintf(" Shaded: the %s %% confidence interval of the mean over %d seeds.", number(100*f.Tune.Confidence), f.Tune.Seeds)
+	}
+	var picks plotter.XYs
+	for _, l := range lines {
+		picks = append(picks, l.picks...)
+	}
+	if len(picks) > 0 {
+		sc, err := plotter.NewScatter(picks)
+		if err != nil {
+			return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Color: ink, Radius: vg.Points(7.5)}
+		p.Add(sc)
+		entries = append(entries, entry{"recommended", sc})
+		caption += " Ringed: each strategy's recommended setting."
+	}
+	if f.Tune != nil {
+		slo, _ := ParseSLO(f.Tune.SLO)
+		for _, c := range slo.Conditions {
+			if c.Metric.Name != m.Name || c.Strategy != "" {
+				continue
+			}
+			y := m.plotScale() * c.Value
+			hl, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: y}, {X: p.X.Max, Y: y}})
+			if err != nil {
+				return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
+			}
+			hl.LineStyle = draw.LineStyle{Color: ink, Width: vg.Points(1.4), Dashes: []vg.Length{vg.Points(8), vg.Points(4)}}
+			p.Add(hl)
+			p.Y.Max = max(p.Y.Max, y)
+			entries = append(entries, entry{"SLO " + c.Text, thumbLine(hl.LineStyle)})
+		}
+	}
 	if p.Y.Max <= 0 {
 		p.Y.Max = 1
 	}
 	p.Y.Max *= 1.08
-	return Chart{Name: name, Title: title,
-		Caption: fmt.Sprintf("%s (%s) for each value of %s, one line per strategy.", m.Name, m.Doc, param),
-		draw:    withLegend(p, entries)}, nil
+	return Chart{Name: name, Title: title, Caption: caption, draw: withLegend(p, entries)}, nil
+}
+
+// confidenceBand is the area between an interval's lower and upper bounds along a line, in the line's colour
+// made pale.
+func confidenceBand(lo, hi plotter.XYs, c color.RGBA) (*plotter.Polygon, error) {
+	lo, hi = append(plotter.XYs{}, lo...), append(plotter.XYs{}, hi...)
+	sort.Slice(lo, func(a, b int) bool { return lo[a].X < lo[b].X })
+	sort.Slice(hi, func(a, b int) bool { return hi[a].X > hi[b].X })
+	poly, err := plotter.NewPolygon(append(lo, hi...))
+	if err != nil {
+		return nil, err
+	}
+	poly.Color = color.NRGBA{c.R, c.G, c.B, 0x4c}
+	poly.LineStyle.Width = 0
+	return poly, nil
 }
 
 // otherParams formats the params other than skip, for telling lines apart.

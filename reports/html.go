@@ -50,7 +50,29 @@ type htmlPage struct {
 	Header  []string
 	Rows    []htmlRow
 	Charts  []htmlChart
+	Tune    *htmlTune // a tune sweep's recommendation and points, which open the page
 	looks   []look
+}
+
+type htmlTune struct {
+	Recommendation []string
+	Rule           string
+	Notes          []string
+	Header         []string
+	Rows           []htmlRow
+	Note           string
+}
+
+func htmlRows(rows [][]cell) []htmlRow {
+	var out []htmlRow
+	for i, row := range rows {
+		hr := htmlRow{}
+		for _, c := range row {
+			hr.Cells = append(hr.Cells, htmlCell{Text: c.text, Best: c.best, Row: i})
+		}
+		out = append(out, hr)
+	}
+	return out
 }
 
 type htmlMeta struct {
@@ -82,13 +104,15 @@ func html(w io.Writer, f *results.File, meta Meta, charts []Chart, svgs [][]byte
 		page.Meta.WallTime = meta.WallTime.Round(time.Millisecond).String()
 	}
 	header, rows := comparison(f)
-	page.Header = header
-	for i, row := range rows {
-		hr := htmlRow{}
-		for _, c := range row {
-			hr.Cells = append(hr.Cells, htmlCell{Text: c.text, Best: c.best, Row: i})
+	page.Header, page.Rows = header, htmlRows(rows)
+	if f.Tune != nil {
+		th, tr := pointsTable(f)
+		note := fmt.Sprintf("Means over %d seeds", f.Tune.Seeds)
+		if f.Tune.Seeds > 1 {
+			note += fmt.Sprintf(", in parentheses the %s %% confidence interval", number(100*f.Tune.Confidence))
 		}
-		page.Rows = append(page.Rows, hr)
+		page.Tune = &htmlTune{Recommendation: Recommendation(f), Rule: TuneRule(f), Notes: f.Tune.Notes,
+			Header: th, Rows: htmlRows(tr), Note: note + "; the recommended points in bold green."}
 	}
 	for i, c := range charts {
 		var svg []byte

@@ -21,15 +21,32 @@ func Markdown(w io.Writer, f *results.File, meta Meta) error {
 func markdown(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# stampede report: %s\n\n%s\n\n", mdEscape(f.Scenario), mdEscape(facts(f, meta)))
+	if f.Tune != nil {
+		markdownTune(&b, f)
+	}
 	b.WriteString("## Reading\n\n")
 	for _, s := range Reading(f) {
 		fmt.Fprintf(&b, "- %s\n", mdEscape(s))
 	}
 	b.WriteString("\n## Comparison\n\n")
 	header, rows := comparison(f)
+	mdTable(&b, header, rows)
+	b.WriteString("\nBest value of each column in **bold**; latency from first send to final outcome.\n")
+	if len(charts) > 0 {
+		b.WriteString("\n## Charts\n\n")
+		for _, c := range charts {
+			fmt.Fprintf(&b, "![%s](charts/%s.svg)\n\n%s\n\n", mdEscape(c.Title), c.Name, mdEscape(c.Caption))
+		}
+	}
+	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
+	return err
+}
+
+// mdTable writes a table, the first column left-aligned, the cells flagged best in bold.
+func mdTable(b *strings.Builder, header []string, rows [][]cell) {
 	b.WriteString("|")
 	for _, h := range header {
-		fmt.Fprintf(&b, " %s |", mdEscape(h))
+		fmt.Fprintf(b, " %s |", mdEscape(h))
 	}
 	b.WriteString("\n|---|")
 	for range header[1:] {
@@ -40,22 +57,33 @@ func markdown(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
 		b.WriteString("|")
 		for _, c := range row {
 			if c.best {
-				fmt.Fprintf(&b, " **%s** |", mdEscape(c.text))
+				fmt.Fprintf(b, " **%s** |", mdEscape(c.text))
 			} else {
-				fmt.Fprintf(&b, " %s |", mdEscape(c.text))
+				fmt.Fprintf(b, " %s |", mdEscape(c.text))
 			}
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\nBest value of each column in **bold**; latency from first send to final outcome.\n")
-	if len(charts) > 0 {
-		b.WriteString("\n## Charts\n\n")
-		for _, c := range charts {
-			fmt.Fprintf(&b, "![%s](charts/%s.svg)\n\n%s\n\n", mdEscape(c.Title), c.Name, mdEscape(c.Caption))
-		}
+}
+
+// markdownTune writes a tune sweep's recommendation and points, which open its report.
+func markdownTune(b *strings.Builder, f *results.File) {
+	b.WriteString("## Recommendation\n\n")
+	for _, s := range Recommendation(f) {
+		fmt.Fprintf(b, "- %s\n", mdEscape(s))
 	}
-	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
-	return err
+	fmt.Fprintf(b, "\n%s\n", mdEscape(TuneRule(f)))
+	for _, n := range f.Tune.Notes {
+		fmt.Fprintf(b, "\nNote: %s\n", mdEscape(n))
+	}
+	b.WriteString("\n## Points\n\n")
+	header, rows := pointsTable(f)
+	mdTable(b, header, rows)
+	fmt.Fprintf(b, "\nMeans over %d seeds", f.Tune.Seeds)
+	if f.Tune.Seeds > 1 {
+		fmt.Fprintf(b, ", in parentheses the %s %% confidence interval", number(100*f.Tune.Confidence))
+	}
+	b.WriteString("; the recommended points in **bold**.\n\n")
 }
 
 // mdEscape keeps text from being read as Markdown markup (table pipes, emphasis, links, HTML).

@@ -50,8 +50,18 @@ func MetricNames() []string {
 	return out
 }
 
-// LookupMetric finds a metric by name; an unknown name is an error that suggests the nearest one.
+// MetricAliases are short names of the latency metrics, as service-level objectives are usually written
+// ("p99<=30s").
+var MetricAliases = map[string]string{
+	"p50": "p50_ms", "p90": "p90_ms", "p99": "p99_ms", "p999": "p999_ms", "p99.9": "p999_ms", "max": "max_ms", "mean": "mean_ms",
+}
+
+// LookupMetric finds a metric by name or alias (MetricAliases); an unknown name is an error that suggests the
+// nearest one.
 func LookupMetric(name string) (Metric, error) {
+	if full, ok := MetricAliases[name]; ok {
+		name = full
+	}
 	for _, m := range Metrics {
 		if m.Name == name {
 			return m, nil
@@ -100,11 +110,14 @@ func (m Metric) Label() string {
 }
 
 // plotValue is the value as a chart shows it: fractions as percentages.
-func (m Metric) plotValue(r *results.Run) float64 {
+func (m Metric) plotValue(r *results.Run) float64 { return m.plotScale() * m.Value(r) }
+
+// plotScale is what a chart multiplies the metric's values by: 100 for fractions (drawn as percentages), else 1.
+func (m Metric) plotScale() float64 {
 	if m.Unit == "fraction" {
-		return 100 * m.Value(r)
+		return 100
 	}
-	return m.Value(r)
+	return 1
 }
 
 func ratio(a, b float64) float64 {

@@ -3,6 +3,7 @@ package reports
 import (
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 type Progress struct {
 	pw       progress.Writer
 	trackers []*progress.Tracker
+	counter  bool          // one bar counting runs (NewCounter), not a line per run
 	done     chan struct{} // closed when the render loop has drawn its last state
 	once     sync.Once
 }
@@ -36,35 +38,69 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func newProgress(w io.Writer, names []string, enabled bool) *Progress {
-	p := &Progress{}
-	if !enabled || len(names) == 0 {
+// NewCounter starts a progress display of one bar counting total runs, with the share done and the time left,
+// for sweeps of more runs than lines fit on a screen; Done(i) counts one run whatever i. Quiet when w is not a
+// terminal.
+func NewCounter(w io.Writer, message string, total int) *Progress {
+	return newCounter(w, message, total, isTerminal(w))
+}
+
+func newCounter(w io.Writer, message string, total int, enabled bool) *Progress {
+	p := &Progress{counter: true}
+	if !enabled || total <= 0 {
 		return p
 	}
+	pw := newWriter(w, len([]rune(message)))
+	pw.Style().Visibility.ETA = true
+	pw.Style().Visibility.Value = true
+	pw.Style().Visibility.Percentage = true
+	pw.SetTrackerLength(30)
+	t := &progress.Tracker{Message: message, Total: int64(total), Units: progress.Units{Formatter: func(v int64) string { return strconv.FormatInt(v, 10) + " runs" }}}
+	p.trackers = []*progress.Tracker{t}
+	pw.AppendTracker(t)
+	p.start(pw)
+	return p
+}
+
+func newWriter(w io.Writer, messageLen int) progress.Writer {
 	pw := progress.NewWriter()
 	pw.SetOutputWriter(w)
 	pw.SetAutoStop(false)
 	pw.SetUpdateFrequency(100 * time.Millisecond)
 	pw.SetStyle(progress.StyleDefault)
-	pw.Style().Visibility.ETA = false
-	pw.Style().Visibility.Value = false
-	pw.Style().Visibility.Percentage = false
 	pw.Style().Options.DoneString = "done"
-	pw.SetTrackerLength(24)
-	pw.SetMessageLength(longest(names))
+	pw.SetMessageLength(messageLen)
 	pw.SetSortBy(progress.SortByIndex)
-	for i, n := range names {
-		// Total 0: indeterminate, the engine reports no fraction, only each run's end.
-		t := &progress.Tracker{Message: n, Total: 0, Index: uint64(i)}
-		p.trackers = append(p.trackers, t)
-		pw.AppendTracker(t)
-	}
+	return pw
+}
+
+// start runs the render loop.
+func (p *Progress) start(pw progress.Writer) {
 	p.pw = pw
 	p.done = make(chan struct{})
 	go func() {
 		defer close(p.done)
 		pw.Render()
 	}()
+}
+
+func newProgress(w io.Writer, names []string, enabled bool) *Progress {
+	p := &Progress{}
+	if !enabled || len(names) == 0 {
+		return p
+	}
+	pw := newWriter(w, longest(names))
+	pw.Style().Visibility.ETA = false
+	pw.Style().Visibility.Value = false
+	pw.Style().Visibility.Percentage = false
+	pw.SetTrackerLength(24)
+	for i, n := range names {
+		// Total 0: indeterminate, the engine reports no fraction, only each run's end.
+		t := &progress.Tracker{Message: n, Total: 0, Index: uint64(i)}
+		p.trackers = append(p.trackers, t)
+		pw.AppendTracker(t)
+	}
+	p.start(pw)
 	return p
 }
 
@@ -76,12 +112,15 @@ func longest(names []string) int {
 	return n
 }
 
-// Done marks run i as finished. Out-of-range indexes are ignored.
+// Done marks run i as finished (a counter counts one more run). Out-of-range indexes are ignored.
 func (p *Progress) Done(i int) {
-	if p == nil || p.pw == nil || i < 0 || i >= len(p.trackers) {
-		return
+	switch {
+	case p == nil || p.pw == nil:
+	case p.counter:
+		p.trackers[0].Increment(1)
+	case i >= 0 && i < len(p.trackers):
+		p.trackers[i].MarkAsDone()
 	}
-	p.trackers[i].MarkAsDone()
 }
 
 // Stop ends the display after drawing its last state. It is safe to call more than once.

@@ -86,3 +86,19 @@ func TestProgressNilAndEmpty(t *testing.T) {
 	q.Done(0)
 	q.Stop()
 }
+
+func TestCounterOnATerminal(t *testing.T) {
+	var out syncBuffer
+	p := newCounter(&out, "tune quickstart", 3, true)
+	for range 3 {
+		p.Done(-1) // the index does not matter
+	}
+	p.Stop()
+	s := out.String()
+	assert.Contains(t, s, "tune quickstart")
+	assert.Contains(t, s, "3 runs", "the count is shown:\n%s", s)
+
+	quiet := NewCounter(&bytes.Buffer{}, "x", 3)
+	quiet.Done(0)
+	quiet.Stop()
+}

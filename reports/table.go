@@ -88,7 +88,12 @@ func comparison(f *results.File) (header []string, rows [][]cell) {
 
 // Table writes the comparison table: one row per run, the best value of each ranked column marked with BestMark
 // (ties all marked; nothing is marked when every run has the same value).
+//
+// A tune sweep is written as its recommendation and a table of its points with their confidence intervals.
 func Table(w io.Writer, f *results.File) error {
+	if f.Tune != nil {
+		return tuneTable(w, f)
+	}
 	t := table.NewWriter()
 	t.SetStyle(table.StyleLight)
 	header, rows := comparison(f)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"stampede/sim/results"
 )
@@ -37,11 +38,17 @@ type ThresholdError struct {
 
 // Error says what is wrong, quotes the expression and underlines the offending part.
 func (e *ThresholdError) Error() string {
-	pos := min(max(e.Pos, 0), len(e.Expr))
-	end := min(pos+max(e.Len, 1), len(e.Expr))
-	col := len([]rune(e.Expr[:pos]))
-	width := max(len([]rune(e.Expr[pos:end])), 1)
-	return fmt.Sprintf("bad threshold at column %d: %s\n  %s\n  %s%s", col+1, e.Msg, e.Expr, strings.Repeat(" ", col), strings.Repeat("^", width))
+	return PointAt("bad threshold", e.Expr, e.Pos, e.Len, e.Msg)
+}
+
+// PointAt formats an error in a one-line expression: "WHAT at column N: MSG", then the expression with the
+// n bytes from byte offset pos underlined. Other command-line expression parsers (tune's --vary) share it.
+func PointAt(what, expr string, pos, n int, msg string) string {
+	pos = min(max(pos, 0), len(expr))
+	end := min(pos+max(n, 1), len(expr))
+	col := len([]rune(expr[:pos]))
+	width := max(len([]rune(expr[pos:end])), 1)
+	return fmt.Sprintf("%s at column %d: %s\n  %s\n  %s%s", what, col+1, msg, expr, strings.Repeat(" ", col), strings.Repeat("^", width))
 }
 
 // Unwrap makes errors.Is(err, ErrThreshold) true.
@@ -52,7 +59,9 @@ var ops = []string{"<=", ">=", "==", "!=", "<", ">"}
 
 // ParseThresholds reads a comma-separated list of conditions such as "success_rate<0.99,p99_ms>2000" or
 // "full-jitter:gave_up>0". Each is METRIC OP NUMBER with OP one of < <= > >= == !=, METRIC one of Metrics;
-// a NUMBER ending in % is divided by 100 ("success_rate<99%"). Spaces around the parts are allowed.
+// a NUMBER ending in % is divided by 100 ("success_rate<99%"), and a latency metric takes a duration
+// ("p99_ms>2s", the same as p99_ms>2000). The latency metrics have short aliases: p50, p90, p99, p999 (or p99.9),
+// max, mean ("p99<=30s"). Spaces around the parts are allowed.
 // An error is a *ThresholdError that points at the part at fault.
 func ParseThresholds(expr string) (Thresholds, error) {
 	var out Thresholds
@@ -122,17 +131,50 @@ func parseCondition(expr string, from, to int) (Threshold, error) {
 	if strings.ContainsAny(num[:1], "<>=!") {
 		return Threshold{}, bad(numPos, 1, "unknown operator %q: want one of %s", op+num[:1], strings.Join(ops, " "))
 	}
+	v, err := parseValue(num, m)
+	if err != nil {
+		return Threshold{}, bad(numPos, len(num), "%s", err.Error())
+	}
+	t.Value = v
+	return t, nil
+}
+
+// parseValue reads the number of a condition: a plain number, a percentage ("99.9%", divided by 100), or for a
+// latency metric a duration ("30s", "250ms"), converted to the metric's milliseconds.
+func parseValue(num string, m Metric) (float64, error) {
 	scale := 1.0
 	digits := num
 	if strings.HasSuffix(num, "%") {
 		scale, digits = 0.01, strings.TrimSpace(strings.TrimSuffix(num, "%"))
 	}
 	v, err := strconv.ParseFloat(digits, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return Threshold{}, bad(numPos, len(num), "%q is not a number", num)
+	if err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		return v * scale, nil
 	}
-	t.Value = v * scale
-	return t, nil
+	if d, derr := time.ParseDuration(num); derr == nil {
+		if m.Unit != "ms" {
+			return 0, fmt.Errorf("%q is a duration, but %s is not a latency (its unit: %s)", num, m.Name, unitName(m.Unit))
+		}
+		return float64(d) / float64(time.Millisecond), nil
+	}
+	if m.Unit == "ms" {
+		return 0, fmt.Errorf("%q is neither a number (of milliseconds) nor a duration such as 30s or 250ms", num)
+	}
+	return 0, fmt.Errorf("%q is not a number", num)
+}
+
+func unitName(u string) string {
+	switch u {
+	case "":
+		return "a count"
+	case "fraction":
+		return "a fraction, e.g. 0.99 or 99%"
+	case "x":
+		return "a factor"
+	case "/s":
+		return "a rate per second"
+	}
+	return u
 }
 
 // Violation is a run that crossed a threshold, or a threshold naming a strategy the file does not have.

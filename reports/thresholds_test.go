@@ -37,6 +37,8 @@ func TestParseThresholds(t *testing.T) {
 		{"every operator", "amplification<=1.5,amplification==2,amplification!=3", []Threshold{
 			{Op: "<=", Value: 1.5, Text: "amplification<=1.5"}, {Op: "==", Value: 2, Text: "amplification==2"}, {Op: "!=", Value: 3, Text: "amplification!=3"}}},
 		{"exponent", "peak_attempts_per_s>1e4", []Threshold{{Op: ">", Value: 1e4, Text: "peak_attempts_per_s>1e4"}}},
+		{"latency alias and duration", "p99<=30s,p99.9<1m,max_ms>=250ms", []Threshold{
+			{Op: "<=", Value: 30000, Text: "p99<=30s"}, {Op: "<", Value: 60000, Text: "p99.9<1m"}, {Op: ">=", Value: 250, Text: "max_ms>=250ms"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,11 +65,13 @@ func TestParseThresholdsErrors(t *testing.T) {
 		len     int    // its length
 		message string // part of the message
 	}{
-		{"unknown metric", "success_rate<0.99,p99>2000", 18, 3, `unknown metric "p99" (did you mean "p99_ms"?)`},
+		{"unknown metric", "success_rate<0.99,mean_wait>2000", 18, 9, `unknown metric "mean_wait" (did you mean "mean_wait_ms"?)`},
 		{"unknown metric, no guess", "latency<5", 0, 7, `unknown metric "latency" (known: amplification,`},
 		{"dash for underscore", "success-rate<1", 0, 12, `did you mean "success_rate"?`},
 		{"no operator", "success_rate 0.99", 0, 17, "has no comparison"},
-		{"not a number", "p99_ms>2s", 7, 2, `"2s" is not a number`},
+		{"not a number", "gave_up>2s", 8, 2, `"2s" is a duration, but gave_up is not a latency`},
+		{"not a duration", "p99<=30x", 5, 3, `"30x" is neither a number (of milliseconds) nor a duration`},
+		{"duration on a fraction", "success_rate>=30s", 14, 3, `"30s" is a duration, but success_rate is not a latency (its unit: a fraction`},
 		{"no number", "p99_ms>", 6, 1, `no number after ">"`},
 		{"no metric", "<5", 0, 1, `no metric before "<"`},
 		{"empty condition", "success_rate<1,,p99_ms>1", 15, 1, "empty condition"},
@@ -76,7 +80,8 @@ func TestParseThresholdsErrors(t *testing.T) {
 		{"bad operator", "p99_ms=>5", 0, 7, `unknown metric "p99_ms="`},
 		{"tripled operator", "p99_ms<<5", 7, 1, `unknown operator "<<"`},
 		{"empty strategy", ":p99_ms>5", 0, 1, "empty strategy name"},
-		{"nan", "p99_ms>NaN", 7, 3, `"NaN" is not a number`},
+		{"nan", "p99_ms>NaN", 7, 3, `"NaN" is neither a number`},
+		{"nan fraction", "success_rate>NaN", 13, 3, `"NaN" is not a number`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,11 +98,11 @@ func TestParseThresholdsErrors(t *testing.T) {
 }
 
 func TestThresholdErrorPointsAtThePart(t *testing.T) {
-	_, err := ParseThresholds("success_rate<0.99,p99>2000")
+	_, err := ParseThresholds("success_rate<0.99,mean_wait>2000")
 	require.Error(t, err)
-	assert.Equal(t, `bad threshold at column 19: unknown metric "p99" (did you mean "p99_ms"?)
-  success_rate<0.99,p99>2000
-                    ^^^`, err.Error())
+	assert.Equal(t, `bad threshold at column 19: unknown metric "mean_wait" (did you mean "mean_wait_ms"?)
+  success_rate<0.99,mean_wait>2000
+                    ^^^^^^^^^`, err.Error())
 }
 
 func TestCheck(t *testing.T) {
@@ -176,15 +181,15 @@ func ExampleParseThresholds() {
 	for _, v := range ts.Check(f) {
 		fmt.Println(v)
 	}
-	_, err = ParseThresholds("success_rate<0.99,p99>2000")
+	_, err = ParseThresholds("success_rate<0.99,p99<=30x")
 	fmt.Println(err)
 	// Output:
 	// none: success_rate is 85.94 % (0.859444), crossing success_rate<0.9
 	// immediate: success_rate is 86.09 % (0.86086), crossing success_rate<0.9
 	// exponential: p99_ms is 3932ms (3932.16), crossing exponential:p99_ms>2000
-	// bad threshold at column 19: unknown metric "p99" (did you mean "p99_ms"?)
-	//   success_rate<0.99,p99>2000
-	//                     ^^^
+	// bad threshold at column 24: "30x" is neither a number (of milliseconds) nor a duration such as 30s or 250ms
+	//   success_rate<0.99,p99<=30x
+	//                          ^^^
 }
 
 func ExampleRender() {

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -45,4 +46,9 @@ func TestEventQueueOrder(t *testing.T) {
 		}
 		require.True(t, sort.SliceIsSorted(popped, func(i, j int) bool { return popped[i] < popped[j] }))
 	}
+}
+
+// TestSlotIsOneCacheLine: the event loop's one random memory access per event must stay one cache line.
+func TestSlotIsOneCacheLine(t *testing.T) {
+	require.Equal(t, uintptr(64), unsafe.Sizeof(slot{}))
 }

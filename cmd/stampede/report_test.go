@@ -67,11 +67,12 @@ func TestFailIf(t *testing.T) {
 			"immediate: success_rate is 86.09 % (0.86086), crossing success_rate<0.9",
 		}},
 		{"crossed by one strategy", "exponential:p99_ms>2000", 1, true, []string{"exponential: p99_ms is 3932ms"}},
-		{"bad metric", "success_rate<0.99,p99>2000", 2, false, []string{
-			`--fail-if: bad threshold at column 19: unknown metric "p99" (did you mean "p99_ms"?)`,
-			"  success_rate<0.99,p99>2000\n" + strings.Repeat(" ", 20) + "^^^",
+		{"bad metric", "success_rate<0.99,p95>2000", 2, false, []string{
+			`--fail-if: bad threshold at column 19: unknown metric "p95" (known: amplification,`,
+			"  success_rate<0.99,p95>2000\n" + strings.Repeat(" ", 20) + "^^^",
 		}},
-		{"bad number", "p99_ms>2s", 2, false, []string{`"2s" is not a number`}},
+		{"latency as a duration", "p99>3.9s", 1, true, []string{"exponential: p99_ms is 3932ms (3932.16), crossing p99>3.9s"}},
+		{"bad number", "p99_ms>2x", 2, false, []string{`"2x" is neither a number (of milliseconds) nor a duration`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,7 +121,7 @@ func TestRunWritesTheReportSet(t *testing.T) {
 	assert.Contains(t, string(html), "wall time")
 	assert.Contains(t, string(html), "name: herd", "the scenario's YAML text")
 
-	_, errs, code = runCLI(t, "run", "quickstart", "--fail-if", "p99>1")
+	_, errs, code = runCLI(t, "run", "quickstart", "--fail-if", "mean_wait>1")
 	assert.Equal(t, 2, code, "a bad threshold is a usage error, found before running")
-	assert.Contains(t, errs, `did you mean "p99_ms"?`)
+	assert.Contains(t, errs, `did you mean "mean_wait_ms"?`)
 }

@@ -16,7 +16,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCmd(), newFleetCmd(), newServeCmd(), newReportCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newFleetCmd(), newServeCmd(), newTuneCmd(), newMergeCmd(), newReportCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd())
 	return root
 }
 

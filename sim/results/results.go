@@ -23,6 +23,7 @@ type File struct {
 	Limits    Limits  `json:"limits"` // the server's nominal limits, for drawing reference lines
 	Phases    []Phase `json:"phases"` // timeline phases of the scenario, in start order (may be empty)
 	Runs      []Run   `json:"runs"`
+	Tune      *Tune   `json:"tune,omitempty"` // `stampede tune` only: the grid, the seeds, the SLO and the recommendation
 }
 
 // Limits are the server's nominal throughput limits in requests per second (0: none).
@@ -42,6 +43,10 @@ type Phase struct {
 type Run struct {
 	Strategy string         `json:"strategy"`
 	Params   map[string]any `json:"params"` // swept parameters and their values; empty for a plain run
+	// Replications is the number of seeds a tune point ran with (absent otherwise); the run's figures are then
+	// means over them, and CI holds each metric's mean and confidence interval.
+	Replications int                 `json:"replications,omitempty"`
+	CI           map[string]Interval `json:"ci,omitempty"`
 
 	Requests   int64            `json:"requests"`   // requests whose first attempt was due before the end
 	Succeeded  int64            `json:"succeeded"`  // ended with a 2xx

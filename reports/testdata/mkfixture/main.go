@@ -1,6 +1,7 @@
 // Command mkfixture writes the seeded results files that the reports tests render, from the scenario
-// testdata/herd.yaml: testdata/herd.json (the scenario's five strategies) and testdata/sweep.json (exponential and
-// full jitter with the base delay swept from 50 ms to 800 ms). It lives under testdata so that `go test ./...`
+// testdata/herd.yaml: testdata/herd.json (the scenario's five strategies), testdata/sweep.json (exponential and
+// full jitter with the base delay swept from 50 ms to 800 ms) and testdata/tune.json (a tune sweep of exponential
+// and full jitter over max_retries and base, three seeds, with an SLO). It lives under testdata so that `go test ./...`
 // neither builds nor runs it; the reports package itself never imports the simulator. Regenerate (only when
 // the results schema or the engine changes) from the module root with:
 //
@@ -20,6 +21,7 @@ import (
 	"stampede/scenarios"
 	"stampede/sim"
 	"stampede/sim/results"
+	"stampede/tune"
 )
 
 func write(path string, f *results.File) error {
@@ -76,7 +78,26 @@ func run(dir string) error {
 		}
 		sw.Runs = append(sw.Runs, o.Run)
 	}
-	return write(filepath.Join(dir, "sweep.json"), sw)
+	if err := write(filepath.Join(dir, "sweep.json"), sw); err != nil {
+		return err
+	}
+
+	// The tune sweep: two strategies, max_retries × base, three seeds, an SLO that some points miss.
+	plan, err := tune.Sweep{
+		Scenario: s,
+		Keep:     func(n string) bool { return n == "exponential" || n == "full-jitter" },
+		Vary:     []string{"max_retries=0..4", "base=50ms,250ms"},
+		Seeds:    3,
+		SLO:      "success_rate>=0.9,p99<=3s",
+	}.Plan()
+	if err != nil {
+		return err
+	}
+	tf, err := plan.Run(ctx, nil)
+	if err != nil {
+		return err
+	}
+	return write(filepath.Join(dir, "tune.json"), tf)
 }
 
 func main() {

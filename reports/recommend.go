@@ -1,0 +1,504 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"stampede/sim/results"
+)
+
+// ErrObjective wraps a malformed objective.
+var ErrObjective = errors.New("reports: bad objective")
+
+// ErrNotTune is returned by Recommend for a results file that is not a tune sweep.
+var ErrNotTune = errors.New("reports: not the result of stampede tune")
+
+// Objective is what a recommendation optimizes among the settings that meet the SLO. A plain value: safe for
+// concurrent use.
+type Objective struct {
+	Metric   Metric
+	Maximize bool
+}
+
+// ParseObjective reads "minimize METRIC" or "maximize METRIC" (METRIC as in thresholds, aliases included).
+func ParseObjective(s string) (Objective, error) {
+	verb, name, ok := strings.Cut(strings.TrimSpace(s), " ")
+	name = strings.TrimSpace(name)
+	if !ok || (verb != "minimize" && verb != "maximize") || name == "" {
+		return Objective{}, fmt.Errorf("%w %q: want \"minimize METRIC\" or \"maximize METRIC\"", ErrObjective, s)
+	}
+	m, err := LookupMetric(name)
+	if err != nil {
+		return Objective{}, fmt.Errorf("%w: %w", ErrObjective, err)
+	}
+	return Objective{Metric: m, Maximize: verb == "maximize"}, nil
+}
+
+// String is the objective as ParseObjective reads it.
+func (o Objective) String() string {
+	if o.Maximize {
+		return "maximize " + o.Metric.Name
+	}
+	return "minimize " + o.Metric.Name
+}
+
+// superlative reads "the least amplification", "the highest success_rate".
+func (o Objective) superlative() string {
+	if o.Maximize {
+		return "the highest " + o.Metric.Name
+	}
+	return "the least " + o.Metric.Name
+}
+
+// better reports whether a beats b.
+func (o Objective) better(a, b float64) bool {
+	if o.Maximize {
+		return a > b
+	}
+	return a < b
+}
+
+// SLO is a service-level objective: conditions in threshold syntax that a setting must meet, e.g.
+// "success_rate>=0.999,p99<=30s". Unlike --fail-if, whose conditions name failures, an SLO's conditions must
+// hold. A plain value: safe for concurrent use.
+type SLO struct {
+	Text       string
+	Conditions Thresholds
+}
+
+// ParseSLO reads an SLO; "" is the empty SLO that every setting meets. Errors point at the part at fault
+// (*ThresholdError).
+func ParseSLO(expr string) (SLO, error) {
+	if strings.TrimSpace(expr) == "" {
+		return SLO{}, nil
+	}
+	ts, err := ParseThresholds(expr)
+	if err != nil {
+		return SLO{}, err
+	}
+	return SLO{Text: expr, Conditions: ts}, nil
+}
+
+// Bound is the value a condition is checked against in a run with confidence intervals: the pessimistic end
+// of the metric's interval for that condition, the lower bound for > and >=, the upper bound for < and <=
+// (the mean for == and !=). A point meets success_rate>=0.999 only if the whole interval is at or above 99.9 %:
+// a point that meets the SLO on its mean by luck of the seeds is not recommended. A run without intervals (a
+// plain run, or one seed) is checked on its value.
+func (t Threshold) Bound(r *results.Run) float64 {
+	iv, ok := r.CI[t.Metric.Name]
+	if !ok {
+		return t.Metric.Value(r)
+	}
+	switch t.Op {
+	case ">", ">=":
+		return iv.Lo
+	case "<", "<=":
+		return iv.Hi
+	}
+	return iv.Mean
+}
+
+// boundWord says which end Bound uses: "at least", "at most", "".
+func (t Threshold) boundWord() string {
+	switch t.Op {
+	case ">", ">=":
+		return "at least"
+	case "<", "<=":
+		return "at most"
+	}
+	return "about"
+}
+
+// Verdict is one run checked against an SLO.
+type Verdict struct {
+	Met    bool
+	Failed Thresholds // the conditions the run misses, in SLO order
+	// Shortfall sums, over the missed conditions, how far the bound is from the target relative to the target
+	// (|bound − target| / |target|; absolute when the target is 0): how close a point that misses comes.
+	Shortfall float64
+}
+
+// Check checks a run against every condition of the SLO that applies to its strategy.
+func (s SLO) Check(r *results.Run) Verdict {
+	v := Verdict{Met: true}
+	for _, c := range s.Conditions {
+		if c.Strategy != "" && c.Strategy != r.Strategy {
+			continue
+		}
+		b := c.Bound(r)
+		if c.crossed(b) {
+			continue
+		}
+		v.Met = false
+		v.Failed = append(v.Failed, c)
+		d := math.Abs(b - c.Value)
+		if c.Value != 0 {
+			d /= math.Abs(c.Value)
+		}
+		v.Shortfall += d
+	}
+	return v
+}
+
+// objectiveValue is the run's mean of the objective's metric.
+func objectiveValue(o Objective, r *results.Run) float64 {
+	if iv, ok := r.CI[o.Metric.Name]; ok {
+		return iv.Mean
+	}
+	return o.Metric.Value(r)
+}
+
+// Recommend answers a tune sweep for each strategy, in run order: among its settings that meet the SLO (Check),
+// the one with the best objective mean (ties to the first in grid order), the runner-up, whether their
+// objective intervals overlap, and every point that misses the SLO. When no setting meets the SLO the answer is
+// the closest one: the fewest missed conditions, then the smallest Shortfall, then the best objective.
+//
+// A setting is a point, unless the sweep varies the workload (Tune.Workload: the fleet's clients or rate), which
+// is not a setting to choose but the traffic to be ready for: a setting then spans one point per workload value,
+// meets the SLO only if every one of them does, and is judged by its worst objective among them.
+func Recommend(f *results.File) ([]results.Recommendation, error) {
+	if f.Tune == nil {
+		return nil, ErrNotTune
+	}
+	slo, err := ParseSLO(f.Tune.SLO)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := ParseObjective(f.Tune.Objective)
+	if err != nil {
+		return nil, err
+	}
+	var order []string
+	groups := map[string][]int{}
+	for i := range f.Runs {
+		s := f.Runs[i].Strategy
+		if groups[s] == nil {
+			order = append(order, s)
+		}
+		groups[s] = append(groups[s], i)
+	}
+	out := make([]results.Recommendation, 0, len(order))
+	for _, s := range order {
+		out = append(out, recommend(f, s, groups[s], slo, obj))
+	}
+	return out, nil
+}
+
+// setting is the points of one strategy that share a setting: one point, or one per workload value.
+type setting struct {
+	params map[string]any // the setting, without the workload
+	runs   []*results.Run
+	met    bool
+	failed int        // missed conditions, summed over the runs
+	short  float64    // Shortfall, summed over the runs
+	missed Thresholds // the conditions some run misses, in SLO order
+	worst  *results.Run
+}
+
+// settingParams is a run's params without the workload's.
+func settingParams(p map[string]any, workload []string) map[string]any {
+	if len(workload) == 0 || len(p) == 0 {
+		return p
+	}
+	out := map[string]any{}
+	for k, v := range p {
+		if !slices.Contains(workload, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// workloadParams is a run's params of the workload only.
+func workloadParams(p map[string]any, workload []string) map[string]any {
+	out := map[string]any{}
+	for k, v := range p {
+		if slices.Contains(workload, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objective) results.Recommendation {
+	rec := results.Recommendation{Strategy: strategy, Failing: []results.SLOFailure{}}
+	workload := f.Tune.Workload
+	var settings []*setting
+	byKey := map[string]*setting{}
+	for _, i := range idx {
+		r := &f.Runs[i]
+		sp := settingParams(r.Params, workload)
+		key := FormatParams(sp)
+		st := byKey[key]
+		if st == nil {
+			st = &setting{params: sp, met: true}
+			byKey[key] = st
+			settings = append(settings, st)
+		}
+		st.runs = append(st.runs, r)
+		if st.worst == nil || obj.better(objectiveValue(obj, st.worst), objectiveValue(obj, r)) {
+			st.worst = r
+		}
+		v := slo.Check(r)
+		if v.Met {
+			continue
+		}
+		st.met = false
+		st.failed += len(v.Failed)
+		st.short += v.Shortfall
+		var failed []string
+		for _, c := range v.Failed {
+			failed = append(failed, c.Text)
+			if !slices.ContainsFunc(st.missed, func(m Threshold) bool { return m.Text == c.Text }) {
+				st.missed = append(st.missed, c)
+			}
+		}
+		rec.Failing = append(rec.Failing, results.SLOFailure{Params: r.Params, Failed: failed})
+	}
+	val := func(st *setting) float64 { return objectiveValue(obj, st.worst) }
+	var met []*setting
+	for _, st := range settings {
+		if st.met {
+			met = append(met, st)
+		}
+	}
+	var b strings.Builder
+	conf := confidenceText(f)
+	across := ""
+	if len(workload) > 0 && len(idx) > len(settings) {
+		across = " at every " + strings.Join(workload, " and ")
+	}
+	if len(met) > 0 {
+		sort.SliceStable(met, func(a, b int) bool { return obj.better(val(met[a]), val(met[b])) })
+		best := met[0]
+		rec.Met, rec.Params = true, best.params
+		b.WriteString(settingName(best.params))
+		if len(slo.Conditions) == 0 {
+			fmt.Fprintf(&b, " has %s (no SLO given): %s.", obj.superlative(), objectiveText(obj, best, workload, conf))
+		} else {
+			fmt.Fprintf(&b, " meets the SLO%s (%s) with %s: %s.", across, boundsText(slo.Conditions, best.runs, conf), obj.superlative(), objectiveText(obj, best, workload, conf))
+		}
+		if len(met) > 1 {
+			ru := met[1]
+			rec.RunnerUp = ru.params
+			rec.Distinct = !overlap(best.worst.CI[obj.Metric.Name], ru.worst.CI[obj.Metric.Name])
+			fmt.Fprintf(&b, " Runner-up: %s, %s", settingName(ru.params), objectiveText(obj, ru, workload, ""))
+			switch {
+			case best.worst.Replications < 2:
+				b.WriteString(".")
+			case rec.Distinct:
+				b.WriteString("; the intervals do not overlap.")
+			default:
+				b.WriteString("; the intervals overlap: the two are within seed noise of each other.")
+			}
+		}
+	} else {
+		closest := settings[0]
+		for _, st := range settings {
+			switch {
+			case st.failed != closest.failed:
+				if st.failed < closest.failed {
+					closest = st
+				}
+			case st.short != closest.short:
+				if st.short < closest.short {
+					closest = st
+				}
+			case obj.better(val(st), val(closest)):
+				closest = st
+			}
+		}
+		rec.Params = closest.params
+		fmt.Fprintf(&b, "No setting meets the SLO%s. Closest: %s, which misses %s.", across, settingName(closest.params), missText(closest.missed, closest.runs, conf))
+	}
+	if n := len(rec.Failing); n > 0 && rec.Met {
+		fmt.Fprintf(&b, " The SLO fails at %d of %d points: %s.", n, len(idx), failingText(rec.Failing))
+	}
+	rec.Reason = b.String()
+	return rec
+}
+
+// objectiveText reads "1.98x (95 % CI 1.97x–1.99x)", with ", at clients=190, its worst" when the setting spans
+// several workloads.
+func objectiveText(o Objective, st *setting, workload []string, conf string) string {
+	s := ciText(o.Metric, st.worst, conf)
+	if len(st.runs) > 1 {
+		s += " at " + FormatParams(workloadParams(st.worst.Params, workload)) + ", its worst"
+	}
+	return s
+}
+
+// settingName names a setting by its params ("max_retries=6"), or "its only setting" for a strategy that no
+// varied parameter applies to.
+func settingName(p map[string]any) string {
+	if len(p) == 0 {
+		return "its only setting"
+	}
+	return FormatParams(p)
+}
+
+func confidenceText(f *results.File) string {
+	if f.Tune == nil || f.Tune.Seeds < 2 {
+		return ""
+	}
+	return fmt.Sprintf("%s %% confidence", number(100*f.Tune.Confidence))
+}
+
+// ciText reads "1.98x (95 % CI 1.97x–1.99x)", or "1.98x (1.97x–1.99x)" without conf, or "1.98x" with no interval.
+func ciText(m Metric, r *results.Run, conf string) string {
+	iv, ok := r.CI[m.Name]
+	if !ok || r.Replications < 2 {
+		return m.Format(m.Value(r))
+	}
+	label := ""
+	if conf != "" {
+		label = strings.TrimSuffix(conf, " confidence") + " CI "
+	}
+	return fmt.Sprintf("%s (%s%s–%s)", m.Format(iv.Mean), label, m.Format(iv.Lo), m.Format(iv.Hi))
+}
+
+// worstBound is the most pessimistic Bound of a condition over runs: the lowest lower bound for > and >=, the
+// highest upper bound for < and <=.
+func worstBound(c Threshold, runs []*results.Run) float64 {
+	b := c.Bound(runs[0])
+	for _, r := range runs[1:] {
+		switch v := c.Bound(r); c.Op {
+		case ">", ">=":
+			b = min(b, v)
+		case "<", "<=":
+			b = max(b, v)
+		}
+	}
+	return b
+}
+
+// boundsText reads "success_rate at least 99.14 %, p99_ms at most 3.4s at 95 % confidence".
+func boundsText(conds Thresholds, runs []*results.Run, conf string) string {
+	var parts []string
+	for _, c := range conds {
+		if c.Strategy != "" && c.Strategy != runs[0].Strategy {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %s", c.Metric.Name, c.boundWord(), c.Metric.Format(worstBound(c, runs))))
+	}
+	s := strings.Join(parts, ", ")
+	if conf != "" && runs[0].Replications > 1 {
+		s += " at " + conf
+	}
+	return s
+}
+
+// missText reads "success_rate>=0.999 (success_rate at least 99.61 % at 95 % confidence)".
+func missText(missed Thresholds, runs []*results.Run, conf string) string {
+	var parts []string
+	for _, c := range missed {
+		s := fmt.Sprintf("%s (%s %s %s", c.Text, c.Metric.Name, c.boundWord(), c.Metric.Format(worstBound(c, runs)))
+		if conf != "" && runs[0].Replications > 1 {
+			s += " at " + conf
+		}
+		parts = append(parts, s+")")
+	}
+	return strings.Join(parts, " and ")
+}
+
+// failingText lists failing points: "max_retries=0, 1, 2 (success_rate>=0.99)" when they vary one parameter,
+// else their labels; at most maxListed, then "and N more".
+func failingText(fs []results.SLOFailure) string {
+	const maxListed = 8
+	conds := map[string]bool{}
+	var condOrder []string
+	key := ""
+	one := true
+	for _, f := range fs {
+		for _, c := range f.Failed {
+			if !conds[c] {
+				conds[c] = true
+				condOrder = append(condOrder, c)
+			}
+		}
+		if len(f.Params) != 1 {
+			one = false
+			continue
+		}
+		for k := range f.Params {
+			if key == "" {
+				key = k
+			} else if k != key {
+				one = false
+			}
+		}
+	}
+	var items []string
+	for i, f := range fs {
+		if i == maxListed {
+			items = append(items, fmt.Sprintf("and %d more", len(fs)-maxListed))
+			break
+		}
+		if one {
+			items = append(items, fmt.Sprint(f.Params[key]))
+		} else if len(f.Params) == 0 {
+			items = append(items, "its only setting")
+		} else {
+			items = append(items, FormatParams(f.Params))
+		}
+	}
+	s := strings.Join(items, ", ")
+	if one {
+		s = key + "=" + s
+	}
+	return s + " (" + strings.Join(condOrder, "; ") + ")"
+}
+
+func overlap(a, b results.Interval) bool { return a.Lo <= b.Hi && b.Lo <= a.Hi }
+
+// Summary is the recommendation across strategies: the strategy whose recommended setting has the best
+// objective among those that meet the SLO, or a sentence saying that none does. "" for a file that is not a
+// whole tune sweep.
+func Summary(f *results.File) string {
+	if f.Tune == nil || f.Tune.Shard != nil || len(f.Tune.Recommendations) == 0 {
+		return ""
+	}
+	obj, err := ParseObjective(f.Tune.Objective)
+	if err != nil {
+		return ""
+	}
+	// worst is the run a recommendation is judged by: its setting's worst objective over the workload.
+	worst := func(rec results.Recommendation) *results.Run {
+		var w *results.Run
+		for i := range f.Runs {
+			r := &f.Runs[i]
+			if r.Strategy == rec.Strategy && FormatParams(settingParams(r.Params, f.Tune.Workload)) == FormatParams(rec.Params) &&
+				(w == nil || obj.better(objectiveValue(obj, w), objectiveValue(obj, r))) {
+				w = r
+			}
+		}
+		return w
+	}
+	var best *results.Run
+	var bestRec results.Recommendation
+	met := 0
+	for _, rec := range f.Tune.Recommendations {
+		if !rec.Met {
+			continue
+		}
+		met++
+		if r := worst(rec); r != nil && (best == nil || obj.better(objectiveValue(obj, r), objectiveValue(obj, best))) {
+			best, bestRec = r, rec
+		}
+	}
+	switch {
+	case best == nil:
+		return "No strategy meets the SLO at any setting tried: see each strategy's closest point below."
+	case len(f.Tune.Recommendations) == 1:
+		return fmt.Sprintf("Recommended: %s at %s.", best.Strategy, settingName(bestRec.Params))
+	case f.Tune.SLO == "":
+		return fmt.Sprintf("Recommended: %s at %s, with %s of the %d strategies (no SLO given): %s.",
+			best.Strategy, settingName(bestRec.Params), obj.superlative(), len(f.Tune.Recommendations), ciText(obj.Metric, best, confidenceText(f)))
+	}
+	return fmt.Sprintf("Recommended: %s at %s, with %s among the %d of %d strategies that meet the SLO: %s.",
+		best.Strategy, settingName(bestRec.Params), obj.superlative(), met, len(f.Tune.Recommendations), ciText(obj.Metric, best, confidenceText(f)))
+}

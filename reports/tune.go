@@ -1,0 +1,221 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
+
+	"stampede/sim/results"
+)
+
+// tuneMetrics are the metrics the points table shows with their intervals, before the SLO's and the objective's.
+var tuneMetrics = []string{"success_rate", "p99_ms", "amplification"}
+
+// Recommendation is the answer of a tune sweep as a report opens with it: the rule the recommendation follows,
+// the recommendation across strategies, then one paragraph per strategy. Empty for a file that is not a
+// tune sweep.
+func Recommendation(f *results.File) []string {
+	if f.Tune == nil {
+		return nil
+	}
+	var out []string
+	if f.Tune.Shard != nil {
+		out = append(out, fmt.Sprintf("Shard %d/%d of a sweep of %d points: it holds %d of them. Merge every shard with `stampede merge` for the recommendation.",
+			f.Tune.Shard.Index, f.Tune.Shard.Count, f.Tune.Points, len(f.Runs)))
+	} else if s := Summary(f); s != "" {
+		out = append(out, s)
+	}
+	for _, rec := range f.Tune.Recommendations {
+		out = append(out, rec.Strategy+": "+rec.Reason)
+	}
+	return out
+}
+
+// TuneRule says how the points were judged: the SLO, how intervals enter it, the objective and the seeds.
+func TuneRule(f *results.File) string {
+	t := f.Tune
+	if t == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d points × %d seeds (replication k runs with a seed derived from %d and k).", t.Points, t.Seeds, f.Seed)
+	if t.SLO == "" {
+		b.WriteString(" No SLO: every point qualifies.")
+	} else {
+		fmt.Fprintf(&b, " SLO: %s.", t.SLO)
+		if t.Seeds > 1 {
+			fmt.Fprintf(&b, " A point meets a condition only if its %s %% confidence interval does: the lower bound for ≥ and >, the upper bound for ≤ and <.",
+				number(100*t.Confidence))
+		}
+	}
+	fmt.Fprintf(&b, " Objective among the points that meet it: %s.", t.Objective)
+	if len(t.Workload) > 0 {
+		fmt.Fprintf(&b, " %s describe the traffic, not a setting: a setting must meet the SLO at every value and is judged by its worst.",
+			strings.Join(t.Workload, " and "))
+	}
+	return b.String()
+}
+
+// pointsTable is the table of a tune sweep: one row per point, its parameters, each shown metric's mean and
+// interval, the SLO verdict and the role the point plays in the recommendation. The recommended rows are
+// flagged best.
+func pointsTable(f *results.File) (header []string, rows [][]cell) {
+	t := f.Tune
+	slo, _ := ParseSLO(t.SLO)
+	obj, _ := ParseObjective(t.Objective)
+	names := append([]string{}, tuneMetrics...)
+	for _, c := range slo.Conditions {
+		if !slices.Contains(names, c.Metric.Name) {
+			names = append(names, c.Metric.Name)
+		}
+	}
+	if obj.Metric.Name != "" && !slices.Contains(names, obj.Metric.Name) {
+		names = append(names, obj.Metric.Name)
+	}
+	params := paramKeys(f)
+	header = append([]string{"strategy"}, params...)
+	for _, n := range names {
+		header = append(header, n)
+	}
+	header = append(header, "SLO", "")
+	role := roles(f)
+	for i := range f.Runs {
+		r := &f.Runs[i]
+		row := []cell{{text: r.Strategy}}
+		for _, p := range params {
+			v, ok := r.Params[p]
+			if !ok {
+				row = append(row, cell{text: "–"})
+				continue
+			}
+			row = append(row, cell{text: fmt.Sprint(v)})
+		}
+		best := role[i] == "recommended"
+		for _, n := range names {
+			m, _ := LookupMetric(n)
+			row = append(row, cell{text: intervalText(m, r), best: best})
+		}
+		v := slo.Check(r)
+		verdict := "met"
+		if !v.Met {
+			var failed []string
+			for _, c := range v.Failed {
+				failed = append(failed, c.Text)
+			}
+			verdict = "misses " + strings.Join(failed, ", ")
+		}
+		if len(slo.Conditions) == 0 {
+			verdict = "–"
+		}
+		row = append(row, cell{text: verdict}, cell{text: role[i], best: best})
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+// roles marks the recommended, runner-up and closest points, by run index.
+func roles(f *results.File) map[int]string {
+	out := map[int]string{}
+	for _, rec := range f.Tune.Recommendations {
+		for i := range f.Runs {
+			r := &f.Runs[i]
+			if r.Strategy != rec.Strategy {
+				continue
+			}
+			switch FormatParams(settingParams(r.Params, f.Tune.Workload)) {
+			case FormatParams(rec.Params):
+				if rec.Met {
+					out[i] = "recommended"
+				} else {
+					out[i] = "closest"
+				}
+			case FormatParams(rec.RunnerUp):
+				if rec.RunnerUp != nil {
+					out[i] = "runner-up"
+				}
+			}
+		}
+	}
+	return out
+}
+
+// paramKeys lists the params keys of a file's runs, sorted.
+func paramKeys(f *results.File) []string {
+	seen := map[string]bool{}
+	for i := range f.Runs {
+		for k := range f.Runs[i].Params {
+			seen[k] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// intervalText reads "96.93 % (96.73–97.12)", "1.98x (1.96–2.00)", "251ms (240ms–262ms)", or the bare value
+// when the run has no interval.
+func intervalText(m Metric, r *results.Run) string {
+	iv, ok := r.CI[m.Name]
+	if !ok || r.Replications < 2 {
+		return m.Format(m.Value(r))
+	}
+	return fmt.Sprintf("%s (%s–%s)", m.Format(iv.Mean), bare(m, iv.Lo), bare(m, iv.Hi))
+}
+
+// bare formats a value of the metric without its unit where the unit is clear from the mean beside it.
+func bare(m Metric, v float64) string {
+	switch m.Unit {
+	case "fraction":
+		return fmt.Sprintf("%.2f", 100*v)
+	case "x":
+		return fmt.Sprintf("%.2f", v)
+	}
+	return m.Format(v)
+}
+
+// tuneTable writes a tune sweep for a terminal: the rule, the recommendation, the points with their intervals.
+func tuneTable(w io.Writer, f *results.File) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s — tune, seed %d, %s engine, %g s\n%s\n\n", f.Scenario, f.Seed, f.Engine, f.DurationS, TuneRule(f))
+	for _, s := range Recommendation(f) {
+		fmt.Fprintf(&b, "%s\n", s)
+	}
+	for _, n := range f.Tune.Notes {
+		fmt.Fprintf(&b, "Note: %s\n", n)
+	}
+	t := table.NewWriter()
+	t.SetStyle(table.StyleLight)
+	header, rows := pointsTable(f)
+	hr := table.Row{}
+	for _, h := range header {
+		hr = append(hr, h)
+	}
+	t.AppendHeader(hr)
+	for _, cells := range rows {
+		row := table.Row{}
+		for _, c := range cells {
+			row = append(row, c.text)
+		}
+		t.AppendRow(row)
+	}
+	var cfg []table.ColumnConfig
+	for j := 2; j <= len(header)-2; j++ {
+		cfg = append(cfg, table.ColumnConfig{Number: j, Align: text.AlignRight})
+	}
+	t.SetColumnConfigs(cfg)
+	conf := ""
+	if f.Tune.Seeds > 1 {
+		conf = fmt.Sprintf("; in parentheses the %s %% confidence interval", number(100*f.Tune.Confidence))
+	}
+	fmt.Fprintf(&b, "\n%s\nmeans over %d seeds%s\n", t.Render(), f.Tune.Seeds, conf)
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,58 @@
+package results
+
+// Tune describes a `stampede tune` sweep: every strategy of the scenario at every point of a grid of settings,
+// each point run once per seed. The file's runs are the points, in grid order; each is the mean over its
+// replications (Run.Replications) with a confidence interval per metric (Run.CI).
+type Tune struct {
+	Vary  []string `json:"vary"`  // the --vary expressions, as given
+	Seeds int      `json:"seeds"` // replications per point; replication k runs with a seed derived from File.Seed and k (k = 0: File.Seed itself)
+	// Confidence is the level of every interval in runs[].ci, e.g. 0.95.
+	Confidence float64 `json:"confidence"`
+	SLO        string  `json:"slo"`       // the conditions a recommended point must meet, in --slo syntax ("": none)
+	Objective  string  `json:"objective"` // what the recommendation optimizes among the points that meet the SLO: "minimize amplification"
+	// ScenarioSHA256 is the hash of the scenario text, so that shards of different scenarios are never merged.
+	ScenarioSHA256 string `json:"scenario_sha256"`
+	Points         int    `json:"points"` // points in the whole grid; a shard holds some of them
+	// Workload lists the params that describe the traffic rather than a setting to choose (the fleet's clients,
+	// rate): a setting is recommended only if it meets the SLO at every value of them, judged by its worst.
+	Workload []string `json:"workload,omitempty"`
+	Shard    *Shard   `json:"shard,omitempty"` // the slice of the grid this file holds; absent for a whole (or merged) sweep
+	// Notes say which varied parameters did not apply to which strategy (e.g. base for backoff none), and
+	// which combinations were skipped because they do not build (cap below base).
+	Notes           []string         `json:"notes,omitempty"`
+	Recommendations []Recommendation `json:"recommendations"` // one per strategy, in run order; empty for a shard
+}
+
+// Shard names a slice of a grid: the points whose index i in grid order has i mod Count == Index.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// Interval is a metric's mean over a point's replications and its confidence interval (Lo = Hi = Mean for
+// a single replication). Bounds are clipped to the metric's range (fractions within [0, 1], nothing below 0).
+type Interval struct {
+	Mean float64 `json:"mean"`
+	Lo   float64 `json:"lo"`
+	Hi   float64 `json:"hi"`
+}
+
+// Recommendation is the answer of a sweep for one strategy: the setting that meets the SLO with the best
+// objective, or, when no setting does, the closest one.
+type Recommendation struct {
+	Strategy string         `json:"strategy"`
+	Met      bool           `json:"met"`                 // some point of the strategy meets the SLO
+	Params   map[string]any `json:"params"`              // the recommended setting (the closest one when Met is false), without the workload params
+	RunnerUp map[string]any `json:"runner_up,omitempty"` // the next best setting that meets the SLO, if any
+	// Distinct says the recommendation's objective interval does not overlap the runner-up's: the difference
+	// is not seed noise.
+	Distinct bool         `json:"distinct"`
+	Failing  []SLOFailure `json:"failing"` // the points of the strategy that miss the SLO, in grid order
+	Reason   string       `json:"reason"`  // the recommendation in one paragraph, with its evidence
+}
+
+// SLOFailure is a point that misses the SLO and the conditions it misses.
+type SLOFailure struct {
+	Params map[string]any `json:"params"`
+	Failed []string       `json:"failed"` // the conditions as written in the SLO
+}

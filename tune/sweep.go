@@ -1,0 +1,214 @@
+package tune
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"stampede/reports"
+	"stampede/scenarios"
+	"stampede/sim"
+	"stampede/sim/results"
+)
+
+// ErrShard wraps a malformed --shard.
+var ErrShard = errors.New("tune: bad --shard")
+
+// ErrSeeds is returned for fewer than one seed.
+var ErrSeeds = errors.New("tune: --seeds must be ≥ 1")
+
+// ParseShard reads "I/N": the I-th of N slices of a grid, 0 ≤ I < N (Kubernetes' JOB_COMPLETION_INDEX counts
+// from 0). Point i of the grid belongs to the slice i mod N, so every slice gets a share of every strategy and of
+// the cheap and the expensive settings alike.
+func ParseShard(s string) (results.Shard, error) {
+	i, n, ok := strings.Cut(s, "/")
+	idx, err1 := strconv.Atoi(strings.TrimSpace(i))
+	count, err2 := strconv.Atoi(strings.TrimSpace(n))
+	switch {
+	case !ok || err1 != nil || err2 != nil:
+		return results.Shard{}, fmt.Errorf("%w %q: want INDEX/COUNT, e.g. 0/8", ErrShard, s)
+	case count < 1:
+		return results.Shard{}, fmt.Errorf("%w %q: the count must be ≥ 1", ErrShard, s)
+	case idx < 0 || idx >= count:
+		return results.Shard{}, fmt.Errorf("%w %q: the index must be within 0..%d", ErrShard, s, count-1)
+	}
+	return results.Shard{Index: idx, Count: count}, nil
+}
+
+// holds reports whether point i of the grid belongs to the shard; a zero shard (or 0/1) holds every point.
+func holds(sh results.Shard, i int) bool { return sh.Count <= 1 || i%sh.Count == sh.Index }
+
+// ReplicationSeed is the seed of replication k of every point: the scenario's seed for k = 0, so that one seed
+// reproduces `stampede run`, then SplitMix64 of the seed and k. Every point and every strategy uses the same
+// seeds (common random numbers), so differences between points come from the settings, not from luck.
+func ReplicationSeed(seed uint64, k int) uint64 {
+	if k == 0 {
+		return seed
+	}
+	z := seed + uint64(k)*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// Sweep is what `stampede tune` asks for. It is a plain value (safe to copy and share); Plan checks it.
+type Sweep struct {
+	Scenario   *scenarios.Scenario
+	Vary       []string          // --vary expressions (ParseVary)
+	Keep       func(string) bool // the strategies to run (nil: all)
+	Seeds      int               // replications per point
+	Confidence float64           // interval level (0: DefaultConfidence)
+	SLO        string            // --slo, in threshold syntax (reports.ParseSLO)
+	Objective  string            // "minimize METRIC" or "maximize METRIC" ("": minimize amplification)
+	Shard      results.Shard     // the slice to run (zero: all)
+	Workers    int               // parallel runs (0: GOMAXPROCS)
+	axes       []*Axis
+}
+
+// DefaultObjective is what a recommendation optimizes unless told otherwise: the load retries add.
+const DefaultObjective = "minimize amplification"
+
+// Plan is a checked sweep with its grid. A Plan is not safe for concurrent use.
+type Plan struct {
+	Sweep
+	Grid   *Grid
+	points []int // the grid indexes this shard runs
+}
+
+// Plan parses the --vary expressions, the SLO and the objective, and expands the grid. Errors point at the
+// offending expression (*VaryError, *reports.ThresholdError).
+func (s Sweep) Plan() (*Plan, error) {
+	if s.Seeds < 1 {
+		return nil, fmt.Errorf("%w, got %d", ErrSeeds, s.Seeds)
+	}
+	if s.Confidence == 0 {
+		s.Confidence = DefaultConfidence
+	}
+	if s.Confidence <= 0 || s.Confidence >= 1 {
+		return nil, fmt.Errorf("tune: confidence must be within (0, 1), got %g", s.Confidence)
+	}
+	if s.Objective == "" {
+		s.Objective = DefaultObjective
+	}
+	if _, err := reports.ParseObjective(s.Objective); err != nil {
+		return nil, err
+	}
+	if _, err := reports.ParseSLO(s.SLO); err != nil {
+		return nil, err
+	}
+	s.axes = nil
+	for _, v := range s.Vary {
+		a, err := ParseVary(v)
+		if err != nil {
+			return nil, err
+		}
+		s.axes = append(s.axes, a)
+	}
+	g, err := Expand(s.Scenario, s.axes, s.Keep)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Sweep: s, Grid: g}
+	for i := range g.points {
+		if holds(s.Shard, i) {
+			p.points = append(p.points, i)
+		}
+	}
+	return p, nil
+}
+
+// Points is the number of points the plan runs (its shard's share of the grid).
+func (p *Plan) Points() int { return len(p.points) }
+
+// Runs is the number of simulations the plan makes: its points times the seeds.
+func (p *Plan) Runs() int { return len(p.points) * p.Seeds }
+
+// batchRuns bounds the runs held in memory at once: points are run in batches of about this many runs and
+// each point is reduced to its mean as soon as its batch is done.
+const batchRuns = 2048
+
+// Run makes every run of the plan on all cores and returns the results file: one run per point of the shard,
+// in grid order, each the mean of its replications with confidence intervals (Aggregate). For a whole sweep the
+// file carries the recommendation (reports.Recommend). done, when not nil, is called after each simulation
+// (from any goroutine). The same plan gives the same bytes. If some runs fail, or ctx is cancelled, the file
+// holds the points that completed and the error says what did not.
+func (p *Plan) Run(ctx context.Context, done func()) (*results.File, error) {
+	s := p.Scenario
+	f := sim.NewFile(s.Name, s.SimConfig())
+	sum := sha256.Sum256(s.Source)
+	f.Tune = &results.Tune{
+		Vary:            append([]string{}, p.Vary...),
+		Seeds:           p.Seeds,
+		Confidence:      p.Confidence,
+		SLO:             p.SLO,
+		Objective:       p.Objective,
+		ScenarioSHA256:  hex.EncodeToString(sum[:]),
+		Points:          p.Grid.Len(),
+		Workload:        p.Grid.Workload,
+		Notes:           p.Grid.Notes,
+		Recommendations: []results.Recommendation{},
+	}
+	if p.Shard.Count > 1 {
+		sh := p.Shard
+		f.Tune.Shard = &sh
+	}
+	var errs []error
+	per := max(1, batchRuns/p.Seeds)
+	for start := 0; start < len(p.points); start += per {
+		batch := p.points[start:min(start+per, len(p.points))]
+		jobs := make([]sim.Job, 0, len(batch)*p.Seeds)
+		for _, i := range batch {
+			pt := &p.Grid.points[i]
+			for k := range p.Seeds {
+				cfg := pt.cfg
+				cfg.Seed = ReplicationSeed(s.Seed, k)
+				jobs = append(jobs, sim.Job{Config: cfg, Strategy: pt.strat, Params: pt.params})
+			}
+		}
+		var cb func(int)
+		if done != nil {
+			cb = func(int) { done() }
+		}
+		out := sim.RunAll(ctx, jobs, p.Workers, cb)
+		for b, i := range batch {
+			reps := make([]results.Run, p.Seeds)
+			var failed error
+			for k := range p.Seeds {
+				o := out[b*p.Seeds+k]
+				if o.Err != nil {
+					failed = o.Err
+					break
+				}
+				reps[k] = o.Run
+			}
+			if failed != nil {
+				if !errors.Is(failed, context.Canceled) && !errors.Is(failed, context.DeadlineExceeded) {
+					errs = append(errs, fmt.Errorf("%s: %w", p.Grid.Label(i), failed))
+				}
+				continue
+			}
+			r := Aggregate(reps, p.Confidence)
+			r.Strategy = p.Grid.points[i].name
+			f.Runs = append(f.Runs, r)
+		}
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return f, err
+	}
+	if f.Tune.Shard == nil {
+		recs, err := reports.Recommend(f)
+		if err != nil {
+			return f, err
+		}
+		f.Tune.Recommendations = recs
+	}
+	return f, nil
+}
