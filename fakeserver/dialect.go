@@ -188,6 +188,15 @@ func (r *response) write(w http.ResponseWriter, extra ...headerField) {
 	_, _ = w.Write(r.body)
 }
 
+// header returns the first value of the header with canonical name key. Direct indexing skips the
+// canonicalization http.Header.Get does on every call (net/http canonicalizes incoming names already).
+func header(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // Canonical header names, written straight into the map (http.Header keys are canonical).
 const (
 	hContentType = "Content-Type"

@@ -34,13 +34,13 @@ func (anthropic) route(method, path string) bool {
 }
 
 func (anthropic) apiKey(h http.Header) string {
-	if k := h.Get("X-Api-Key"); k != "" {
+	if k := header(h, "X-Api-Key"); k != "" {
 		return k
 	}
 	return bearer(h)
 }
 
-func (anthropic) requestID(g *idGen) string              { return g.id("req_011C", 20, base62) }
+func (anthropic) requestID(g *idGen) string              { return g.id("req_011C", 20, alnum) }
 func (anthropic) responseFormat() (prefix string, n int) { return "msg_01", 22 }
 func (anthropic) sessionField() string                   { return "previous_message_id" }
 func (anthropic) allLimits() bool                        { return false }
@@ -188,7 +188,7 @@ func (anthropic) headers(r *response, m *meta) {
 // bearer returns the token of an "Authorization: Bearer …" header.
 func bearer(h http.Header) string {
 	const p = "Bearer "
-	if a := h.Get("Authorization"); len(a) > len(p) && a[:len(p)] == p {
+	if a := header(h, "Authorization"); len(a) > len(p) && a[:len(p)] == p {
 		return a[len(p):]
 	}
 	return ""

@@ -34,7 +34,7 @@ func (openai) route(method, path string) bool {
 
 func (openai) apiKey(h http.Header) string { return bearer(h) }
 
-func (openai) requestID(g *idGen) string              { return g.id("req_", 32, hex16) }
+func (openai) requestID(g *idGen) string              { return g.id("req_", 32, hex) }
 func (openai) responseFormat() (prefix string, n int) { return "chatcmpl-", 29 }
 func (openai) sessionField() string                   { return "previous_response_id" }
 func (openai) allLimits() bool                        { return false }

@@ -21,7 +21,7 @@ func init() { registerDialect("plain", plain{}) }
 func (plain) route(string, string) bool { return true }
 
 func (plain) apiKey(h http.Header) string {
-	if k := h.Get("X-Api-Key"); k != "" {
+	if k := header(h, "X-Api-Key"); k != "" {
 		return k
 	}
 	return bearer(h)
@@ -29,7 +29,7 @@ func (plain) apiKey(h http.Header) string {
 
 func (plain) parse([]byte) (call, *apiError) { return call{}, nil }
 
-func (plain) requestID(g *idGen) string              { return g.id("req_", 24, hex16) }
+func (plain) requestID(g *idGen) string              { return g.id("req_", 24, hex) }
 func (plain) responseFormat() (prefix string, n int) { return "", 0 }
 func (plain) sessionField() string                   { return "" }
 func (plain) allLimits() bool                        { return true }

@@ -70,7 +70,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 
 func (x *exchange) read() {
 	h, r := x.h, x.r
-	x.at = Attempt{Method: r.Method, Path: r.URL.Path, RetryCount: retryCount(r.Header), IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	x.at = Attempt{Method: r.Method, Path: r.URL.Path, RetryCount: retryCount(r.Header), IdempotencyKey: header(r.Header, "Idempotency-Key")}
 	x.retry, x.attempt = x.at.RetryCount > 0, max(x.at.RetryCount, 0)
 	x.apiKey = h.dial.apiKey(r.Header)
 	if !h.dial.route(r.Method, r.URL.Path) {

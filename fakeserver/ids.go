@@ -14,22 +14,42 @@ const (
 	hex16  = "0123456789abcdef"
 )
 
-// id returns prefix followed by n characters drawn from alphabet (6 bits a character, 4 for a 16-letter one).
-func (g *idGen) id(prefix string, n int, alphabet string) string {
+// alphabet is a set of id characters as a 64-entry table (entry i is the (i mod size)-th character), so that
+// drawing a character takes a mask and no division: 6 bits a character, or 4 for a 16-letter alphabet.
+type alphabet struct {
+	table [64]byte
+	bits  uint
+	per   int // characters drawn from one 64-bit value
+}
+
+func newAlphabet(chars string) *alphabet {
+	a := &alphabet{bits: 6, per: 10}
+	if len(chars) == 16 {
+		a.bits, a.per = 4, 16
+	}
+	for i := range a.table {
+		a.table[i] = chars[i%len(chars)]
+	}
+	return a
+}
+
+var (
+	alnum = newAlphabet(base62)
+	hex   = newAlphabet(hex16)
+)
+
+// id returns prefix followed by n characters drawn from a.
+func (g *idGen) id(prefix string, n int, a *alphabet) string {
 	var buf [64]byte
 	b := append(buf[:0], prefix...)
-	bits, per := uint(6), 10
-	if len(alphabet) == 16 {
-		bits, per = 4, 16
-	}
-	mask := uint64(1)<<bits - 1
+	mask := uint64(1)<<a.bits - 1
 	var x uint64
 	for i := 0; i < n; i++ {
-		if i%per == 0 {
+		if i%a.per == 0 {
 			x = g.rng.Uint64()
 		}
-		b = append(b, alphabet[int(x&mask)%len(alphabet)])
-		x >>= bits
+		b = append(b, a.table[x&mask])
+		x >>= a.bits
 	}
 	return string(b)
 }
@@ -58,7 +78,7 @@ func (g *idGen) suffix(d dialect) string {
 	if n <= respDigits {
 		return ""
 	}
-	return g.id("", n-respDigits, base62)
+	return g.id("", n-respDigits, alnum)
 }
 
 // composeResponseID is d's response id for the model's id n and a drawn suffix.

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-3}
 rounds=${2:-9}
 conns=${3:-32}
-port=${PORT:-18081}
+port=${PORT:-$((20000 + RANDOM % 20000))} # a random port, so that two runs on one machine do not collide
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 
 bin=$(mktemp -d)/benchserve
@@ -41,10 +41,13 @@ cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() {
 	"${server[@]}" -mode "$1" -addr "127.0.0.1:$port" &
 	pid=$!
+	local up=
 	for _ in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+		kill -0 "$pid" 2>/dev/null || break
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
 		sleep 0.05
 	done
+	if [ -z "$up" ]; then echo "the $1 server did not start on port $port" >&2; exit 1; fi
 	"${client[@]}" -t1 -c"$conns" -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
 	local t0 t1 out reqs rps
 	t0=$(cputicks "$pid")
