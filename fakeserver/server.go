@@ -114,6 +114,7 @@ type Server struct {
 	rateScale float64
 	outage    *Outage
 
+	sink        byte   // target of Prefetch's load
 	keyAttempts []int  // fail-first per key: attempts seen per key
 	issued      uint64 // response ids issued so far: ids 1..issued are valid
 }
@@ -444,6 +445,14 @@ func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 		d = time.Duration(float64(d) * s.latency)
 	}
 	return now + d + time.Duration(s.busy)*s.cfg.ConcurrencyPenalty
+}
+
+// Prefetch hints that Finish(…, unit) comes next: it touches the unit's record so that its cache miss overlaps the
+// caller's work. It changes nothing.
+func (s *Server) Prefetch(unit int) {
+	if unit >= 0 && unit < len(s.inUnit) {
+		s.sink += byte(s.inUnit[unit].Key)
+	}
 }
 
 // Done is what Finish reports about the request that finished.

@@ -71,6 +71,7 @@ type engine struct {
 	shared   strategies.Client   // the one client of a stateless strategy
 	release  func()              // frees the slot array of a closed or burst fleet
 	unitGen  []uint32            // per server unit: completions scheduled before a drop carry an older generation
+	unitSlot []int32             // per server unit: the slot its request belongs to (−1: background), for prefetching
 	free     []int32
 	think    fakeserver.Sampler
 	thinkAvg float64
@@ -135,6 +136,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 	}
 	e.m.init(cfg, srv.Capacity())
 	e.unitGen = make([]uint32, srv.Units())
+	e.unitSlot = make([]int32, srv.Units())
 	for i, p := range srv.Config().Timeline {
 		e.q.push(event{at: int64(p.At), idx: int32(i), tag: evPhase << 28})
 		if end := p.End(e.horizon); end < e.horizon {
@@ -271,8 +273,14 @@ func (e *engine) step() {
 	e.events++
 	if e.q.n > 0 && e.slots != nil {
 		// Ask for the next event's slot now: its cache miss then overlaps this event's work.
-		if nx := e.q.peek(); nx.kind() == evSend || nx.kind() == evTimeout {
+		switch nx := e.q.peek(); nx.kind() {
+		case evSend, evTimeout:
 			prefetch(uintptr(unsafe.Pointer(&e.slots[nx.idx])))
+		case evDone:
+			if i := e.unitSlot[nx.idx]; i >= 0 {
+				prefetch(uintptr(unsafe.Pointer(&e.slots[i])))
+			}
+			e.srv.Prefetch(int(nx.idx))
 		}
 	}
 	switch ev.kind() {
@@ -384,7 +392,7 @@ func (e *engine) transmit(i int32) {
 	case fakeserver.Started:
 		e.m.admit(e.now)
 		e.m.waited(0)
-		e.schedDone(unit, int64(doneAt))
+		e.schedDone(unit, int64(doneAt), i)
 	case fakeserver.Queued:
 		e.m.admit(e.now)
 	case fakeserver.Hung:
@@ -395,8 +403,9 @@ func (e *engine) transmit(i int32) {
 	}
 }
 
-// schedDone schedules the end of the service that just started on unit.
-func (e *engine) schedDone(unit int, at int64) {
+// schedDone schedules the end of the service that just started on unit, for slot i (−1: background).
+func (e *engine) schedDone(unit int, at int64, i int32) {
+	e.unitSlot[unit] = i
 	e.q.push(event{at: at, idx: int32(unit), tag: evDone<<28 | e.unitGen[unit]&genMask})
 }
 
@@ -421,10 +430,10 @@ func outcomeOf(a fakeserver.Answer) strategies.Outcome {
 // done ends a service: the next queued request starts, and the served one's client gets its answer if it still waits.
 func (e *engine) done(unit int) {
 	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
-	served, _, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
+	served, next, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
 	if started {
 		e.m.waited(waited)
-		e.schedDone(unit, int64(nextDone))
+		e.schedDone(unit, int64(nextDone), int32(uint64(next.Ref)>>32))
 	}
 	i, gen := uint32(uint64(served.Req.Ref)>>32), uint32(served.Req.Ref)&genMask
 	if i == bgSlot {
@@ -472,9 +481,9 @@ func (e *engine) phase(i int, end bool) {
 			e.q.push(event{at: e.nextBackground(e.now), idx: int32(i), tag: evBackground << 28})
 		}
 	}
-	e.srv.Drain(now, func(_ fakeserver.Request, unit int, waited, done time.Duration) {
+	e.srv.Drain(now, func(r fakeserver.Request, unit int, waited, done time.Duration) {
 		e.m.waited(waited)
-		e.schedDone(unit, int64(done))
+		e.schedDone(unit, int64(done), int32(uint64(r.Ref)>>32))
 	})
 }
 
@@ -492,7 +501,7 @@ func (e *engine) background(i int) {
 	e.m.bg++
 	v, _, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32)})
 	if v == fakeserver.Started {
-		e.schedDone(unit, int64(doneAt))
+		e.schedDone(unit, int64(doneAt), -1)
 	}
 	if next := e.nextBackground(e.now); next < e.stop {
 		e.q.push(event{at: next, idx: int32(i), tag: evBackground << 28})
