@@ -336,19 +336,24 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 
 // request runs one request, attempts and pauses included, from its intended start.
 func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Duration) {
+	// c.mu guards the client's strategy state, stream and session: it is held around the strategy's calls,
+	// never across a request on the wire or a pause, so that the requests of an open fleet's client overlap.
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.reqs++
+	key := "stampede-" + strconv.FormatUint(l.cfg.Seed, 10) + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(c.reqs)
+	prev := c.prevID
+	c.mu.Unlock()
 	l.mu.Lock()
 	l.m.requests++
 	l.mu.Unlock()
-	key := "stampede-" + strconv.FormatUint(l.cfg.Seed, 10) + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(c.reqs)
-	prev := c.prevID
 	var memo float64
 	for n := 0; ; n++ {
 		a := strategies.Attempt{Number: n, Elapsed: l.now() - start, Memo: memo}
+		c.mu.Lock()
 		adm := c.strat.Admit(l.now(), &a)
+		c.mu.Unlock()
 		var o strategies.Outcome
+		var id string
 		if adm.Reject {
 			l.mu.Lock()
 			l.m.localRejects++
@@ -358,27 +363,31 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			if adm.Delay > 0 && !l.sleepUntil(ctx, l.now()+adm.Delay) {
 				return
 			}
-			var id string
 			var ok bool
 			o, id, ok = l.attempt(ctx, i, key, n, prev)
 			if !ok {
 				return // the run ended under it: unfinished
 			}
-			if o.OK() && l.cfg.Fleet.Sessions {
-				c.prevID = id
-			}
 		}
 		now := l.now()
 		a = strategies.Attempt{Number: n, Elapsed: now - start, Memo: memo, Outcome: o}
+		c.mu.Lock()
 		d := c.strat.Observe(now, &a, &c.rng)
-		if l.cfg.Fleet.Sessions && !o.OK() {
-			c.sess |= sessHit
-			if ss, ok := l.strat.(strategies.SyntheticStater); ok && ss.SyntheticState() && c.sess&sessPoisoned == 0 {
-				// The client folds the error into its conversation state: an id the server never issued.
-				c.prevID = fmt.Sprintf("%s_local_%d", l.dialect.idPrefix, i)
-				c.sess |= sessPoisoned
+		if l.cfg.Fleet.Sessions {
+			switch {
+			case o.OK():
+				c.prevID = id
+			default:
+				c.sess |= sessHit
+				if ss, ok := l.strat.(strategies.SyntheticStater); ok && ss.SyntheticState() && c.sess&sessPoisoned == 0 {
+					// The client folds the error into its conversation state: an id the server never issued.
+					c.prevID = l.dialect.idPrefix + "_local_" + strconv.Itoa(i)
+					c.sess |= sessPoisoned
+				}
 			}
 		}
+		prev = c.prevID // a synthetic-state client builds its retry from what it recorded
+		c.mu.Unlock()
 		switch {
 		case o.OK():
 			l.mu.Lock()
@@ -387,7 +396,6 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			return
 		case d.Retry:
 			memo = d.Memo
-			prev = c.prevID // a synthetic-state client builds the retry from what it recorded
 			if !l.sleepUntil(ctx, now+d.Wait) {
 				return
 			}
