@@ -447,7 +447,13 @@ func (l *live) attempt(ctx context.Context, client int, idemKey string, n int, p
 		}
 		return strategies.Outcome{Err: strategies.ErrConn}, "", true
 	}
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var body []byte
+	var rerr error
+	if l.cfg.Fleet.Sessions && resp.StatusCode/100 == 2 {
+		body, rerr = io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // the response id the session builds on
+	} else {
+		_, rerr = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	}
 	resp.Body.Close()
 	if rerr != nil && ctx.Err() != nil {
 		return strategies.Outcome{}, "", false
@@ -507,13 +513,15 @@ func lookupDialect(name string) (liveDialect, error) {
 	switch name {
 	case "", "plain":
 		return liveDialect{name: "plain", idPrefix: "req", build: func(ctx context.Context, base *url.URL, key, keys int, prevID string) (*http.Request, error) {
-			u := *base
+			target := base.String()
 			if prevID != "" {
+				u := *base
 				q := u.Query()
 				q.Set("previous_id", prevID)
 				u.RawQuery = q.Encode()
+				target = u.String()
 			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 			if err == nil && keys > 1 {
 				req.Header.Set("X-Api-Key", "stampede-key-"+strconv.Itoa(key))
 			}
