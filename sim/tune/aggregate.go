@@ -173,6 +173,17 @@ func meanCDF(runs []results.Run) []results.Quantile {
 
 // meanInts averages per-index counts, missing indexes counting as 0, rounded.
 func meanInts(runs []results.Run, get func(r *results.Run) []int64) []int64 {
+	return meanSlices(runs, get, func(v float64) int64 { return int64(math.Round(v)) })
+}
+
+// meanFloats averages per-index values, missing indexes counting as 0.
+func meanFloats(runs []results.Run, get func(r *results.Run) []float64) []float64 {
+	return meanSlices(runs, get, func(v float64) float64 { return v })
+}
+
+// meanSlices averages per-index values over the runs (missing indexes count as 0) and converts each mean with
+// conv; nil when every run's slice is nil.
+func meanSlices[T int64 | float64](runs []results.Run, get func(r *results.Run) []T, conv func(float64) T) []T {
 	longest, isNil := 0, true
 	for i := range runs {
 		s := get(&runs[i])
@@ -188,31 +199,9 @@ func meanInts(runs []results.Run, get func(r *results.Run) []int64) []int64 {
 			sum[j] += float64(v)
 		}
 	}
-	out := make([]int64, longest)
-	for j, s := range sum {
-		out[j] = int64(math.Round(s / float64(len(runs))))
-	}
-	return out
-}
-
-func meanFloats(runs []results.Run, get func(r *results.Run) []float64) []float64 {
-	longest, isNil := 0, true
-	for i := range runs {
-		s := get(&runs[i])
-		longest = max(longest, len(s))
-		isNil = isNil && s == nil
-	}
-	if isNil {
-		return nil
-	}
-	out := make([]float64, longest)
-	for i := range runs {
-		for j, v := range get(&runs[i]) {
-			out[j] += v
-		}
-	}
-	for j := range out {
-		out[j] /= float64(len(runs))
+	out := make([]T, longest)
+	for j, v := range sum {
+		out[j] = conv(v / float64(len(runs)))
 	}
 	return out
 }
