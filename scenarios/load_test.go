@@ -106,7 +106,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown retry-after format", "  queue: 8", "  queue: 8\n  overload: {retry_after: {kind: fixed, value: 1s, format: rfc850}}", `server.overload.retry_after.format: unknown format "rfc850" (valid: seconds, http-date, ms)`},
 		{"fail_first per", "  queue: 8", "  queue: 8\n  fail_first: [{per: user, attempts: 2}]", `server.fail_first[0].per: unknown value "user" (valid: request, key)`},
 		{"bad session_state", "    backoff: {kind: none}", "    backoff: {kind: none}\n    session_state: forget", `t.yaml:14:5: strategies[0].session_state: unknown session_state "forget" (valid: replay, synthetic-state)`},
-		{"bad sweep", "strategies:", "sweep: {clients: [10, 0]}\nstrategies:", `sweep.clients[1]: must be > 0, got 0`},
+		{"too many clients", "clients: 20", "clients: 2000000000", `t.yaml:10:3: fleet.clients: must be at most 50000000 (about 100 bytes each), got 2000000000`},
+		{"too many buckets", "duration: 10s", "duration: 10s\nbucket: 1us", `bucket: 1µs buckets over duration + drain (1m10s) would be 70000000, more than the 10000000 a run keeps; use a wider bucket`},
+		{"bad sweep", "strategies:", "sweep: {clients: [10, 0]}\nstrategies:", `sweep.clients[1]: must be within 1–50000000, got 0`},
 		{"no strategies", "strategies:", "strategies: []\nx_strategies:", `unknown field "x_strategies"`},
 	}
 	for _, tc := range cases {

@@ -19,12 +19,21 @@ func (c *checker) validate(s *Scenario) {
 	}
 	c.nonNegative("drain", s.Drain)
 	c.nonNegative("bucket", s.Bucket)
+	if cfg := s.SimConfig().WithDefaults(); s.Duration > 0 && s.Bucket >= 0 && cfg.Drain >= 0 {
+		if n := (cfg.Duration + cfg.Drain) / cfg.Bucket; n > MaxBuckets {
+			c.fail("bucket", "%v buckets over duration + drain (%v) would be %d, more than the %d a run keeps; use a wider bucket",
+				cfg.Bucket, cfg.Duration+cfg.Drain, n, MaxBuckets)
+		}
+	}
 	c.server("server", &s.Server)
 	c.timeline("server.timeline", s.Server.Timeline, s.Duration)
 	c.fleet("fleet", &s.Fleet)
+	if s.Fleet.Kind == sim.Open && s.Fleet.Rate*s.Duration.Seconds() > MaxRequests {
+		c.fail("fleet.rate", "%g arrivals/s over %v is more than %d requests; a scenario that large belongs in several runs", s.Fleet.Rate, s.Duration, int64(MaxRequests))
+	}
 	for i, n := range s.Sweep.Clients {
-		if n <= 0 {
-			c.fail(fmt.Sprintf("sweep.clients[%d]", i), "must be > 0, got %d", n)
+		if n <= 0 || n > MaxClients {
+			c.fail(fmt.Sprintf("sweep.clients[%d]", i), "must be within 1–%d, got %d", MaxClients, n)
 		}
 	}
 	if len(s.Strategies) == 0 {
@@ -193,7 +202,18 @@ func (c *checker) server(path string, s *fakeserver.Config) {
 	}
 }
 
+// Limits that keep a scenario within one machine's memory: a simulated client costs about 100 bytes and a bucket of
+// the time series about 100 bytes per run.
+const (
+	MaxClients  = 50_000_000
+	MaxBuckets  = 10_000_000
+	MaxRequests = 1e9 // an open fleet's expected arrivals
+)
+
 func (c *checker) fleet(path string, f *sim.Fleet) {
+	if f.Clients > MaxClients {
+		c.fail(path+".clients", "must be at most %d (about 100 bytes each), got %d", MaxClients, f.Clients)
+	}
 	switch f.Kind {
 	case "", sim.Closed, sim.Burst:
 		if f.Clients <= 0 {
