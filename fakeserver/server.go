@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+	"unsafe"
 )
 
 // ErrBadConfig wraps every configuration error of NewServer.
@@ -114,7 +115,6 @@ type Server struct {
 	rateScale float64
 	outage    *Outage
 
-	sink        byte   // target of Prefetch's load
 	keyAttempts []int  // fail-first per key: attempts seen per key
 	issued      uint64 // response ids issued so far: ids 1..issued are valid
 }
@@ -447,12 +447,13 @@ func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	return now + d + time.Duration(s.busy)*s.cfg.ConcurrencyPenalty
 }
 
-// Prefetch hints that Finish(…, unit) comes next: it touches the unit's record so that its cache miss overlaps the
-// caller's work. It changes nothing.
-func (s *Server) Prefetch(unit int) {
-	if unit >= 0 && unit < len(s.inUnit) {
-		s.sink += byte(s.inUnit[unit].Key)
+// UnitAddr is the address of unit's record, for a caller that prefetches it into the cache before calling
+// Finish(…, unit); it is never dereferenced through this value. 0 for a unit out of range.
+func (s *Server) UnitAddr(unit int) uintptr {
+	if unit < 0 || unit >= len(s.inUnit) {
+		return 0
 	}
+	return uintptr(unsafe.Pointer(&s.inUnit[unit]))
 }
 
 // Done is what Finish reports about the request that finished.

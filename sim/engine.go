@@ -280,7 +280,9 @@ func (e *engine) step() {
 			if i := e.unitSlot[nx.idx]; i >= 0 {
 				prefetch(uintptr(unsafe.Pointer(&e.slots[i])))
 			}
-			e.srv.Prefetch(int(nx.idx))
+			if a := e.srv.UnitAddr(int(nx.idx)); a != 0 {
+				prefetch(a)
+			}
 		}
 	}
 	switch ev.kind() {
