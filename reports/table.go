@@ -94,25 +94,8 @@ func Table(w io.Writer, f *results.File) error {
 	if f.Tune != nil {
 		return tuneTable(w, f)
 	}
-	t := table.NewWriter()
-	t.SetStyle(table.StyleLight)
 	header, rows := comparison(f)
-	hr := table.Row{}
-	for _, h := range header {
-		hr = append(hr, h)
-	}
-	t.AppendHeader(hr)
-	for _, cells := range rows {
-		row := table.Row{}
-		for _, c := range cells {
-			if c.best {
-				row = append(row, c.text+BestMark)
-			} else {
-				row = append(row, c.text)
-			}
-		}
-		t.AppendRow(row)
-	}
+	t := newTextTable(header, rows, BestMark)
 	cfg := []table.ColumnConfig{}
 	for j := range columns {
 		cfg = append(cfg, table.ColumnConfig{Number: j + 2, Align: text.AlignRight})
@@ -146,4 +129,27 @@ func FormatParams(p map[string]any) string {
 		s += fmt.Sprintf("%s=%v", k, p[k])
 	}
 	return s
+}
+
+// newTextTable is a go-pretty table of header and rows in the house style; a cell marked best gets mark appended.
+func newTextTable(header []string, rows [][]cell, mark string) table.Writer {
+	t := table.NewWriter()
+	t.SetStyle(table.StyleLight)
+	hr := table.Row{}
+	for _, h := range header {
+		hr = append(hr, h)
+	}
+	t.AppendHeader(hr)
+	for _, cells := range rows {
+		row := table.Row{}
+		for _, c := range cells {
+			if c.best {
+				row = append(row, c.text+mark)
+			} else {
+				row = append(row, c.text)
+			}
+		}
+		t.AppendRow(row)
+	}
+	return t
 }

@@ -191,21 +191,8 @@ func tuneTable(w io.Writer, f *results.File) error {
 	for _, n := range f.Tune.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
-	t := table.NewWriter()
-	t.SetStyle(table.StyleLight)
 	header, rows := pointsTable(f)
-	hr := table.Row{}
-	for _, h := range header {
-		hr = append(hr, h)
-	}
-	t.AppendHeader(hr)
-	for _, cells := range rows {
-		row := table.Row{}
-		for _, c := range cells {
-			row = append(row, c.text)
-		}
-		t.AppendRow(row)
-	}
+	t := newTextTable(header, rows, "")
 	var cfg []table.ColumnConfig
 	for j := 2; j <= len(header)-2; j++ {
 		cfg = append(cfg, table.ColumnConfig{Number: j, Align: text.AlignRight})

@@ -88,16 +88,9 @@ func (o *selection) add(cmd *cobra.Command) {
 
 // load reads the scenario named by args (default: the quickstart) and expands it into jobs.
 func (o *selection) load(cmd *cobra.Command, args []string) (*scenarios.Scenario, []sim.Job, error) {
-	name := scenarios.Default
-	if len(args) == 1 {
-		name = args[0]
-	}
-	s, err := scenarios.Load(name)
+	s, err := loadScenario(cmd, args, o.seed)
 	if err != nil {
 		return nil, nil, err
-	}
-	if cmd.Flags().Changed("seed") {
-		s.Seed = o.seed
 	}
 	strats, err := s.Build()
 	if err != nil {
@@ -111,6 +104,22 @@ func (o *selection) load(cmd *cobra.Command, args []string) (*scenarios.Scenario
 	}
 	jobs, err := s.Jobs(keep)
 	return s, jobs, err
+}
+
+// loadScenario reads the scenario args name (default: the quickstart) and applies --seed when it was given.
+func loadScenario(cmd *cobra.Command, args []string, seed uint64) (*scenarios.Scenario, error) {
+	name := scenarios.Default
+	if len(args) == 1 {
+		name = args[0]
+	}
+	s, err := scenarios.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Flags().Changed("seed") {
+		s.Seed = seed
+	}
+	return s, nil
 }
 
 // jobNames labels jobs for the progress display.

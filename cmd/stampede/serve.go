@@ -34,16 +34,9 @@ func newServeCmd() *cobra.Command {
 			"Stops on SIGINT or SIGTERM and prints what it served.",
 		Args: positional(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := scenarios.Default
-			if len(args) == 1 {
-				name = args[0]
-			}
-			s, err := scenarios.Load(name)
+			s, err := loadScenario(cmd, args, seed)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("seed") {
-				s.Seed = seed
 			}
 			if !cmd.Flags().Changed("keys") {
 				keys = max(keys, s.Fleet.Keys)

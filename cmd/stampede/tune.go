@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"stampede/reports"
-	"stampede/scenarios"
 	"stampede/sim/results"
 	"stampede/sim/tune"
 )
@@ -60,16 +59,9 @@ func newTuneCmd() *cobra.Command {
 			case maximize != "":
 				objective = "maximize " + maximize
 			}
-			name := scenarios.Default
-			if len(args) == 1 {
-				name = args[0]
-			}
-			s, err := scenarios.Load(name)
+			s, err := loadScenario(cmd, args, seed)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("seed") {
-				s.Seed = seed
 			}
 			sw := tune.Sweep{Scenario: s, Vary: vary, Seeds: seeds, SLO: slo, Objective: objective, Confidence: confidence, Workers: workers}
 			if shard != "" {
