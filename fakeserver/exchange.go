@@ -173,7 +173,8 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 	key := h.keyIndex(x.apiKey)
 	ref := h.nextRef
 	h.nextRef++
-	v, ans, unit, done := e.srv.Arrive(now, Request{Ref: ref, Key: key, Attempt: x.attempt, PrevID: x.prev})
+	var ans Answer
+	v, unit, done := e.srv.Arrive(now, Request{Ref: ref, Key: key, Attempt: x.attempt, PrevID: x.prev}, &ans)
 	switch v {
 	case Rejected:
 		if ans.Refused {

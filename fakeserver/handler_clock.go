@@ -160,7 +160,8 @@ func (h *Handler) backgroundLocked(e *epoch, i int) {
 	now := e.now(h.opts.Clock(), 0)
 	for e.bgNext <= now {
 		e.bgRef++
-		v, _, unit, done := e.srv.Arrive(now, Request{Ref: e.bgRef})
+		var ans Answer
+		v, unit, done := e.srv.Arrive(now, Request{Ref: e.bgRef}, &ans)
 		h.stats.Background++
 		if v == Started {
 			if done <= now {

@@ -101,16 +101,15 @@ type Server struct {
 	rng      *rand.PCG
 	limiters []limiter
 	faults   []Fault
-	inUnit   []Request       // request in service per unit
-	started  []time.Duration // when each unit's request started
-	idle     []int32         // free units, used as a stack
-	busy     int             // units in service
+	units    []unit  // per unit: the request in service and when it started
+	idle     []int32 // free units, used as a stack
+	busy     int     // units in service
 	queue    ring
 	qcap     int // -1 unbounded
 
 	// what the current phase changes; the base values live in cfg
 	phase     int // index into cfg.Timeline, −1 for none
-	capacity  int // units that may serve now (≤ len(inUnit))
+	capacity  int // units that may serve now (≤ len(units))
 	latency   float64
 	rateScale float64
 	outage    *Outage
@@ -143,8 +142,7 @@ func NewServer(cfg Config, keys int, seed uint64) (*Server, error) {
 		cfg:         cfg,
 		service:     svc,
 		rng:         rand.NewPCG(seed, 0x5e7e7),
-		inUnit:      make([]Request, units),
-		started:     make([]time.Duration, units),
+		units:       make([]unit, units),
 		idle:        make([]int32, units),
 		qcap:        cfg.Queue,
 		phase:       -1,
@@ -155,9 +153,6 @@ func NewServer(cfg Config, keys int, seed uint64) (*Server, error) {
 	}
 	for i := range s.idle {
 		s.idle[i] = int32(units - 1 - i)
-	}
-	if s.qcap > 0 {
-		s.queue.grow(s.qcap)
 	}
 	for i, l := range cfg.RateLimits {
 		if l.Rate <= 0 || l.Burst < 1 {
@@ -214,7 +209,7 @@ func (s *Server) Config() Config { return s.cfg }
 func (s *Server) Capacity() int { return s.cfg.Capacity }
 
 // Units is the number of service units, the most any phase allows.
-func (s *Server) Units() int { return len(s.inUnit) }
+func (s *Server) Units() int { return len(s.units) }
 
 // InService is the number of busy units.
 func (s *Server) InService() int { return s.busy }
@@ -247,13 +242,13 @@ type Dropped struct {
 func (s *Server) StartPhase(now time.Duration, i int) []Dropped {
 	var dropped []Dropped
 	if o := s.cfg.Timeline[i].Outage; o != nil && o.DropInFlight {
-		idle := make([]bool, len(s.inUnit))
+		idle := make([]bool, len(s.units))
 		for _, u := range s.idle {
 			idle[u] = true
 		}
-		for u := range s.inUnit {
+		for u := range s.units {
 			if !idle[u] {
-				dropped = append(dropped, Dropped{Req: s.inUnit[u], Unit: u, Busy: now - s.started[u]})
+				dropped = append(dropped, Dropped{Req: s.units[u].req, Unit: u, Busy: now - s.units[u].started})
 				s.idle = append(s.idle, int32(u))
 			}
 		}
@@ -276,7 +271,8 @@ func (s *Server) OutageAnswer(now time.Duration) (a Answer, ok bool) {
 	if o.Mode == "refuse" {
 		return Answer{Refused: true, Reason: ReasonOutage}, true
 	}
-	return s.answer(now, o.Rejection, ReasonOutage, 0), true
+	s.answer(now, &o.Rejection, ReasonOutage, 0, &a)
+	return a, true
 }
 
 func (s *Server) startPhase(now time.Duration, i int) {
@@ -326,21 +322,25 @@ func (s *Server) issue() uint64 { s.issued++; return s.issued }
 // Valid reports whether id is one the server issued.
 func (s *Server) Valid(id uint64) bool { return id >= 1 && id <= s.issued }
 
-// Arrive admits or rejects a request at instant now. When it starts at once, unit is the unit serving it and
-// done the instant its service ends: the caller must call Finish(done, unit) then.
+// Arrive admits or rejects a request at instant now. When it is rejected, *a is the answer (a is written only
+// then). When it starts at once, unit is the unit serving it and done the instant its service ends: the caller
+// must call Finish(done, unit) then.
 // The checks run in this order: outage, invalid session reference, fail-first, faults, rate limits, capacity and queue.
-func (s *Server) Arrive(now time.Duration, r Request) (v Verdict, a Answer, unit int, done time.Duration) {
+func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, unit int, done time.Duration) {
 	if o := s.outage; o != nil {
 		switch o.Mode {
 		case "hang":
-			return Hung, Answer{}, 0, 0
+			return Hung, 0, 0
 		case "refuse":
-			return Rejected, Answer{Refused: true, Reason: ReasonOutage}, 0, 0
+			*a = Answer{Refused: true, Reason: ReasonOutage}
+			return Rejected, 0, 0
 		}
-		return Rejected, s.answer(now, o.Rejection, ReasonOutage, 0), 0, 0
+		s.answer(now, &o.Rejection, ReasonOutage, 0, a)
+		return Rejected, 0, 0
 	}
 	if r.PrevID != 0 && !s.Valid(r.PrevID) {
-		return Rejected, Answer{Status: 400, Reason: ReasonInvalid, ShouldRetry: 0}, 0, 0
+		*a = Answer{Status: 400, Reason: ReasonInvalid, ShouldRetry: 0}
+		return Rejected, 0, 0
 	}
 	for i := range s.cfg.FailFirst {
 		f := &s.cfg.FailFirst[i]
@@ -351,13 +351,15 @@ func (s *Server) Arrive(now time.Duration, r Request) (v Verdict, a Answer, unit
 			s.keyAttempts[k]++
 		}
 		if n < f.Attempts {
-			return Rejected, s.answer(now, f.Rejection, ReasonFailFirst, 0), 0, 0
+			s.answer(now, &f.Rejection, ReasonFailFirst, 0, a)
+			return Rejected, 0, 0
 		}
 	}
 	for i := range s.faults {
 		f := &s.faults[i]
 		if f.Probability > 0 && uniform(s.rng) < f.Probability {
-			return Rejected, s.answer(now, f.Rejection, ReasonFault, 0), 0, 0
+			s.answer(now, &f.Rejection, ReasonFault, 0, a)
+			return Rejected, 0, 0
 		}
 	}
 	var tight *bucket
@@ -371,9 +373,9 @@ func (s *Server) Arrive(now time.Duration, r Request) (v Verdict, a Answer, unit
 		if b.tokens < 1 {
 			rate := b.rate * s.rateScale
 			wait := time.Duration((1 - b.tokens) / rate * float64(time.Second))
-			a := s.answer(now, l.Rejection, ReasonRateLimit, wait)
-			s.limitState(&a, b)
-			return Rejected, a, 0, 0
+			s.answer(now, &l.Rejection, ReasonRateLimit, wait, a)
+			s.limitState(a, b)
+			return Rejected, 0, 0
 		}
 		b.tokens--
 		if tight == nil || b.tokens/b.burst < tight.tokens/tight.burst {
@@ -382,19 +384,22 @@ func (s *Server) Arrive(now time.Duration, r Request) (v Verdict, a Answer, unit
 	}
 	if s.busy < s.capacity {
 		u := s.take()
-		return Started, Answer{}, u, s.start(now, u, r)
+		return Started, u, s.start(now, u, r)
 	}
 	if s.qcap < 0 || s.queue.n < s.qcap {
 		s.queue.push(queued{req: r, arrived: now})
-		return Queued, Answer{}, 0, 0
+		return Queued, 0, 0
 	}
-	// Computed Retry-After for overload: the expected time for the queue ahead to drain.
-	est := time.Duration(float64(s.queue.n+1) * s.service.Mean() * s.latency / float64(max(s.capacity, 1)))
-	a = s.answer(now, s.cfg.Overload, ReasonOverload, est)
+	var est time.Duration
+	if s.cfg.Overload.RetryAfter.Kind == "computed" {
+		// The expected time for the queue ahead to drain.
+		est = time.Duration(float64(s.queue.n+1) * s.service.Mean() * s.latency / float64(max(s.capacity, 1)))
+	}
+	s.answer(now, &s.cfg.Overload, ReasonOverload, est, a)
 	if tight != nil {
-		s.limitState(&a, tight)
+		s.limitState(a, tight)
 	}
-	return Rejected, a, 0, 0
+	return Rejected, 0, 0
 }
 
 // LimitState returns, for a request of key at now, the state of its tightest token bucket as rate-limit headers
@@ -437,8 +442,7 @@ func (s *Server) take() int {
 }
 
 func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
-	s.inUnit[u] = r
-	s.started[u] = now
+	s.units[u] = unit{req: r, started: now}
 	s.busy++
 	d := s.service.Sample(s.rng)
 	if s.latency != 1 {
@@ -447,14 +451,24 @@ func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	return now + d + time.Duration(s.busy)*s.cfg.ConcurrencyPenalty
 }
 
-// UnitAddr is the address of unit's record, for a caller that prefetches it into the cache before calling
-// Finish(…, unit); it is never dereferenced through this value. 0 for a unit out of range.
-func (s *Server) UnitAddr(unit int) uintptr {
-	if unit < 0 || unit >= len(s.inUnit) {
+// unit is one unit's record: the request it serves and when that started.
+type unit struct {
+	req     Request
+	started time.Duration
+}
+
+// UnitAddr is the address of unit u's record, for a caller that prefetches it into the cache before calling
+// Finish(…, u); it is never dereferenced through this value. The record is UnitSize bytes long. 0 for a unit out of
+// range.
+func (s *Server) UnitAddr(u int) uintptr {
+	if u < 0 || u >= len(s.units) {
 		return 0
 	}
-	return uintptr(unsafe.Pointer(&s.inUnit[unit]))
+	return uintptr(unsafe.Pointer(&s.units[u]))
 }
+
+// UnitSize is the size of the record at UnitAddr.
+const UnitSize = unsafe.Sizeof(unit{})
 
 // Done is what Finish reports about the request that finished.
 type Done struct {
@@ -467,7 +481,8 @@ type Done struct {
 // the capacity in force allows, it starts on the same unit: next is that request, waited how long it queued, and
 // nextDone when it finishes.
 func (s *Server) Finish(now time.Duration, unit int) (served Done, next Request, waited, nextDone time.Duration, started bool) {
-	served = Done{Req: s.inUnit[unit], Busy: now - s.started[unit], RespID: s.issue()}
+	u := &s.units[unit]
+	served = Done{Req: u.req, Busy: now - u.started, RespID: s.issue()}
 	s.busy--
 	if s.queue.n > 0 && s.busy < s.capacity {
 		q := s.queue.pop()
@@ -487,16 +502,16 @@ func (s *Server) Drain(now time.Duration, start func(r Request, unit int, waited
 	}
 }
 
-// answer fills the wire answer of a rejection; computed is the model's own estimate for a computed Retry-After.
-func (s *Server) answer(now time.Duration, rj Rejection, why Reason, computed time.Duration) Answer {
-	a := Answer{Status: rj.Status, Reason: why}
+// answer fills *a with the wire answer of a rejection; computed is the model's own estimate for a computed Retry-After.
+func (s *Server) answer(now time.Duration, rj *Rejection, why Reason, computed time.Duration, a *Answer) {
+	*a = Answer{Status: rj.Status, Reason: why}
 	if rj.ShouldRetry != nil {
 		a.ShouldRetry = -1
 		if *rj.ShouldRetry {
 			a.ShouldRetry = 1
 		}
 	}
-	ra := rj.RetryAfter
+	ra := &rj.RetryAfter
 	var d time.Duration
 	switch ra.Kind {
 	case "fixed":
@@ -505,9 +520,9 @@ func (s *Server) answer(now time.Duration, rj Rejection, why Reason, computed ti
 		d = computed
 	case "malformed":
 		a.Malformed = true
-		return a
+		return
 	default:
-		return a
+		return
 	}
 	if ra.Jitter > 0 {
 		d = time.Duration(float64(d) * (1 + ra.Jitter*uniform(s.rng)))
@@ -525,7 +540,6 @@ func (s *Server) answer(now time.Duration, rj Rejection, why Reason, computed ti
 		d = RoundUp(d, s.cfg.RetryAfterUnit)
 	}
 	a.RetryAfter, a.HasRetryAfter = max(d, 0), true
-	return a
 }
 
 // RoundUp rounds d up to a multiple of unit, as a server that writes whole seconds into Retry-After must
@@ -537,7 +551,8 @@ func RoundUp(d, unit time.Duration) time.Duration {
 	return (d + unit - 1) / unit * unit
 }
 
-// ring is a FIFO of queued requests that grows when unbounded.
+// ring is a FIFO of queued requests. It grows as it fills, bounded queue or not: a queue that may hold 200,000
+// requests but rarely holds any costs nothing up front.
 type ring struct {
 	buf     []queued
 	head, n int

@@ -19,14 +19,14 @@ func newServer(t *testing.T, c Config) *Server {
 
 func TestCapacityAndQueue(t *testing.T) {
 	s := newServer(t, Config{Capacity: 2, Queue: 1, ServiceTime: Constant(s1), Overload: Rejection{RetryAfter: RetryAfter{Kind: "computed"}}})
-	v, _, u0, done := s.Arrive(0, Request{Ref: 1})
+	v, _, u0, done := arrive(s, 0, Request{Ref: 1})
 	require.Equal(t, Started, v)
 	assert.Equal(t, s1+2*0, done)
-	v, _, _, _ = s.Arrive(0, Request{Ref: 2})
+	v, _, _, _ = arrive(s, 0, Request{Ref: 2})
 	require.Equal(t, Started, v)
-	v, _, _, _ = s.Arrive(0, Request{Ref: 3})
+	v, _, _, _ = arrive(s, 0, Request{Ref: 3})
 	require.Equal(t, Queued, v)
-	v, a, _, _ := s.Arrive(0, Request{Ref: 4})
+	v, a, _, _ := arrive(s, 0, Request{Ref: 4})
 	require.Equal(t, Rejected, v)
 	assert.Equal(t, Answer{Status: 529, Reason: ReasonOverload, RetryAfter: s1, HasRetryAfter: true, Format: FormatSeconds}, a)
 
@@ -60,7 +60,7 @@ func TestRetryAfterFormats(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newServer(t, Config{Faults: []Fault{{Probability: 1, Rejection: Rejection{Status: 503, RetryAfter: tc.ra}}}})
-			v, a, _, _ := s.Arrive(now, Request{})
+			v, a, _, _ := arrive(s, now, Request{})
 			require.Equal(t, Rejected, v)
 			assert.Equal(t, tc.want, a)
 		})
@@ -73,7 +73,7 @@ func TestRetryAfterJitterAndShouldRetry(t *testing.T) {
 		RetryAfter: RetryAfter{Kind: "fixed", Value: 10 * s1, Format: "ms", Jitter: 0.5}}}}})
 	seen := map[time.Duration]bool{}
 	for i := 0; i < 200; i++ {
-		_, a, _, _ := s.Arrive(0, Request{})
+		_, a, _, _ := arrive(s, 0, Request{})
 		require.GreaterOrEqual(t, a.RetryAfter, 10*s1)
 		require.LessOrEqual(t, a.RetryAfter, 15*s1)
 		assert.Equal(t, int8(-1), a.ShouldRetry)
@@ -86,10 +86,10 @@ func TestRateLimits(t *testing.T) {
 	s := newServer(t, Config{RateLimits: []RateLimit{{Scope: "key", Rate: 2, Burst: 2, Rates: []float64{2, 4}, Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed", Format: "ms"}}}}})
 	// key 0: 2 tokens at 2/s; key 1: 4 tokens at 4/s.
 	for i := 0; i < 2; i++ {
-		v, _, _, _ := s.Arrive(0, Request{Key: 0})
+		v, _, _, _ := arrive(s, 0, Request{Key: 0})
 		require.Equal(t, Started, v)
 	}
-	v, a, _, _ := s.Arrive(0, Request{Key: 0})
+	v, a, _, _ := arrive(s, 0, Request{Key: 0})
 	require.Equal(t, Rejected, v)
 	assert.Equal(t, 429, a.Status)
 	assert.Equal(t, 500*time.Millisecond, a.RetryAfter, "one token at 2/s")
@@ -98,10 +98,10 @@ func TestRateLimits(t *testing.T) {
 	assert.Equal(t, 0, a.LimitRemaining)
 	assert.Equal(t, s1, a.LimitReset)
 	for i := 0; i < 4; i++ {
-		v, _, _, _ := s.Arrive(0, Request{Key: 1})
+		v, _, _, _ := arrive(s, 0, Request{Key: 1})
 		require.Equal(t, Started, v, "key 1 has a larger quota")
 	}
-	v, _, _, _ = s.Arrive(250*time.Millisecond, Request{Key: 1})
+	v, _, _, _ = arrive(s, 250*time.Millisecond, Request{Key: 1})
 	assert.Equal(t, Started, v, "refilled one token in 250ms at 4/s")
 	st := s.LimitState(250*time.Millisecond, 0)
 	assert.Equal(t, 0, st.LimitRemaining)
@@ -110,7 +110,7 @@ func TestRateLimits(t *testing.T) {
 func TestFailFirst(t *testing.T) {
 	s := newServer(t, Config{FailFirst: []FailFirst{{Per: "request", Attempts: 2, Rejection: Rejection{Status: 429}}}})
 	for attempt, want := range []Verdict{Rejected, Rejected, Started} {
-		v, a, _, _ := s.Arrive(0, Request{Attempt: attempt})
+		v, a, _, _ := arrive(s, 0, Request{Attempt: attempt})
 		assert.Equal(t, want, v, "attempt %d", attempt)
 		if v == Rejected {
 			assert.Equal(t, ReasonFailFirst, a.Reason)
@@ -119,31 +119,31 @@ func TestFailFirst(t *testing.T) {
 	k := newServer(t, Config{FailFirst: []FailFirst{{Per: "key", Attempts: 3}}})
 	var got []Verdict
 	for i := 0; i < 5; i++ {
-		v, _, _, _ := k.Arrive(0, Request{Key: 2})
+		v, _, _, _ := arrive(k, 0, Request{Key: 2})
 		got = append(got, v)
 	}
 	assert.Equal(t, []Verdict{Rejected, Rejected, Rejected, Started, Started}, got)
-	v, _, _, _ := k.Arrive(0, Request{Key: 1})
+	v, _, _, _ := arrive(k, 0, Request{Key: 1})
 	assert.Equal(t, Rejected, v, "each key counts on its own")
 }
 
 func TestInvalidSessionReference(t *testing.T) {
 	s := newServer(t, Config{ServiceTime: Constant(s1)})
-	v, a, _, _ := s.Arrive(0, Request{PrevID: 1})
+	v, a, _, _ := arrive(s, 0, Request{PrevID: 1})
 	require.Equal(t, Rejected, v)
 	assert.Equal(t, Answer{Status: 400, Reason: ReasonInvalid}, a)
-	_, _, u, _ := s.Arrive(0, Request{})
+	_, _, u, _ := arrive(s, 0, Request{})
 	d, _, _, _, _ := s.Finish(s1, u)
-	v, _, _, _ = s.Arrive(s1, Request{PrevID: d.RespID})
+	v, _, _, _ = arrive(s, s1, Request{PrevID: d.RespID})
 	assert.Equal(t, Started, v)
-	v, _, _, _ = s.Arrive(s1, Request{PrevID: 1<<63 | 5})
+	v, _, _, _ = arrive(s, s1, Request{PrevID: 1<<63 | 5})
 	assert.Equal(t, Rejected, v, "an id the client invented")
 }
 
 func TestConcurrencyPenalty(t *testing.T) {
 	s := newServer(t, Config{Capacity: 1000, ServiceTime: Constant(s1), ConcurrencyPenalty: 10 * time.Millisecond})
 	for i := 1; i <= 50; i++ {
-		_, _, _, done := s.Arrive(0, Request{})
+		_, _, _, done := arrive(s, 0, Request{})
 		assert.Equal(t, s1+time.Duration(i)*10*time.Millisecond, done, "request %d starts with %d in service", i, i)
 	}
 }
@@ -165,7 +165,7 @@ func TestPhaseRestoresExactly(t *testing.T) {
 	before := *s
 	s.StartPhase(10*s1, 0)
 	assert.Equal(t, 2, s.capacity)
-	_, _, _, done := s.Arrive(10*s1, Request{})
+	_, _, _, done := arrive(s, 10*s1, Request{})
 	assert.Equal(t, 13*s1, done, "latency ×3")
 	s.EndPhase(15 * s1)
 	assert.Equal(t, before.capacity, s.capacity)
@@ -176,13 +176,13 @@ func TestPhaseRestoresExactly(t *testing.T) {
 	assert.Equal(t, cfg.WithDefaults(), s.Config(), "the configuration itself never changes")
 
 	s.StartPhase(20*s1, 1)
-	v, _, _, _ := s.Arrive(20*s1, Request{})
+	v, _, _, _ := arrive(s, 20*s1, Request{})
 	assert.Equal(t, Hung, v)
 	s.StartPhase(30*s1, 2)
-	_, a, _, _ := s.Arrive(30*s1, Request{})
+	_, a, _, _ := arrive(s, 30*s1, Request{})
 	assert.True(t, a.Refused)
 	s.StartPhase(40*s1, 3)
-	_, a, _, _ = s.Arrive(40*s1, Request{})
+	_, a, _, _ = arrive(s, 40*s1, Request{})
 	assert.Equal(t, 503, a.Status)
 	assert.Equal(t, 30*s1, a.RetryAfter)
 	assert.Equal(t, ReasonOutage, a.Reason)
@@ -191,9 +191,9 @@ func TestPhaseRestoresExactly(t *testing.T) {
 func TestBrownoutDrainsQueueAfter(t *testing.T) {
 	s := newServer(t, Config{Capacity: 2, Queue: 10, ServiceTime: Constant(s1), Timeline: []Phase{{At: 0, For: 5 * s1, Capacity: 0.5}}})
 	s.StartPhase(0, 0)
-	v, _, _, _ := s.Arrive(0, Request{Ref: 1})
+	v, _, _, _ := arrive(s, 0, Request{Ref: 1})
 	require.Equal(t, Started, v)
-	v, _, _, _ = s.Arrive(0, Request{Ref: 2})
+	v, _, _, _ = arrive(s, 0, Request{Ref: 2})
 	require.Equal(t, Queued, v, "half the capacity")
 	s.EndPhase(5 * s1)
 	var started []Ref
@@ -226,4 +226,11 @@ func TestCheckTimeline(t *testing.T) {
 			}
 		})
 	}
+}
+
+// arrive calls Arrive and returns the answer with the verdict, which reads better in tests.
+func arrive(s *Server, now time.Duration, r Request) (Verdict, Answer, int, time.Duration) {
+	var a Answer
+	v, u, done := s.Arrive(now, r, &a)
+	return v, a, u, done
 }

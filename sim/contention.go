@@ -38,7 +38,6 @@ func runContention(cfg Config, strat strategies.Strategy) (results.Run, error) {
 	n := cfg.Fleet.Clients
 	cs := make([]ocClient, n)
 	var q eventQueue
-	q.reserve(n)
 	for i := range cs {
 		cs[i].rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
 		q.push(event{at: int64(cfg.Fleet.At), idx: int32(i), tag: ocStart << 28})

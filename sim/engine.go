@@ -70,8 +70,7 @@ type engine struct {
 	clients  []strategies.Client // per-client strategy state, nil when shared
 	shared   strategies.Client   // the one client of a stateless strategy
 	release  func()              // frees the slot array of a closed or burst fleet
-	unitGen  []uint32            // per server unit: completions scheduled before a drop carry an older generation
-	unitSlot []int32             // per server unit: the slot its request belongs to (−1: background), for prefetching
+	units    []unitRef           // per server unit: the generation of its completions and the slot it serves
 	free     []int32
 	think    fakeserver.Sampler
 	thinkAvg float64
@@ -86,6 +85,7 @@ type engine struct {
 	horizon  time.Duration      // where a phase without an end ends
 	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
+	ans      fakeserver.Answer  // scratch answer of a rejection, filled by the server
 	m        metrics
 }
 
@@ -135,8 +135,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		horizon:  cfg.Duration + cfg.Drain,
 	}
 	e.m.init(cfg, srv.Capacity())
-	e.unitGen = make([]uint32, srv.Units())
-	e.unitSlot = make([]int32, srv.Units())
+	e.units = make([]unitRef, srv.Units())
 	for i, p := range srv.Config().Timeline {
 		e.q.push(event{at: int64(p.At), idx: int32(i), tag: evPhase << 28})
 		if end := p.End(e.horizon); end < e.horizon {
@@ -149,14 +148,12 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 	case Open:
 		e.gap, _ = fakeserver.Exponential(time.Duration(float64(time.Second) / f.Rate)).Sampler()
 		e.arrivals = *rand.NewPCG(mix(cfg.Seed, streamArrivals), 0)
-		e.q.reserve(1024)
 		e.q.push(event{at: e.nextArrival(0), tag: evArrival << 28})
 	default:
 		e.slots, e.release = allocSlots(f.Clients)
 		if session != 0 {
 			e.prevIDs = make([]uint64, f.Clients)
 		}
-		e.q.reserve(f.Clients)
 		left := int32(f.Requests)
 		if f.Requests == 0 {
 			left = -1
@@ -272,31 +269,21 @@ func (e *engine) step() {
 	e.now = ev.at
 	e.events++
 	if e.q.n > 0 && e.slots != nil {
-		// Ask for the next event's slot now: its cache miss then overlaps this event's work.
-		switch nx := e.q.peek(); nx.kind() {
-		case evSend, evTimeout:
-			prefetch(uintptr(unsafe.Pointer(&e.slots[nx.idx])))
-		case evDone:
-			if i := e.unitSlot[nx.idx]; i >= 0 {
-				prefetch(uintptr(unsafe.Pointer(&e.slots[i])))
-			}
-			if a := e.srv.UnitAddr(int(nx.idx)); a != 0 {
-				prefetch(a)
-			}
-		}
+		e.prefetchNext()
 	}
 	switch ev.kind() {
 	case evSend:
 		e.send(ev.idx)
 	case evDone:
-		if ev.gen() == e.unitGen[ev.idx]&genMask {
+		if ev.gen() == e.units[ev.idx].gen&genMask {
 			e.done(int(ev.idx))
 		}
 	case evTimeout:
 		if e.waiting(ev.idx, ev.gen()) {
 			e.m.timeout(e.now)
 			e.endGen = ev.gen()
-			e.outcome(ev.idx, strategies.Outcome{Err: strategies.ErrTimeout})
+			e.att.Outcome = strategies.Outcome{Err: strategies.ErrTimeout}
+			e.outcome(ev.idx)
 		}
 	case evArrival:
 		e.arrive()
@@ -307,6 +294,39 @@ func (e *engine) step() {
 	case evHedge:
 		e.hedgeTimer(ev.idx, ev.gen())
 	}
+}
+
+// prefetchNext asks for the memory the coming events will touch, so that its cache misses overlap this event's
+// work: a pipeline two events deep. For the event after next, the slot, or the unit record that names the slot;
+// for the next event, its slot and, for a completion, the server's record of the unit (found through the unit
+// record asked for one event earlier).
+func (e *engine) prefetchNext() {
+	if nn, ok := e.q.ahead(1); ok {
+		switch nn.kind() {
+		case evSend, evTimeout:
+			prefetch(uintptr(unsafe.Pointer(&e.slots[nn.idx])))
+		case evDone:
+			prefetch(uintptr(unsafe.Pointer(&e.units[nn.idx])))
+		}
+	}
+	switch nx := e.q.peek(); nx.kind() {
+	case evSend, evTimeout:
+		prefetch(uintptr(unsafe.Pointer(&e.slots[nx.idx])))
+	case evDone:
+		if i := e.units[nx.idx].slot; i >= 0 {
+			prefetch(uintptr(unsafe.Pointer(&e.slots[i])))
+		}
+		if a := e.srv.UnitAddr(int(nx.idx)); a != 0 {
+			prefetch(a)
+			prefetch(a + fakeserver.UnitSize - 1)
+		}
+	}
+}
+
+// unitRef is what the engine keeps per server unit.
+type unitRef struct {
+	gen  uint32 // completions scheduled before a drop carry an older generation
+	slot int32  // the slot whose request the unit serves (−1: background)
 }
 
 // nextArrival draws the next Poisson arrival after t.
@@ -354,7 +374,8 @@ func (e *engine) send(i int32) {
 		if adm.Reject {
 			e.m.localRejects++
 			s.state = stWaiting
-			e.outcome(i, strategies.Outcome{Err: strategies.ErrLocal})
+			e.att.Outcome = strategies.Outcome{Err: strategies.ErrLocal}
+			e.outcome(i)
 			return
 		}
 		if adm.Delay > 0 {
@@ -384,12 +405,13 @@ func (e *engine) transmit(i int32) {
 	if e.prevIDs != nil {
 		req.PrevID = e.prevIDs[i]
 	}
-	v, ans, unit, doneAt := e.srv.Arrive(time.Duration(e.now), req)
+	v, unit, doneAt := e.srv.Arrive(time.Duration(e.now), req, &e.ans)
 	switch v {
 	case fakeserver.Rejected:
-		e.m.reject(e.now, ans)
+		e.m.reject(e.now, e.ans.Status, e.ans.Reason)
 		e.endGen = s.gen & genMask
-		e.outcome(i, outcomeOf(ans))
+		outcomeOf(&e.ans, &e.att.Outcome)
+		e.outcome(i)
 		return
 	case fakeserver.Started:
 		e.m.admit(e.now)
@@ -407,16 +429,18 @@ func (e *engine) transmit(i int32) {
 
 // schedDone schedules the end of the service that just started on unit, for slot i (−1: background).
 func (e *engine) schedDone(unit int, at int64, i int32) {
-	e.unitSlot[unit] = i
-	e.q.push(event{at: at, idx: int32(unit), tag: evDone<<28 | e.unitGen[unit]&genMask})
+	u := &e.units[unit]
+	u.slot = i
+	e.q.push(event{at: at, idx: int32(unit), tag: evDone<<28 | u.gen&genMask})
 }
 
-// outcomeOf turns a rejection into what the client reads off the wire.
-func outcomeOf(a fakeserver.Answer) strategies.Outcome {
+// outcomeOf sets *o to what the client reads off the wire of a rejection.
+func outcomeOf(a *fakeserver.Answer, o *strategies.Outcome) {
 	if a.Refused {
-		return strategies.Outcome{Err: strategies.ErrConn}
+		*o = strategies.Outcome{Err: strategies.ErrConn}
+		return
 	}
-	o := strategies.Outcome{
+	*o = strategies.Outcome{
 		Status: a.Status, RetryAfter: a.RetryAfter, HasRetryAfter: a.HasRetryAfter,
 		HasLimit: a.HasLimit, LimitRemaining: a.LimitRemaining, LimitReset: a.LimitReset,
 	}
@@ -426,7 +450,6 @@ func outcomeOf(a fakeserver.Answer) strategies.Outcome {
 	case -1:
 		o.ShouldRetry = strategies.False
 	}
-	return o
 }
 
 // done ends a service: the next queued request starts, and the served one's client gets its answer if it still waits.
@@ -451,7 +474,8 @@ func (e *engine) done(unit int) {
 	if e.session != 0 {
 		e.prevIDs[i] = served.RespID
 	}
-	e.outcome(int32(i), strategies.Outcome{Status: 200})
+	e.att.Outcome = strategies.Outcome{Status: 200}
+	e.outcome(int32(i))
 }
 
 // phase starts (end false) or ends timeline phase i.
@@ -467,7 +491,7 @@ func (e *engine) phase(i int, end bool) {
 		ans, answered := e.srv.OutageAnswer(now)
 		for _, d := range dropped {
 			if d.Unit >= 0 {
-				e.unitGen[d.Unit]++ // its scheduled completion is void
+				e.units[d.Unit].gen++ // its scheduled completion is void
 			}
 			e.m.serve(d.Busy, true, false)
 			si, gen := uint32(uint64(d.Req.Ref)>>32), uint32(d.Req.Ref)&genMask
@@ -475,8 +499,9 @@ func (e *engine) phase(i int, end bool) {
 				continue
 			}
 			if s := &e.slots[si]; answered && s.state == stWaiting && s.gen&genMask == gen {
-				e.m.reject(e.now, ans)
-				e.outcome(int32(si), outcomeOf(ans))
+				e.m.reject(e.now, ans.Status, ans.Reason)
+				outcomeOf(&ans, &e.att.Outcome)
+				e.outcome(int32(si))
 			}
 		}
 		if e.srv.Background() > 0 {
@@ -501,7 +526,7 @@ func (e *engine) background(i int) {
 	}
 	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	e.m.bg++
-	v, _, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32)})
+	v, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32)}, &e.ans)
 	if v == fakeserver.Started {
 		e.schedDone(unit, int64(doneAt), -1)
 	}
@@ -510,14 +535,17 @@ func (e *engine) background(i int) {
 	}
 }
 
-// outcome hands an attempt's end to the strategy and acts on its decision.
-func (e *engine) outcome(i int32, o strategies.Outcome) {
-	if e.hedge != nil && e.hedgeOutcome(i, o) {
+// outcome hands the end of slot i's attempt, e.att.Outcome (set by the caller), to the strategy and acts on its
+// decision.
+func (e *engine) outcome(i int32) {
+	o := &e.att.Outcome
+	if e.hedge != nil && e.hedgeOutcome(i, *o) {
 		return
 	}
 	s := &e.slots[i]
-	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold, Outcome: o}
-	d := e.client(s).Observe(time.Duration(e.now), &e.att, &s.rng)
+	a := &e.att
+	a.Number, a.Elapsed, a.Memo, a.Held = int(s.number), time.Duration(e.now-s.start), s.memo, s.hold
+	d := e.client(s).Observe(time.Duration(e.now), a, &s.rng)
 	if e.session != 0 {
 		if !o.OK() {
 			s.sess |= sessHit

@@ -142,6 +142,6 @@ func (e *engine) hedgeOutcome(i int32, o strategies.Outcome) bool {
 func (e *engine) hedgeEnd(i int32, ok bool, o strategies.Outcome, stop strategies.StopReason) {
 	delete(e.hedge.live, i)
 	s := &e.slots[i]
-	e.m.finish(e.now, s.start, int(s.number), ok, o, stop)
+	e.m.finish(e.now, s.start, int(s.number), ok, &o, stop)
 	e.next(i)
 }

@@ -391,7 +391,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 		switch {
 		case o.OK():
 			l.mu.Lock()
-			l.m.finish(int64(now), int64(start), n, true, o, strategies.Continue)
+			l.m.finish(int64(now), int64(start), n, true, &o, strategies.Continue)
 			l.mu.Unlock()
 			return
 		case d.Retry:
@@ -401,7 +401,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			}
 		default:
 			l.mu.Lock()
-			l.m.finish(int64(now), int64(start), n, false, o, d.Stop)
+			l.m.finish(int64(now), int64(start), n, false, &o, d.Stop)
 			l.mu.Unlock()
 			return
 		}
@@ -473,7 +473,7 @@ func (l *live) attempt(ctx context.Context, client int, idemKey string, n int, p
 		l.m.serve(0, false, false)
 		return o, responseID(body), true
 	}
-	l.m.reject(t, fakeserver.Answer{Status: o.Status, Reason: reasonOf(o.Status)})
+	l.m.reject(t, o.Status, reasonOf(o.Status))
 	return o, "", true
 }
 

@@ -81,9 +81,9 @@ func (m *metrics) attempt(t int64, number int) {
 func (m *metrics) admit(t int64)   { m.accepted[m.at(t)]++ }
 func (m *metrics) timeout(t int64) { m.timeouts[m.at(t)]++ }
 
-func (m *metrics) reject(t int64, a fakeserver.Answer) {
-	m.rejected[a.Reason]++
-	switch a.Status {
+func (m *metrics) reject(t int64, status int, why fakeserver.Reason) {
+	m.rejected[why]++
+	switch status {
 	case 429:
 		m.r429[m.at(t)]++
 	case 529:
@@ -153,7 +153,7 @@ func (m *metrics) integrate(t int64, queue, busy int) {
 }
 
 // finish records the end of a request that started at start and made number+1 attempts.
-func (m *metrics) finish(t, start int64, number int, ok bool, o strategies.Outcome, stop strategies.StopReason) {
+func (m *metrics) finish(t, start int64, number int, ok bool, o *strategies.Outcome, stop strategies.StopReason) {
 	us := max((t-start)/int64(time.Microsecond), histMin)
 	_ = m.all.RecordValue(min(us, histMax))
 	m.perRequest = bump(m.perRequest, number)
@@ -173,7 +173,7 @@ func (m *metrics) finish(t, start int64, number int, ok bool, o strategies.Outco
 	}
 }
 
-func label(o strategies.Outcome) int {
+func label(o *strategies.Outcome) int {
 	switch o.Err {
 	case strategies.ErrTimeout:
 		return lblTimeout

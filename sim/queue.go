@@ -1,6 +1,10 @@
 package sim
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+	"unsafe"
+)
 
 // Event kinds, stored in the top bits of event.tag.
 const (
@@ -24,60 +28,154 @@ type event struct {
 func (e event) kind() uint32 { return e.tag >> 28 }
 func (e event) gen() uint32  { return e.tag & genMask }
 
-// eventQueue is a monotone priority queue: a radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990) on event.at.
-// It relies on what a discrete-event simulation guarantees: nothing is pushed earlier than the last instant popped.
-// Bucket k holds the events whose time first differs from that instant in bit k−1, so a push is an append and
-// each event moves to a lower bucket at most 64 times over its life. Access is sequential, which is what keeps a
-// million pending events fast where a binary heap pays a cache miss per level.
-// Events at the same instant pop in a deterministic order fixed by the push sequence.
+// Calendar geometry. A coarse bucket spans 2^coarseShift ns (about 134 ms); the wheel of coarseN of them reaches
+// about 9 minutes past the current one, and events beyond wait, unsorted, in an overflow list. The current coarse
+// bucket is split into between 2^minFineBits and 2^maxFineBits fine buckets, as many as keep two or so events in
+// each at the density the previous window had.
+const (
+	coarseShift = 27
+	coarseN     = 4096
+	coarseMask  = coarseN - 1
+	minFineBits = 4
+	maxFineBits = 16
+	chunkLen    = 63 // events per chunk: a chunk is 1 KiB
+	sortSmall   = 24 // fine buckets up to this size are insertion-sorted
+)
+
+// eventQueue is a monotone priority queue of events: a two-level calendar queue (a hierarchical timing wheel,
+// Varghese and Lauck 1987, with Brown's 1988 calendar buckets sorted when reached). It relies on what a
+// discrete-event simulation guarantees: nothing is pushed earlier than the last instant popped.
 //
-// The queue may also look ahead (peek) while an event is being processed: that moves its base instant forward to
-// the next event, and a push that then lands before the base (an event the current one schedules sooner than
-// the next queued one) goes to a small binary heap, early, which pops first. The engine looks ahead to load
-// the next event's client record while it works on the current one.
+// A push is an append to the bucket of its instant: a coarse bucket (4 KiB chunks of events, in push order) or,
+// inside the coarse bucket being consumed, a fine one (a list of nodes). Reaching a coarse bucket distributes its
+// events over fine buckets; reaching a fine bucket sorts its few events into cur, from which pops are sequential.
+// An event moves at most twice over its life, through memory touched in order, which is what keeps a million
+// pending events fast: a binary heap pays a cache miss per level and a radix heap moves each event a dozen times.
+// Events at the same instant pop in a deterministic order, which is the push order but for events that waited in
+// the overflow list or the early heap.
+//
+// The queue may also look ahead (peek) while an event is being processed: that may move cur on to a later fine
+// bucket, and a push that then lands before cur (an event the current one schedules sooner than the next queued
+// one) goes to a small binary heap, early, which pops first. The engine looks ahead to load the next events'
+// records while it works on the current one.
 type eventQueue struct {
-	buckets [65][]event
-	last    int64   // every bucketed event is at or after this instant
-	early   []event // binary min-heap of events pushed before last; all of them precede every bucketed event
-	n       int
+	n int
+
+	// The current fine bucket, [curLo, curHi), sorted; cur[head] is the next event.
+	cur          []event
+	head         int
+	curLo, curHi int64
+	early        []event // binary min-heap of events pushed before curLo; all of them precede everything else
+
+	// Level 0: the coarse bucket being consumed, [l0Lo, l0Hi), in 2^(coarseShift−fineShift) fine buckets. Fine
+	// bucket f holds the events the coarse bucket brought, win[winStart[f]:winStart[f+1]] (grouped by a counting
+	// sort when level 0 was loaded), and those pushed since, a list of nodes (fineHead[f] is 1 + the index of its
+	// newest node, 0 when none).
+	l0Lo, l0Hi int64
+	fineShift  uint
+	fineIdx    int // the fine bucket loaded into cur
+	win        []event
+	winStart   []int32
+	fineHead   []int32
+	fineBits   []uint64 // non-empty fine buckets
+	nodes      []fineNode
+	winPops    int // events popped since level 0 was loaded: sizes the next window's fine buckets
+
+	// Level 1: coarse buckets, key at>>coarseShift, for keys in [coarseNext, coarseNext+coarseN), circular.
+	coarseNext int64
+	coarse     [coarseN]coarseBucket
+	coarseBits [coarseN / 64]uint64 // non-empty coarse buckets
+	spare      *chunk               // free chunks, linked by next
+
+	over    []event // events past the wheel, in push order
+	overMin int64   // the smallest coarse key in over
+}
+
+type fineNode struct {
+	ev   event
+	next int32
+}
+
+type chunk struct {
+	ev   [chunkLen]event
+	n    int32 // events held, once the chunk is no longer a bucket's tail
+	next *chunk
+}
+
+// coarseBucket is a list of chunks; n counts the events in the tail chunk (kept here, so that a push touches
+// only the line it writes in the chunk).
+type coarseBucket struct {
+	head, tail *chunk
+	n          int32
 }
 
 func (q *eventQueue) len() int { return q.n }
 
-func bucketOf(at, last int64) int { return bits.Len64(uint64(at ^ last)) }
-
 func (q *eventQueue) push(e event) {
-	if e.at < q.last {
-		q.pushEarly(e)
-		q.n++
-		return
-	}
-	b := bucketOf(e.at, q.last)
-	q.buckets[b] = append(q.buckets[b], e)
 	q.n++
+	switch {
+	case e.at < q.curLo:
+		q.pushEarly(e)
+	case e.at < q.curHi:
+		// Into the sorted current bucket, after the events at the same instant.
+		c := append(q.cur, e)
+		j := len(c) - 1
+		for j > q.head && c[j-1].at > e.at {
+			c[j] = c[j-1]
+			j--
+		}
+		c[j] = e
+		q.cur = c
+	case e.at < q.l0Hi:
+		q.pushFine(int((e.at-q.l0Lo)>>q.fineShift), e)
+	default:
+		q.pushCoarse(e)
+	}
 }
 
-// refill makes bucket 0 non-empty: it finds the lowest non-empty bucket, moves last to its minimum and
-// redistributes its events into lower buckets. The queue must not be empty.
-func (q *eventQueue) refill() {
-	if len(q.buckets[0]) > 0 {
+// pushFine adds an event pushed while level 0 is in use to fine bucket f.
+func (q *eventQueue) pushFine(f int, e event) {
+	q.nodes = append(q.nodes, fineNode{ev: e, next: q.fineHead[f]})
+	q.fineHead[f] = int32(len(q.nodes))
+	q.fineBits[f>>6] |= 1 << (f & 63)
+}
+
+func (q *eventQueue) pushCoarse(e event) {
+	k := e.at >> coarseShift
+	if k >= q.coarseNext+coarseN {
+		if len(q.over) == 0 || k < q.overMin {
+			q.overMin = k
+		}
+		q.over = append(q.over, e)
 		return
 	}
-	i := 1
-	for len(q.buckets[i]) == 0 {
-		i++
+	i := int(k & coarseMask)
+	b := &q.coarse[i]
+	if b.tail == nil || b.n == chunkLen {
+		nc := q.spare
+		if nc != nil {
+			q.spare, nc.next = nc.next, nil
+			prefetchw(uintptr(unsafe.Pointer(&nc.ev[0])))
+			prefetchw(uintptr(unsafe.Pointer(&nc.ev[4])))
+		} else {
+			nc = new(chunk)
+		}
+		if b.tail == nil {
+			b.head = nc
+			q.coarseBits[i>>6] |= 1 << (i & 63)
+		} else {
+			b.tail.n = b.n
+			b.tail.next = nc
+		}
+		b.tail, b.n = nc, 0
 	}
-	src := q.buckets[i]
-	m := src[0].at
-	for _, e := range src[1:] {
-		m = min(m, e.at)
+	b.tail.ev[b.n] = e
+	if b.n&3 == 0 && b.n+8 < chunkLen {
+		// The bucket's next lines are cold (a chunk is reused long after it was read): ask for them two lines
+		// ahead of the writes, so that a store never waits for its line.
+		prefetchw(uintptr(unsafe.Pointer(&b.tail.ev[b.n+8])))
 	}
-	q.last = m
-	for _, e := range src {
-		b := bucketOf(e.at, m)
-		q.buckets[b] = append(q.buckets[b], e)
-	}
-	q.buckets[i] = src[:0]
+	b.n++
 }
 
 // peek returns the earliest event without removing it. The queue must not be empty.
@@ -85,28 +183,217 @@ func (q *eventQueue) peek() event {
 	if len(q.early) > 0 {
 		return q.early[0]
 	}
-	q.refill()
-	b := q.buckets[0]
-	return b[len(b)-1]
+	if q.head == len(q.cur) {
+		q.advance()
+	}
+	return q.cur[q.head]
+}
+
+// ahead returns the event k places after the next one in the current fine bucket, if there is one: a cheap guess
+// at what comes soon, for prefetching (the early heap and later pushes may still come first).
+func (q *eventQueue) ahead(k int) (event, bool) {
+	if j := q.head + k; j < len(q.cur) {
+		return q.cur[j], true
+	}
+	return event{}, false
 }
 
 // pop removes and returns the earliest event. The queue must not be empty.
 func (q *eventQueue) pop() event {
+	q.n--
+	q.winPops++
 	if len(q.early) > 0 {
-		q.n--
 		return q.popEarly()
 	}
-	q.refill()
-	b := q.buckets[0]
-	e := b[len(b)-1]
-	q.buckets[0] = b[:len(b)-1]
-	q.n--
+	if q.head == len(q.cur) {
+		q.advance()
+	}
+	e := q.cur[q.head]
+	q.head++
 	return e
 }
 
-// reserve preallocates room for about n pending events.
-func (q *eventQueue) reserve(n int) {
-	q.buckets[0] = make([]event, 0, max(n/8, 16))
+// advance loads the next non-empty fine bucket into cur, moving on to the next coarse bucket when level 0 is
+// used up. The queue must hold an event outside cur and early.
+func (q *eventQueue) advance() {
+	for {
+		if f := nextBit(q.fineBits, q.fineIdx+1); f >= 0 {
+			q.loadFine(f)
+			return
+		}
+		q.cascade()
+	}
+}
+
+// loadFine sorts fine bucket f into cur.
+func (q *eventQueue) loadFine(f int) {
+	c := append(q.cur[:0], q.win[q.winStart[f]:q.winStart[f+1]]...)
+	if j := q.fineHead[f]; j != 0 {
+		m := len(c)
+		for ; j != 0; j = q.nodes[j-1].next {
+			c = append(c, q.nodes[j-1].ev)
+		}
+		slices.Reverse(c[m:]) // the list runs newest first
+	}
+	if len(c) <= sortSmall {
+		for i := 1; i < len(c); i++ {
+			e, j := c[i], i
+			for j > 0 && c[j-1].at > e.at {
+				c[j] = c[j-1]
+				j--
+			}
+			c[j] = e
+		}
+	} else {
+		slices.SortStableFunc(c, func(a, b event) int { return cmpAt(a.at, b.at) })
+	}
+	q.fineHead[f] = 0
+	q.fineBits[f>>6] &^= 1 << (f & 63)
+	q.cur, q.head, q.fineIdx = c, 0, f
+	q.curLo = q.l0Lo + int64(f)<<q.fineShift
+	q.curHi = q.curLo + 1<<q.fineShift
+}
+
+func cmpAt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// cascade makes the next non-empty coarse bucket level 0, first bringing in the overflow events the wheel can
+// now hold when they may come first.
+func (q *eventQueue) cascade() {
+	for {
+		k, ok := q.nextCoarse()
+		if len(q.over) > 0 && (!ok || q.overMin <= k) {
+			if !ok {
+				q.coarseNext = q.overMin // the wheel is empty: move it to the overflow's first key
+			}
+			q.migrate()
+			continue
+		}
+		if !ok {
+			panic("sim: event queue: advance on an empty queue")
+		}
+		q.loadCoarse(k)
+		return
+	}
+}
+
+// nextCoarse returns the smallest key held by the wheel.
+func (q *eventQueue) nextCoarse() (int64, bool) {
+	start := int(q.coarseNext & coarseMask)
+	i := nextBit(q.coarseBits[:], start)
+	if i < 0 {
+		if i = nextBit(q.coarseBits[:], 0); i < 0 || i >= start {
+			return 0, false
+		}
+	}
+	return q.coarseNext + int64((i-start)&coarseMask), true
+}
+
+// migrate moves the overflow events whose keys the wheel now covers into their coarse buckets.
+func (q *eventQueue) migrate() {
+	keep := q.over[:0]
+	q.overMin = 0
+	for _, e := range q.over {
+		if k := e.at >> coarseShift; k >= q.coarseNext+coarseN {
+			if len(keep) == 0 || k < q.overMin {
+				q.overMin = k
+			}
+			keep = append(keep, e)
+			continue
+		}
+		q.pushCoarse(e)
+	}
+	q.over = keep
+}
+
+// loadCoarse makes coarse bucket k level 0: its events are grouped by fine bucket, with as many fine buckets as
+// keep about two events in each at the density the last window had.
+func (q *eventQueue) loadCoarse(k int64) {
+	i := int(k & coarseMask)
+	b := q.coarse[i]
+	q.coarse[i] = coarseBucket{}
+	q.coarseBits[i>>6] &^= 1 << (i & 63)
+	q.coarseNext = k + 1
+	q.l0Lo, q.l0Hi = k<<coarseShift, (k+1)<<coarseShift
+	if b.tail != nil {
+		b.tail.n = b.n
+	}
+
+	n := 0
+	for c := b.head; c != nil; c = c.next {
+		n += int(c.n)
+	}
+	fb := min(max(bits.Len(uint(max(n, q.winPops)/8)), minFineBits), maxFineBits)
+	q.winPops = 0
+	q.fineShift = uint(coarseShift - fb)
+	nf := 1 << fb
+	if cap(q.fineHead) < nf {
+		q.fineHead = make([]int32, nf)
+		q.winStart = make([]int32, nf+1)
+		q.fineBits = make([]uint64, nf/64+1)
+	}
+	q.fineHead = q.fineHead[:nf]
+	q.winStart = q.winStart[:nf+1]
+	q.fineBits = q.fineBits[:nf/64+1]
+	clear(q.fineHead)
+	clear(q.winStart)
+	clear(q.fineBits)
+	q.nodes = q.nodes[:0]
+	q.fineIdx = -1
+
+	// A counting sort by fine bucket, stable: win keeps the push order within each.
+	sh, lo, start := q.fineShift, q.l0Lo, q.winStart
+	for c := b.head; c != nil; c = c.next {
+		for _, e := range c.ev[:c.n] {
+			start[(e.at-lo)>>sh+1]++
+		}
+	}
+	for f := 0; f < nf; f++ {
+		if start[f+1] > 0 {
+			q.fineBits[f>>6] |= 1 << (f & 63)
+		}
+		start[f+1] += start[f]
+	}
+	if cap(q.win) < n {
+		q.win = make([]event, n, n+n/4)
+	}
+	q.win = q.win[:n]
+	pos := q.fineHead // a cursor per fine bucket, cleared again below
+	for c := b.head; c != nil; {
+		for _, e := range c.ev[:c.n] {
+			f := (e.at - lo) >> sh
+			q.win[start[f]+pos[f]] = e
+			pos[f]++
+		}
+		next := c.next
+		c.next, q.spare = q.spare, c
+		c = next
+	}
+	clear(pos)
+}
+
+// nextBit returns the index of the first set bit at or after from, or −1.
+func nextBit(words []uint64, from int) int {
+	w := from >> 6
+	if w >= len(words) {
+		return -1
+	}
+	if m := words[w] >> (from & 63); m != 0 {
+		return from + bits.TrailingZeros64(m)
+	}
+	for w++; w < len(words); w++ {
+		if words[w] != 0 {
+			return w<<6 + bits.TrailingZeros64(words[w])
+		}
+	}
+	return -1
 }
 
 func (q *eventQueue) pushEarly(e event) {

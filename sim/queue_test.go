@@ -2,39 +2,44 @@ package sim
 
 import (
 	"math/rand/v2"
-	"sort"
 	"testing"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
 
-// TestEventQueueOrder is a property test of the radix heap against a sort: random pushes that never go below
-// the last pop (as in a simulation) come out in time order, with ties in a deterministic order.
+// TestEventQueueOrder is a property test of the calendar queue against a sort: random pushes that never go below
+// the last pop (as in a simulation) come out in time order, each exactly once, whether they land in the current
+// fine bucket, level 0, the wheel or past it (spreads up to 2^40 ns, about 18 minutes), with ties and with
+// look-aheads (peek, ahead) between pops.
 func TestEventQueueOrder(t *testing.T) {
-	r := rand.New(rand.NewPCG(9, 9))
-	for trial := 0; trial < 50; trial++ {
+	spreads := []int64{0, 1, 1000, 1 << 20, 1 << 27, 1 << 33, 1 << 40}
+	for trial := 0; trial < 60; trial++ {
+		r := rand.New(rand.NewPCG(9, uint64(trial)))
 		var q eventQueue
-		var popped []int64
+		var popped []event
+		pushed := map[int32]int64{}
 		now := int64(0)
-		pending := 0
-		for step := 0; step < 5000; step++ {
-			if pending == 0 || r.IntN(3) > 0 {
-				spread := []int64{0, 1, 1000, 1 << 40}[r.IntN(4)]
+		for step := 0; step < 6000; step++ {
+			if q.len() == 0 || r.IntN(3) > 0 {
 				at := now
-				if spread > 0 {
+				if spread := spreads[r.IntN(len(spreads))]; spread > 0 {
 					at += r.Int64N(spread)
 				}
 				q.push(event{at: at, idx: int32(step)})
-				pending++
+				pushed[int32(step)] = at
 				continue
+			}
+			if k := r.IntN(4); k > 0 {
+				if e, ok := q.ahead(k); ok {
+					require.GreaterOrEqual(t, e.at, q.peek().at, "trial %d: ahead(%d) precedes the next event", trial, k)
+				}
 			}
 			e := q.pop()
 			require.GreaterOrEqual(t, e.at, now, "trial %d: popped an event before the last one", trial)
 			now = e.at
-			popped = append(popped, e.at)
-			pending--
-			if pending > 0 && r.IntN(2) == 0 {
+			popped = append(popped, e)
+			if q.len() > 0 && r.IntN(2) == 0 {
 				q.peek() // a look-ahead while the event is processed: later pushes may precede the peeked one
 			}
 		}
@@ -42,10 +47,71 @@ func TestEventQueueOrder(t *testing.T) {
 			e := q.pop()
 			require.GreaterOrEqual(t, e.at, now)
 			now = e.at
-			popped = append(popped, e.at)
+			popped = append(popped, e)
 		}
-		require.True(t, sort.SliceIsSorted(popped, func(i, j int) bool { return popped[i] < popped[j] }))
+		require.Len(t, popped, len(pushed), "trial %d", trial)
+		for _, e := range popped {
+			at, ok := pushed[e.idx]
+			require.True(t, ok, "trial %d: event %d popped twice", trial, e.idx)
+			require.Equal(t, at, e.at, "trial %d: event %d", trial, e.idx)
+			delete(pushed, e.idx)
+		}
 	}
+}
+
+// TestEventQueueTiesInPushOrder: events at one instant pop in the order they were pushed, whichever level holds
+// them (the current fine bucket, a fine bucket, a coarse bucket).
+func TestEventQueueTiesInPushOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		at   []int64 // instants of the ties, pushed round-robin
+	}{
+		{"same instant", []int64{5}},
+		{"two instants, one coarse bucket", []int64{1_000_000, 1_000_001}},
+		{"across coarse buckets", []int64{1 << 27, 3 << 27, 2<<27 + 7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var q eventQueue
+			q.push(event{at: 0, idx: -1})
+			n := int32(0)
+			for round := 0; round < 300; round++ {
+				for _, at := range tc.at {
+					q.push(event{at: at, idx: n})
+					n++
+				}
+				if round == 100 {
+					require.Equal(t, int32(-1), q.pop().idx) // the rest now lands in level 0 and cur as well
+				}
+			}
+			last := map[int64]int32{}
+			for q.len() > 0 {
+				e := q.pop()
+				if prev, ok := last[e.at]; ok {
+					require.Greater(t, e.idx, prev, "at %d", e.at)
+				}
+				last[e.at] = e.idx
+			}
+		})
+	}
+}
+
+// TestEventQueueFarFuture: an event past the wheel's reach waits in the overflow list and still comes out in
+// order, before and after events pushed later but sooner, including when the wheel has nothing else.
+func TestEventQueueFarFuture(t *testing.T) {
+	var q eventQueue
+	far := int64(coarseN+10) << coarseShift
+	q.push(event{at: far + 2, idx: 1})
+	q.push(event{at: 20 << coarseShift, idx: 2})
+	q.push(event{at: far, idx: 3})
+	require.Equal(t, int32(2), q.pop().idx)
+	require.Less(t, far>>coarseShift, q.coarseNext+coarseN, "the wheel has moved on to cover far")
+	q.push(event{at: far + 1, idx: 4}) // into a coarse bucket, while the earlier far ones wait in the overflow
+	q.push(event{at: 20 * far, idx: 5})
+	var order []int32
+	for q.len() > 0 {
+		order = append(order, q.pop().idx)
+	}
+	require.Equal(t, []int32{3, 4, 1, 5}, order)
 }
 
 // TestSlotIsOneCacheLine: the event loop's one random memory access per event must stay one cache line.

@@ -276,7 +276,9 @@ func (p *Policy) Observe(_ time.Duration, a *Attempt, src rand.Source) Decision 
 }
 
 // Retryable reports whether the outcome is one the policy retries (retry_on, x-should-retry), limits aside.
-func (p *Policy) Retryable(o Outcome) bool {
+func (p *Policy) Retryable(o Outcome) bool { return p.retryable(&o) }
+
+func (p *Policy) retryable(o *Outcome) bool {
 	if o.OK() || o.Err == ErrLocal {
 		return false
 	}
@@ -288,18 +290,18 @@ func (p *Policy) Retryable(o Outcome) bool {
 			return false
 		}
 	}
-	return p.retryOn.Match(o)
+	return p.retryOn.Match(*o)
 }
 
 // decide runs checks 1–4 of the nesting order. A hedging policy never retries: its failures stop at check 2. It takes exactly one draw from src per failed attempt, whatever it
 // decides, so that strategies compared on the same seed consume their clients' streams alike.
 func (p *Policy) decide(a *Attempt, src rand.Source) (d Decision, retryable bool) {
-	o := a.Outcome
+	o := &a.Outcome
 	if o.OK() {
 		return Decision{}, false
 	}
 	u := Uniform(src)
-	if !p.Retryable(o) {
+	if !p.retryable(o) {
 		return Decision{Stop: StopNotRetryable}, false
 	}
 	if p.hedgeCopies >= 2 || (p.maxRetries != Unlimited && a.Number >= p.maxRetries) {

@@ -176,7 +176,7 @@ func buildRetryAfter(s RetryAfterSpec) (retryAfter, error) {
 }
 
 // header returns the server's delay when the policy reads it for this outcome.
-func (r *retryAfter) header(o Outcome) (time.Duration, bool) {
+func (r *retryAfter) header(o *Outcome) (time.Duration, bool) {
 	if !o.HasRetryAfter || r.policy == RAIgnore || o.Err != ErrNone {
 		return 0, false
 	}
@@ -190,7 +190,7 @@ func (r *retryAfter) header(o Outcome) (time.Duration, bool) {
 // backoff used: when the header replaces the backoff, the backoff's pause is discarded, so one draw serves).
 // stop is StopRetryAfter when the policy refuses to wait what the server asked, StopNotRetryable when it requires a
 // header that is missing.
-func (r *retryAfter) apply(o Outcome, t time.Duration, u float64) (wait time.Duration, stop StopReason) {
+func (r *retryAfter) apply(o *Outcome, t time.Duration, u float64) (wait time.Duration, stop StopReason) {
 	d, ok := r.header(o)
 	if !ok {
 		if r.require && o.Err == ErrNone {
