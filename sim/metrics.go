@@ -29,13 +29,15 @@ const (
 // metrics accumulates one run's measurements. Every update is O(1) and allocation-free once the
 // bucket arrays cover the run.
 type metrics struct {
-	bucket int64
+	bucket     int64
+	atIdx      int   // the bucket at answered last,
+	atLo, atHi int64 // and its span
 
 	requests, succeeded, failed, gaveUp, attempts, localRejects int64
 	failedBy                                                    [nLabels]int64
 	stoppedBy                                                   [6]int64
 	perRequest, byNumber                                        []int64
-	all, ok                                                     *hdrhistogram.Histogram
+	ok, fail                                                    *hdrhistogram.Histogram // latency of requests that succeeded, failed
 
 	served, abandoned, bg, hungs int64
 	busyAll, busyWasted          float64 // ns of unit time: all, and spent on requests nobody waited for any more
@@ -64,13 +66,22 @@ func (m *metrics) init(cfg Config, capacity int) {
 	}
 	m.queueArea, m.busyArea = make([]float64, n), make([]float64, n)
 	m.perRequest, m.byNumber = make([]int64, 8), make([]int64, 8)
-	m.all = hdrhistogram.New(histMin, histMax, 3)
 	m.ok = hdrhistogram.New(histMin, histMax, 3)
+	m.fail = hdrhistogram.New(histMin, histMax, 3)
 	m.waitBatch = cfg.WaitBatch
 	m.capacity = capacity
 }
 
-func (m *metrics) at(t int64) int { return int(t / m.bucket) }
+// at returns the index of the bucket holding instant t. Nearly every call asks for the bucket of the previous
+// one (time moves forward), which is answered without a division.
+func (m *metrics) at(t int64) int {
+	if t >= m.atLo && t < m.atHi {
+		return m.atIdx
+	}
+	i := int(t / m.bucket)
+	m.atIdx, m.atLo, m.atHi = i, int64(i)*m.bucket, int64(i+1)*m.bucket
+	return i
+}
 
 func (m *metrics) attempt(t int64, number int) {
 	m.attempts++
@@ -154,16 +165,16 @@ func (m *metrics) integrate(t int64, queue, busy int) {
 
 // finish records the end of a request that started at start and made number+1 attempts.
 func (m *metrics) finish(t, start int64, number int, ok bool, o *strategies.Outcome, stop strategies.StopReason) {
-	us := max((t-start)/int64(time.Microsecond), histMin)
-	_ = m.all.RecordValue(min(us, histMax))
+	us := min(max((t-start)/int64(time.Microsecond), histMin), histMax)
 	m.perRequest = bump(m.perRequest, number)
 	m.lastFinish = t
 	if ok {
 		m.succeeded++
 		m.okS[m.at(t)]++
-		_ = m.ok.RecordValue(min(us, histMax))
+		_ = m.ok.RecordValue(us)
 		return
 	}
+	_ = m.fail.RecordValue(us)
 	m.failed++
 	m.failS[m.at(t)]++
 	m.failedBy[label(o)]++
@@ -221,6 +232,10 @@ type runScope struct {
 // result turns the counters into the run record.
 func (m *metrics) result(sc runScope) results.Run {
 	finished := m.succeeded + m.failed
+	// Every request's latency: the two histograms (kept apart so that a request records into one) added up.
+	all := hdrhistogram.New(histMin, histMax, 3)
+	all.Merge(m.ok)
+	all.Merge(m.fail)
 	r := results.Run{
 		Strategy:           sc.strategy,
 		Params:             map[string]any{},
@@ -235,9 +250,9 @@ func (m *metrics) result(sc runScope) results.Run {
 		LocalRejected:      m.localRejects,
 		SuccessRate:        ratio(float64(m.succeeded), float64(finished)),
 		Amplification:      ratio(float64(m.attempts), float64(m.requests)),
-		LatencyMs:          latency(m.all),
+		LatencyMs:          latency(all),
 		SuccessLatencyMs:   latency(m.ok),
-		LatencyCDF:         cdf(m.all),
+		LatencyCDF:         cdf(all),
 		AttemptsPerRequest: trim(m.perRequest),
 		RetriesByNumber:    trim(m.byNumber),
 		MakespanS:          round3(float64(m.lastFinish) / 1e9),

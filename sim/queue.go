@@ -151,31 +151,34 @@ func (q *eventQueue) pushCoarse(e event) {
 	}
 	i := int(k & coarseMask)
 	b := &q.coarse[i]
-	if b.tail == nil || b.n == chunkLen {
-		nc := q.spare
-		if nc != nil {
-			q.spare, nc.next = nc.next, nil
-			prefetchw(uintptr(unsafe.Pointer(&nc.ev[0])))
-			prefetchw(uintptr(unsafe.Pointer(&nc.ev[4])))
-		} else {
-			nc = new(chunk)
+	if c := b.tail; c != nil && b.n < chunkLen {
+		// The store touches only the line it writes: within this branch c is known not to be nil, so no load
+		// of the chunk's first line checks it (such a check was a cache miss per push).
+		c.ev[b.n] = e
+		if b.n&3 == 0 && b.n+8 < chunkLen {
+			// The bucket's next lines are cold (a chunk is reused long after it was read): ask for them two
+			// lines ahead of the writes, so that a store never waits for its line.
+			prefetchw(uintptr(unsafe.Pointer(&c.ev[b.n+8])))
 		}
-		if b.tail == nil {
-			b.head = nc
-			q.coarseBits[i>>6] |= 1 << (i & 63)
-		} else {
-			b.tail.n = b.n
-			b.tail.next = nc
-		}
-		b.tail, b.n = nc, 0
+		b.n++
+		return
 	}
-	b.tail.ev[b.n] = e
-	if b.n&3 == 0 && b.n+8 < chunkLen {
-		// The bucket's next lines are cold (a chunk is reused long after it was read): ask for them two lines
-		// ahead of the writes, so that a store never waits for its line.
-		prefetchw(uintptr(unsafe.Pointer(&b.tail.ev[b.n+8])))
+	nc := q.spare
+	if nc != nil {
+		q.spare, nc.next = nc.next, nil
+	} else {
+		nc = new(chunk)
 	}
-	b.n++
+	prefetchw(uintptr(unsafe.Pointer(&nc.ev[4])))
+	if c := b.tail; c == nil {
+		b.head = nc
+		q.coarseBits[i>>6] |= 1 << (i & 63)
+	} else {
+		c.n = b.n
+		c.next = nc
+	}
+	nc.ev[0] = e
+	b.tail, b.n = nc, 1
 }
 
 // peek returns the earliest event without removing it. The queue must not be empty.
