@@ -151,6 +151,9 @@ func NewServer(cfg Config, keys int, seed uint64) (*Server, error) {
 		rateScale:   1,
 		keyAttempts: make([]int, keys),
 	}
+	if size := uintptr(units) * UnitSize; size >= 2<<20 {
+		adviseHuge(unsafe.Pointer(&s.units[0]), size)
+	}
 	for i := range s.idle {
 		s.idle[i] = int32(units - 1 - i)
 	}

@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"testing"
 	"time"
-	"unsafe"
 
 	"stampede/fakeserver"
 	"stampede/strategies"
@@ -53,6 +52,7 @@ func benchEngine(b *testing.B, clients, div int) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
+			offBefore := offHeap.Load()
 			e, err := newEngine(cfg, strat)
 			if err != nil {
 				b.Fatal(err)
@@ -62,11 +62,8 @@ func benchEngine(b *testing.B, clients, div int) {
 			}
 			runtime.GC()
 			runtime.ReadMemStats(&after)
-			// Slots of large fleets live outside the Go heap (see allocSlots): count them too.
-			offHeap := 0
-			if len(e.slots) > 0 && cap(e.slots)*int(unsafe.Sizeof(slot{})) >= hugeSlots {
-				offHeap = cap(e.slots) * int(unsafe.Sizeof(slot{}))
-			}
+			// Large arrays live outside the Go heap (see allocHuge): count them too.
+			offHeap := offHeap.Load() - offBefore
 			perClient := (float64(after.HeapAlloc) - float64(before.HeapAlloc) + float64(offHeap)) / float64(clients)
 			b.ResetTimer()
 			start := time.Now()
@@ -76,7 +73,7 @@ func benchEngine(b *testing.B, clients, div int) {
 			el := time.Since(start)
 			b.ReportMetric(float64(b.N)/el.Seconds()/1e6, "Mevents/s")
 			b.ReportMetric(perClient, "B/client")
-			runtime.KeepAlive(e)
+			e.close()
 		}
 	}
 }

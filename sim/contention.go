@@ -38,6 +38,7 @@ func runContention(cfg Config, strat strategies.Strategy) (results.Run, error) {
 	n := cfg.Fleet.Clients
 	cs := make([]ocClient, n)
 	var q eventQueue
+	defer q.release()
 	for i := range cs {
 		cs[i].rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
 		q.push(event{at: int64(cfg.Fleet.At), idx: int32(i), tag: ocStart << 28})

@@ -69,7 +69,8 @@ type engine struct {
 	prevIDs  []uint64            // session fleets: per slot, the response id the next request builds on
 	clients  []strategies.Client // per-client strategy state, nil when shared
 	shared   strategies.Client   // the one client of a stateless strategy
-	release  func()              // frees the slot array of a closed or burst fleet
+	plain    bool                // shared is a Policy: sends need no Admit call
+	release  []func()            // free what allocHuge mapped
 	units    []unitRef           // per server unit: the generation of its completions and the slot it serves
 	free     []int32
 	think    fakeserver.Sampler
@@ -135,7 +136,9 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		horizon:  cfg.Duration + cfg.Drain,
 	}
 	e.m.init(cfg, srv.Capacity())
-	e.units = make([]unitRef, srv.Units())
+	var free func()
+	e.units, free = allocHuge[unitRef](srv.Units())
+	e.release = append(e.release, free)
 	for i, p := range srv.Config().Timeline {
 		e.q.push(event{at: int64(p.At), idx: int32(i), tag: evPhase << 28})
 		if end := p.End(e.horizon); end < e.horizon {
@@ -150,7 +153,8 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		e.arrivals = *rand.NewPCG(mix(cfg.Seed, streamArrivals), 0)
 		e.q.push(event{at: e.nextArrival(0), tag: evArrival << 28})
 	default:
-		e.slots, e.release = allocSlots(f.Clients)
+		e.slots, free = allocHuge[slot](f.Clients)
+		e.release = append(e.release, free)
 		if session != 0 {
 			e.prevIDs = make([]uint64, f.Clients)
 		}
@@ -181,6 +185,7 @@ func (e *engine) initClients(n int) {
 	c := e.strat.NewClient()
 	if reflect.TypeOf(c).Comparable() && any(c) == any(e.strat) {
 		e.shared = c
+		_, e.plain = c.(*strategies.Policy) // a Policy's Admit always lets the attempt through
 		return
 	}
 	e.clients = make([]strategies.Client, n)
@@ -257,10 +262,11 @@ func (e *engine) lastActivity() int64 {
 
 // close releases memory held outside the Go heap; the engine is unusable afterwards.
 func (e *engine) close() {
-	if e.release != nil {
-		e.release()
-		e.release, e.slots = nil, nil
+	for _, f := range e.release {
+		f()
 	}
+	e.q.release()
+	e.release, e.slots, e.units = nil, nil, nil
 }
 
 // step processes one event.
@@ -297,29 +303,37 @@ func (e *engine) step() {
 }
 
 // prefetchNext asks for the memory the coming events will touch, so that its cache misses overlap this event's
-// work: a pipeline two events deep. For the event after next, the slot, or the unit record that names the slot;
-// for the next event, its slot and, for a completion, the server's record of the unit (found through the unit
-// record asked for one event earlier).
+// work: a pipeline three events deep. Two events after next: the slot, or for a completion the unit record, which
+// names the slot. One after next: for a completion, the slot (through the unit record asked for one event earlier)
+// and the server's record of the unit. The next event: the same again, in case the guesses ahead missed it.
 func (e *engine) prefetchNext() {
-	if nn, ok := e.q.ahead(1); ok {
-		switch nn.kind() {
+	if ev, ok := e.q.ahead(2); ok {
+		switch ev.kind() {
 		case evSend, evTimeout:
-			prefetch(uintptr(unsafe.Pointer(&e.slots[nn.idx])))
+			prefetch(uintptr(unsafe.Pointer(&e.slots[ev.idx])))
 		case evDone:
-			prefetch(uintptr(unsafe.Pointer(&e.units[nn.idx])))
+			prefetch(uintptr(unsafe.Pointer(&e.units[ev.idx])))
 		}
+	}
+	if ev, ok := e.q.ahead(1); ok && ev.kind() == evDone {
+		e.prefetchDone(ev.idx)
 	}
 	switch nx := e.q.peek(); nx.kind() {
 	case evSend, evTimeout:
 		prefetch(uintptr(unsafe.Pointer(&e.slots[nx.idx])))
 	case evDone:
-		if i := e.units[nx.idx].slot; i >= 0 {
-			prefetch(uintptr(unsafe.Pointer(&e.slots[i])))
-		}
-		if a := e.srv.UnitAddr(int(nx.idx)); a != 0 {
-			prefetch(a)
-			prefetch(a + fakeserver.UnitSize - 1)
-		}
+		e.prefetchDone(nx.idx)
+	}
+}
+
+// prefetchDone asks for what the completion on unit touches: its request's slot and the server's unit record.
+func (e *engine) prefetchDone(unit int32) {
+	if i := e.units[unit].slot; i >= 0 {
+		prefetch(uintptr(unsafe.Pointer(&e.slots[i])))
+	}
+	if a := e.srv.UnitAddr(int(unit)); a != 0 {
+		prefetch(a)
+		prefetch(a + fakeserver.UnitSize - 1)
 	}
 }
 
@@ -367,10 +381,9 @@ func (e *engine) send(i int32) {
 		s.start, s.number, s.memo, s.hold = e.now, 0, 0, 0
 		e.m.requests++
 	}
-	c := e.client(s)
-	if !s.held {
+	if !s.held && !e.plain {
 		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold}
-		adm := c.Admit(time.Duration(e.now), &e.att)
+		adm := e.client(s).Admit(time.Duration(e.now), &e.att)
 		if adm.Reject {
 			e.m.localRejects++
 			s.state = stWaiting

@@ -247,3 +247,18 @@ func TestRunAllCancelled(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainPolicySkipsAdmit: the engine does not ask a plain Policy's Admit (it always lets the attempt through);
+// a run that asks it anyway has the same result.
+func TestPlainPolicySkipsAdmit(t *testing.T) {
+	cfg, strats := quick(3)
+	for _, s := range strats {
+		fast, err := newEngine(cfg, s)
+		require.NoError(t, err)
+		require.True(t, fast.plain, s.Name())
+		slow, err := newEngine(cfg, s)
+		require.NoError(t, err)
+		slow.plain = false
+		assert.Equal(t, slow.run(), fast.run(), s.Name())
+	}
+}

@@ -86,6 +86,9 @@ type eventQueue struct {
 	coarse     [coarseN]coarseBucket
 	coarseBits [coarseN / 64]uint64 // non-empty coarse buckets
 	spare      *chunk               // free chunks, linked by next
+	slabs      [][]chunk            // every chunk lives in one, which keeps those on the Go heap alive
+	slabFree   int                  // chunks of the last slab not yet handed out
+	frees      []func()             // what frees the slabs mapped outside the Go heap
 
 	over    []event // events past the wheel, in push order
 	overMin int64   // the smallest coarse key in over
@@ -96,6 +99,8 @@ type fineNode struct {
 	next int32
 }
 
+// chunk is a block of a coarse bucket. It may live outside the Go heap; next points only to chunks, all of which
+// the queue's slabs keep alive.
 type chunk struct {
 	ev   [chunkLen]event
 	n    int32 // events held, once the chunk is no longer a bucket's tail
@@ -163,12 +168,7 @@ func (q *eventQueue) pushCoarse(e event) {
 		b.n++
 		return
 	}
-	nc := q.spare
-	if nc != nil {
-		q.spare, nc.next = nc.next, nil
-	} else {
-		nc = new(chunk)
-	}
+	nc := q.newChunk()
 	prefetchw(uintptr(unsafe.Pointer(&nc.ev[4])))
 	if c := b.tail; c == nil {
 		b.head = nc
@@ -179,6 +179,32 @@ func (q *eventQueue) pushCoarse(e event) {
 	}
 	nc.ev[0] = e
 	b.tail, b.n = nc, 1
+}
+
+// newChunk returns a free chunk: a spare one, or the next of the last slab. Slabs grow from 16 chunks to 2,048
+// (2 MiB, mapped on huge pages by allocHuge: a large queue's pushes land on hundreds of chunks at once).
+func (q *eventQueue) newChunk() *chunk {
+	if c := q.spare; c != nil {
+		q.spare, c.next = c.next, nil
+		return c
+	}
+	if q.slabFree == 0 {
+		n := 16 << min(len(q.slabs), 7)
+		s, free := allocHuge[chunk](n)
+		q.slabs, q.frees, q.slabFree = append(q.slabs, s), append(q.frees, free), n
+	}
+	s := q.slabs[len(q.slabs)-1]
+	c := &s[len(s)-q.slabFree]
+	q.slabFree--
+	return c
+}
+
+// release frees the memory mapped outside the Go heap; the queue is unusable afterwards.
+func (q *eventQueue) release() {
+	for _, f := range q.frees {
+		f()
+	}
+	*q = eventQueue{}
 }
 
 // peek returns the earliest event without removing it. The queue must not be empty.
@@ -192,11 +218,19 @@ func (q *eventQueue) peek() event {
 	return q.cur[q.head]
 }
 
-// ahead returns the event k places after the next one in the current fine bucket, if there is one: a cheap guess
-// at what comes soon, for prefetching (the early heap and later pushes may still come first).
+// ahead returns an event about k places after the next one: in the current fine bucket, or past its end in the
+// events the next non-empty fine bucket received when level 0 was loaded (unsorted, so not exactly k places, but
+// among the next few). It is a cheap guess at what comes soon, for prefetching (the early heap and later pushes
+// may still come first).
 func (q *eventQueue) ahead(k int) (event, bool) {
-	if j := q.head + k; j < len(q.cur) {
+	j := q.head + k
+	if j < len(q.cur) {
 		return q.cur[j], true
+	}
+	if f := nextBit(q.fineBits, q.fineIdx+1); f >= 0 {
+		if j := int(q.winStart[f]) + j - len(q.cur); j < int(q.winStart[f+1]) {
+			return q.win[j], true
+		}
 	}
 	return event{}, false
 }
