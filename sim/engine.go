@@ -447,21 +447,23 @@ func (e *engine) schedDone(unit int, at int64, i int32) {
 	e.q.push(event{at: at, idx: int32(unit), tag: evDone<<28 | u.gen&genMask})
 }
 
-// outcomeOf sets *o to what the client reads off the wire of a rejection.
+// outcomeOf sets *o to what the client reads off the wire of a rejection. Field by field: a composite literal
+// was built on the stack and copied with wide loads of narrow stores, which stall.
 func outcomeOf(a *fakeserver.Answer, o *strategies.Outcome) {
 	if a.Refused {
 		*o = strategies.Outcome{Err: strategies.ErrConn}
 		return
 	}
-	*o = strategies.Outcome{
-		Status: a.Status, RetryAfter: a.RetryAfter, HasRetryAfter: a.HasRetryAfter,
-		HasLimit: a.HasLimit, LimitRemaining: a.LimitRemaining, LimitReset: a.LimitReset,
-	}
+	o.Status, o.Err = a.Status, strategies.ErrNone
+	o.RetryAfter, o.HasRetryAfter = a.RetryAfter, a.HasRetryAfter
+	o.HasLimit, o.LimitRemaining, o.LimitReset = a.HasLimit, a.LimitRemaining, a.LimitReset
 	switch a.ShouldRetry {
 	case 1:
 		o.ShouldRetry = strategies.True
 	case -1:
 		o.ShouldRetry = strategies.False
+	default:
+		o.ShouldRetry = strategies.Unset
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -260,5 +261,41 @@ func TestPlainPolicySkipsAdmit(t *testing.T) {
 		require.NoError(t, err)
 		slow.plain = false
 		assert.Equal(t, slow.run(), fast.run(), s.Name())
+	}
+}
+
+// TestOutcomeOfSetsEveryField: outcomeOf writes field by field into a reused Outcome, so a field it forgets would
+// keep the previous attempt's value. Every field of a dirty Outcome must come out as from a clean one.
+func TestOutcomeOfSetsEveryField(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ans  fakeserver.Answer
+	}{
+		{"bare 529", fakeserver.Answer{Status: 529}},
+		{"429 with everything", fakeserver.Answer{Status: 429, RetryAfter: time.Second, HasRetryAfter: true, ShouldRetry: 1,
+			HasLimit: true, LimitRemaining: 3, LimitReset: time.Minute}},
+		{"should not retry", fakeserver.Answer{Status: 503, ShouldRetry: -1}},
+		{"refused", fakeserver.Answer{Refused: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var clean, dirty strategies.Outcome
+			v := reflect.ValueOf(&dirty).Elem()
+			for i := 0; i < v.NumField(); i++ {
+				f := v.Field(i)
+				switch f.Kind() {
+				case reflect.Bool:
+					f.SetBool(true)
+				case reflect.Int, reflect.Int8, reflect.Int64:
+					f.SetInt(7)
+				case reflect.Uint8:
+					f.SetUint(7)
+				default:
+					t.Fatalf("field %s: kind %s not covered by this test", v.Type().Field(i).Name, f.Kind())
+				}
+			}
+			outcomeOf(&tc.ans, &clean)
+			outcomeOf(&tc.ans, &dirty)
+			assert.Equal(t, clean, dirty)
+		})
 	}
 }

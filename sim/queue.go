@@ -28,12 +28,12 @@ type event struct {
 func (e event) kind() uint32 { return e.tag >> 28 }
 func (e event) gen() uint32  { return e.tag & genMask }
 
-// Calendar geometry. A coarse bucket spans 2^coarseShift ns (about 134 ms); the wheel of coarseN of them reaches
-// about 9 minutes past the current one, and events beyond wait, unsorted, in an overflow list. The current coarse
-// bucket is split into between 2^minFineBits and 2^maxFineBits fine buckets, as many as keep two or so events in
-// each at the density the previous window had.
+// Calendar geometry. A coarse bucket spans 2^coarseShift ns (about 67 ms); the wheel of coarseN of them reaches
+// about 4.6 minutes past the current one, and events beyond wait, unsorted, in an overflow list. The current coarse
+// bucket is split into between 2^minFineBits and 2^maxFineBits fine buckets, as many as keep four to eight events
+// in each at the density the previous window had.
 const (
-	coarseShift = 27
+	coarseShift = 26
 	coarseN     = 4096
 	coarseMask  = coarseN - 1
 	minFineBits = 4
@@ -46,8 +46,8 @@ const (
 // Varghese and Lauck 1987, with Brown's 1988 calendar buckets sorted when reached). It relies on what a
 // discrete-event simulation guarantees: nothing is pushed earlier than the last instant popped.
 //
-// A push is an append to the bucket of its instant: a coarse bucket (4 KiB chunks of events, in push order) or,
-// inside the coarse bucket being consumed, a fine one (a list of nodes). Reaching a coarse bucket distributes its
+// A push is an append to the bucket of its instant: a coarse bucket (1 KiB chunks of events, in push order) or,
+// inside the coarse bucket being consumed, a fine one (a list of one-line chunks). Reaching a coarse bucket distributes its
 // events over fine buckets; reaching a fine bucket sorts its few events into cur, from which pops are sequential.
 // An event moves at most twice over its life, through memory touched in order, which is what keeps a million
 // pending events fast: a binary heap pays a cache miss per level and a radix heap moves each event a dozen times.
@@ -69,8 +69,8 @@ type eventQueue struct {
 
 	// Level 0: the coarse bucket being consumed, [l0Lo, l0Hi), in 2^(coarseShift−fineShift) fine buckets. Fine
 	// bucket f holds the events the coarse bucket brought, win[winStart[f]:winStart[f+1]] (grouped by a counting
-	// sort when level 0 was loaded), and those pushed since, a list of nodes (fineHead[f] is 1 + the index of its
-	// newest node, 0 when none).
+	// sort when level 0 was loaded), and those pushed since, a list of small chunks (fineHead[f] is 1 + the index
+	// of its newest chunk in fines, 0 when none).
 	l0Lo, l0Hi int64
 	fineShift  uint
 	fineIdx    int // the fine bucket loaded into cur
@@ -78,8 +78,9 @@ type eventQueue struct {
 	winStart   []int32
 	fineHead   []int32
 	fineBits   []uint64 // non-empty fine buckets
-	nodes      []fineNode
-	winPops    int // events popped since level 0 was loaded: sizes the next window's fine buckets
+	fines      []fineChunk
+	chain      []int32 // scratch: a fine bucket's chunks, newest first
+	winPops    int     // events popped since level 0 was loaded: sizes the next window's fine buckets
 
 	// Level 1: coarse buckets, key at>>coarseShift, for keys in [coarseNext, coarseNext+coarseN), circular.
 	coarseNext int64
@@ -94,9 +95,13 @@ type eventQueue struct {
 	overMin int64   // the smallest coarse key in over
 }
 
-type fineNode struct {
-	ev   event
-	next int32
+// fineChunk holds up to three events pushed into one fine bucket while level 0 is in use: one cache line, so that
+// reading a bucket's pushes back costs a miss per three events, not one per event as a list of nodes did.
+type fineChunk struct {
+	ev   [3]event
+	n    int32
+	next int32 // 1 + the index of the bucket's previous chunk, 0 for none
+	_    [8]byte
 }
 
 // chunk is a block of a coarse bucket. It may live outside the Go heap; next points only to chunks, all of which
@@ -140,9 +145,18 @@ func (q *eventQueue) push(e event) {
 
 // pushFine adds an event pushed while level 0 is in use to fine bucket f.
 func (q *eventQueue) pushFine(f int, e event) {
-	q.nodes = append(q.nodes, fineNode{ev: e, next: q.fineHead[f]})
-	q.fineHead[f] = int32(len(q.nodes))
 	q.fineBits[f>>6] |= 1 << (f & 63)
+	h := q.fineHead[f]
+	if h != 0 {
+		if c := &q.fines[h-1]; c.n < int32(len(c.ev)) {
+			c.ev[c.n] = e
+			c.n++
+			return
+		}
+	}
+	q.fines = append(q.fines, fineChunk{n: 1, next: h})
+	q.fines[len(q.fines)-1].ev[0] = e
+	q.fineHead[f] = int32(len(q.fines))
 }
 
 func (q *eventQueue) pushCoarse(e event) {
@@ -265,12 +279,16 @@ func (q *eventQueue) advance() {
 // loadFine sorts fine bucket f into cur.
 func (q *eventQueue) loadFine(f int) {
 	c := append(q.cur[:0], q.win[q.winStart[f]:q.winStart[f+1]]...)
-	if j := q.fineHead[f]; j != 0 {
-		m := len(c)
-		for ; j != 0; j = q.nodes[j-1].next {
-			c = append(c, q.nodes[j-1].ev)
+	if h := q.fineHead[f]; h != 0 {
+		chain := q.chain[:0]
+		for ; h != 0; h = q.fines[h-1].next {
+			chain = append(chain, h)
 		}
-		slices.Reverse(c[m:]) // the list runs newest first
+		for i := len(chain) - 1; i >= 0; i-- { // oldest first: the push order
+			fc := &q.fines[chain[i]-1]
+			c = append(c, fc.ev[:fc.n]...)
+		}
+		q.chain = chain
 	}
 	if len(c) <= sortSmall {
 		for i := 1; i < len(c); i++ {
@@ -351,7 +369,7 @@ func (q *eventQueue) migrate() {
 }
 
 // loadCoarse makes coarse bucket k level 0: its events are grouped by fine bucket, with as many fine buckets as
-// keep about two events in each at the density the last window had.
+// keep four to eight events in each at the density the last window had.
 func (q *eventQueue) loadCoarse(k int64) {
 	i := int(k & coarseMask)
 	b := q.coarse[i]
@@ -382,7 +400,7 @@ func (q *eventQueue) loadCoarse(k int64) {
 	clear(q.fineHead)
 	clear(q.winStart)
 	clear(q.fineBits)
-	q.nodes = q.nodes[:0]
+	q.fines = q.fines[:0]
 	q.fineIdx = -1
 
 	// A counting sort by fine bucket, stable: win keeps the push order within each.

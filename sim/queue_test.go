@@ -118,3 +118,8 @@ func TestEventQueueFarFuture(t *testing.T) {
 func TestSlotIsOneCacheLine(t *testing.T) {
 	require.Equal(t, uintptr(64), unsafe.Sizeof(slot{}))
 }
+
+// TestFineChunkIsOneCacheLine: reading a fine bucket's pushes back costs one line per chunk.
+func TestFineChunkIsOneCacheLine(t *testing.T) {
+	require.Equal(t, uintptr(64), unsafe.Sizeof(fineChunk{}))
+}
