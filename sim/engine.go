@@ -136,6 +136,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		horizon:  cfg.Duration + cfg.Drain,
 	}
 	e.m.init(cfg, srv.Capacity())
+	e.q.shift = queueShift(eventRate(cfg, think))
 	var free func()
 	e.units, free = allocHuge[unitRef](srv.Units())
 	e.release = append(e.release, free)
@@ -176,6 +177,23 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		}
 	}
 	return e, nil
+}
+
+// eventRate estimates a run's events per second once it is under way (two per request: the send and its answer;
+// retries aside) and the typical delay from an event to the next of the same client, to size the event queue.
+func eventRate(cfg Config, think fakeserver.Sampler) (float64, time.Duration) {
+	var service float64
+	if s, err := cfg.Server.ServiceTime.Sampler(); err == nil {
+		service = s.Mean()
+	}
+	if cfg.Fleet.Kind == Open {
+		return 2 * cfg.Fleet.Rate, time.Duration(service)
+	}
+	cycle := think.Mean() + service
+	if cycle <= 0 {
+		return 0, 0
+	}
+	return 2 * float64(cfg.Fleet.Clients) / cycle * 1e9, time.Duration(cycle)
 }
 
 // initClients creates each client's strategy state. A strategy whose client is the strategy itself (a Policy: no

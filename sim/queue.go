@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"math"
 	"math/bits"
 	"slices"
+	"time"
 	"unsafe"
 )
 
@@ -28,25 +30,28 @@ type event struct {
 func (e event) kind() uint32 { return e.tag >> 28 }
 func (e event) gen() uint32  { return e.tag & genMask }
 
-// Calendar geometry. A coarse bucket spans 2^coarseShift ns (about 67 ms); the wheel of coarseN of them reaches
-// about 4.6 minutes past the current one, and events beyond wait, unsorted, in an overflow list. The current coarse
+// Calendar geometry. A coarse bucket spans 2^shift ns, chosen per run by queueShift (by default 2^26 ns, about
+// 67 ms); the wheel of coarseN of them reaches coarseN times as far past the current one (4.6 minutes by default),
+// and events beyond wait, unsorted, in an overflow list. The current coarse
 // bucket is split into between 2^minFineBits and 2^maxFineBits fine buckets, as many as keep four to eight events
 // in each at the density the previous window had.
 const (
-	coarseShift = 26
-	coarseN     = 4096
-	coarseMask  = coarseN - 1
-	minFineBits = 4
-	maxFineBits = 16
-	chunkLen    = 63 // events per chunk: a chunk is 1 KiB
-	sortSmall   = 24 // fine buckets up to this size are insertion-sorted
+	defaultShift = 26
+	minShift     = 20 // a coarse bucket of about a millisecond
+	maxShift     = 34 // about 17 s
+	coarseN      = 4096
+	coarseMask   = coarseN - 1
+	minFineBits  = 4
+	maxFineBits  = 16
+	chunkLen     = 31 // events per chunk: a chunk is 512 bytes (a far-future bucket may hold one event in it)
+	sortSmall    = 24 // fine buckets up to this size are insertion-sorted
 )
 
 // eventQueue is a monotone priority queue of events: a two-level calendar queue (a hierarchical timing wheel,
 // Varghese and Lauck 1987, with Brown's 1988 calendar buckets sorted when reached). It relies on what a
 // discrete-event simulation guarantees: nothing is pushed earlier than the last instant popped.
 //
-// A push is an append to the bucket of its instant: a coarse bucket (1 KiB chunks of events, in push order) or,
+// A push is an append to the bucket of its instant: a coarse bucket (512-byte chunks of events, in push order) or,
 // inside the coarse bucket being consumed, a fine one (a list of one-line chunks). Reaching a coarse bucket distributes its
 // events over fine buckets; reaching a fine bucket sorts its few events into cur, from which pops are sequential.
 // An event moves at most twice over its life, through memory touched in order, which is what keeps a million
@@ -67,7 +72,9 @@ type eventQueue struct {
 	curLo, curHi int64
 	early        []event // binary min-heap of events pushed before curLo; all of them precede everything else
 
-	// Level 0: the coarse bucket being consumed, [l0Lo, l0Hi), in 2^(coarseShift−fineShift) fine buckets. Fine
+	shift uint // a coarse bucket spans 2^shift ns (0: defaultShift, set at the first push)
+
+	// Level 0: the coarse bucket being consumed, [l0Lo, l0Hi), in 2^(shift−fineShift) fine buckets. Fine
 	// bucket f holds the events the coarse bucket brought, win[winStart[f]:winStart[f+1]] (grouped by a counting
 	// sort when level 0 was loaded), and those pushed since, a list of small chunks (fineHead[f] is 1 + the index
 	// of its newest chunk in fines, 0 when none).
@@ -82,7 +89,7 @@ type eventQueue struct {
 	chain      []int32 // scratch: a fine bucket's chunks, newest first
 	winPops    int     // events popped since level 0 was loaded: sizes the next window's fine buckets
 
-	// Level 1: coarse buckets, key at>>coarseShift, for keys in [coarseNext, coarseNext+coarseN), circular.
+	// Level 1: coarse buckets, key at>>shift, for keys in [coarseNext, coarseNext+coarseN), circular.
 	coarseNext int64
 	coarse     [coarseN]coarseBucket
 	coarseBits [coarseN / 64]uint64 // non-empty coarse buckets
@@ -160,7 +167,10 @@ func (q *eventQueue) pushFine(f int, e event) {
 }
 
 func (q *eventQueue) pushCoarse(e event) {
-	k := e.at >> coarseShift
+	if q.shift == 0 {
+		q.shift = defaultShift
+	}
+	k := e.at >> q.shift
 	if k >= q.coarseNext+coarseN {
 		if len(q.over) == 0 || k < q.overMin {
 			q.overMin = k
@@ -196,7 +206,7 @@ func (q *eventQueue) pushCoarse(e event) {
 }
 
 // newChunk returns a free chunk: a spare one, or the next of the last slab. Slabs grow from 16 chunks to 2,048
-// (2 MiB, mapped on huge pages by allocHuge: a large queue's pushes land on hundreds of chunks at once).
+// (1 MiB, mapped on huge pages by allocHuge: a large queue's pushes land on hundreds of chunks at once).
 func (q *eventQueue) newChunk() *chunk {
 	if c := q.spare; c != nil {
 		q.spare, c.next = c.next, nil
@@ -356,7 +366,7 @@ func (q *eventQueue) migrate() {
 	keep := q.over[:0]
 	q.overMin = 0
 	for _, e := range q.over {
-		if k := e.at >> coarseShift; k >= q.coarseNext+coarseN {
+		if k := e.at >> q.shift; k >= q.coarseNext+coarseN {
 			if len(keep) == 0 || k < q.overMin {
 				q.overMin = k
 			}
@@ -376,7 +386,7 @@ func (q *eventQueue) loadCoarse(k int64) {
 	q.coarse[i] = coarseBucket{}
 	q.coarseBits[i>>6] &^= 1 << (i & 63)
 	q.coarseNext = k + 1
-	q.l0Lo, q.l0Hi = k<<coarseShift, (k+1)<<coarseShift
+	q.l0Lo, q.l0Hi = k<<q.shift, (k+1)<<q.shift
 	if b.tail != nil {
 		b.tail.n = b.n
 	}
@@ -387,7 +397,8 @@ func (q *eventQueue) loadCoarse(k int64) {
 	}
 	fb := min(max(bits.Len(uint(max(n, q.winPops)/8)), minFineBits), maxFineBits)
 	q.winPops = 0
-	q.fineShift = uint(coarseShift - fb)
+	fb = min(fb, int(q.shift))
+	q.fineShift = q.shift - uint(fb)
 	nf := 1 << fb
 	if cap(q.fineHead) < nf {
 		q.fineHead = make([]int32, nf)
@@ -432,6 +443,19 @@ func (q *eventQueue) loadCoarse(k int64) {
 		c = next
 	}
 	clear(pos)
+}
+
+// queueShift chooses the coarse bucket width 2^shift for a run from its expected event rate (events per second)
+// and the typical delay between an event and the one it schedules: wide enough that the wheel reaches eight such
+// delays ahead (later events go through the overflow list), and otherwise as narrow as keeps about 256 events per
+// coarse bucket, so that a sparse run does not pay a bucket's fixed costs for every event or two and a dense one
+// keeps the bucket it works in small.
+func queueShift(rate float64, delay time.Duration) uint {
+	if rate <= 0 || math.IsInf(rate, 0) || math.IsNaN(rate) {
+		return defaultShift
+	}
+	width := max(256/rate*1e9, 8*float64(delay)/coarseN)
+	return uint(min(max(math.Ceil(math.Log2(max(width, 1))), minShift), maxShift))
 }
 
 // nextBit returns the index of the first set bit at or after from, or −1.

@@ -3,20 +3,23 @@ package sim
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 	"unsafe"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // TestEventQueueOrder is a property test of the calendar queue against a sort: random pushes that never go below
 // the last pop (as in a simulation) come out in time order, each exactly once, whether they land in the current
 // fine bucket, level 0, the wheel or past it (spreads up to 2^40 ns, about 18 minutes), with ties and with
-// look-aheads (peek, ahead) between pops.
+// look-aheads (peek, ahead) between pops, for the narrowest, the default and the widest coarse buckets.
 func TestEventQueueOrder(t *testing.T) {
 	spreads := []int64{0, 1, 1000, 1 << 20, 1 << 27, 1 << 33, 1 << 40}
 	for trial := 0; trial < 60; trial++ {
 		r := rand.New(rand.NewPCG(9, uint64(trial)))
 		var q eventQueue
+		q.shift = []uint{minShift, defaultShift, maxShift}[trial%3] // bucket widths from 1 ms to 17 s
 		var popped []event
 		pushed := map[int32]int64{}
 		now := int64(0)
@@ -99,12 +102,12 @@ func TestEventQueueTiesInPushOrder(t *testing.T) {
 // order, before and after events pushed later but sooner, including when the wheel has nothing else.
 func TestEventQueueFarFuture(t *testing.T) {
 	var q eventQueue
-	far := int64(coarseN+10) << coarseShift
+	far := int64(coarseN+10) << defaultShift
 	q.push(event{at: far + 2, idx: 1})
-	q.push(event{at: 20 << coarseShift, idx: 2})
+	q.push(event{at: 20 << defaultShift, idx: 2})
 	q.push(event{at: far, idx: 3})
 	require.Equal(t, int32(2), q.pop().idx)
-	require.Less(t, far>>coarseShift, q.coarseNext+coarseN, "the wheel has moved on to cover far")
+	require.Less(t, far>>defaultShift, q.coarseNext+coarseN, "the wheel has moved on to cover far")
 	q.push(event{at: far + 1, idx: 4}) // into a coarse bucket, while the earlier far ones wait in the overflow
 	q.push(event{at: 20 * far, idx: 5})
 	var order []int32
@@ -122,4 +125,29 @@ func TestSlotIsOneCacheLine(t *testing.T) {
 // TestFineChunkIsOneCacheLine: reading a fine bucket's pushes back costs one line per chunk.
 func TestFineChunkIsOneCacheLine(t *testing.T) {
 	require.Equal(t, uintptr(64), unsafe.Sizeof(fineChunk{}))
+}
+
+func TestQueueShift(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rate  float64
+		delay time.Duration
+		want  uint
+	}{
+		{"unknown rate: the default", 0, time.Second, defaultShift},
+		{"a million clients, 10.9 s cycles: the horizon decides", 183_000, 10900 * time.Millisecond, 25},
+		{"a thousand clients: density decides", 183, 10900 * time.Millisecond, 31},
+		{"very dense: the narrowest bucket", 1e9, time.Millisecond, minShift},
+		{"very sparse: the widest bucket", 1e-3, time.Hour, maxShift},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := queueShift(tc.rate, tc.delay)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestChunkSize: a chunk is 512 bytes, a whole number of cache lines.
+func TestChunkSize(t *testing.T) {
+	require.Equal(t, uintptr(512), unsafe.Sizeof(chunk{}))
 }
