@@ -69,7 +69,9 @@ type engine struct {
 	prevIDs  []uint64            // session fleets: per slot, the response id the next request builds on
 	clients  []strategies.Client // per-client strategy state, nil when shared
 	shared   strategies.Client   // the one client of a stateless strategy
-	plain    bool                // shared is a Policy: sends need no Admit call
+	plain    bool                // shared is a Policy: sends need no Admit call,
+	pol      *strategies.Policy  // and answers are decided by a direct call (nil otherwise)
+	dec      strategies.Decision // scratch decision the strategy fills
 	release  []func()            // free what allocHuge mapped
 	units    []unitRef           // per server unit: the generation of its completions and the slot it serves
 	free     []int32
@@ -203,7 +205,7 @@ func (e *engine) initClients(n int) {
 	c := e.strat.NewClient()
 	if reflect.TypeOf(c).Comparable() && any(c) == any(e.strat) {
 		e.shared = c
-		_, e.plain = c.(*strategies.Policy) // a Policy's Admit always lets the attempt through
+		e.pol, e.plain = c.(*strategies.Policy) // a Policy's Admit always lets the attempt through
 		return
 	}
 	e.clients = make([]strategies.Client, n)
@@ -428,7 +430,6 @@ func (e *engine) transmit(i int32) {
 	s.gen++
 	s.state = stWaiting
 	e.m.attempt(e.now, int(s.number))
-	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	req := fakeserver.Request{
 		Ref: fakeserver.Ref(uint64(i)<<32 | uint64(s.gen&genMask)), Key: int(s.client % e.keys),
 		Attempt: int(s.number),
@@ -445,10 +446,14 @@ func (e *engine) transmit(i int32) {
 		e.outcome(i)
 		return
 	case fakeserver.Started:
+		// Queue and busy units integrate up to now with the values before this arrival (a rejection changes
+		// neither, so it skips the call).
+		e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService()-1)
 		e.m.admit(e.now)
 		e.m.waited(0)
 		e.schedDone(unit, int64(doneAt), i)
 	case fakeserver.Queued:
+		e.m.integrate(e.now, e.srv.QueueLen()-1, e.srv.InService())
 		e.m.admit(e.now)
 	case fakeserver.Hung:
 		e.m.hung(e.now)
@@ -578,7 +583,12 @@ func (e *engine) outcome(i int32) {
 	s := &e.slots[i]
 	a := &e.att
 	a.Number, a.Elapsed, a.Memo, a.Held = int(s.number), time.Duration(e.now-s.start), s.memo, s.hold
-	d := e.client(s).Observe(time.Duration(e.now), a, &s.rng)
+	d := &e.dec
+	if e.pol != nil {
+		e.pol.Decide(a, &s.rng, d)
+	} else {
+		*d = e.client(s).Observe(time.Duration(e.now), a, &s.rng)
+	}
 	if e.session != 0 {
 		if !o.OK() {
 			s.sess |= sessHit

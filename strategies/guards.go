@@ -246,7 +246,8 @@ func (c *guarded) Admit(now time.Duration, a *Attempt) Admission {
 
 // Observe decides with the policy, lets the guards veto the retry, and tells every guard the final decision.
 func (c *guarded) Observe(now time.Duration, a *Attempt, src rand.Source) Decision {
-	d, retryable := c.p.decide(a, src)
+	var d Decision
+	retryable := c.p.decide(a, src, &d)
 	if d.Retry {
 		for _, g := range c.guards {
 			if !g.Allow(now, a) {

@@ -271,9 +271,15 @@ func (p *Policy) Admit(time.Duration, *Attempt) Admission { return Admission{} }
 
 // Observe decides after an attempt (a Policy without guards).
 func (p *Policy) Observe(_ time.Duration, a *Attempt, src rand.Source) Decision {
-	d, _ := p.decide(a, src)
+	var d Decision
+	p.decide(a, src, &d)
 	return d
 }
+
+// Decide is Observe writing into *d, for a caller that holds the *Policy: no interface call, and no returned
+// Decision (five fields, which the compiler copies through memory with wide loads of narrow stores, a stall on
+// every failed attempt). The simulator's event loop uses it.
+func (p *Policy) Decide(a *Attempt, src rand.Source, d *Decision) { p.decide(a, src, d) }
 
 // Retryable reports whether the outcome is one the policy retries (retry_on, x-should-retry), limits aside.
 func (p *Policy) Retryable(o Outcome) bool { return p.retryable(&o) }
@@ -293,29 +299,35 @@ func (p *Policy) retryable(o *Outcome) bool {
 	return p.retryOn.Match(*o)
 }
 
-// decide runs checks 1–4 of the nesting order. A hedging policy never retries: its failures stop at check 2. It takes exactly one draw from src per failed attempt, whatever it
-// decides, so that strategies compared on the same seed consume their clients' streams alike.
-func (p *Policy) decide(a *Attempt, src rand.Source) (d Decision, retryable bool) {
+// decide sets *d by checks 1–4 of the nesting order and reports whether the outcome was one the policy retries. A
+// hedging policy never retries: its failures stop at check 2. It takes exactly one draw from src per failed
+// attempt, whatever it decides, so that strategies compared on the same seed consume their clients' streams alike.
+func (p *Policy) decide(a *Attempt, src rand.Source, d *Decision) (retryable bool) {
 	o := &a.Outcome
 	if o.OK() {
-		return Decision{}, false
+		*d = Decision{}
+		return false
 	}
 	u := Uniform(src)
 	if !p.retryable(o) {
-		return Decision{Stop: StopNotRetryable}, false
+		*d = Decision{Stop: StopNotRetryable}
+		return false
 	}
 	if p.hedgeCopies >= 2 || (p.maxRetries != Unlimited && a.Number >= p.maxRetries) {
-		return Decision{Stop: StopMaxRetries}, true
+		*d = Decision{Stop: StopMaxRetries}
+		return true
 	}
 	t, memo := p.backoff.Delay(Step{N: a.Number + 1, Memo: a.Memo, U: u, Throttled: o.Err == ErrNone && o.Status == 429})
 	wait, stop := p.ra.apply(o, t, u)
-	if stop != Continue {
-		return Decision{Stop: stop}, true
+	switch {
+	case stop != Continue:
+		*d = Decision{Stop: stop}
+	case p.deadline > 0 && a.Elapsed+wait > p.deadline:
+		*d = Decision{Stop: StopDeadline}
+	default:
+		d.Retry, d.Wait, d.Memo, d.Held, d.Stop = true, wait, memo, a.Held, Continue
 	}
-	if p.deadline > 0 && a.Elapsed+wait > p.deadline {
-		return Decision{Stop: StopDeadline}, true
-	}
-	return Decision{Retry: true, Wait: wait, Memo: memo, Held: a.Held}, true
+	return true
 }
 
 // Func adapts a plain function to a stateless Strategy, for tests and one-off policies.
