@@ -81,6 +81,7 @@ type eventQueue struct {
 	l0Lo, l0Hi int64
 	fineShift  uint
 	fineIdx    int // the fine bucket loaded into cur
+	nextFine   int // 1 + the next non-empty fine bucket when cur was loaded (0: none), for ahead
 	win        []event
 	winStart   []int32
 	fineHead   []int32
@@ -243,15 +244,15 @@ func (q *eventQueue) peek() event {
 }
 
 // ahead returns an event about k places after the next one: in the current fine bucket, or past its end in the
-// events the next non-empty fine bucket received when level 0 was loaded (unsorted, so not exactly k places, but
-// among the next few). It is a cheap guess at what comes soon, for prefetching (the early heap and later pushes
+// events the next non-empty fine bucket (as it was when cur was loaded) received when level 0 was loaded
+// (unsorted, so not exactly k places, but among the next few). It is a cheap guess at what comes soon, for prefetching (the early heap and later pushes
 // may still come first).
 func (q *eventQueue) ahead(k int) (event, bool) {
 	j := q.head + k
 	if j < len(q.cur) {
 		return q.cur[j], true
 	}
-	if f := nextBit(q.fineBits, q.fineIdx+1); f >= 0 {
+	if f := q.nextFine - 1; f >= 0 {
 		if j := int(q.winStart[f]) + j - len(q.cur); j < int(q.winStart[f+1]) {
 			return q.win[j], true
 		}
@@ -315,6 +316,7 @@ func (q *eventQueue) loadFine(f int) {
 	q.fineHead[f] = 0
 	q.fineBits[f>>6] &^= 1 << (f & 63)
 	q.cur, q.head, q.fineIdx = c, 0, f
+	q.nextFine = nextBit(q.fineBits, f+1) + 1
 	q.curLo = q.l0Lo + int64(f)<<q.fineShift
 	q.curHi = q.curLo + 1<<q.fineShift
 }
@@ -412,7 +414,7 @@ func (q *eventQueue) loadCoarse(k int64) {
 	clear(q.winStart)
 	clear(q.fineBits)
 	q.fines = q.fines[:0]
-	q.fineIdx = -1
+	q.fineIdx, q.nextFine = -1, 0
 
 	// A counting sort by fine bucket, stable: win keeps the push order within each.
 	sh, lo, start := q.fineShift, q.l0Lo, q.winStart
