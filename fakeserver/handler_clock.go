@@ -90,7 +90,7 @@ func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration, wall time.T
 		if i == 0 {
 			first = d
 		}
-		h.wakeLocked(d.Req.Ref, outcome{respID: d.RespID})
+		h.wakeLocked(d.Ref, outcome{respID: d.RespID})
 		if !started {
 			return first
 		}
@@ -115,7 +115,7 @@ func (h *Handler) startPhaseLocked(e *epoch, i int) {
 		if d.Unit >= 0 {
 			e.gen[d.Unit]++
 		}
-		h.wakeLocked(d.Req.Ref, outcome{dropped: true, hang: !answered, ans: ans})
+		h.wakeLocked(d.Ref, outcome{dropped: true, hang: !answered, ans: ans})
 	}
 	if bg := e.srv.Background(); bg > 0 {
 		e.bgNext = now + bgGap(e.bg, bg)

@@ -3,6 +3,7 @@ package fakeserver
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,7 +32,7 @@ func TestCapacityAndQueue(t *testing.T) {
 	assert.Equal(t, Answer{Status: 529, Reason: ReasonOverload, RetryAfter: s1, HasRetryAfter: true, Format: FormatSeconds}, a)
 
 	served, next, waited, nextDone, started := s.Finish(s1, u0)
-	assert.Equal(t, Ref(1), served.Req.Ref)
+	assert.Equal(t, Ref(1), served.Ref)
 	assert.Equal(t, s1, served.Busy)
 	assert.Equal(t, uint64(1), served.RespID)
 	require.True(t, started)
@@ -233,4 +234,9 @@ func arrive(s *Server, now time.Duration, r Request) (Verdict, Answer, int, time
 	var a Answer
 	v, u, done := s.Arrive(now, r, &a)
 	return v, a, u, done
+}
+
+// TestUnitRecordInOneLine: a unit record is 16 bytes, so that it never straddles two cache lines (UnitAddr).
+func TestUnitRecordInOneLine(t *testing.T) {
+	assert.Equal(t, uintptr(16), unsafe.Sizeof(unit{}))
 }

@@ -353,7 +353,6 @@ func (e *engine) prefetchDone(unit int32) {
 	}
 	if a := e.srv.UnitAddr(int(unit)); a != 0 {
 		prefetch(a)
-		prefetch(a + fakeserver.UnitSize - 1)
 	}
 }
 
@@ -498,7 +497,7 @@ func (e *engine) done(unit int) {
 		e.m.waited(waited)
 		e.schedDone(unit, int64(nextDone), int32(uint64(next.Ref)>>32))
 	}
-	i, gen := uint32(uint64(served.Req.Ref)>>32), uint32(served.Req.Ref)&genMask
+	i, gen := uint32(uint64(served.Ref)>>32), uint32(served.Ref)&genMask
 	if i == bgSlot {
 		e.m.serve(served.Busy, false, true)
 		return
@@ -532,7 +531,7 @@ func (e *engine) phase(i int, end bool) {
 				e.units[d.Unit].gen++ // its scheduled completion is void
 			}
 			e.m.serve(d.Busy, true, false)
-			si, gen := uint32(uint64(d.Req.Ref)>>32), uint32(d.Req.Ref)&genMask
+			si, gen := uint32(uint64(d.Ref)>>32), uint32(d.Ref)&genMask
 			if si == bgSlot {
 				continue
 			}
