@@ -114,17 +114,20 @@ type fineChunk struct {
 
 // chunk is a block of a coarse bucket. It may live outside the Go heap; next points only to chunks, all of which
 // the queue's slabs keep alive.
+//
+// The header comes first: walking a bucket's chunks reads it with the first events, in one line.
 type chunk struct {
-	ev   [chunkLen]event
-	n    int32 // events held, once the chunk is no longer a bucket's tail
 	next *chunk
+	n    int32 // events held, once the chunk is no longer a bucket's tail
+	_    int32
+	ev   [chunkLen]event
 }
 
 // coarseBucket is a list of chunks; n counts the events in the tail chunk (kept here, so that a push touches
-// only the line it writes in the chunk).
+// only the line it writes in the chunk) and count those of the whole bucket.
 type coarseBucket struct {
 	head, tail *chunk
-	n          int32
+	n, count   int32
 }
 
 func (q *eventQueue) len() int { return q.n }
@@ -185,12 +188,14 @@ func (q *eventQueue) pushCoarse(e event) {
 		// The store touches only the line it writes: within this branch c is known not to be nil, so no load
 		// of the chunk's first line checks it (such a check was a cache miss per push).
 		c.ev[b.n] = e
-		if b.n&3 == 0 && b.n+8 < chunkLen {
-			// The bucket's next lines are cold (a chunk is reused long after it was read): ask for them two
-			// lines ahead of the writes, so that a store never waits for its line.
-			prefetchw(uintptr(unsafe.Pointer(&c.ev[b.n+8])))
+		if b.n&3 == 0 && b.n+4 < chunkLen {
+			// The bucket's next line is cold (a chunk is reused long after it was read): ask for it while this
+			// one fills, so that a store never waits for its line. (Two lines ahead was too early: pushes to one
+			// bucket come hundreds of events apart, and the line was evicted again before its first store.)
+			prefetchw(uintptr(unsafe.Pointer(&c.ev[b.n+4])))
 		}
 		b.n++
+		b.count++
 		return
 	}
 	nc := q.newChunk()
@@ -204,17 +209,22 @@ func (q *eventQueue) pushCoarse(e event) {
 	}
 	nc.ev[0] = e
 	b.tail, b.n = nc, 1
+	b.count++
 }
 
-// newChunk returns a free chunk: a spare one, or the next of the last slab. Slabs grow from 16 chunks to 2,048
-// (1 MiB, mapped on huge pages by allocHuge: a large queue's pushes land on hundreds of chunks at once).
+// newChunk returns a free chunk: a spare one, or the next of the last slab. Slabs grow from 16 chunks to 512, then
+// come 2 MiB at a time, each one huge page (allocHuge): a large queue's pushes land on hundreds of chunks at once,
+// which on 4 KiB pages missed the TLB.
 func (q *eventQueue) newChunk() *chunk {
 	if c := q.spare; c != nil {
 		q.spare, c.next = c.next, nil
 		return c
 	}
 	if q.slabFree == 0 {
-		n := 16 << min(len(q.slabs), 7)
+		n := 16 << len(q.slabs) // 16 to 512 chunks on the Go heap, then 2 MiB slabs on huge pages
+		if len(q.slabs) > 5 {
+			n = 2 << 20 / int(unsafe.Sizeof(chunk{}))
+		}
 		s, free := allocHuge[chunk](n)
 		q.slabs, q.frees, q.slabFree = append(q.slabs, s), append(q.frees, free), n
 	}
@@ -393,10 +403,7 @@ func (q *eventQueue) loadCoarse(k int64) {
 		b.tail.n = b.n
 	}
 
-	n := 0
-	for c := b.head; c != nil; c = c.next {
-		n += int(c.n)
-	}
+	n := int(b.count)
 	fb := min(max(bits.Len(uint(max(n, q.winPops)/8)), minFineBits), maxFineBits)
 	q.winPops = 0
 	fb = min(fb, int(q.shift))
