@@ -471,7 +471,6 @@ func (s *Server) UnitAddr(u int) uintptr {
 	return uintptr(unsafe.Pointer(&s.units[u]))
 }
 
-
 // Done is what Finish reports about the request that finished.
 type Done struct {
 	Ref    Ref           // the request's reference
