@@ -19,8 +19,9 @@ const hugeBytes = 1 << 20
 var offHeap atomic.Int64
 
 // allocHuge returns a zeroed slice of n Ts and the function that frees it. Memory outside the Go heap is never
-// scanned by the collector: T must hold no pointers to the Go heap that nothing else keeps alive. The mapping is
-// rounded up to whole 2 MiB pages and aligned on one (a huge page backs only an aligned 2 MiB extent).
+// scanned by the collector: T must hold no pointers to the Go heap that nothing else keeps alive. The slice starts
+// on a 2 MiB boundary, since a huge page backs only an aligned 2 MiB extent; a tail shorter than that stays on
+// small pages (rounding it up would cost up to 2 MiB a run).
 func allocHuge[T any](n int) ([]T, func()) {
 	var zero T
 	size := n * int(unsafe.Sizeof(zero))
@@ -28,16 +29,15 @@ func allocHuge[T any](n int) ([]T, func()) {
 		return make([]T, n), func() {}
 	}
 	const page = 2 << 20
-	use := (size + page - 1) &^ (page - 1)
-	mem, err := syscall.Mmap(-1, 0, use+page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	mem, err := syscall.Mmap(-1, 0, size+page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	if err != nil {
 		return make([]T, n), func() {}
 	}
 	off := (page - int(uintptr(unsafe.Pointer(&mem[0]))%page)) % page
-	_ = syscall.Madvise(mem[off:off+use], 14) // MADV_HUGEPAGE; a kernel without THP ignores it, which is only slower
-	offHeap.Add(int64(use))
+	_ = syscall.Madvise(mem[off:off+size], 14) // MADV_HUGEPAGE; a kernel without THP ignores it, which is only slower
+	offHeap.Add(int64(size))
 	return unsafe.Slice((*T)(unsafe.Pointer(&mem[off])), n), func() {
-		offHeap.Add(-int64(use))
+		offHeap.Add(-int64(size))
 		_ = syscall.Munmap(mem)
 	}
 }
