@@ -69,8 +69,7 @@ type engine struct {
 	prevIDs  []uint64            // session fleets: per slot, the response id the next request builds on
 	clients  []strategies.Client // per-client strategy state, nil when shared
 	shared   strategies.Client   // the one client of a stateless strategy
-	plain    bool                // shared is a Policy: sends need no Admit call,
-	pol      *strategies.Policy  // and answers are decided by a direct call (nil otherwise)
+	pol      *strategies.Policy  // shared, when it is a Policy: sends need no Admit call, answers a direct call
 	dec      strategies.Decision // scratch decision the strategy fills
 	release  []func()            // free what allocHuge mapped
 	units    []unitRef           // per server unit: the generation of its completions and the slot it serves
@@ -205,7 +204,7 @@ func (e *engine) initClients(n int) {
 	c := e.strat.NewClient()
 	if reflect.TypeOf(c).Comparable() && any(c) == any(e.strat) {
 		e.shared = c
-		e.pol, e.plain = c.(*strategies.Policy) // a Policy's Admit always lets the attempt through
+		e.pol, _ = c.(*strategies.Policy) // a Policy's Admit always lets the attempt through
 		return
 	}
 	e.clients = make([]strategies.Client, n)
@@ -400,7 +399,7 @@ func (e *engine) send(i int32) {
 		s.start, s.number, s.memo, s.hold = e.now, 0, 0, 0
 		e.m.requests++
 	}
-	if !s.held && !e.plain {
+	if !s.held && e.pol == nil {
 		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold}
 		adm := e.client(s).Admit(time.Duration(e.now), &e.att)
 		if adm.Reject {
