@@ -4,8 +4,3 @@ package sim
 //
 //go:noescape
 func prefetch(addr uintptr)
-
-// prefetchw is prefetch for a line about to be written (PREFETCHW): the line arrives ready for a store.
-//
-//go:noescape
-func prefetchw(addr uintptr)

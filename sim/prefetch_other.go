@@ -4,6 +4,3 @@ package sim
 
 // prefetch is a no-op where no prefetch instruction is wired up.
 func prefetch(uintptr) {}
-
-// prefetchw is a no-op where no prefetch instruction is wired up.
-func prefetchw(uintptr) {}

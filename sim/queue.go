@@ -192,14 +192,14 @@ func (q *eventQueue) pushCoarse(e event) {
 			// The bucket's next line is cold (a chunk is reused long after it was read): ask for it while this
 			// one fills, so that a store never waits for its line. (Two lines ahead was too early: pushes to one
 			// bucket come hundreds of events apart, and the line was evicted again before its first store.)
-			prefetchw(uintptr(unsafe.Pointer(&c.ev[b.n+4])))
+			prefetch(uintptr(unsafe.Pointer(&c.ev[b.n+4])))
 		}
 		b.n++
 		b.count++
 		return
 	}
 	nc := q.newChunk()
-	prefetchw(uintptr(unsafe.Pointer(&nc.ev[4])))
+	prefetch(uintptr(unsafe.Pointer(&nc.ev[4])))
 	if c := b.tail; c == nil {
 		b.head = nc
 		q.coarseBits[i>>6] |= 1 << (i & 63)
