@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
 	"slices"
@@ -321,7 +322,7 @@ func (q *eventQueue) loadFine(f int) {
 			c[j] = e
 		}
 	} else {
-		slices.SortStableFunc(c, func(a, b event) int { return cmpAt(a.at, b.at) })
+		slices.SortStableFunc(c, func(a, b event) int { return cmp.Compare(a.at, b.at) })
 	}
 	q.fineHead[f] = 0
 	q.fineBits[f>>6] &^= 1 << (f & 63)
@@ -329,16 +330,6 @@ func (q *eventQueue) loadFine(f int) {
 	q.nextFine = nextBit(q.fineBits, f+1) + 1
 	q.curLo = q.l0Lo + int64(f)<<q.fineShift
 	q.curHi = q.curLo + 1<<q.fineShift
-}
-
-func cmpAt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // cascade makes the next non-empty coarse bucket level 0, first bringing in the overflow events the wheel can
