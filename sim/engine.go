@@ -41,6 +41,7 @@ type slot struct {
 	state  uint8
 	held   bool  // the pending send was delayed by a guard and is admitted
 	sess   uint8 // session fleets: sessHit once the session met an error, sessPoisoned once its state holds an invented id
+	over   uint8 // 529 answers the request has had (strategies.Attempt.Overloaded), saturating
 }
 
 // Session flags.
@@ -396,7 +397,7 @@ func (e *engine) arrive() {
 func (e *engine) send(i int32) {
 	s := &e.slots[i]
 	if s.state == stThinking {
-		s.start, s.number, s.memo, s.hold = e.now, 0, 0, 0
+		s.start, s.number, s.memo, s.hold, s.over = e.now, 0, 0, 0, 0
 		e.m.requests++
 	}
 	if !s.held && e.pol == nil {
@@ -580,7 +581,10 @@ func (e *engine) outcome(i int32) {
 	}
 	s := &e.slots[i]
 	a := &e.att
-	a.Number, a.Elapsed, a.Memo, a.Held = int(s.number), time.Duration(e.now-s.start), s.memo, s.hold
+	if o.Status == 529 && s.over < math.MaxUint8 {
+		s.over++
+	}
+	a.Number, a.Elapsed, a.Memo, a.Held, a.Overloaded = int(s.number), time.Duration(e.now-s.start), s.memo, s.hold, int(s.over)
 	d := &e.dec
 	if e.pol != nil {
 		e.pol.Decide(a, &s.rng, d)

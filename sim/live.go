@@ -347,6 +347,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 	l.m.requests++
 	l.mu.Unlock()
 	var memo float64
+	var over int
 	for n := 0; ; n++ {
 		a := strategies.Attempt{Number: n, Elapsed: l.now() - start, Memo: memo}
 		c.mu.Lock()
@@ -370,7 +371,10 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			}
 		}
 		now := l.now()
-		a = strategies.Attempt{Number: n, Elapsed: now - start, Memo: memo, Outcome: o}
+		if o.Status == 529 {
+			over++
+		}
+		a = strategies.Attempt{Number: n, Elapsed: now - start, Memo: memo, Overloaded: over, Outcome: o}
 		c.mu.Lock()
 		d := c.strat.Observe(now, &a, &c.rng)
 		if l.cfg.Fleet.Sessions {

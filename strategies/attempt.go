@@ -76,7 +76,11 @@ type Attempt struct {
 	Elapsed time.Duration // from the request's first (intended) send to the end of this attempt
 	Memo    float64       // backoff-private state carried between retries of one request
 	Held    float64       // guard-private state of the request: the retry-quota tokens it holds (refunded if a retry succeeds)
-	Outcome Outcome       // how this attempt ended
+	// Overloaded counts the 529 answers the request has had so far, this attempt's included; the engines keep it.
+	// A client that gives up or moves to another model after repeated overload reads it (the AI coding CLI's
+	// consecutive529Errors, which only ever counts up within one request).
+	Overloaded int
+	Outcome    Outcome // how this attempt ended
 }
 
 // StopReason says why a strategy declined to retry.
