@@ -63,11 +63,11 @@ type engine struct {
 	free     []int32
 	arrivals arrivals // open-loop arrival process
 	keys     int32
-	bg       rand.PCG      // background arrival stream
-	hedge    *hedging      // copies in flight of hedged requests; nil unless the strategy hedges
-	endGen   uint32        // generation of the attempt whose outcome is being handled (hedging tells copies apart)
-	horizon  time.Duration // where a phase without an end ends
-	events   int64         // events processed, for benchmarks
+	bg       rand.PCG           // background arrival stream
+	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
+	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
+	horizon  time.Duration      // where a phase without an end ends
+	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
 	ans      fakeserver.Answer  // scratch answer of a rejection, filled by the server
 	m        metrics
