@@ -43,6 +43,7 @@ const (
 // failure of every copy, ends the request (stop tells why: hedgeStop).
 func (lc *life) settleCopy(c strategies.Client, client int, r *reqState, now int64, a *strategies.Attempt, rng rand.Source, d *strategies.Decision) hedgeMove {
 	r.attempt(now, a)
+	seen := *a
 	*d = c.Observe(time.Duration(now), a, rng)
 	mv := hedgeOn
 	switch {
@@ -58,7 +59,7 @@ func (lc *life) settleCopy(c strategies.Client, client int, r *reqState, now int
 		} else if mv == hedgeFatal {
 			s = stepStopped
 		}
-		lc.trace(client, a, d, s)
+		lc.trace(client, &seen, d, s)
 	}
 	return mv
 }

@@ -61,7 +61,8 @@ type life struct {
 	think    fakeserver.Sampler
 	thinkAvg float64
 	hedge    hedgeParams // copies of a hedged request; copies < 2: no hedging
-	// trace, when set (tests), sees every decision: the attempt record the strategy read and what it decided.
+	// trace, when set (tests), sees every decision: the attempt record as the strategy was handed it, and what it
+	// decided.
 	trace func(client int, a *strategies.Attempt, d *strategies.Decision, s step)
 }
 
@@ -143,6 +144,10 @@ func (lc *life) settle(m *metrics, c strategies.Client, client int, r *reqState,
 		r.overload++
 	}
 	r.attempt(now, a)
+	var seen strategies.Attempt
+	if lc.trace != nil {
+		seen = *a // the guards may write into a as they record
+	}
 	if lc.pol != nil {
 		lc.pol.Decide(a, rng, d)
 	} else {
@@ -159,7 +164,7 @@ func (lc *life) settle(m *metrics, c strategies.Client, client int, r *reqState,
 		m.finish(now, r.start, int(r.number), false, o, d.Stop)
 	}
 	if lc.trace != nil {
-		lc.trace(client, a, d, s)
+		lc.trace(client, &seen, d, s)
 	}
 	if s == stepRetry {
 		r.number++
