@@ -350,24 +350,38 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 	)
 	r.begin(int64(start))
 	for {
-		o, id, ok := l.attempt(ctx, i, c, &r, &a, key)
-		if !ok {
-			return // the run ended under it: unfinished
-		}
-		if o == nil {
-			continue // a guard held the send; the pause is over and the send is admitted
-		}
-		if l.life.hedge.copies >= 2 && a.Outcome.Err != strategies.ErrLocal {
-			l.hedged(ctx, i, c, &r, key, *o, id)
-			return
-		}
 		now := l.now()
+		c.mu.Lock()
+		hold, reject := l.life.admit(c.strat, &r, int64(now), &a)
+		prev := c.prevID
+		c.mu.Unlock()
+		var id string
+		switch {
+		case reject:
+			l.mu.Lock()
+			l.m.localRejects++
+			l.mu.Unlock()
+			a.Outcome = strategies.Outcome{Err: strategies.ErrLocal}
+		case hold > 0:
+			if !l.clock.sleepUntil(ctx, now+time.Duration(hold)) {
+				return
+			}
+			continue // the held send is admitted now
+		case l.life.hedge.copies >= 2:
+			l.hedged(ctx, i, c, &r, key, prev)
+			return
+		default:
+			var ok bool
+			if a.Outcome, id, ok = l.transmit(ctx, i, int(r.number), key, prev); !ok {
+				return // the run ended under it: unfinished
+			}
+		}
+		now = l.now()
 		c.mu.Lock()
 		l.mu.Lock()
 		if l.life.session != 0 {
-			l.sessionAfter(c, i, o.OK(), id)
+			l.sessionAfter(c, i, a.Outcome.OK(), id)
 		}
-		a.Outcome = *o
 		st := l.life.settle(&l.m, c.strat, i, &r, int64(now), &a, &c.rng, &d)
 		l.mu.Unlock()
 		c.mu.Unlock()
@@ -375,30 +389,6 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			return
 		}
 	}
-}
-
-// attempt asks the client to admit request r's pending attempt and sends it. It returns the outcome (a local
-// rejection included), or nil when a guard held the send and the pause is now over; ok is false when the run's
-// context ended first.
-func (l *live) attempt(ctx context.Context, i int, c *liveClient, r *reqState, a *strategies.Attempt, key string) (o *strategies.Outcome, respID string, ok bool) {
-	now := l.now()
-	c.mu.Lock()
-	hold, reject := l.life.admit(c.strat, r, int64(now), a)
-	prev := c.prevID
-	c.mu.Unlock()
-	switch {
-	case reject:
-		l.mu.Lock()
-		l.m.localRejects++
-		l.mu.Unlock()
-		a.Outcome = strategies.Outcome{Err: strategies.ErrLocal}
-		return &a.Outcome, "", true
-	case hold > 0:
-		return nil, "", l.clock.sleepUntil(ctx, now+time.Duration(hold))
-	}
-	a.Outcome = strategies.Outcome{}
-	out, id, ok := l.transmit(ctx, i, int(r.number), key, prev)
-	return &out, id, ok
 }
 
 // transmit sends attempt number of client i's request and records what the wire showed.
@@ -447,15 +437,21 @@ type copyEnd struct {
 	ok bool
 }
 
-// hedged goes on with a hedged request whose first copy just ended with o (the life cycle's hedging rules,
+// hedged runs a hedged request whose first copy the client has admitted (the life cycle's hedging rules,
 // hedge.go): another copy every hedging delay while none has succeeded, the first success wins, and a fatal
 // answer or the failure of every copy ends the request. Copies still out when it ends are abandoned: their
 // answers are read and dropped, as the simulator's server serves them and nobody waits.
-func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, key string, first strategies.Outcome, firstID string) {
+func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, key, prev string) {
 	hp := l.life.hedge
 	ends := make(chan copyEnd, hp.copies)
+	send := func(n int, prev string) {
+		go func() {
+			o, id, ok := l.transmit(ctx, i, n, key, prev)
+			ends <- copyEnd{o: o, id: id, ok: ok}
+		}()
+	}
 	sent, out := 1, 1
-	ends <- copyEnd{o: first, id: firstID, ok: true}
+	send(0, prev)
 	launch := func() bool { // one more copy, if the client admits it at once
 		c.mu.Lock()
 		var a strategies.Attempt
@@ -467,10 +463,7 @@ func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, ke
 		}
 		sent++
 		out++
-		go func() {
-			o, id, ok := l.transmit(ctx, i, n, key, prev)
-			ends <- copyEnd{o: o, id: id, ok: ok}
-		}()
+		send(n, prev)
 		return true
 	}
 	timer, stop := l.clock.after(time.Duration(hp.delay))
