@@ -70,6 +70,9 @@ type Run struct {
 
 	Dropped int64 `json:"dropped,omitempty"` // live open fleets: arrivals not sent because every worker was busy
 	Late    int64 `json:"late,omitempty"`    // live open fleets: arrivals sent more than 10 ms after their intended instant
+	// LagMs is, for a live run, the mean time from a request's intended start to its actual start: what the load
+	// generator itself (timers, a busy machine) adds to every latency, which is measured from the intended start.
+	LagMs float64 `json:"lag_ms,omitempty"`
 
 	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
 	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)
