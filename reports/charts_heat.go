@@ -81,18 +81,15 @@ type heatPanel struct {
 // SLO is faded, and the recommended cell is outlined. Runs with other swept parameters are taken at their
 // strategy's recommended values of those (or the first run's, without a recommendation).
 func HeatChart(f *results.File, px, py, metric string) (Chart, error) {
-	m, err := LookupMetric(metric)
+	if err := judged(f); err != nil {
+		return Chart{}, err
+	}
+	m, err := results.LookupMetric(metric)
 	if err != nil {
 		return Chart{}, fmt.Errorf("%w: %w", ErrChart, err)
 	}
 	name := "heat-" + slug(m.Name) + "-by-" + slug(px) + "-and-" + slug(py)
 	title := fmt.Sprintf("%s over %s and %s", m.Name, px, py)
-	var slo SLO
-	role := map[int]string{}
-	if f.Tune != nil {
-		slo, _ = ParseSLO(f.Tune.SLO)
-		role = roles(f)
-	}
 	var panels []*heatPanel
 	byStrategy := map[string][]int{}
 	var order []string
@@ -115,7 +112,7 @@ func HeatChart(f *results.File, px, py, metric string) (Chart, error) {
 		// Hold the other parameters at the recommended point's values.
 		anchor := idx[0]
 		for _, i := range idx {
-			if role[i] == "recommended" || role[i] == "closest" {
+			if r := role(f, i); r == results.RoleRecommended || r == results.RoleClosest {
 				anchor = i
 			}
 		}
@@ -147,10 +144,10 @@ func HeatChart(f *results.File, px, py, metric string) (Chart, error) {
 			x, _ := toFloat(r.Params[px])
 			y, _ := toFloat(r.Params[py])
 			i, j := sort.SearchFloat64s(p.xs, x), sort.SearchFloat64s(p.ys, y)
-			v := m.plotValue(r)
+			v := plotValue(m, r)
 			p.z[j][i] = v
-			p.fail[j][i] = len(slo.Conditions) > 0 && !slo.Check(r).Met
-			if role[k] == "recommended" {
+			p.fail[j][i] = missesSLO(f, k)
+			if role(f, k) == results.RoleRecommended {
 				p.pick = [2]int{i, j}
 			}
 			lo, hi = min(lo, v), max(hi, v)
@@ -165,7 +162,7 @@ func HeatChart(f *results.File, px, py, metric string) (Chart, error) {
 		better = +1
 	}
 	caption := fmt.Sprintf("%s (%s) for each %s and %s, one panel per strategy; darker is better.", m.Name, m.Doc, px, py)
-	if len(slo.Conditions) > 0 {
+	if len(sloConditions(f)) > 0 {
 		caption += " Faded cells miss the SLO; the outlined cell is the recommendation."
 	}
 	if fixed {
@@ -236,7 +233,7 @@ func otherParams2(p map[string]any, a, b string) string {
 			rest[k] = v
 		}
 	}
-	return FormatParams(rest)
+	return results.FormatParams(rest)
 }
 
 func uniqueSorted(xs []float64) []float64 {
@@ -264,7 +261,7 @@ type heatCells struct {
 	panel  *heatPanel
 	lo, hi float64
 	better int
-	metric Metric
+	metric results.Metric
 	labels bool
 }
 
@@ -333,7 +330,7 @@ func (h *heatCells) Plot(c draw.Canvas, plt *plot.Plot) {
 }
 
 // heatLabel writes a plotted value compactly: percentages with one decimal, times, factors with two.
-func heatLabel(m Metric, v float64) string {
+func heatLabel(m results.Metric, v float64) string {
 	switch m.Unit {
 	case "fraction":
 		return fmt.Sprintf("%.1f", v)

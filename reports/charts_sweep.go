@@ -70,7 +70,10 @@ func sweepCharts(f *results.File, lk []look) ([]Chart, error) {
 // parameters get lines of their own). Runs without the parameter are left out. The parameter axis is
 // logarithmic when its values are positive and span a factor of 10 or more, and is ticked at the swept values.
 func SweepChart(f *results.File, param, metric string) (Chart, error) {
-	m, err := LookupMetric(metric)
+	if err := judged(f); err != nil {
+		return Chart{}, err
+	}
+	m, err := results.LookupMetric(metric)
 	if err != nil {
 		return Chart{}, fmt.Errorf("%w: %w", ErrChart, err)
 	}
@@ -83,10 +86,6 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 		xy     plotter.XYs
 		lo, hi plotter.XYs // the confidence band, when the runs have intervals
 		picks  plotter.XYs // the recommended points
-	}
-	role := map[int]string{}
-	if f.Tune != nil {
-		role = roles(f)
 	}
 	var lines []*line
 	byKey := map[string]*line{}
@@ -108,13 +107,13 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 			byKey[key] = l
 			lines = append(lines, l)
 		}
-		y := m.plotValue(r)
+		y := plotValue(m, r)
 		l.xy = append(l.xy, plotter.XY{X: x, Y: y})
 		if iv, ok := r.CI[m.Name]; ok && r.Replications > 1 {
-			l.lo = append(l.lo, plotter.XY{X: x, Y: m.plotScale() * iv.Lo})
-			l.hi = append(l.hi, plotter.XY{X: x, Y: m.plotScale() * iv.Hi})
+			l.lo = append(l.lo, plotter.XY{X: x, Y: plotScale(m) * iv.Lo})
+			l.hi = append(l.hi, plotter.XY{X: x, Y: plotScale(m) * iv.Hi})
 		}
-		if role[i] == "recommended" {
+		if role(f, i) == results.RoleRecommended {
 			l.picks = append(l.picks, plotter.XY{X: x, Y: y})
 		}
 		xs = append(xs, x)
@@ -123,7 +122,7 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 		return Chart{}, fmt.Errorf("%w: no run has a numeric parameter %q", ErrChart, param)
 	}
 	sort.Float64s(xs)
-	p := newPlot(title, param, m.Label())
+	p := newPlot(title, param, axisLabel(m))
 	logX := xs[0] > 0 && xs[len(xs)-1]/xs[0] >= 10
 	p.X.Tick.Marker = valueTicks{values: xs}
 	if logX {
@@ -183,22 +182,19 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 		entries = append(entries, entry{"recommended", sc})
 		caption += " Ringed: each strategy's recommended setting."
 	}
-	if f.Tune != nil {
-		slo, _ := ParseSLO(f.Tune.SLO)
-		for _, c := range slo.Conditions {
-			if c.Metric.Name != m.Name || c.Strategy != "" {
-				continue
-			}
-			y := m.plotScale() * c.Value
-			hl, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: y}, {X: p.X.Max, Y: y}})
-			if err != nil {
-				return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
-			}
-			hl.LineStyle = draw.LineStyle{Color: ink, Width: vg.Points(1.4), Dashes: []vg.Length{vg.Points(8), vg.Points(4)}}
-			p.Add(hl)
-			p.Y.Max = max(p.Y.Max, y)
-			entries = append(entries, entry{"SLO " + c.Text, thumbLine(hl.LineStyle)})
+	for _, c := range sloConditions(f) {
+		if c.Metric != m.Name || c.Strategy != "" {
+			continue
 		}
+		y := plotScale(m) * c.Value
+		hl, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: y}, {X: p.X.Max, Y: y}})
+		if err != nil {
+			return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
+		}
+		hl.LineStyle = draw.LineStyle{Color: ink, Width: vg.Points(1.4), Dashes: []vg.Length{vg.Points(8), vg.Points(4)}}
+		p.Add(hl)
+		p.Y.Max = max(p.Y.Max, y)
+		entries = append(entries, entry{"SLO " + c.Text, thumbLine(hl.LineStyle)})
 	}
 	if p.Y.Max <= 0 {
 		p.Y.Max = 1
@@ -233,7 +229,7 @@ func otherParams(p map[string]any, skip string) string {
 	if len(rest) == 0 {
 		return ""
 	}
-	return FormatParams(rest)
+	return results.FormatParams(rest)
 }
 
 // valueTicks ticks an axis at the given sorted values (deduplicated). A value closer than 4 % of the axis to

@@ -13,6 +13,7 @@ import (
 	"stampede/reports"
 	"stampede/sim/results"
 	"stampede/sim/tune"
+	"stampede/verdict"
 )
 
 func newTuneCmd() *cobra.Command {
@@ -133,7 +134,10 @@ func flagged(err error) error {
 }
 
 // writeShard prints a shard's points and, with -o, writes only its results.json: a shard is half a report.
-func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts reports.Thresholds) error {
+func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts verdict.Thresholds) error {
+	if err := verdict.Judge(f); err != nil {
+		return err
+	}
 	if err := reports.Render(cmd.OutOrStdout(), f, o.format); err != nil {
 		return err
 	}

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	"stampede/reports"
 	"stampede/scenarios"
 	"stampede/sim"
+	"stampede/sim/results"
 	"stampede/strategies"
 )
 
@@ -48,7 +48,7 @@ func (g *Grid) Label(i int) string {
 	if len(p.params) == 0 {
 		return p.name
 	}
-	return p.name + " " + reports.FormatParams(p.params)
+	return p.name + " " + results.FormatParams(p.params)
 }
 
 // Expand builds the grid of a scenario's strategies (those keep accepts; nil keeps all) under the axes.
@@ -167,7 +167,7 @@ func Expand(s *scenarios.Scenario, axes []*Axis, keep func(name string) bool) (*
 			}
 			if err := p.check(); err != nil {
 				if skipped == 0 {
-					example = fmt.Sprintf("%s: %v", reports.FormatParams(p.params), err)
+					example = fmt.Sprintf("%s: %v", results.FormatParams(p.params), err)
 				}
 				for j, k := range combo {
 					if firstErr[j][k] == nil {
