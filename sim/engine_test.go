@@ -28,7 +28,7 @@ func intp(v int) *int { return &v }
 
 // TestBernoulliAmplification: with a fixed per-attempt failure probability p and n retries (no waiting, ample
 // capacity), attempts per request are (1 − p^(n+1))/(1 − p) and the give-up fraction is p^(n+1)
-// (Brooker 2022; ../shared/reference/literature.md item 2).
+// (Brooker 2022; docs/literature.md item 2).
 func TestBernoulliAmplification(t *testing.T) {
 	for _, p := range []float64{0.1, 0.5, 0.9} {
 		for _, n := range []int{0, 1, 3, 6} {

@@ -3,7 +3,7 @@ package strategies
 import "time"
 
 // Constant pauses the same time before every retry: pause(n) = base. With base 0 (written `base: 0s`) it retries
-// immediately, as the immediate family does: the "retry storm" of literature item 3 (../shared/reference/literature.md).
+// immediately, as the immediate family does: the "retry storm" of docs/literature.md item 3.
 //
 //	n      1      2      3      4
 //	base   100ms  100ms  100ms  100ms
