@@ -237,15 +237,55 @@ func TestNoAllocPerEvent(t *testing.T) {
 	}
 }
 
+// TestRunAllCancelled: a cancelled context stops RunAll handing out jobs; every job that ran has its whole run at
+// its own index, and every job that did not reports the context's error. Which jobs still start is a race (a
+// worker waiting for a job and the cancellation are both ready), so there are many jobs: all 64 starting anyway
+// would take the race going the wrong way 63 times in a row.
 func TestRunAllCancelled(t *testing.T) {
 	cfg, strats := quick(1)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	out := RunAll(ctx, []Job{{Config: cfg, Strategy: strats[0]}, {Config: cfg, Strategy: strats[1]}}, 1, nil)
-	for _, o := range out {
-		if o.Err != nil {
-			assert.ErrorIs(t, o.Err, context.Canceled)
-		}
+	cfg.Fleet.Clients = 50
+	jobs := make([]Job, 64)
+	for i := range jobs {
+		jobs[i] = Job{Config: cfg, Strategy: strats[i%len(strats)]}
+	}
+	for _, tc := range []struct {
+		name  string
+		first bool // the first job must have run
+		run   func(ctx context.Context, cancel func()) []Outcome
+	}{
+		{"cancelled before the start", false, func(ctx context.Context, cancel func()) []Outcome {
+			cancel()
+			return RunAll(ctx, jobs, 1, nil)
+		}},
+		{"cancelled when the first job is done", true, func(ctx context.Context, cancel func()) []Outcome {
+			return RunAll(ctx, jobs, 1, func(i int) {
+				if i == 0 {
+					cancel()
+				}
+			})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out := tc.run(ctx, cancel)
+			require.Len(t, out, len(jobs))
+			ran := 0
+			for i, o := range out {
+				if o.Err == nil {
+					ran++
+					assert.Equal(t, jobs[i].Strategy.Name(), o.Run.Strategy, "job %d: its own run at its index", i)
+					assert.Positive(t, o.Run.Requests, "job %d ran whole", i)
+					continue
+				}
+				assert.ErrorIs(t, o.Err, context.Canceled, "job %d", i)
+				assert.Zero(t, o.Run.Requests, "job %d did not run", i)
+			}
+			if tc.first {
+				assert.NoError(t, out[0].Err, "the job that was running finishes")
+			}
+			assert.Less(t, ran, len(jobs), "no more jobs are handed out after the cancellation")
+		})
 	}
 }
 
