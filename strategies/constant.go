@@ -17,6 +17,6 @@ func (c Constant) Delay(Step) (time.Duration, float64) { return c.Base, 0 }
 func init() {
 	RegisterBackoff(Family{
 		Name: "constant", Formula: "base", Source: "baseline", Retries: true, Params: []string{"base"},
-		New: func(s BackoffSpec) Backoff { return Constant{Base: s.B()} },
+		New: func(s BackoffSpec) Backoff { return Constant{Base: s.BaseOrDefault()} },
 	})
 }

@@ -234,13 +234,13 @@ func backoffParams(f Family, s BackoffSpec) string {
 		var v string
 		switch p {
 		case "base":
-			v = s.B().String()
+			v = s.BaseOrDefault().String()
 		case "cap":
 			v = s.Cap.String()
 		case "multiplier":
 			v = fmt.Sprint(s.Multiplier)
 		case "jitter":
-			v = fmt.Sprint(s.J())
+			v = fmt.Sprint(s.JitterOrZero())
 		case "base_max":
 			v = s.BaseMax.String()
 		case "throttle_base":
