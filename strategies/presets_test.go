@@ -208,8 +208,8 @@ func TestPresetRetryAfterSpecifics(t *testing.T) {
 		assert.Equal(t, 437500*time.Microsecond, d.Wait)
 	})
 	t.Run("Stainless SDKs obey x-should-retry, AWS ignores it", func(t *testing.T) {
-		yes := strategies.Outcome{Status: 400, ShouldRetry: strategies.True}
-		no := strategies.Outcome{Status: 503, ShouldRetry: strategies.False}
+		yes := strategies.Outcome{Status: 400, ShouldRetry: strategies.ShouldRetryTrue}
+		no := strategies.Outcome{Status: 503, ShouldRetry: strategies.ShouldRetryFalse}
 		assert.True(t, build("anthropic-python").Observe(0, failed(0, yes), draw(0)).Retry)
 		assert.False(t, build("anthropic-python").Observe(0, failed(0, no), draw(0)).Retry)
 		assert.False(t, build("aws-standard").Observe(0, failed(0, yes), draw(0)).Retry)
