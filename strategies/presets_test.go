@@ -11,7 +11,7 @@ import (
 	"stampede/strategies"
 )
 
-// TestPresetDelays checks each preset's schedule against its source's formula (../shared/reference/retry-policies.md)
+// TestPresetDelays checks each preset's schedule against its source's formula (docs/retry-policies.md)
 // with fixed draws: the pause before retry n for u = 0 and u = 0.5, computed by hand from the formula.
 func TestPresetDelays(t *testing.T) {
 	s := time.Second

@@ -1,5 +1,7 @@
 // Package results defines the records a run produces: the schema of results.json, shared by the simulator,
-// the live fleet and the reports. It holds plain data and the code that reads and writes it, nothing that runs.
+// the live fleet, the verdicts and the reports. It holds plain data, the code that reads and writes it, and the
+// catalogue of a run's named figures (Metrics: the keys of a tune point's intervals, the names thresholds use),
+// nothing that runs or decides. The records are plain values, safe for concurrent reading; Metrics is read-only.
 package results
 
 import (
