@@ -50,6 +50,7 @@ type engine struct {
 	life     life
 	srv      *fakeserver.Server
 	q        eventQueue
+	ref      *heapQueue // when set (tests), the reference queue holds the events instead of q
 	now      int64
 	stop     int64 // the run ends here
 	slots    []slot
@@ -74,7 +75,10 @@ type engine struct {
 }
 
 // newEngine validates the config and builds the run's initial state; the first events are scheduled.
-func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
+func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) { return buildEngine(cfg, strat, false) }
+
+// buildEngine is newEngine, with the reference heap in place of the calendar queue when ref is set.
+func buildEngine(cfg Config, strat strategies.Strategy, ref bool) (*engine, error) {
 	cfg = cfg.WithDefaults()
 	f := cfg.Fleet
 	switch {
@@ -106,15 +110,18 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		bg:      *rand.NewPCG(mix(cfg.Seed, streamBackground), 0),
 		horizon: cfg.Duration + cfg.Drain,
 	}
+	if ref {
+		e.ref = &heapQueue{}
+	}
 	e.m.init(cfg, srv.Capacity(), e.horizon)
 	e.q.shift = queueShift(eventRate(cfg, lc.think))
 	var free func()
 	e.units, free = allocHuge[unitRef](srv.Units())
 	e.release = append(e.release, free)
 	for i, p := range srv.Config().Timeline {
-		e.q.push(newEvent(int64(p.At), evPhase, int32(i), 0))
+		e.push(newEvent(int64(p.At), evPhase, int32(i), 0))
 		if end := p.End(e.horizon); end < e.horizon {
-			e.q.push(newEvent(int64(end), evPhase, int32(i), 1))
+			e.push(newEvent(int64(end), evPhase, int32(i), 1))
 		}
 	}
 	e.initClients(f.Clients)
@@ -124,7 +131,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 	}
 	if f.Kind == Open {
 		e.arrivals = newArrivals(cfg)
-		e.q.push(newEvent(e.arrivals.next(0), evArrival, 0, 0))
+		e.push(newEvent(e.arrivals.next(0), evArrival, 0, 0))
 		return e, nil
 	}
 	e.slots, free = allocHuge[slot](f.Clients)
@@ -134,7 +141,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		s.rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
 		s.client, s.left, s.state = int32(i), lc.requests, stThinking
 		if at := lc.firstSend(&s.rng); at < lc.end {
-			e.q.push(newEvent(at, evSend, int32(i), 0))
+			e.push(newEvent(at, evSend, int32(i), 0))
 		}
 	}
 	return e, nil
@@ -207,7 +214,7 @@ const cancelEvery = 1 << 16
 // cancelled it stops within cancelEvery events and returns the run as it stands with ctx's error.
 func (e *engine) run(ctx context.Context) (results.Run, error) {
 	done := ctx.Done()
-	for e.q.len() > 0 && e.q.peek().at <= e.stop {
+	for e.qlen() > 0 && e.peek().at <= e.stop {
 		e.step()
 		if done != nil && e.events%cancelEvery == 0 && ctx.Err() != nil {
 			return e.result(), ctx.Err()
@@ -230,7 +237,7 @@ func (e *engine) result() results.Run {
 }
 
 func (e *engine) lastActivity() int64 {
-	if e.q.len() > 0 {
+	if e.qlen() > 0 {
 		return e.stop
 	}
 	return e.now
@@ -245,12 +252,43 @@ func (e *engine) close() {
 	e.release, e.slots, e.units = nil, nil, nil
 }
 
+// The engine's queue operations: the calendar queue, by direct call, or the reference heap in tests.
+
+func (e *engine) push(ev event) {
+	if e.ref != nil {
+		e.ref.push(ev)
+		return
+	}
+	e.q.push(ev)
+}
+
+func (e *engine) pop() event {
+	if e.ref != nil {
+		return e.ref.pop()
+	}
+	return e.q.pop()
+}
+
+func (e *engine) peek() event {
+	if e.ref != nil {
+		return e.ref.peek()
+	}
+	return e.q.peek()
+}
+
+func (e *engine) qlen() int {
+	if e.ref != nil {
+		return e.ref.len()
+	}
+	return e.q.n
+}
+
 // step processes one event.
 func (e *engine) step() {
-	ev := e.q.pop()
+	ev := e.pop()
 	e.now = ev.at
 	e.events++
-	if e.q.n > 0 && e.slots != nil {
+	if e.q.n > 0 && e.slots != nil { // (the reference queue holds nothing in q: no prefetching)
 		e.prefetchNext()
 	}
 	switch ev.kind() {
@@ -333,7 +371,7 @@ func (e *engine) arrive() {
 	s.left, s.state = 1, stThinking
 	e.send(i)
 	if next := e.arrivals.next(e.now); next < e.life.end {
-		e.q.push(newEvent(next, evArrival, 0, 0))
+		e.push(newEvent(next, evArrival, 0, 0))
 	}
 }
 
@@ -358,7 +396,7 @@ func (e *engine) send(i int32) {
 		return
 	case hold > 0:
 		s.state = stHeld
-		e.q.push(newEvent(e.now+hold, evSend, i, 0))
+		e.push(newEvent(e.now+hold, evSend, i, 0))
 		return
 	}
 	if e.hedge != nil && s.req.number == 0 {
@@ -402,7 +440,7 @@ func (e *engine) transmit(i int32) {
 		e.m.hung(e.now)
 	}
 	if t := e.life.timeout; t > 0 {
-		e.q.push(newEvent(e.now+t, evTimeout, i, s.gen))
+		e.push(newEvent(e.now+t, evTimeout, i, s.gen))
 	}
 }
 
@@ -410,7 +448,7 @@ func (e *engine) transmit(i int32) {
 func (e *engine) schedDone(unit int, at int64, i int32) {
 	u := &e.units[unit]
 	u.slot = i
-	e.q.push(newEvent(at, evDone, int32(unit), u.gen))
+	e.push(newEvent(at, evDone, int32(unit), u.gen))
 }
 
 // outcomeOf sets *o to what the client reads off the wire of a rejection. Field by field: a composite literal
@@ -484,7 +522,7 @@ func (e *engine) phase(i int, end bool) {
 			}
 		}
 		if e.srv.Background() > 0 {
-			e.q.push(newEvent(e.nextBackground(e.now), evBackground, int32(i), 0))
+			e.push(newEvent(e.nextBackground(e.now), evBackground, int32(i), 0))
 		}
 	}
 	e.srv.Drain(now, func(r fakeserver.Request, unit int, waited, done time.Duration) {
@@ -510,7 +548,7 @@ func (e *engine) background(i int) {
 		e.schedDone(unit, int64(doneAt), -1)
 	}
 	if next := e.nextBackground(e.now); next < e.stop {
-		e.q.push(newEvent(next, evBackground, int32(i), 0))
+		e.push(newEvent(next, evBackground, int32(i), 0))
 	}
 }
 
@@ -527,7 +565,7 @@ func (e *engine) ended(i int32, respID uint64) {
 	}
 	if e.life.settle(&e.m, e.client(s), int(s.client), &s.req, e.now, &e.att, &s.rng, &e.dec) == stepRetry {
 		s.state = stBackoff
-		e.q.push(newEvent(e.now+int64(e.dec.Wait), evSend, i, 0))
+		e.push(newEvent(e.now+int64(e.dec.Wait), evSend, i, 0))
 		return
 	}
 	e.next(i)
@@ -563,7 +601,7 @@ func (e *engine) next(i int32) {
 		return
 	}
 	s.state = stThinking
-	e.q.push(newEvent(at, evSend, i, 0))
+	e.push(newEvent(at, evSend, i, 0))
 }
 
 // Run simulates one strategy against a fresh server and fleet built from cfg.
@@ -579,7 +617,7 @@ func RunContext(ctx context.Context, cfg Config, strat strategies.Strategy) (res
 		if cfg.Fleet.Clients <= 0 || cfg.Duration <= 0 {
 			return results.Run{}, fmt.Errorf("%w: a contention run needs clients > 0 and duration > 0", ErrBadConfig)
 		}
-		return runContention(cfg, strat)
+		return runContention(cfg, strat, &eventQueue{})
 	}
 	e, err := newEngine(cfg, strat)
 	if err != nil {
