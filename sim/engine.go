@@ -75,7 +75,9 @@ type engine struct {
 }
 
 // newEngine validates the config and builds the run's initial state; the first events are scheduled.
-func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) { return buildEngine(cfg, strat, false) }
+func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
+	return buildEngine(cfg, strat, false)
+}
 
 // buildEngine is newEngine, with the reference heap in place of the calendar queue when ref is set.
 func buildEngine(cfg Config, strat strategies.Strategy, ref bool) (*engine, error) {
