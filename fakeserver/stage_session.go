@@ -1,0 +1,24 @@
+package fakeserver
+
+import "time"
+
+// sessionStage answers 400 to a request that references a response id the server never issued (a stateful
+// session built on an id the client made up: the "session unrecoverable after 429" failure). It is in every
+// chain: whether a request carries a reference is the client's choice, not the configuration's.
+type sessionStage struct{}
+
+func (sessionStage) admit(s *Server, _ time.Duration, r Request, a *Answer) Verdict {
+	if r.PrevID != 0 && !s.Valid(r.PrevID) {
+		*a = Answer{Status: 400, Reason: ReasonInvalid}
+		return Rejected
+	}
+	return pass
+}
+
+func init() {
+	registerStage(stageKind{
+		name:  "session",
+		order: 20,
+		build: func(*Config, int) stage { return sessionStage{} },
+	})
+}
