@@ -33,12 +33,12 @@ func (s *Server) LimitStates(dst []LimitState, now time.Duration, key int) []Lim
 // at the same index and scope, brought up to now at the old rate, then cut down to the new size, where a new one
 // starts full). The phase in force applies to the new stages. next is not usable afterwards.
 func (s *Server) Adopt(now time.Duration, next *Server) {
-	for i, st := range next.chain {
+	for i, st := range next.refs.stages {
 		a, ok := st.(adopter)
 		if !ok {
 			continue
 		}
-		for j, old := range s.chain {
+		for j, old := range s.refs.stages {
 			if s.kinds[j] == next.kinds[i] {
 				a.adopt(s, now, old)
 			}
@@ -48,9 +48,9 @@ func (s *Server) Adopt(now time.Duration, next *Server) {
 	s.cfg = next.cfg
 	s.cfg.Capacity, s.cfg.Timeline = capacity, timeline
 	s.raUnit = next.raUnit
-	s.chain, s.kinds, s.phasers, s.settlers, s.limiters = next.chain, next.kinds, next.phasers, next.settlers, next.limiters
+	s.plain, s.refs, s.kinds, s.settles, s.phasers, s.limiters = next.plain, next.refs, next.kinds, next.settles, next.phasers, next.limiters
 	s.service, s.svcMean, s.overload, s.penalty, s.qcap = next.service, next.svcMean, next.overload, next.penalty, next.qcap
-	if s.settlers != nil && s.inflight == nil {
+	if s.settles && s.inflight == nil {
 		s.inflight = make([]Request, len(s.units))
 	}
 	if s.phase >= 0 {

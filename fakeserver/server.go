@@ -80,14 +80,15 @@ type Server struct {
 	rng    *rand.PCG
 	raUnit time.Duration // Retry-After precision in seconds format
 
-	// the admission chain and the stages that implement each hook, in chain order
-	chain    []stage
-	kinds    []string // the kind of each stage in chain, for Adopt
+	// the admission chains and the stages that implement each hook, in chain order
+	plain    chain    // the chain of a request without a reference to an earlier response
+	refs     chain    // the chain of a request with one: every stage
+	kinds    []string // the kind of each stage in refs, for Adopt
+	settles  bool     // some stage settles
 	phasers  []phaser
-	settlers []settlerAt
 	limiters []limiter
 	ans      Answer        // the scratch answer a stage fills when it refuses
-	tight    *meter.Bucket // the tightest bucket the arriving request took from (see passed)
+	tight    *meter.Bucket // the tightest bucket the request going through the chain took from (see passed)
 	limitBuf []LimitState  // scratch for LimitState
 
 	// the service
@@ -151,8 +152,8 @@ func (r *registry) server(cfg Config, keys int, seed uint64) (*Server, error) {
 	for i := range s.idle {
 		s.idle[i] = int32(units - 1 - i)
 	}
-	r.chain(s, &cfg, keys)
-	if len(s.settlers) > 0 {
+	r.build(s, &cfg, keys)
+	if s.settles = len(s.refs.settlers) > 0; s.settles {
 		s.inflight = make([]Request, units)
 	}
 	return s, nil
@@ -237,24 +238,46 @@ func (s *Server) Valid(id uint64) bool { return id >= 1 && id <= s.issued }
 // then). When it starts at once, unit is the unit serving it and done the instant its service ends: the caller
 // must call Finish(done, unit) then.
 // The request goes through the chain of stages the configuration asks for (see stage.go; in this order: outage,
-// invalid session reference, fail-first, faults, rate limits) and then to the service: capacity and queue.
+// invalid session reference, fail-first, faults, rate limits) and then to the service (stage_capacity.go): it
+// starts on a free unit, or waits in the queue, or gets the overload answer.
 func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, unit int, done time.Duration) {
+	var tight *meter.Bucket
+	if c := s.chainOf(&r); len(c.stages) > 0 {
+		if v, tight = s.admit(c, now, r, a); v != pass {
+			return v, 0, 0
+		}
+	}
+	if s.busy < s.capacity {
+		u := s.take()
+		return Started, u, s.start(now, u, r)
+	}
+	if s.qcap < 0 || s.queue.n < s.qcap {
+		s.queue.push(queued{req: r, arrived: now})
+		return Queued, 0, 0
+	}
+	s.overloaded(now, r, tight, a)
+	return Rejected, 0, 0
+}
+
+// admit runs request r through chain c: pass when every stage lets it through, with the tightest bucket it took
+// from (nil: none), else the verdict of the stage that stopped it (with *a its answer when that is Rejected).
+func (s *Server) admit(c *chain, now time.Duration, r Request, a *Answer) (Verdict, *meter.Bucket) {
 	s.tight = nil
-	for i, st := range s.chain {
+	for i, st := range c.stages {
 		switch v := st.admit(s, now, r, &s.ans); v {
 		case pass:
 			continue
 		case Rejected:
 			*a = s.ans
-			if s.settlers != nil {
-				s.settleBefore(i, now, r, settleRejected)
+			if s.settles {
+				c.settleBefore(s, i, now, r, settleRejected)
 			}
-			return v, 0, 0
+			return v, nil
 		default:
-			return v, 0, 0
+			return v, nil
 		}
 	}
-	return s.serve(now, r, a)
+	return pass, s.tight
 }
 
 // passed records that the arriving request took from bucket b: the overload answer carries the state of the

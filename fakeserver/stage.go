@@ -75,6 +75,9 @@ type adopter interface {
 type stageKind struct {
 	name  string // the configuration it reads, as the YAML names it ("rate_limits")
 	order int    // its place in the chain: lower runs first
+	// refs: only requests that reference an earlier response (Request.PrevID ≠ 0) go through it; the others take
+	// the chain without it, and pay nothing for it.
+	refs bool
 	// defaults fills the zero fields of its configuration in c (copying any list it changes); nil: none.
 	defaults func(c *Config)
 	// validate checks its configuration as a scenario writes it (before defaults), recording each problem with
@@ -106,26 +109,31 @@ func (r *registry) add(k stageKind) {
 	r.kinds = slices.Insert(r.kinds, i, k)
 }
 
-// chain builds the stages c asks for, in order, and sorts out their hooks onto s.
-func (r *registry) chain(s *Server, c *Config, keys int) {
+// build builds the stages c asks for, in order, into s's chains, and sorts out their hooks.
+func (r *registry) build(s *Server, c *Config, keys int) {
 	for _, k := range r.kinds {
 		st := k.build(c, keys)
 		if st == nil {
 			continue
 		}
-		i := len(s.chain)
-		s.chain = append(s.chain, st)
+		s.refs.add(st)
+		if !k.refs {
+			s.plain.add(st)
+		}
 		s.kinds = append(s.kinds, k.name)
 		if p, ok := st.(phaser); ok {
 			s.phasers = append(s.phasers, p)
-		}
-		if st, ok := st.(settler); ok {
-			s.settlers = append(s.settlers, settlerAt{at: i, st: st})
 		}
 		if l, ok := st.(limiter); ok {
 			s.limiters = append(s.limiters, l)
 		}
 	}
+}
+
+// chain is the stages a request goes through, in order, and those of them that settle.
+type chain struct {
+	stages   []stage
+	settlers []settlerAt
 }
 
 // settlerAt is a settling stage and its place in the chain.
@@ -134,12 +142,33 @@ type settlerAt struct {
 	st settler
 }
 
-// settleBefore settles request r with the stages before chain position i that let it through.
-func (s *Server) settleBefore(i int, now time.Duration, r Request, how settlement) {
-	for _, x := range s.settlers {
+func (c *chain) add(st stage) {
+	if x, ok := st.(settler); ok {
+		c.settlers = append(c.settlers, settlerAt{at: len(c.stages), st: x})
+	}
+	c.stages = append(c.stages, st)
+}
+
+// chainOf is the chain request r goes through.
+func (s *Server) chainOf(r *Request) *chain {
+	if r.PrevID != 0 {
+		return &s.refs
+	}
+	return &s.plain
+}
+
+// settleBefore settles request r with the stages of c before position i: those that let it through.
+func (c *chain) settleBefore(s *Server, i int, now time.Duration, r Request, how settlement) {
+	for _, x := range c.settlers {
 		if x.at >= i {
 			return
 		}
 		x.st.settle(s, now, r, how)
 	}
+}
+
+// settle settles request r, which went through the whole chain, with every stage of it that settles.
+func (s *Server) settle(now time.Duration, r Request, how settlement) {
+	c := s.chainOf(&r)
+	c.settleBefore(s, len(c.stages), now, r, how)
 }

@@ -3,36 +3,30 @@ package fakeserver
 import (
 	"time"
 	"unsafe"
+
+	"stampede/meter"
 )
 
-// The service ends every chain: a request that every stage let through starts on a free unit if the capacity in
-// force allows, else waits in the FIFO queue if it has room, else gets the overload answer (with a computed
-// Retry-After: the expected time for the queue ahead of it to drain). Its configuration is Config's own fields:
-// capacity, service_time, queue, overload and concurrency_penalty.
+// The service ends every chain (Server.Arrive): a request that every stage let through starts on a free unit if the
+// capacity in force allows, else waits in the FIFO queue if it has room, else gets the overload answer (with a
+// computed Retry-After: the expected time for the queue ahead of it to drain). Its configuration is Config's own
+// fields: capacity, service_time, queue, overload and concurrency_penalty.
 
-// serve hands a request that passed the chain to the service.
-func (s *Server) serve(now time.Duration, r Request, a *Answer) (Verdict, int, time.Duration) {
-	if s.busy < s.capacity {
-		u := s.take()
-		return Started, u, s.start(now, u, r)
-	}
-	if s.qcap < 0 || s.queue.n < s.qcap {
-		s.queue.push(queued{req: r, arrived: now})
-		return Queued, 0, 0
-	}
+// overloaded fills *a with the overload answer to request r, which found capacity and queue full at now: a
+// computed Retry-After is the expected time for the queue ahead of it to drain, and the answer carries the state of
+// tight, the tightest bucket it took from (nil: none).
+func (s *Server) overloaded(now time.Duration, r Request, tight *meter.Bucket, a *Answer) {
 	var est time.Duration
 	if s.overload.kind == raComputed {
-		// The expected time for the queue ahead to drain.
 		est = time.Duration(float64(s.queue.n+1) * s.svcMean * s.latency / float64(max(s.capacity, 1)))
 	}
 	s.answer(now, &s.overload, ReasonOverload, est, a)
-	if s.tight != nil {
-		fillLimit(a, s.tight)
+	if tight != nil {
+		fillLimit(a, tight)
 	}
-	if s.settlers != nil {
-		s.settleBefore(len(s.chain), now, r, settleRejected)
+	if s.settles {
+		s.settle(now, r, settleRejected)
 	}
-	return Rejected, 0, 0
 }
 
 // take removes a free unit.
@@ -89,8 +83,8 @@ func (s *Server) Finish(now time.Duration, unit int) (served Done, next Request,
 	u := &s.units[unit]
 	served = Done{Ref: u.ref, Busy: now - u.started, RespID: s.issue()}
 	s.busy--
-	if s.settlers != nil {
-		s.settleBefore(len(s.chain), now, s.inflight[unit], settleServed)
+	if s.settles {
+		s.settle(now, s.inflight[unit], settleServed)
 	}
 	if s.queue.n > 0 && s.busy < s.capacity {
 		q := s.queue.pop()
@@ -121,8 +115,8 @@ func (s *Server) dropAll(now time.Duration) []Dropped {
 		if !idle[u] {
 			dropped = append(dropped, Dropped{Ref: s.units[u].ref, Unit: u, Busy: now - s.units[u].started})
 			s.idle = append(s.idle, int32(u))
-			if s.settlers != nil {
-				s.settleBefore(len(s.chain), now, s.inflight[u], settleDropped)
+			if s.settles {
+				s.settle(now, s.inflight[u], settleDropped)
 			}
 		}
 	}
@@ -130,8 +124,8 @@ func (s *Server) dropAll(now time.Duration) []Dropped {
 	for s.queue.n > 0 {
 		q := s.queue.pop()
 		dropped = append(dropped, Dropped{Ref: q.req.Ref, Unit: -1})
-		if s.settlers != nil {
-			s.settleBefore(len(s.chain), now, q.req, settleDropped)
+		if s.settles {
+			s.settle(now, q.req, settleDropped)
 		}
 	}
 	return dropped

@@ -69,7 +69,7 @@ func (o *outageStage) phase(_ *Server, _ time.Duration, i int) {
 // OutageAnswer is the answer of the outage in force (Refused for refuse mode); ok is false without an outage
 // or in hang mode.
 func (s *Server) OutageAnswer(now time.Duration) (a Answer, ok bool) {
-	for _, st := range s.chain {
+	for _, st := range s.refs.stages {
 		if o, is := st.(*outageStage); is && o.cur != nil && o.cur.mode != outageHang {
 			_ = o.admit(s, now, Request{}, &a)
 			return a, true
