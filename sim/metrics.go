@@ -5,17 +5,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"stampede/fakeserver"
 	"stampede/sim/results"
 	"stampede/strategies"
-)
-
-// Latency histograms record microseconds from 1 µs to 1 hour at 3 significant digits.
-const (
-	histMin = 1
-	histMax = int64(time.Hour / time.Microsecond)
 )
 
 // Outcome labels beyond HTTP statuses, indexed after the 600 status slots.
@@ -35,14 +27,14 @@ type metrics struct {
 
 	requests, succeeded, failed, gaveUp, attempts, localRejects int64
 	failedBy                                                    [nLabels]int64
-	stoppedBy                                                   [6]int64
+	stoppedBy                                                   [strategies.NumStopReasons]int64
 	perRequest, byNumber                                        []int64
-	ok, fail                                                    *hdrhistogram.Histogram // latency of requests that succeeded, failed
+	ok, fail                                                    hist // latency of requests that succeeded, failed
 
 	served, abandoned, bg, hungs int64
 	busyAll, busyWasted          float64 // ns of unit time: all, and spent on requests nobody waited for any more
 	sessions, sessHit, sessBroke int64
-	rejected                     [8]int64 // by fakeserver.Reason
+	rejected                     [fakeserver.NumReasons]int64 // by fakeserver.Reason
 	waitSum                      float64
 	waitN                        int64
 	waitBatch                    int
@@ -58,27 +50,28 @@ type metrics struct {
 	capacity                                                    int
 }
 
-func (m *metrics) init(cfg Config, capacity int) {
+// init sizes the series for a run whose events all happen by horizon (duration + drain, in both engines).
+func (m *metrics) init(cfg Config, capacity int, horizon time.Duration) {
 	m.bucket = int64(cfg.Bucket)
-	n := int((int64(cfg.Duration+cfg.Drain)+m.bucket-1)/m.bucket) + 1
+	n := int((int64(horizon)+m.bucket-1)/m.bucket) + 1
 	for _, p := range []*[]int64{&m.offered, &m.accepted, &m.r429, &m.r529, &m.rOther, &m.timeouts, &m.okS, &m.failS} {
 		*p = make([]int64, n)
 	}
 	m.queueArea, m.busyArea = make([]float64, n), make([]float64, n)
 	m.perRequest, m.byNumber = make([]int64, 8), make([]int64, 8)
-	m.ok = hdrhistogram.New(histMin, histMax, 3)
-	m.fail = hdrhistogram.New(histMin, histMax, 3)
+	m.ok, m.fail = newHist(), newHist()
 	m.waitBatch = cfg.WaitBatch
 	m.capacity = capacity
 }
 
 // at returns the index of the bucket holding instant t. Nearly every call asks for the bucket of the previous
-// one (time moves forward), which is answered without a division.
+// one (time moves forward), which is answered without a division. An instant past the series (which neither
+// engine records) would count in the last bucket rather than out of bounds.
 func (m *metrics) at(t int64) int {
 	if t >= m.atLo && t < m.atHi {
 		return m.atIdx
 	}
-	i := int(t / m.bucket)
+	i := min(int(t/m.bucket), len(m.offered)-1)
 	m.atIdx, m.atLo, m.atHi = i, int64(i)*m.bucket, int64(i+1)*m.bucket
 	return i
 }
@@ -121,10 +114,7 @@ func (m *metrics) serve(busy time.Duration, abandoned, background bool) {
 func (m *metrics) hung(int64) { m.hungs++ }
 
 // sessionEnd records the end of a client's session (session fleets only) with its flags.
-func (m *metrics) sessionEnd(flags uint8, session bool) {
-	if !session {
-		return
-	}
+func (m *metrics) sessionEnd(flags uint8) {
 	m.sessions++
 	if flags&sessHit != 0 {
 		m.sessHit++
@@ -165,16 +155,16 @@ func (m *metrics) integrate(t int64, queue, busy int) {
 
 // finish records the end of a request that started at start and made number+1 attempts.
 func (m *metrics) finish(t, start int64, number int, ok bool, o *strategies.Outcome, stop strategies.StopReason) {
-	us := min(max((t-start)/int64(time.Microsecond), histMin), histMax)
+	us := (t - start) / int64(time.Microsecond)
 	m.perRequest = bump(m.perRequest, number)
 	m.lastFinish = t
 	if ok {
 		m.succeeded++
 		m.okS[m.at(t)]++
-		_ = m.ok.RecordValue(us)
+		m.ok.record(us)
 		return
 	}
-	_ = m.fail.RecordValue(us)
+	m.fail.record(us)
 	m.failed++
 	m.failS[m.at(t)]++
 	m.failedBy[label(o)]++
@@ -232,10 +222,10 @@ type runScope struct {
 // result turns the counters into the run record.
 func (m *metrics) result(sc runScope) results.Run {
 	finished := m.succeeded + m.failed
+	okLatency := m.ok.latency()
 	// Every request's latency: the two histograms (kept apart so that a request records into one) added up.
-	all := hdrhistogram.New(histMin, histMax, 3)
-	all.Merge(m.ok)
-	all.Merge(m.fail)
+	all := &m.ok
+	all.absorb(&m.fail)
 	r := results.Run{
 		Strategy:           sc.strategy,
 		Params:             map[string]any{},
@@ -250,9 +240,9 @@ func (m *metrics) result(sc runScope) results.Run {
 		LocalRejected:      m.localRejects,
 		SuccessRate:        ratio(float64(m.succeeded), float64(finished)),
 		Amplification:      ratio(float64(m.attempts), float64(m.requests)),
-		LatencyMs:          latency(all),
-		SuccessLatencyMs:   latency(m.ok),
-		LatencyCDF:         cdf(all),
+		LatencyMs:          all.latency(),
+		SuccessLatencyMs:   okLatency,
+		LatencyCDF:         all.cdf(),
 		AttemptsPerRequest: trim(m.perRequest),
 		RetriesByNumber:    trim(m.byNumber),
 		MakespanS:          round3(float64(m.lastFinish) / 1e9),
@@ -332,37 +322,6 @@ func (m *metrics) result(sc runScope) results.Run {
 		r.PeakToMean = round3(ratio(float64(peak), mean))
 	}
 	return r
-}
-
-func latency(h *hdrhistogram.Histogram) results.Latency {
-	if h.TotalCount() == 0 {
-		return results.Latency{}
-	}
-	ms := func(us int64) float64 { return round3(float64(us) / 1000) }
-	return results.Latency{
-		Mean: round3(h.Mean() / 1000),
-		P50:  ms(h.ValueAtQuantile(50)),
-		P90:  ms(h.ValueAtQuantile(90)),
-		P99:  ms(h.ValueAtQuantile(99)),
-		P999: ms(h.ValueAtQuantile(99.9)),
-		Max:  ms(h.Max()),
-	}
-}
-
-// cdf samples h at results.CDFQuantiles, in milliseconds.
-func cdf(h *hdrhistogram.Histogram) []results.Quantile {
-	if h.TotalCount() == 0 {
-		return []results.Quantile{}
-	}
-	out := make([]results.Quantile, len(results.CDFQuantiles))
-	for i, q := range results.CDFQuantiles {
-		us := h.ValueAtQuantile(q * 100)
-		if q == 0 {
-			us = h.Min()
-		}
-		out[i] = results.Quantile{Q: q, Ms: round3(float64(us) / 1000)}
-	}
-	return out
 }
 
 func ratio(a, b float64) float64 {
