@@ -15,6 +15,7 @@ import (
 //	order  stage        what it does                                                       file
 //	10     outage       a timeline outage answers, refuses or hangs every arrival           stage_outage.go
 //	20     session      a reference to a response id the server never issued: 400          stage_session.go
+//	                    (always built; only requests that carry a reference go through it)
 //	30     fail_first   the first attempts of a request, or of an API key, fail             stage_failfirst.go
 //	40     faults       a random share of arrivals fails                                    stage_faults.go
 //	50     rate_limits  token buckets, global or per API key                                stage_ratelimit.go
@@ -28,7 +29,8 @@ import (
 // stage is one step of admission.
 type stage interface {
 	// admit decides on request r arriving at instant now. pass lets it on to the next stage; Rejected (with *a
-	// filled, by Server.answer) or Hung ends it here. a is the server's own scratch answer, never the caller's.
+	// filled, by Server.answer) or Hung ends it here. a is the server's own scratch answer, never the caller's:
+	// a pointer passed through an interface call escapes, and the caller's answer would cost an allocation.
 	admit(s *Server, now time.Duration, r Request, a *Answer) Verdict
 }
 
