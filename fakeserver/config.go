@@ -8,13 +8,15 @@ import (
 )
 
 // Config is a server as a scenario writes it; the struct is the YAML schema. Zero values are documented per field.
+// The service's fields are here; each admission stage's configuration type lives in its file (stage_*.go), which
+// also fills its defaults and validates it. Validate checks a Config as written; WithDefaults fills it.
 type Config struct {
 	Capacity    int         `yaml:"capacity"`     // requests served at once (default 100)
 	ServiceTime Dist        `yaml:"service_time"` // time to serve one request (default constant 100ms)
 	Queue       int         `yaml:"queue"`        // waiting room beyond capacity; 0 none, -1 unbounded
 	Overload    Rejection   `yaml:"overload"`     // the answer when capacity and queue are full (default 529)
-	RateLimits  []RateLimit `yaml:"rate_limits"`  // token buckets checked before the queue
-	Faults      []Fault     `yaml:"faults"`       // random failures injected on arrival, checked first
+	RateLimits  []RateLimit `yaml:"rate_limits"`  // token buckets, the last check before the service (stage_ratelimit.go)
+	Faults      []Fault     `yaml:"faults"`       // random failures on arrival, before the rate limits (stage_faults.go)
 	// RetryAfterUnit is the precision of the Retry-After the client sees: values are rounded up to a
 	// multiple of it (default 1s, as delay-seconds carries; 1ms models retry-after-ms).
 	RetryAfterUnit time.Duration `yaml:"retry_after_unit"`
@@ -26,7 +28,7 @@ type Config struct {
 	// Bronson et al. (HotOS 2021), docs/literature.md item 3.
 	ConcurrencyPenalty time.Duration `yaml:"concurrency_penalty"`
 	// FailFirst answers the first attempts of each request (or of each API key) with an error, then lets
-	// them through: the "fail N times, then succeed" fixture.
+	// them through: the "fail N times, then succeed" fixture (stage_failfirst.go).
 	FailFirst []FailFirst `yaml:"fail_first"`
 	// Contention, when set, replaces the API server by one contended row under optimistic concurrency
 	// control (see Contention); capacity, queue, limits and faults do not apply.
