@@ -16,7 +16,8 @@ const Never = time.Duration(math.MaxInt64)
 //
 // Take(now, n) is golang.org/x/time/rate's AllowN: it takes n tokens if they are there and reports whether it did.
 // Reserve(now, n) is ReserveN: it takes n tokens at once, the level may go below zero, and it returns how long the
-// caller must wait until the refill has covered them. Wait(now, n) is the time until n tokens are there.
+// caller must wait until the refill has covered them. Wait(now, n) is the time until n tokens are there. Return(now,
+// n) gives tokens back (a charge settled below its estimate), never above the burst.
 //
 // Worked example, New(2, 4) (2 tokens per second, 4 at most, starting full), at t = 0: Take(0, 3) takes 3
 // (1 left); Take(0, 2) fails, and Wait(0, 2) is 500ms; Reserve(0, 2) leaves −1 and returns 500ms; at t = 1s the
@@ -68,6 +69,19 @@ func (b *Bucket) Reserve(now time.Duration, n float64) time.Duration {
 		return 0
 	}
 	return b.after(-b.tokens)
+}
+
+// Return gives n tokens back at instant now, at most up to the burst: a charge estimated when a request started and
+// settled when it ended (an LLM API's output-token limit takes max_tokens at admission and gives back what the
+// answer did not use). It is x/time/rate's Reservation.Cancel for a part of the reservation, without its
+// bookkeeping of later reservations: the tokens simply come back.
+//
+//	tokens ← min(burst, tokens + n)     (after bringing the level up to now; n ≤ 0 changes nothing)
+func (b *Bucket) Return(now time.Duration, n float64) {
+	b.advance(now)
+	if n > 0 {
+		b.tokens = math.Min(b.burst, b.tokens+n)
+	}
 }
 
 // Wait returns the time from instant now until the bucket holds n tokens, at the rate in force: 0 when it holds

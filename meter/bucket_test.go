@@ -158,3 +158,40 @@ func TestLevelNeverAboveBurst(t *testing.T) {
 		require.LessOrEqual(t, b.Tokens(), 3.0)
 	}
 }
+
+// TestReturn: tokens given back raise the level, never above the burst, after the refill up to the instant; the
+// estimate-then-settle of an output-token limit (take max_tokens, give back what the answer did not use) leaves
+// the bucket where taking the actual output would have.
+func TestReturn(t *testing.T) {
+	cases := []struct {
+		name  string
+		start float64 // level at instant 0 (New(10, 100) refills 10 a second)
+		at    time.Duration
+		n     float64
+		want  float64
+	}{
+		{"back in full", 20, 0, 30, 50},
+		{"capped at the burst", 90, 0, 30, 100},
+		{"after the refill to now", 20, 2 * time.Second, 30, 70},
+		{"refill and return both capped", 90, 2 * time.Second, 30, 100},
+		{"from below zero", -40, 0, 30, -10},
+		{"nothing to return", 20, 0, 0, 20},
+		{"a negative amount changes nothing", 20, 0, -5, 20},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := New(10, 100)
+			b.tokens = tc.start
+			b.Return(tc.at, tc.n)
+			assert.Equal(t, tc.want, b.Tokens())
+		})
+	}
+	t.Run("estimate then settle", func(t *testing.T) {
+		est, exact := New(10, 100), New(10, 100)
+		require.True(t, est.Take(0, 64)) // max_tokens
+		est.Return(time.Second, 64-12)   // the answer had 12 tokens
+		require.True(t, exact.Take(0, 12))
+		assert.Equal(t, exact.Level(time.Second), est.Tokens())
+		assert.Equal(t, 98.0, est.Tokens(), "100 − 12 + 10 refilled")
+	})
+}
