@@ -36,6 +36,13 @@ type Config struct {
 	// Timeline changes the server for a while: outages, brownouts, rate-limit changes, background load.
 	// Phases may not overlap; when one ends, the parameters it changed return to their values before it.
 	Timeline []Phase `yaml:"timeline"`
+	// TokenLimits meter requests, input tokens and output tokens per minute, as LLM APIs do (RPM, ITPM, OTPM,
+	// TPM), globally or per API key; each applies to every model, or to the models it names, and models may have
+	// limits of their own (stage_tokens.go, after the rate limits).
+	TokenLimits []TokenLimit `yaml:"token_limits"`
+	// Models makes the server host several models, each with its own service and token limits; a request names
+	// its model. Without it the server is one model made of the fields above (models.go).
+	Models []Model `yaml:"models"`
 }
 
 // Phase is one interval of the timeline, from At for For (0: until the end of the run).
@@ -55,6 +62,9 @@ type Phase struct {
 	// Background adds open-loop traffic (arrivals per second) that is not part of the measured fleet:
 	// other tenants, a batch job, a load spike.
 	Background float64 `yaml:"background"`
+	// Model, on a server with models, limits the phase's capacity and latency changes to that model and sends its
+	// background arrivals there; "" changes every model and sends background arrivals to the first.
+	Model string `yaml:"model"`
 }
 
 // Rejection describes one kind of refusal: its status and what it says in Retry-After.
@@ -92,8 +102,8 @@ const (
 	DefaultRetryAfterUnit = time.Second
 )
 
-// WithDefaults returns c with zero fields filled: the service's here, each stage's by the stage (its file's
-// defaults function), the timeline's phase names. It copies the lists it fills, never writing into c's.
+// WithDefaults returns c with zero fields filled: the service's here, then each model's from the server's, each
+// stage's by the stage (its file's defaults function), the timeline's phase names. It copies the lists it fills, never writing into c's.
 func (c Config) WithDefaults() Config {
 	if c.Capacity == 0 {
 		c.Capacity = DefaultCapacity
@@ -106,6 +116,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.RetryAfterUnit == 0 {
 		c.RetryAfterUnit = DefaultRetryAfterUnit
+	}
+	if c.Models != nil {
+		c.Models = withDefaults(c.Models, c.modelDefaults)
 	}
 	for _, k := range stages.kinds {
 		if k.defaults != nil {

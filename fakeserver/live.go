@@ -7,6 +7,8 @@ import "time"
 // turns every one into an IETF RateLimit item; the API dialects report only the tightest, which
 // Server.LimitState gives.
 type LimitState struct {
+	Kind      LimitKind     // what it counts
+	Name      string        // the limit's label: its scope for a rate limit, kind-scope for a token limit ("itpm-key")
 	Scope     string        // global | key
 	Rate      float64       // tokens per second now
 	Limit     float64       // the bucket's size (burst)
@@ -14,12 +16,35 @@ type LimitState struct {
 	UntilFull time.Duration // time until the bucket is full again; 0 when it is full
 }
 
-// LimitStates appends to dst the state at instant now of every rate limit that applies to API key key, in
-// the order of the stages that meter and, within one, of their configuration (Config.RateLimits), and returns
-// the extended slice. The buckets are brought up to now, as Arrive would.
+// LimitKind is what a limit counts, as the rate-limit headers tell them apart.
+type LimitKind uint8
+
+const (
+	LimitRequests     LimitKind = iota // requests (rate_limits, and token_limits of kind rpm)
+	LimitTokens                        // input and output tokens together (tpm)
+	LimitInputTokens                   // input tokens (itpm)
+	LimitOutputTokens                  // output tokens (otpm)
+	NumLimitKinds
+)
+
+// limitKindNames name the kinds as the Anthropic headers do (anthropic-ratelimit-<name>-limit).
+var limitKindNames = [NumLimitKinds]string{"requests", "tokens", "input-tokens", "output-tokens"}
+
+func (k LimitKind) String() string { return limitKindNames[k] }
+
+// LimitStates appends to dst the state at instant now of every rate limit that applies to API key key (for a
+// request of the first model), in the order of the stages that meter and, within one, of their configuration
+// (Config.RateLimits, then Config.TokenLimits and the model's), and returns the extended slice. The buckets are
+// brought up to now, as Arrive would.
 func (s *Server) LimitStates(dst []LimitState, now time.Duration, key int) []LimitState {
+	return s.LimitStatesFor(dst, now, key, 0)
+}
+
+// LimitStatesFor is LimitStates for a request of key that names model: the token limits are those that apply to
+// that model.
+func (s *Server) LimitStatesFor(dst []LimitState, now time.Duration, key, model int) []LimitState {
 	for _, l := range s.limiters {
-		dst = l.states(s, dst, now, key)
+		dst = l.states(s, dst, now, key, model)
 	}
 	return dst
 }
@@ -31,7 +56,9 @@ func (s *Server) LimitStates(dst []LimitState, now time.Duration, key int) []Lim
 // except the capacity and the timeline, which need a fresh server; that is, next's chain of stages, each of which
 // may keep state of its counterpart on s (fail-first counts per key; the levels of a rate limit's buckets present
 // at the same index and scope, brought up to now at the old rate, then cut down to the new size, where a new one
-// starts full). The phase in force applies to the new stages. next is not usable afterwards.
+// starts full). The phase in force applies to the new stages. The models of a server that has them stay as they
+// are (a change of models needs a fresh server); a change of the server's service fields changes a server of one
+// model. next is not usable afterwards.
 func (s *Server) Adopt(now time.Duration, next *Server) {
 	for i, st := range next.refs.stages {
 		a, ok := st.(adopter)
@@ -44,12 +71,17 @@ func (s *Server) Adopt(now time.Duration, next *Server) {
 			}
 		}
 	}
-	capacity, timeline := s.cfg.Capacity, s.cfg.Timeline
+	capacity, timeline, models := s.cfg.Capacity, s.cfg.Timeline, s.cfg.Models
 	s.cfg = next.cfg
-	s.cfg.Capacity, s.cfg.Timeline = capacity, timeline
+	s.cfg.Capacity, s.cfg.Timeline, s.cfg.Models = capacity, timeline, models
 	s.raUnit = next.raUnit
 	s.plain, s.refs, s.kinds, s.settles, s.phasers, s.limiters = next.plain, next.refs, next.kinds, next.settles, next.phasers, next.limiters
-	s.service, s.svcMean, s.overload, s.penalty, s.qcap = next.service, next.svcMean, next.overload, next.penalty, next.qcap
+	if len(next.pools) == len(s.pools) {
+		for i := range s.pools {
+			p, n := &s.pools[i], &next.pools[i]
+			p.service, p.svcMean, p.overload, p.penalty, p.qcap = n.service, n.svcMean, n.overload, n.penalty, n.qcap
+		}
+	}
 	if s.settles && s.inflight == nil {
 		s.inflight = make([]Request, len(s.units))
 	}

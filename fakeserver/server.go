@@ -14,11 +14,29 @@ import (
 type Ref uint64
 
 // Request is one attempt arriving at the server.
+//
+// The model and the token fields matter to a server with several models (Config.Models) or token limits
+// (Config.TokenLimits); the zero values are the first model and a request that counts no tokens, which is what a
+// server without them sees. Token counts are int32: no request of an LLM API comes near 2³¹ tokens.
 type Request struct {
 	Ref     Ref
 	Key     int    // API key index, 0 ≤ Key < keys
 	Attempt int    // the retry number the client reports (X-Stainless-Retry-Count); 0 for a first try
 	PrevID  uint64 // the response id this request builds on (a stateful session); 0 for none
+	// Model is the index of the model the request names, in Config.Models (Config.ModelIndex); 0 for a server
+	// of one model. An index the server does not host is answered 404 (ReasonUnknownModel).
+	Model int32
+	// Input is the request's input (prompt) tokens, Cached included; Cached is the part read from the prompt
+	// cache, which an input-token limit exempts unless it says otherwise (stage_tokens.go).
+	Input, Cached int32
+	// MaxTokens is the request's max_tokens: the output an output-token limit charges when the request is
+	// admitted. 0: the request names none.
+	MaxTokens int32
+	// Output is the output the answer has, decided by the caller before the request arrives: the simulator draws
+	// it from the scenario (at most MaxTokens), the HTTP handler takes the count the client declares or the
+	// server's answer length. An output-token limit settles its admission charge to it when the request ends
+	// served; a request that ends otherwise produced none.
+	Output int32
 }
 
 // Verdict is what happened to an arriving request.
@@ -39,18 +57,19 @@ const (
 type Reason uint8
 
 const (
-	ReasonNone      Reason = iota
-	ReasonFault            // a random fault
-	ReasonRateLimit        // a token bucket was empty
-	ReasonOverload         // capacity and queue were full
-	ReasonOutage           // a timeline outage
-	ReasonFailFirst        // a fail-first fixture
-	ReasonInvalid          // the request referenced a response id the server never issued
-	NumReasons             // the number of reasons: arrays indexed by Reason have this length
+	ReasonNone         Reason = iota
+	ReasonFault               // a random fault
+	ReasonRateLimit           // a token bucket was empty
+	ReasonOverload            // capacity and queue were full
+	ReasonOutage              // a timeline outage
+	ReasonFailFirst           // a fail-first fixture
+	ReasonInvalid             // the request referenced a response id the server never issued
+	ReasonUnknownModel        // the request named a model the server does not host (404)
+	NumReasons                // the number of reasons: arrays indexed by Reason have this length
 )
 
 // ReasonNames name the reasons in results and metrics.
-var ReasonNames = [...]string{"none", "fault", "rate_limit", "overload", "outage", "fail_first", "invalid_request"}
+var ReasonNames = [...]string{"none", "fault", "rate_limit", "overload", "outage", "fail_first", "invalid_request", "unknown_model"}
 
 // One name per reason: either constant overflows (a compile error) when a reason is added without its name.
 const (
@@ -70,17 +89,20 @@ type Answer struct {
 	Malformed     bool          // a Retry-After was sent that no client can parse
 	Format        string        // how it was sent: seconds, http-date or ms
 	ShouldRetry   int8          // x-should-retry: 0 absent, 1 true, −1 false
-	// The state of the tightest rate limit as its headers would carry it; meaningful when HasLimit.
+	// The state of the tightest rate limit as its headers would carry it; meaningful when HasLimit. For a refusal
+	// by a rate or token limit, the limit that refused (the one whose bucket takes longest to cover the request).
 	HasLimit       bool
+	LimitKind      LimitKind     // what the limit counts: requests, or input, output or all tokens
 	LimitLimit     int           // bucket size
 	LimitRemaining int           // whole tokens left
 	LimitReset     time.Duration // time until the bucket is full again
+	LimitRequested int           // for a refusal by a token limit: the charge its bucket could not cover
 }
 
-// Server is the server model: a chain of admission stages (stage.go) ending in the service (stage_capacity.go).
-// Every method takes the current instant (time since the start, monotone non-decreasing across calls) and
-// reads no clock. Not safe for concurrent use: the HTTP handler serializes calls with a mutex, the simulator
-// owns it.
+// Server is the server model: a chain of admission stages (stage.go) ending in the service of the model a request
+// names (stage_capacity.go, models.go). Every method takes the current instant (time since the start, monotone
+// non-decreasing across calls) and reads no clock. Not safe for concurrent use: the HTTP handler serializes calls
+// with a mutex, the simulator owns it.
 type Server struct {
 	cfg    Config
 	rng    *rand.PCG
@@ -95,24 +117,17 @@ type Server struct {
 	limiters []limiter
 	ans      Answer        // the scratch answer a stage fills when it refuses
 	tight    *meter.Bucket // the tightest bucket the request going through the chain took from (see passed)
+	tightK   LimitKind     // its kind
 	limitBuf []LimitState  // scratch for LimitState
 
-	// the service
-	service  Sampler
-	svcMean  float64 // service.Mean(), for a computed overload Retry-After
-	overload rejection
-	penalty  time.Duration // ConcurrencyPenalty
-	units    []unit        // per unit: the request in service and when it started
-	idle     []int32       // free units, used as a stack
-	busy     int           // units in service
-	queue    ring
-	qcap     int       // -1 unbounded
+	// the service: one pool per model (one for a server without models), each holding a range of the units
+	pools    []pool
+	units    []unit    // per unit: the request in service and when it started
+	busy     int       // units in service, every pool's
+	queued   int       // requests waiting, in every pool's queue
 	inflight []Request // per unit, the request in service: kept only when a stage settles
 
-	// what the current phase changes of the service; the base values live in cfg
-	phase    int // index into cfg.Timeline, −1 for none
-	capacity int // units that may serve now (≤ len(units))
-	latency  float64
+	phase int // index into cfg.Timeline of the phase in force, −1 for none
 
 	issued uint64 // response ids issued so far: ids 1..issued are valid
 }
@@ -129,38 +144,25 @@ func (r *registry) server(cfg Config, keys int, seed uint64) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	svc, _ := cfg.ServiceTime.Sampler() // validated
 	keys = max(keys, 1)
-	units := cfg.Capacity
-	for _, p := range cfg.Timeline {
-		if p.Capacity > 1 {
-			units = max(units, int(math.Ceil(float64(cfg.Capacity)*p.Capacity)))
-		}
-	}
 	s := &Server{
-		cfg:      cfg,
-		rng:      rand.NewPCG(seed, 0x5e7e7),
-		raUnit:   cfg.RetryAfterUnit,
-		service:  svc,
-		svcMean:  svc.Mean(),
-		overload: decodeRejection(cfg.Overload),
-		penalty:  cfg.ConcurrencyPenalty,
-		units:    make([]unit, units),
-		idle:     make([]int32, units),
-		qcap:     cfg.Queue,
-		phase:    -1,
-		capacity: cfg.Capacity,
-		latency:  1,
+		cfg:    cfg,
+		rng:    rand.NewPCG(seed, 0x5e7e7),
+		raUnit: cfg.RetryAfterUnit,
+		phase:  -1,
 	}
-	if size := uintptr(units) * unsafe.Sizeof(unit{}); size >= 2<<20 {
+	s.pools = newPools(&cfg)
+	total := 0
+	for i := range s.pools {
+		total += s.pools[i].n
+	}
+	s.units = make([]unit, total)
+	if size := uintptr(total) * unsafe.Sizeof(unit{}); size >= 2<<20 {
 		adviseHuge(unsafe.Pointer(&s.units[0]), size)
-	}
-	for i := range s.idle {
-		s.idle[i] = int32(units - 1 - i)
 	}
 	r.build(s, &cfg, keys)
 	if s.settles = len(s.refs.settlers) > 0; s.settles {
-		s.inflight = make([]Request, units)
+		s.inflight = make([]Request, total)
 	}
 	return s, nil
 }
@@ -168,17 +170,44 @@ func (r *registry) server(cfg Config, keys int, seed uint64) (*Server, error) {
 // Config returns the configuration in force, defaults filled.
 func (s *Server) Config() Config { return s.cfg }
 
-// Capacity is the number of service units in the base configuration.
-func (s *Server) Capacity() int { return s.cfg.Capacity }
+// Capacity is the number of service units in the base configuration, every model's.
+func (s *Server) Capacity() int {
+	n := 0
+	for i := range s.pools {
+		n += s.pools[i].base
+	}
+	return n
+}
 
-// Units is the number of service units, the most any phase allows.
+// Units is the number of service units, the most any phase allows, every model's.
 func (s *Server) Units() int { return len(s.units) }
 
-// InService is the number of busy units.
+// InService is the number of busy units, every model's.
 func (s *Server) InService() int { return s.busy }
 
-// QueueLen is the number of requests waiting.
-func (s *Server) QueueLen() int { return s.queue.n }
+// QueueLen is the number of requests waiting, every model's.
+func (s *Server) QueueLen() int { return s.queued }
+
+// Models is the number of models the server hosts (1 for a server without Config.Models).
+func (s *Server) Models() int { return len(s.pools) }
+
+// ModelOf returns the index of the model whose pool unit u belongs to.
+func (s *Server) ModelOf(u int) int { return s.poolOfUnit(u) }
+
+// ModelState is one model's service at an instant.
+type ModelState struct {
+	Name      string // "" for a server without models
+	Capacity  int    // units that may serve now (a phase may scale it)
+	Units     int    // units it holds
+	InService int
+	QueueLen  int
+}
+
+// Model returns the state of model i's service (0 ≤ i < Models()).
+func (s *Server) Model(i int) ModelState {
+	p := &s.pools[i]
+	return ModelState{Name: p.name, Capacity: p.capacity, Units: p.n, InService: p.busy, QueueLen: p.queue.n}
+}
 
 // Phase returns the index of the timeline phase in force, or −1.
 func (s *Server) Phase() int { return s.phase }
@@ -191,6 +220,16 @@ func (s *Server) Background() float64 {
 	return s.cfg.Timeline[s.phase].Background
 }
 
+// BackgroundModel is the model the current phase's background arrivals name (Request.Model): the phase's model,
+// else the first.
+func (s *Server) BackgroundModel() int32 {
+	if s.phase < 0 || s.cfg.Timeline[s.phase].Model == "" {
+		return 0
+	}
+	i, _ := s.cfg.ModelIndex(s.cfg.Timeline[s.phase].Model)
+	return int32(max(i, 0))
+}
+
 // Dropped is a request an outage killed when it started: Unit is the unit that was serving it (−1: it was queued)
 // and Busy how long the unit had worked on it.
 type Dropped struct {
@@ -201,7 +240,8 @@ type Dropped struct {
 
 // StartPhase puts timeline phase i in force at now. The caller drives the timeline (it knows the clock). An outage
 // with DropInFlight empties the server: the killed requests are returned, to be answered with OutageAnswer; a
-// caller that scheduled Finish for their units must forget those calls.
+// caller that scheduled Finish for their units must forget those calls. A phase that names a model changes that
+// model's capacity and latency only.
 func (s *Server) StartPhase(now time.Duration, i int) []Dropped {
 	var dropped []Dropped
 	if o := s.cfg.Timeline[i].Outage; o != nil && o.DropInFlight {
@@ -210,11 +250,16 @@ func (s *Server) StartPhase(now time.Duration, i int) []Dropped {
 	s.EndPhase(now)
 	p := &s.cfg.Timeline[i]
 	s.phase = i
-	if p.Capacity > 0 {
-		s.capacity = max(int(math.Round(float64(s.cfg.Capacity)*p.Capacity)), 0)
-	}
-	if p.Latency > 0 {
-		s.latency = p.Latency
+	for k := range s.pools {
+		if !s.cfg.phaseApplies(p, s.pools[k].model) {
+			continue
+		}
+		if p.Capacity > 0 {
+			s.pools[k].capacity = max(int(math.Round(float64(s.pools[k].base)*p.Capacity)), 0)
+		}
+		if p.Latency > 0 {
+			s.pools[k].latency = p.Latency
+		}
 	}
 	for _, st := range s.phasers {
 		st.phase(s, now, i)
@@ -228,7 +273,10 @@ func (s *Server) EndPhase(now time.Duration) {
 	if s.phase < 0 {
 		return
 	}
-	s.phase, s.capacity, s.latency = -1, s.cfg.Capacity, 1
+	s.phase = -1
+	for k := range s.pools {
+		s.pools[k].capacity, s.pools[k].latency = s.pools[k].base, 1
+	}
 	for _, st := range s.phasers {
 		st.phase(s, now, -1)
 	}
@@ -244,31 +292,48 @@ func (s *Server) Valid(id uint64) bool { return id >= 1 && id <= s.issued }
 // then). When it starts at once, unit is the unit serving it and done the instant its service ends: the caller
 // must call Finish(done, unit) then.
 // The request goes through the chain of stages the configuration asks for (see stage.go; in this order: outage,
-// invalid session reference, fail-first, faults, rate limits) and then to the service (stage_capacity.go): it
-// starts on a free unit, or waits in the queue, or gets the overload answer.
+// invalid session reference, fail-first, faults, rate limits, token limits) and then to the service of its model
+// (stage_capacity.go): it starts on a free unit, or waits in the queue, or gets the overload answer. A model the
+// server does not host gets a 404 before any stage.
 func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, unit int, done time.Duration) {
+	p := &s.pools[0]
+	if r.Model != 0 {
+		if uint32(r.Model) >= uint32(len(s.pools)) {
+			*a = Answer{Status: 404, Reason: ReasonUnknownModel}
+			return Rejected, 0, 0
+		}
+		p = &s.pools[r.Model]
+	}
 	var tight *meter.Bucket
-	if c := s.chainOf(&r); len(c.stages) > 0 {
+	c := &s.plain
+	if r.PrevID != 0 {
+		c = &s.refs
+	}
+	if len(c.stages) > 0 {
 		if v, tight = s.admit(c, now, r, a); v != pass {
 			return v, 0, 0
 		}
 	}
-	if s.busy < s.capacity {
-		u := s.take()
-		return Started, u, s.start(now, u, r)
+	if p.busy < p.capacity {
+		u := s.take(p)
+		if s.inflight != nil {
+			s.inflight[u] = r
+		}
+		return Started, u, s.start(p, now, u, r.Ref)
 	}
-	if s.qcap < 0 || s.queue.n < s.qcap {
-		s.queue.push(queued{req: r, arrived: now})
+	if p.qcap < 0 || p.queue.n < p.qcap {
+		p.queue.push(queued{req: r, arrived: now})
+		s.queued++
 		return Queued, 0, 0
 	}
-	s.overloaded(now, r, tight, a)
+	s.overloaded(p, now, r, tight, a)
 	return Rejected, 0, 0
 }
 
 // admit runs request r through chain c: pass when every stage lets it through, with the tightest bucket it took
 // from (nil: none), else the verdict of the stage that stopped it (with *a its answer when that is Rejected).
 func (s *Server) admit(c *chain, now time.Duration, r Request, a *Answer) (Verdict, *meter.Bucket) {
-	s.tight = nil
+	s.tight, s.tightK = nil, LimitRequests
 	for i, st := range c.stages {
 		switch v := st.admit(s, now, r, &s.ans); v {
 		case pass:
@@ -286,19 +351,22 @@ func (s *Server) admit(c *chain, now time.Duration, r Request, a *Answer) (Verdi
 	return pass, s.tight
 }
 
-// passed records that the arriving request took from bucket b: the overload answer carries the state of the
-// tightest such bucket (the lowest share of its burst left).
-func (s *Server) passed(b *meter.Bucket) {
+// passed records that the arriving request took from bucket b, of kind k: the overload answer carries the state of
+// the tightest such bucket (the lowest share of its burst left).
+func (s *Server) passed(b *meter.Bucket, k LimitKind) {
 	if t := s.tight; t == nil || b.Tokens()/b.Burst() < t.Tokens()/t.Burst() {
-		s.tight = b
+		s.tight, s.tightK = b, k
 	}
 }
 
 // LimitState returns, for a request of key at now, the state of its tightest token bucket as rate-limit headers
 // would carry it (the HasLimit and Limit* fields of an Answer; HasLimit is false without rate limits).
-func (s *Server) LimitState(now time.Duration, key int) Answer {
+func (s *Server) LimitState(now time.Duration, key int) Answer { return s.LimitStateFor(now, key, 0) }
+
+// LimitStateFor is LimitState for a request of key that names model.
+func (s *Server) LimitStateFor(now time.Duration, key, model int) Answer {
 	var a Answer
-	s.limitBuf = s.LimitStates(s.limitBuf[:0], now, key)
+	s.limitBuf = s.LimitStatesFor(s.limitBuf[:0], now, key, model)
 	var tight *LimitState
 	for i := range s.limitBuf {
 		if l := &s.limitBuf[i]; tight == nil || l.Remaining/l.Limit < tight.Remaining/tight.Limit {
@@ -307,6 +375,7 @@ func (s *Server) LimitState(now time.Duration, key int) Answer {
 	}
 	if tight != nil {
 		a.HasLimit = true
+		a.LimitKind = tight.Kind
 		a.LimitLimit = int(tight.Limit)
 		a.LimitRemaining = int(math.Floor(tight.Remaining))
 		a.LimitReset = tight.UntilFull
@@ -314,9 +383,10 @@ func (s *Server) LimitState(now time.Duration, key int) Answer {
 	return a
 }
 
-// fillLimit fills the rate-limit headers' values of *a from bucket b.
-func fillLimit(a *Answer, b *meter.Bucket) {
+// fillLimit fills the rate-limit headers' values of *a from bucket b, of kind k.
+func fillLimit(a *Answer, b *meter.Bucket, k LimitKind) {
 	a.HasLimit = true
+	a.LimitKind = k
 	a.LimitLimit = int(b.Burst())
 	a.LimitRemaining = int(math.Max(0, math.Floor(b.Tokens())))
 	a.LimitReset = b.UntilFull()

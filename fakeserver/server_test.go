@@ -163,15 +163,15 @@ func TestPhaseRestoresExactly(t *testing.T) {
 		},
 	}
 	s := newServer(t, cfg)
-	before := *s
+	before := s.pools[0]
 	s.StartPhase(10*s1, 0)
-	assert.Equal(t, 2, s.capacity)
+	assert.Equal(t, 2, s.pools[0].capacity)
 	assert.Equal(t, 1.0, s.LimitStates(nil, 10*s1, 0)[0].Rate, "rate ×0.1")
 	_, _, _, done := arrive(s, 10*s1, Request{})
 	assert.Equal(t, 13*s1, done, "latency ×3")
 	s.EndPhase(15 * s1)
-	assert.Equal(t, before.capacity, s.capacity)
-	assert.Equal(t, before.latency, s.latency)
+	assert.Equal(t, before.capacity, s.pools[0].capacity)
+	assert.Equal(t, before.latency, s.pools[0].latency)
 	assert.Equal(t, 10.0, s.LimitStates(nil, 15*s1, 0)[0].Rate, "the rate back to its base")
 	_, out := s.OutageAnswer(15 * s1)
 	assert.False(t, out)

@@ -19,9 +19,11 @@ import (
 //	30     fail_first   the first attempts of a request, or of an API key, fail             stage_failfirst.go
 //	40     faults       a random share of arrivals fails                                    stage_faults.go
 //	50     rate_limits  token buckets, global or per API key                                stage_ratelimit.go
-//	—      service      a free unit serves it, or it waits in the queue, or: overload       stage_capacity.go
+//	60     token_limits RPM, ITPM, OTPM, TPM: global or per key, per model or model class   stage_tokens.go
+//	—      service      the request's model: a free unit serves it, or it waits in the      stage_capacity.go,
+//	                    model's queue, or: overload                                          models.go
 //
-// A new admission feature (a token limit per key or per model, a model pool) is a new file: its configuration
+// A new admission feature (a token limit per key or per model) is a new file: its configuration
 // type (and one field of Config that holds it), a stage type, and an init function that registers a stageKind
 // with its order. The hooks below are what such a stage may need beyond admit; the chain calls each only on the
 // stages that implement it.
@@ -61,10 +63,10 @@ type settler interface {
 }
 
 // limiter is a stage that meters. states appends the state, at instant now, of every bucket of it that applies
-// to API key key, for the rate-limit headers of an answer (Server.LimitStates). Its admit calls s.passed for
-// every bucket a request takes from, so that an overload answer can carry the tightest.
+// to a request of API key key naming model, for the rate-limit headers of an answer (Server.LimitStatesFor). Its
+// admit calls s.passed for every bucket a request takes from, so that an overload answer can carry the tightest.
 type limiter interface {
-	states(s *Server, dst []LimitState, now time.Duration, key int) []LimitState
+	states(s *Server, dst []LimitState, now time.Duration, key, model int) []LimitState
 }
 
 // adopter is a stage whose state carries over a live change of configuration (Server.Adopt): adopt takes what

@@ -7,49 +7,108 @@ import (
 	"stampede/meter"
 )
 
-// The service ends every chain (Server.Arrive): a request that every stage let through starts on a free unit if the
-// capacity in force allows, else waits in the FIFO queue if it has room, else gets the overload answer (with a
-// computed Retry-After: the expected time for the queue ahead of it to drain). Its configuration is Config's own
-// fields: capacity, service_time, queue, overload and concurrency_penalty.
+// The service ends every chain (Server.Arrive): a request that every stage let through starts on a free unit of its
+// model's pool if the capacity in force allows, else waits in the pool's FIFO queue if it has room, else gets the
+// pool's overload answer (with a computed Retry-After: the expected time for the queue ahead of it to drain). Its
+// configuration is Config's own fields — capacity, service_time, queue, overload and concurrency_penalty — for a
+// server of one model, and each model's (models.go) for a server of several.
 
-// overloaded fills *a with the overload answer to request r, which found capacity and queue full at now: a
-// computed Retry-After is the expected time for the queue ahead of it to drain, and the answer carries the state of
-// tight, the tightest bucket it took from (nil: none).
-func (s *Server) overloaded(now time.Duration, r Request, tight *meter.Bucket, a *Answer) {
-	var est time.Duration
-	if s.overload.kind == raComputed {
-		est = time.Duration(float64(s.queue.n+1) * s.svcMean * s.latency / float64(max(s.capacity, 1)))
+// pool is one model's service: a contiguous range of the server's units, its queue and its parameters.
+type pool struct {
+	name     string
+	model    int // its index in Config.Models; −1 for the one pool of a server without models
+	service  Sampler
+	svcMean  float64 // service.Mean(), for a computed overload Retry-After
+	overload rejection
+	penalty  time.Duration // ConcurrencyPenalty
+	lo, n    int           // its units: lo … lo+n−1
+	idle     []int32       // free units, used as a stack
+	busy     int           // units in service
+	queue    ring
+	qcap     int // -1 unbounded
+	base     int // capacity in the base configuration
+	// what the current phase changes
+	capacity int // units that may serve now (≤ n)
+	latency  float64
+}
+
+// newPools builds the pools of c (defaults filled, validated): one per model, or one of the server's own fields.
+func newPools(c *Config) []pool {
+	if len(c.Models) == 0 {
+		return []pool{newPool(c, -1, 0)}
 	}
-	s.answer(now, &s.overload, ReasonOverload, est, a)
+	pools := make([]pool, len(c.Models))
+	lo := 0
+	for i := range pools {
+		pools[i] = newPool(c, i, lo)
+		lo += pools[i].n
+	}
+	return pools
+}
+
+// newPool builds the pool of model i (−1: the server's own fields) whose units start at lo.
+func newPool(c *Config, i, lo int) pool {
+	m := c.service(i)
+	svc, _ := m.ServiceTime.Sampler() // validated
+	p := pool{
+		name: m.Name, model: i, service: svc, svcMean: svc.Mean(), overload: decodeRejection(m.Overload),
+		penalty: m.ConcurrencyPenalty, lo: lo, n: c.unitsFor(i, m.Capacity), qcap: *m.Queue,
+		base: m.Capacity, capacity: m.Capacity, latency: 1,
+	}
+	p.idle = make([]int32, p.n)
+	for k := range p.idle {
+		p.idle[k] = int32(lo + p.n - 1 - k)
+	}
+	return p
+}
+
+// poolOfUnit returns the index of the pool unit u belongs to.
+func (s *Server) poolOfUnit(u int) int {
+	for i := 1; i < len(s.pools); i++ {
+		if u < s.pools[i].lo {
+			return i - 1
+		}
+	}
+	return len(s.pools) - 1
+}
+
+// overloaded fills *a with the overload answer of pool p to request r, which found its capacity and queue full at
+// now: a computed Retry-After is the expected time for the queue ahead of it to drain, and the answer carries the
+// state of tight, the tightest bucket it took from (nil: none).
+func (s *Server) overloaded(p *pool, now time.Duration, r Request, tight *meter.Bucket, a *Answer) {
+	var est time.Duration
+	if p.overload.kind == raComputed {
+		est = time.Duration(float64(p.queue.n+1) * p.svcMean * p.latency / float64(max(p.capacity, 1)))
+	}
+	s.answer(now, &p.overload, ReasonOverload, est, a)
 	if tight != nil {
-		fillLimit(a, tight)
+		fillLimit(a, tight, s.tightK)
 	}
 	if s.settles {
 		s.settle(now, r, settleRejected)
 	}
 }
 
-// take removes a free unit.
-func (s *Server) take() int {
-	n := len(s.idle) - 1
-	u := int(s.idle[n])
-	s.idle = s.idle[:n]
+// take removes a free unit of pool p.
+func (s *Server) take(p *pool) int {
+	n := len(p.idle) - 1
+	u := int(p.idle[n])
+	p.idle = p.idle[:n]
 	return u
 }
 
-// start begins serving r on unit u at now and returns when it ends: a drawn service time, scaled by the phase's
-// latency, plus the concurrency penalty for every unit then busy.
-func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
-	s.units[u] = unit{ref: r.Ref, started: now}
-	if s.inflight != nil {
-		s.inflight[u] = r
-	}
+// start begins serving the request of reference ref on unit u of pool p at now and returns when it ends: a drawn
+// service time, scaled by the phase's latency, plus the concurrency penalty for every unit of the pool then busy.
+// The caller records the request in s.inflight when the server keeps it.
+func (s *Server) start(p *pool, now time.Duration, u int, ref Ref) time.Duration {
+	s.units[u] = unit{ref: ref, started: now}
+	p.busy++
 	s.busy++
-	d := s.service.Sample(s.rng)
-	if s.latency != 1 {
-		d = time.Duration(float64(d) * s.latency)
+	d := p.service.Sample(s.rng)
+	if p.latency != 1 {
+		d = time.Duration(float64(d) * p.latency)
 	}
-	return now + d + time.Duration(s.busy)*s.penalty
+	return now + d + time.Duration(p.busy)*p.penalty
 }
 
 // unit is one unit's record: the reference of the request it serves and when that started. 16 bytes, four to a
@@ -76,31 +135,47 @@ type Done struct {
 	RespID uint64        // the id of the response issued to it
 }
 
-// Finish ends the service on unit at instant now and reports the request it served. If a request was waiting and
-// the capacity in force allows, it starts on the same unit: next is that request, waited how long it queued, and
-// nextDone when it finishes.
+// Finish ends the service on unit at instant now and reports the request it served. If a request was waiting for
+// the unit's model and the capacity in force allows, it starts on the same unit: next is that request, waited how
+// long it queued, and nextDone when it finishes.
 func (s *Server) Finish(now time.Duration, unit int) (served Done, next Request, waited, nextDone time.Duration, started bool) {
 	u := &s.units[unit]
 	served = Done{Ref: u.ref, Busy: now - u.started, RespID: s.issue()}
+	p := &s.pools[0]
+	if len(s.pools) > 1 {
+		p = &s.pools[s.poolOfUnit(unit)]
+	}
+	p.busy--
 	s.busy--
 	if s.settles {
 		s.settle(now, s.inflight[unit], settleServed)
 	}
-	if s.queue.n > 0 && s.busy < s.capacity {
-		q := s.queue.pop()
-		return served, q.req, now - q.arrived, s.start(now, unit, q.req), true
+	if p.queue.n > 0 && p.busy < p.capacity {
+		q := p.queue.pop()
+		s.queued--
+		if s.inflight != nil {
+			s.inflight[unit] = q.req
+		}
+		return served, q.req, now - q.arrived, s.start(p, now, unit, q.req.Ref), true
 	}
-	s.idle = append(s.idle, int32(unit))
+	p.idle = append(p.idle, int32(unit))
 	return served, Request{}, 0, 0, false
 }
 
-// Drain starts queued requests on free units while the capacity in force allows (after a phase raised it).
-// start is called for each, with its unit, how long it waited and when it finishes.
+// Drain starts queued requests on free units while the capacity in force allows (after a phase raised it), model
+// by model. start is called for each, with its unit, how long it waited and when it finishes.
 func (s *Server) Drain(now time.Duration, start func(r Request, unit int, waited, done time.Duration)) {
-	for s.queue.n > 0 && s.busy < s.capacity && len(s.idle) > 0 {
-		q := s.queue.pop()
-		u := s.take()
-		start(q.req, u, now-q.arrived, s.start(now, u, q.req))
+	for i := range s.pools {
+		p := &s.pools[i]
+		for p.queue.n > 0 && p.busy < p.capacity && len(p.idle) > 0 {
+			q := p.queue.pop()
+			s.queued--
+			u := s.take(p)
+			if s.inflight != nil {
+				s.inflight[u] = q.req
+			}
+			start(q.req, u, now-q.arrived, s.start(p, now, u, q.req.Ref))
+		}
 	}
 }
 
@@ -108,26 +183,34 @@ func (s *Server) Drain(now time.Duration, start func(r Request, unit int, waited
 func (s *Server) dropAll(now time.Duration) []Dropped {
 	var dropped []Dropped
 	idle := make([]bool, len(s.units))
-	for _, u := range s.idle {
-		idle[u] = true
+	for i := range s.pools {
+		for _, u := range s.pools[i].idle {
+			idle[u] = true
+		}
 	}
 	for u := range s.units {
 		if !idle[u] {
 			dropped = append(dropped, Dropped{Ref: s.units[u].ref, Unit: u, Busy: now - s.units[u].started})
-			s.idle = append(s.idle, int32(u))
+			p := &s.pools[s.poolOfUnit(u)]
+			p.idle = append(p.idle, int32(u))
 			if s.settles {
 				s.settle(now, s.inflight[u], settleDropped)
 			}
 		}
 	}
 	s.busy = 0
-	for s.queue.n > 0 {
-		q := s.queue.pop()
-		dropped = append(dropped, Dropped{Ref: q.req.Ref, Unit: -1})
-		if s.settles {
-			s.settle(now, q.req, settleDropped)
+	for i := range s.pools {
+		p := &s.pools[i]
+		p.busy = 0
+		for p.queue.n > 0 {
+			q := p.queue.pop()
+			dropped = append(dropped, Dropped{Ref: q.req.Ref, Unit: -1})
+			if s.settles {
+				s.settle(now, q.req, settleDropped)
+			}
 		}
 	}
+	s.queued = 0
 	return dropped
 }
 

@@ -54,10 +54,10 @@ func (st *rateLimitStage) admit(s *Server, now time.Duration, r Request, a *Answ
 		b := l.bucket(r.Key)
 		if !b.Take(now, 1) {
 			s.answer(now, &l.answer, ReasonRateLimit, b.Wait(now, 1), a)
-			fillLimit(a, b)
+			fillLimit(a, b, LimitRequests)
 			return Rejected
 		}
-		s.passed(b)
+		s.passed(b, LimitRequests)
 	}
 	return pass
 }
@@ -76,11 +76,11 @@ func (st *rateLimitStage) phase(s *Server, now time.Duration, i int) {
 	}
 }
 
-func (st *rateLimitStage) states(_ *Server, dst []LimitState, now time.Duration, key int) []LimitState {
+func (st *rateLimitStage) states(_ *Server, dst []LimitState, now time.Duration, key, _ int) []LimitState {
 	for i := range st.limits {
 		l := &st.limits[i]
 		b := l.bucket(key)
-		dst = append(dst, LimitState{Scope: l.scope, Rate: b.Rate(), Limit: b.Burst(), Remaining: math.Max(b.Level(now), 0), UntilFull: b.UntilFull()})
+		dst = append(dst, LimitState{Kind: LimitRequests, Name: l.scope, Scope: l.scope, Rate: b.Rate(), Limit: b.Burst(), Remaining: math.Max(b.Level(now), 0), UntilFull: b.UntilFull()})
 	}
 	return dst
 }

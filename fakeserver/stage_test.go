@@ -24,12 +24,15 @@ func TestChainHasOnlyWhatTheConfigAsks(t *testing.T) {
 		{"faults that never strike", Config{Faults: []Fault{{Probability: 0, Rejection: Rejection{Status: 500}}}}, []string{"session"}},
 		{"a phase without an outage", Config{Timeline: []Phase{{At: time.Second, Capacity: 0.5}}}, []string{"session"}},
 		{"rate limits", Config{RateLimits: []RateLimit{{Rate: 1}}}, []string{"session", "rate_limits"}},
+		{"models without token limits", Config{Models: []Model{{Name: "a"}, {Name: "b"}}}, []string{"session"}},
+		{"a model's token limit", Config{Models: []Model{{Name: "a"}, {Name: "b", TokenLimits: []TokenLimit{{Kind: "rpm", Limit: 1}}}}}, []string{"session", "token_limits"}},
 		{"everything", Config{
-			RateLimits: []RateLimit{{Rate: 1}},
-			Faults:     []Fault{{Probability: 0.1, Rejection: Rejection{Status: 500, ShouldRetry: &yes}}},
-			FailFirst:  []FailFirst{{Attempts: 1}},
-			Timeline:   []Phase{{At: time.Second, Outage: &Outage{}}},
-		}, []string{"outage", "session", "fail_first", "faults", "rate_limits"}},
+			RateLimits:  []RateLimit{{Rate: 1}},
+			Faults:      []Fault{{Probability: 0.1, Rejection: Rejection{Status: 500, ShouldRetry: &yes}}},
+			FailFirst:   []FailFirst{{Attempts: 1}},
+			Timeline:    []Phase{{At: time.Second, Outage: &Outage{}}},
+			TokenLimits: []TokenLimit{{Kind: "itpm", Limit: 1000}},
+		}, []string{"outage", "session", "fail_first", "faults", "rate_limits", "token_limits"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,8 +319,8 @@ func TestAdopt(t *testing.T) {
 	s.Adopt(2*s1, next)
 	ls := s.LimitStates(nil, 2*s1, 0)
 	require.Len(t, ls, 2)
-	assert.Equal(t, LimitState{Scope: "global", Rate: 1, Limit: 2, Remaining: 2}, ls[0], "4 at the old rate, cut to the new burst; the phase halves the new rate")
-	assert.Equal(t, LimitState{Scope: "global", Rate: 2.5, Limit: 5, Remaining: 5}, ls[1], "a new limit starts full")
+	assert.Equal(t, LimitState{Name: "global", Scope: "global", Rate: 1, Limit: 2, Remaining: 2}, ls[0], "4 at the old rate, cut to the new burst; the phase halves the new rate")
+	assert.Equal(t, LimitState{Name: "global", Scope: "global", Rate: 2.5, Limit: 5, Remaining: 5}, ls[1], "a new limit starts full")
 	v, _, _, _ := arrive(s, 2*s1, Request{Key: 0})
 	assert.Equal(t, Started, v, "key 0's fail-first count carried over")
 	s.EndPhase(3 * s1)

@@ -31,7 +31,7 @@ func (e *FieldError) Unwrap() []error { return []error{ErrBadConfig, e.Err} }
 
 // Validate checks c as a scenario writes it (zero fields stand for their defaults) and returns every problem it
 // finds, each a *FieldError, joined with errors.Join in the order of the checks; nil when NewServer builds it.
-// The service (capacity, queue, service time, overload answer) and the timeline are checked here, every stage's
+// The service (capacity, queue, service time, overload answer), the models and the timeline are checked here, every stage's
 // configuration by the stage itself (the validate function it registers).
 func (c Config) Validate() error {
 	var p problems
@@ -44,6 +44,7 @@ func (c Config) Validate() error {
 		p.dist("contention.message", c.Contention.Message)
 	}
 	p.checkTimeline(c.Timeline)
+	p.checkModels(c)
 	for _, k := range stages.kinds {
 		if k.validate != nil {
 			k.validate(c, &p)
