@@ -454,6 +454,7 @@ func (e *engine) send(i int32) {
 func (e *engine) transmit(i int32) {
 	s := &e.slots[i]
 	s.gen++
+	gen := s.gen
 	s.state = stWaiting
 	e.m.attempt(e.now, int(s.req.number))
 	req := fakeserver.Request{
@@ -463,14 +464,15 @@ func (e *engine) transmit(i int32) {
 	if e.prevIDs != nil {
 		req.PrevID = e.prevIDs[s.client]
 	}
-	if t := e.life.timeout; t > 0 {
-		e.push(newEvent(e.now+t, evTimeout, i, s.gen))
-	}
 	if e.net != nil {
 		e.net.send(e, req)
-		return
+	} else {
+		e.reach(req)
 	}
-	e.reach(req)
+	// After the arrival (pushed in this order, a completion and a timeout at one instant keep their order).
+	if t := e.life.timeout; t > 0 && s.gen == gen && s.state == stWaiting {
+		e.push(newEvent(e.now+t, evTimeout, i, gen))
+	}
 }
 
 // reach is req's arrival at the server: it is admitted, queued, left hanging or rejected; a rejection's answer
