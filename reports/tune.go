@@ -104,8 +104,10 @@ func pointsTable(f *results.File) (header []string, rows [][]cell) {
 			names = append(names, c.Metric)
 		}
 	}
-	if j.Objective != "" && !slices.Contains(names, j.Objective) {
-		names = append(names, j.Objective)
+	for _, o := range j.Objective {
+		if !slices.Contains(names, o) {
+			names = append(names, o)
+		}
 	}
 	params := paramKeys(f)
 	header = append([]string{"strategy"}, params...)

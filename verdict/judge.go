@@ -24,7 +24,10 @@ func Judge(f *results.File) error {
 	if err != nil {
 		return fmt.Errorf("tune.objective: %w", err)
 	}
-	j := &results.Judgement{Summary: Summary(f), Objective: obj.Metric.Name, Points: make([]results.Standing, len(f.Runs))}
+	j := &results.Judgement{Summary: Summary(f), Points: make([]results.Standing, len(f.Runs))}
+	for _, k := range obj.Keys {
+		j.Objective = append(j.Objective, k.Metric.Name)
+	}
 	for _, c := range slo.Conditions {
 		j.Conditions = append(j.Conditions, results.Condition{Strategy: c.Strategy, Metric: c.Metric.Name, Op: c.Op, Value: c.Value, Text: c.Text})
 	}

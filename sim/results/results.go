@@ -24,8 +24,12 @@ type File struct {
 	BucketS   float64 `json:"bucket_s"`
 	Limits    Limits  `json:"limits"` // the server's nominal limits, for drawing reference lines
 	Phases    []Phase `json:"phases"` // timeline phases of the scenario, in start order (may be empty)
-	Runs      []Run   `json:"runs"`
-	Tune      *Tune   `json:"tune,omitempty"` // `stampede tune` only: the grid, the seeds, the SLO and the recommendation
+	// Seeds is the number of seeds of a plain run made with `run --seeds N` (absent for one): every run's figures
+	// are then means over them (Run.Replications), with intervals at level Confidence in Run.CI.
+	Seeds      int     `json:"seeds,omitempty"`
+	Confidence float64 `json:"confidence,omitempty"`
+	Runs       []Run   `json:"runs"`
+	Tune       *Tune   `json:"tune,omitempty"` // `stampede tune` only: the grid, the seeds, the SLO and the recommendation
 }
 
 // Limits are the server's nominal throughput limits in requests per second (0: none).

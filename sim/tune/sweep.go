@@ -153,51 +153,18 @@ func (p *Plan) Run(ctx context.Context, done func()) (*results.File, error) {
 		sh := p.Shard
 		f.Tune.Shard = &sh
 	}
-	var errs []error
-	per := max(1, batchRuns/p.Seeds)
-	for start := 0; start < len(p.points); start += per {
-		batch := p.points[start:min(start+per, len(p.points))]
-		jobs := make([]sim.Job, 0, len(batch)*p.Seeds)
-		for _, i := range batch {
-			pt := &p.Grid.points[i]
-			for k := range p.Seeds {
-				cfg := pt.cfg
-				cfg.Seed = ReplicationSeed(s.Seed, k)
-				jobs = append(jobs, sim.Job{Config: cfg, Strategy: pt.strat, Params: pt.params})
-			}
-		}
-		var cb func(int)
-		if done != nil {
-			cb = func(int) { done() }
-		}
-		out := sim.RunAll(ctx, jobs, p.Workers, cb)
-		for b, i := range batch {
-			reps := make([]results.Run, p.Seeds)
-			var failed error
-			for k := range p.Seeds {
-				o := out[b*p.Seeds+k]
-				if o.Err != nil {
-					failed = o.Err
-					break
-				}
-				reps[k] = o.Run
-			}
-			if failed != nil {
-				if !errors.Is(failed, context.Canceled) && !errors.Is(failed, context.DeadlineExceeded) {
-					errs = append(errs, fmt.Errorf("%s: %w", p.Grid.Label(i), failed))
-				}
-				continue
-			}
-			r := Aggregate(reps, p.Confidence)
-			r.Strategy = p.Grid.points[i].name
-			f.Runs = append(f.Runs, r)
-		}
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
+	jobs := make([]sim.Job, len(p.points))
+	for b, i := range p.points {
+		pt := &p.Grid.points[i]
+		jobs[b] = sim.Job{Config: pt.cfg, Strategy: pt.strat, Params: pt.params}
+		jobs[b].Config.Seed = s.Seed
 	}
-	if err := errors.Join(errs...); err != nil {
+	runs, err := Replicate(ctx, jobs, p.Seeds, p.Confidence, p.Workers, func(b int) string { return p.Grid.Label(p.points[b]) }, done)
+	for _, r := range runs {
+		r.Run.Strategy = p.Grid.points[p.points[r.Job]].name
+		f.Runs = append(f.Runs, r.Run)
+	}
+	if err != nil {
 		return f, err
 	}
 	if f.Tune.Shard == nil {
