@@ -328,14 +328,27 @@ func TestOddFiles(t *testing.T) {
 
 func TestReading(t *testing.T) {
 	lines := Reading(fixture(t, "herd"))
-	assert.Equal(t, "Peak load: immediate offered 1,870 attempts/s at its peak, 4.7× the server's capacity (400/s) and 4× its own mean load.", lines[0])
-	assert.Contains(t, lines, "full-jitter vs exponential: peak load 33 % higher, success rate 4 points lower, p99 latency 33 % lower.")
-	assert.Contains(t, lines, "decorrelated-jitter vs exponential: peak load 15 % lower, success rate the same, p99 latency 30 % higher.")
-	assert.Contains(t, lines[len(lines)-1], "Recovery after outage (8–12 s)")
-	assert.Contains(t, lines[len(lines)-1], "immediate not within the run")
+	assert.Contains(t, lines[0], "Return after outage (8–12 s; peak load from its end to 22 s, waves above 1.5× the load before it): ")
+	assert.Contains(t, lines[0], "full-jitter 548/s (1.4× capacity), 1 synchronized wave, goodput back after 0 s;")
+	assert.Contains(t, lines[0], "none 322/s (0.8× capacity), no wave, goodput not back within the run;")
+	assert.Contains(t, lines, "full-jitter vs exponential: return peak 15 % higher, success rate 3.9 points lower, p99 latency 32 % lower.")
+	assert.Contains(t, lines, "decorrelated-jitter vs exponential: return peak 9 % lower, success rate 0.6 points lower, p99 latency 31 % higher.")
 
 	sweep := Reading(fixture(t, "sweep"))
-	assert.Contains(t, strings.Join(sweep, "\n"), "exponential over base_ms: best success rate at base_ms=500 (100.0 %), lowest p99 latency at base_ms=50 (850ms).")
+	assert.Contains(t, strings.Join(sweep, "\n"), "exponential over base_ms: best success rate at base_ms=500 (100.0 %), lowest p99 latency at base_ms=50 (835ms).")
+
+	t.Run("results without return figures lead with the whole run's peak", func(t *testing.T) {
+		f := fixture(t, "herd")
+		for i := range f.Runs {
+			for k := range f.Runs[i].Phases {
+				f.Runs[i].Phases[k].ReturnEndS = 0
+			}
+		}
+		old := Reading(f)
+		assert.Equal(t, "Peak load: immediate offered 1,680 attempts/s at its peak, 4.2× the server's capacity (400/s) and 3.7× its own mean load.", old[0])
+		assert.Contains(t, old[len(old)-1], "Recovery after outage (8–12 s)")
+		assert.Contains(t, old[len(old)-1], "none not within the run")
+	})
 }
 
 func TestNumber(t *testing.T) {

@@ -57,6 +57,7 @@ func (c *checker) validate(s *Scenario) {
 			seen[p.Name()] = i
 		}
 	}
+	c.verdict(s)
 }
 
 // trimSentinel drops the package prefix of a sentinel ("strategies: unknown backoff" → "unknown backoff").

@@ -30,6 +30,7 @@ var Metrics = []Metric{
 	{"mean_ms", "ms", "mean end-to-end latency", -1, func(r *Run) float64 { return r.LatencyMs.Mean }},
 	{"peak_attempts_per_s", "/s", "largest offered load in one bucket", -1, func(r *Run) float64 { return r.PeakAttemptsPerS }},
 	{"peak_to_mean", "x", "peak offered load over its mean", -1, func(r *Run) float64 { return r.PeakToMean }},
+	{"return_peak_per_s", "/s", "largest offered load in one bucket after a timeline phase ends (0 without phases)", -1, func(r *Run) float64 { return r.ReturnPeak() }},
 	{"requests", "", "requests started", 0, func(r *Run) float64 { return float64(r.Requests) }},
 	{"succeeded", "", "requests that succeeded", +1, func(r *Run) float64 { return float64(r.Succeeded) }},
 	{"failed", "", "requests that failed", -1, func(r *Run) float64 { return float64(r.Failed) }},

@@ -15,12 +15,13 @@ func TestMetricsAreComplete(t *testing.T) {
 		SuccessRate: 0.9, Amplification: 1.7, PeakAttemptsPerS: 420, PeakToMean: 2.5,
 		LatencyMs: Latency{Mean: 11, P50: 12, P90: 13, P99: 14, P999: 15, Max: 16},
 		Server:    Server{Utilization: 0.75, MeanWaitMs: 17},
+		Phases:    []PhaseStats{{ReturnPeakPerS: 300}, {ReturnPeakPerS: 610}},
 	}
 	want := map[string]float64{
 		"success_rate": 0.9, "give_up_rate": 0.05, "amplification": 1.7, "p50_ms": 12, "p90_ms": 13, "p99_ms": 14,
 		"p999_ms": 15, "max_ms": 16, "mean_ms": 11, "peak_attempts_per_s": 420, "peak_to_mean": 2.5, "requests": 1000,
 		"succeeded": 900, "failed": 100, "gave_up": 50, "unfinished": 3, "attempts": 1700, "utilization": 0.75,
-		"mean_wait_ms": 17,
+		"mean_wait_ms": 17, "return_peak_per_s": 610,
 	}
 	require.Len(t, Metrics, len(want))
 	seen := map[string]bool{}

@@ -60,13 +60,16 @@ type Sweep struct {
 	Seeds      int               // replications per point
 	Confidence float64           // interval level (0: DefaultConfidence)
 	SLO        string            // --slo, in threshold syntax (verdict.ParseSLO)
-	Objective  string            // "minimize METRIC" or "maximize METRIC" ("": minimize amplification)
+	Objective  string            // verdict.ParseObjective's syntax ("": DefaultObjective with an SLO; else the scenario's objective or verdict.DefaultObjective)
 	Shard      results.Shard     // the slice to run (zero: all)
 	Workers    int               // parallel runs (0: GOMAXPROCS)
 	axes       []*Axis
 }
 
-// DefaultObjective is what a recommendation optimizes unless told otherwise: the load retries add.
+// DefaultObjective is what a recommendation optimizes among the settings that meet an SLO unless told otherwise:
+// the load retries add. Without an SLO every setting qualifies, and the least load would always be never
+// retrying: the objective is then the scenario's, or verdict.DefaultObjective (the highest success rate, then,
+// within seed noise of it, the least load).
 const DefaultObjective = "minimize amplification"
 
 // Plan is a checked sweep with its grid. A Plan is not safe for concurrent use.
@@ -89,7 +92,14 @@ func (s Sweep) Plan() (*Plan, error) {
 		return nil, fmt.Errorf("tune: confidence must be within (0, 1), got %g", s.Confidence)
 	}
 	if s.Objective == "" {
-		s.Objective = DefaultObjective
+		switch {
+		case s.SLO != "":
+			s.Objective = DefaultObjective
+		case s.Scenario.Objective != "":
+			s.Objective = s.Scenario.Objective
+		default:
+			s.Objective = verdict.DefaultObjective
+		}
 	}
 	if _, err := verdict.ParseObjective(s.Objective); err != nil {
 		return nil, err
