@@ -172,7 +172,7 @@ func TestTuneNeedsItsJudgement(t *testing.T) {
 	f.Tune.Judgement = nil
 	var b bytes.Buffer
 	for name, render := range map[string]func() error{
-		"table":    func() error { return Table(&b, f) },
+		"table":    func() error { return Table(&b, f, Layout{}) },
 		"markdown": func() error { return Markdown(&b, f, Meta{}) },
 		"html":     func() error { return HTML(&b, f, Meta{}) },
 		"charts":   func() error { _, err := Charts(f); return err },
@@ -181,6 +181,6 @@ func TestTuneNeedsItsJudgement(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) { assert.ErrorIs(t, render(), ErrNotJudged) })
 	}
-	assert.NoError(t, Render(&b, f, "json"), "results.json holds no judgement")
-	assert.NoError(t, Render(&b, f, "csv"))
+	assert.NoError(t, Render(&b, f, "json", Layout{}), "results.json holds no judgement")
+	assert.NoError(t, Render(&b, f, "csv", Layout{}))
 }

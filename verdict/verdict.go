@@ -22,6 +22,9 @@ func judgeRun(f *results.File, failIf Thresholds) error {
 		return fmt.Errorf("objective: %w", err)
 	}
 	v := &results.Verdict{Objective: obj.Words(), Seeds: max(f.Seeds, 1)}
+	for _, k := range obj.Keys {
+		v.Keys = append(v.Keys, k.Metric.Name)
+	}
 	if f.Seeds > 1 {
 		v.Confidence = f.Confidence
 	}
@@ -96,14 +99,8 @@ func check(f *results.File, ts Thresholds, failIf bool) ([]results.Check, []stri
 	return out, skipped
 }
 
-// shown is a run's value of a metric with its interval when it has one: "96.12 % (95.80–96.44)".
-func shown(m results.Metric, r *results.Run) string {
-	iv := intervalOf(m, r)
-	if iv.Lo == iv.Hi {
-		return m.Format(m.Value(r))
-	}
-	return fmt.Sprintf("%s (%s–%s)", m.Format(m.Value(r)), m.Format(iv.Lo), m.Format(iv.Hi))
-}
+// shown is a run's value of a metric with the half-width of its interval when it has one: "96.12 % ±0.32".
+func shown(m results.Metric, r *results.Run) string { return valueText(m, r) }
 
 // Failures is the judged file's failed checks as an error for a command line: nil when every threshold holds,
 // else ErrThresholdCrossed with one line per failed check. A file not judged yet has none.

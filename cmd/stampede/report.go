@@ -21,6 +21,7 @@ type reportFlags struct {
 	failIf    string
 	objective string
 	noPNG     bool
+	wide      bool
 }
 
 func (o *reportFlags) add(cmd *cobra.Command) {
@@ -28,6 +29,7 @@ func (o *reportFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.format, "format", "table", "what to print on stdout: "+strings.Join(reports.Formats, ", "))
 	cmd.Flags().StringVar(&o.failIf, "fail-if", "", "exit 1 if a run crosses a threshold, e.g. 'success_rate<0.99,p99_ms>2000' (metrics: "+strings.Join(results.MetricNames(), ", ")+")")
 	cmd.Flags().BoolVar(&o.noPNG, "no-png", false, "with -o, write the charts as SVG only")
+	cmd.Flags().BoolVar(&o.wide, "wide", false, "print every column of every table, whatever the terminal's width (tables otherwise fit it: its width on a terminal, $COLUMNS, else 100)")
 	cmd.Flags().StringVar(&o.objective, "objective", "", "what the verdict ranks strategies by, e.g. 'maximize success_rate, minimize p99' (default: the scenario's objective, else '"+verdict.DefaultObjective+"')")
 }
 
@@ -67,7 +69,7 @@ func (o *reportFlags) emit(cmd *cobra.Command, f *results.File, meta reports.Met
 	if err := verdict.Judge(f, ts...); err != nil {
 		return err
 	}
-	if err := reports.Render(cmd.OutOrStdout(), f, o.format); err != nil {
+	if err := reports.Render(cmd.OutOrStdout(), f, o.format, layout(cmd.OutOrStdout(), o.wide)); err != nil {
 		return err
 	}
 	if o.outDir != "" {

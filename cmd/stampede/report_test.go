@@ -39,7 +39,7 @@ func TestReportFormats(t *testing.T) {
 		want   string
 	}{
 		{"table", "┌"},
-		{"markdown", "| strategy | requests |"},
+		{"markdown", "| # | strategy | success | amplif. |"},
 		{"json", `"schema": 1`},
 		{"csv", "strategy,params,bucket,start_s,end_s,offered"},
 	}

@@ -163,7 +163,7 @@ func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts verdict.
 	if err := verdict.Judge(f); err != nil {
 		return err
 	}
-	if err := reports.Render(cmd.OutOrStdout(), f, o.format); err != nil {
+	if err := reports.Render(cmd.OutOrStdout(), f, o.format, layout(cmd.OutOrStdout(), o.wide)); err != nil {
 		return err
 	}
 	if o.outDir != "" {

@@ -6,6 +6,7 @@ package results
 // it is re-rendered.
 type Verdict struct {
 	Objective  string    // the objective in words: "the highest success rate, then the fewest attempts per request"
+	Keys       []string  // the metrics the objective ranks by, in order (Metrics names)
 	Seeds      int       // the seeds every figure is a mean over (1: one seed, no intervals)
 	Confidence float64   // the level of the intervals (0 with one seed)
 	Rankings   []Ranking // one per workload (a sweep's clients value), in file order; one for a plain run
@@ -47,4 +48,16 @@ func (v *Verdict) Failed() bool {
 		}
 	}
 	return false
+}
+
+// Agreement is one figure of one run compared between the virtual and the live engine (verdict.CompareEngines).
+type Agreement struct {
+	Run       string  // the run's label
+	Figure    string  // "success rate", "p50 latency", …
+	Unit      string  // as Metric.Unit: "fraction", "x", "ms", "/s"
+	Virtual   float64 // the figure in virtual time
+	Live      float64 // the figure live
+	SeedSD    float64 // its seed-to-seed standard deviation in virtual time (0: not measured)
+	Tolerance float64 // how far apart the two may be, in the figure's unit
+	Within    bool    // |Live − Virtual| ≤ Tolerance
 }
