@@ -95,7 +95,7 @@ func returnSentences(f *results.File) []string {
 			p := r.Phases[k]
 			end = max(end, p.ReturnEndS)
 			s := fmt.Sprintf("%s %s/s", r.Label(), rate(p.ReturnPeakPerS))
-			if c := f.Limits.CapacityPerS; c > 0 {
+			if c := f.Limits.CapacityPerS; c > 0 && p.ReturnPeakPerS/c >= 0.05 {
 				s += fmt.Sprintf(" (%s× capacity)", number(round1(p.ReturnPeakPerS/c)))
 			}
 			switch p.ReturnWaves {

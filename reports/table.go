@@ -161,17 +161,16 @@ func cellText(f *results.File, c column, r *results.Run, withInterval bool) stri
 		return s
 	}
 	h := max(iv.Hi-iv.Mean, iv.Mean-iv.Lo)
-	if h <= 0 {
-		return s
-	}
 	m, _ := results.LookupMetric(c.metric)
-	switch m.Unit {
-	case "fraction":
+	switch {
+	case m.Unit == "fraction" && 100*h >= 0.005:
 		return fmt.Sprintf("%s ±%.2f", s, 100*h)
-	case "x":
+	case m.Unit == "x" && h >= 0.005:
 		return fmt.Sprintf("%s ±%.2f", s, h)
+	case m.Unit != "fraction" && m.Unit != "x" && h >= 0.5:
+		return s + " ±" + c.format(h)
 	}
-	return s + " ±" + c.format(h)
+	return s // an interval narrower than the figure's last digit
 }
 
 // comparison is the comparison table of a plain run: a rank column (once the file is judged), the strategy and

@@ -13,7 +13,7 @@ import (
 // placed next to it on the key that separates them (or the keys it is tied on), then what its numbers say about
 // the cause: how its failed requests ended, or what its retries cost. Runs are named by their strategy: a
 // ranking holds the runs of one workload.
-func reason(o Objective, runs []*results.Run, places []Place, i int) string {
+func reason(sc scene, o Objective, runs []*results.Run, places []Place, i int) string {
 	p := places[i]
 	r := runs[p.Run]
 	var head string
@@ -37,10 +37,57 @@ func reason(o Objective, runs []*results.Run, places []Place, i int) string {
 		ref = runs[places[above].Run]
 		head = standing(o, r, ref, p.Split, false)
 	}
+	clauses := []string{head}
 	if c := cause(r, ref); c != "" {
-		return head + "; " + c + "."
+		clauses = append(clauses, c)
 	}
-	return head + "."
+	if h := herd(sc, r, ref); h != "" {
+		clauses = append(clauses, h)
+	}
+	return strings.Join(clauses, "; ") + "."
+}
+
+// scene is what a reason needs to know of the file beyond the runs.
+type scene struct {
+	capacity float64 // the server's nominal capacity per second (0: unknown)
+}
+
+// herd says where the run's herd is: with timeline phases, the return after the phase whose return peaks
+// highest ("its return after crash peaks at 800/s, 4.3× capacity, in 1 synchronized wave, against 176/s for
+// full-jitter"; the ratio left out below 5 % of a capacity that is no real limit); without phases, for a run
+// ranked below ref whose busiest second stands at least 1.5 times as far above its mean as ref's: that its
+// load comes in bursts.
+func herd(sc scene, r, ref *results.Run) string {
+	k := -1
+	for j, p := range r.Phases {
+		if p.ReturnEndS > 0 && (k < 0 || p.ReturnPeakPerS > r.Phases[k].ReturnPeakPerS) {
+			k = j
+		}
+	}
+	if k < 0 {
+		if ref == nil || neverRetries(r) || r.PeakToMean < 1.5*ref.PeakToMean {
+			return ""
+		}
+		return fmt.Sprintf("its load comes in bursts: its busiest second is %.1f× its mean, against %.1f× for %s",
+			r.PeakToMean, ref.PeakToMean, ref.Strategy)
+	}
+	p := r.Phases[k]
+	s := fmt.Sprintf("its return after the %s phase reaches %.0f/s at its busiest", p.Name, p.ReturnPeakPerS)
+	if x := p.ReturnPeakPerS / sc.capacity; sc.capacity > 0 && x >= 0.05 {
+		s += fmt.Sprintf(", %.1f× capacity,", x)
+	}
+	switch p.ReturnWaves {
+	case 0:
+		s += " with no synchronized wave"
+	case 1:
+		s += " in 1 synchronized wave"
+	default:
+		s += fmt.Sprintf(" in %d synchronized waves", p.ReturnWaves)
+	}
+	if ref != nil && k < len(ref.Phases) && ref.Phases[k].Name == p.Name {
+		s += fmt.Sprintf(", against %.0f/s for %s", ref.Phases[k].ReturnPeakPerS, ref.Strategy)
+	}
+	return s
 }
 
 // tiedWith lists the other runs that share place i's rank, by their index in the runs ranked.
@@ -68,8 +115,12 @@ func standing(o Objective, r, other *results.Run, split int, ahead bool) string 
 		if !ahead {
 			but = "but "
 		}
-		return fmt.Sprintf("The same %s as %s within seed noise (%s), %swith %s %s: %s",
-			nounList(o.Keys[:split]), other.Strategy, keysAgainst(o.Keys[:split], r, other), but, comparative(k, ahead, n), n, values)
+		level := fmt.Sprintf("within seed noise (%s)", keysAgainst(o.Keys[:split], r, other))
+		if identical(o.Keys[:split], r, other) {
+			level = "(" + keysSame(o.Keys[:split], r) + ")"
+		}
+		return fmt.Sprintf("The same %s as %s %s, %swith %s %s: %s",
+			nounList(o.Keys[:split]), other.Strategy, level, but, comparative(k, ahead, n), n, values)
 	}
 	if ahead {
 		return fmt.Sprintf("%s: %s for %s, the next", capitalize(k.Words()), values, other.Strategy)
@@ -122,6 +173,30 @@ func keysAgainst(keys []Key, r, other *results.Run) string {
 	return strings.Join(parts, ", ")
 }
 
+// identical reports whether the runs have the same value of every key, with no spread: not a tie of noise but
+// the same figure.
+func identical(keys []Key, r, other *results.Run) bool {
+	for _, k := range keys {
+		a, b := intervalOf(k.Metric, r), intervalOf(k.Metric, other)
+		if a != b || a.Lo != a.Hi {
+			return false
+		}
+	}
+	return true
+}
+
+// keysSame reads the keys' values of a run: "100.00 %", "success rate 100.00 %, p99 latency 250ms".
+func keysSame(keys []Key, r *results.Run) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = valueText(k.Metric, r)
+		if len(keys) > 1 {
+			parts[i] = noun(k.Metric).String() + " " + parts[i]
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // nounList reads "success rate" or "success rate and p99 latency".
 func nounList(keys []Key) string {
 	parts := make([]string, len(keys))
@@ -139,22 +214,21 @@ func andList(items []string) string {
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
-// valueText is a run's mean of a metric with the half-width of its interval when it has one: "92.46 % ±0.12",
-// "2.67x ±0.02", "3295ms ±120ms".
+// valueText is a run's mean of a metric with the half-width of its interval when it has one that shows at the
+// figure's precision: "92.46 % ±0.12", "2.67x ±0.02", "3295ms ±120ms".
 func valueText(m results.Metric, r *results.Run) string {
 	iv := intervalOf(m, r)
 	mean := m.Format(iv.Mean)
 	h := max(iv.Hi-iv.Mean, iv.Mean-iv.Lo)
-	if h <= 0 {
-		return mean
-	}
-	switch m.Unit {
-	case "fraction":
+	switch {
+	case m.Unit == "fraction" && 100*h >= 0.005:
 		return fmt.Sprintf("%s ±%.2f", mean, 100*h)
-	case "x":
+	case m.Unit == "x" && h >= 0.005:
 		return fmt.Sprintf("%s ±%.2f", mean, h)
+	case m.Unit != "fraction" && m.Unit != "x" && h >= 0.5:
+		return mean + " ±" + m.Format(h)
 	}
-	return mean + " ±" + m.Format(h)
+	return mean // an interval narrower than the figure's last digit
 }
 
 // cause says what the run's numbers show about why it stands where it does. For a run that lost requests, how
@@ -181,7 +255,7 @@ func cause(r, ref *results.Run) string {
 	}
 	on := outcomeWords(r.FailedBy)
 	if neverRetries(r) {
-		return fmt.Sprintf("it never retries, so every failed first attempt is a failed request: %s of them, on %s", pct(failed), on)
+		return fmt.Sprintf("it never retries, so each failed first attempt is a failed request: %s of its requests, on %s", pct(failed), on)
 	}
 	stop, n := topCount(r.StoppedBy)
 	share := pct(float64(n) / finished)
@@ -190,8 +264,12 @@ func cause(r, ref *results.Run) string {
 		retries := len(r.AttemptsPerRequest) - 1
 		d, ok := failedMeanMs(r)
 		if dr, okr := failedMeanMs(ref); ok && okr && ref != nil && !neverRetries(ref) && topStop(ref) == "max-retries" && d < 0.8*dr {
-			return fmt.Sprintf("it retries sooner — its failed requests gave up %s after their first attempt on average, against %s for %s — so its %s run out while the server still answers %s",
-				seconds(d), seconds(dr), ref.Strategy, plural(retries, "retry", "retries"), on)
+			sooner, after := "sooner", seconds(d)+" after their first attempt on average"
+			if d < 10 {
+				sooner, after = "at once", "within 10ms of their first attempt"
+			}
+			return fmt.Sprintf("it retries %s — its failed requests gave up %s, against %s for %s — so its %s run out while the server still answers %s",
+				sooner, after, seconds(dr), ref.Strategy, plural(retries, "retry", "retries"), on)
 		}
 		s := fmt.Sprintf("%s of its requests failed after %s", share, plural(retries, "retry", "retries"))
 		if ok {

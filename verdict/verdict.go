@@ -34,10 +34,11 @@ func judgeRun(f *results.File, failIf Thresholds) error {
 			runs[i] = &f.Runs[k]
 		}
 		places := obj.Rank(runs)
+		sc := scene{capacity: f.Limits.CapacityPerS}
 		rk := results.Ranking{Params: f.Runs[g[0]].Params}
 		for i, p := range places {
 			tied := (i > 0 && places[i-1].Rank == p.Rank) || (i+1 < len(places) && places[i+1].Rank == p.Rank)
-			rk.Places = append(rk.Places, results.Placed{Run: g[p.Run], Rank: p.Rank, Tied: tied, Reason: reason(obj, runs, places, i)})
+			rk.Places = append(rk.Places, results.Placed{Run: g[p.Run], Rank: p.Rank, Tied: tied, Reason: reason(sc, obj, runs, places, i)})
 		}
 		v.Rankings = append(v.Rankings, rk)
 	}

@@ -87,13 +87,9 @@ func newRunCmd() *cobra.Command {
 	sel.add(cmd)
 	live.add(cmd)
 	cmd.Flags().StringVar(&engine, "engine", "virtual", "virtual (simulated time), live (real HTTP, as fleet) or both (and compare them)")
-	cmd.Flags().IntVar(&seeds, "seeds", DefaultSeeds, "seeds each strategy runs on: figures are means with confidence intervals, and the verdict ties what seed noise cannot tell apart")
+	cmd.Flags().IntVar(&seeds, "seeds", tune.DefaultRunSeeds, "seeds each strategy runs on: figures are means with confidence intervals, and the verdict ties what seed noise cannot tell apart")
 	return cmd
 }
-
-// DefaultSeeds is how many seeds `run` averages over unless told otherwise: enough for intervals that tell the
-// quickstart's strategies apart, few enough that it takes about a second.
-const DefaultSeeds = 10
 
 // runSeeds runs the jobs in virtual time on seeds seeds (tune.RunSeeds), with a progress display.
 func runSeeds(cmd *cobra.Command, s *scenarios.Scenario, jobs []sim.Job, seeds int) (*results.File, error) {

@@ -70,6 +70,10 @@ func Replicate(ctx context.Context, jobs []sim.Job, seeds int, c float64, worker
 	return out, errors.Join(errs...)
 }
 
+// DefaultRunSeeds is how many seeds `stampede run` averages over unless told otherwise: enough for intervals that
+// tell the quickstart's strategies apart, few enough that it takes about a second.
+const DefaultRunSeeds = 10
+
 // Replicated is one job's replications reduced to one run, and the job's index.
 type Replicated struct {
 	Job int
