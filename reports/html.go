@@ -191,7 +191,7 @@ func html(w io.Writer, f *results.File, meta Meta, charts []Chart, svgs [][]byte
 		page.Tune = &htmlTune{Recommendation: Recommendation(f), Rule: TuneRule(f), Notes: f.Tune.Notes,
 			Header: th, Rows: htmlRows(tr, nil), Note: note + "; the recommended points in bold green."}
 	} else {
-		g := comparison(f, true)
+		g := comparison(f, false)
 		idx, _ := order(f)
 		page.Header, page.Rows = g.Header, htmlRows(plainCells(g.Rows), idx)
 		page.TableNote = capitalize(tableNote(f, nil, Layout{Wide: true})) + "."

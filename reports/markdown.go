@@ -33,7 +33,7 @@ func markdown(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
 	}
 	if f.Tune == nil {
 		b.WriteString("\n## Comparison\n\n")
-		g := comparison(f, true)
+		g := comparison(f, false)
 		mdTable(&b, g.Header, plainCells(g.Rows))
 		fmt.Fprintf(&b, "\n%s.\n", mdEscape(capitalize(tableNote(f, nil, Layout{Wide: true}))))
 	}

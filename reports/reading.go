@@ -83,6 +83,9 @@ func herdPeak(f *results.File, r *results.Run) float64 {
 // "Return after crash (20–50 s, to 80 s): exponential peaks at 800/s, 4.3× capacity, in 1 synchronized wave,
 // goodput back after 2 s; full-jitter 176/s, 1×, no wave, back after 17 s."
 func returnSentences(f *results.File) []string {
+	if len(f.Runs) > maxRuns {
+		return returnRanges(f)
+	}
 	var out []string
 	for k, ph := range f.Phases {
 		var parts []string
@@ -116,6 +119,42 @@ func returnSentences(f *results.File) []string {
 		if len(parts) > 0 {
 			out = append(out, fmt.Sprintf("Return after %s (%s–%s s; peak load from its end to %s s, waves above 1.5× the load before it): %s.",
 				ph.Name, number(ph.StartS), number(ph.EndS), number(end), strings.Join(parts, "; ")))
+		}
+	}
+	return out
+}
+
+// returnRanges is returnSentences for a sweep of more runs than a sentence can name: per phase, each strategy's
+// lowest and highest return peak across its runs. "Return after outage (8–12 s): exponential 323–571/s
+// (0.8–1.4× capacity) across its 10 runs; full-jitter 323–543/s (0.8–1.4× capacity) across its 10 runs."
+func returnRanges(f *results.File) []string {
+	var out []string
+	for k, ph := range f.Phases {
+		var order []string
+		lo, hi, n := map[string]float64{}, map[string]float64{}, map[string]int{}
+		for i := range f.Runs {
+			r := &f.Runs[i]
+			if k >= len(r.Phases) || r.Phases[k].Name != ph.Name {
+				continue
+			}
+			v := r.Phases[k].ReturnPeakPerS
+			if n[r.Strategy] == 0 {
+				order = append(order, r.Strategy)
+				lo[r.Strategy], hi[r.Strategy] = v, v
+			}
+			lo[r.Strategy], hi[r.Strategy] = min(lo[r.Strategy], v), max(hi[r.Strategy], v)
+			n[r.Strategy]++
+		}
+		var parts []string
+		for _, s := range order {
+			p := fmt.Sprintf("%s %s–%s/s", s, rate(lo[s]), rate(hi[s]))
+			if c := f.Limits.CapacityPerS; c > 0 && hi[s]/c >= 0.05 {
+				p += fmt.Sprintf(" (%s–%s× capacity)", number(round1(lo[s]/c)), number(round1(hi[s]/c)))
+			}
+			parts = append(parts, fmt.Sprintf("%s across its %d runs", p, n[s]))
+		}
+		if len(parts) > 0 {
+			out = append(out, fmt.Sprintf("Return after %s (%s–%s s), its busiest second: %s.", ph.Name, number(ph.StartS), number(ph.EndS), strings.Join(parts, "; ")))
 		}
 	}
 	return out

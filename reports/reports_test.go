@@ -100,6 +100,29 @@ func TestGoldenText(t *testing.T) {
 	}
 }
 
+// TestPagesLead: a plain run's page opens with its verdict; a tune sweep's with its recommendation, then the
+// chart of its objective (or success rate), and only then the points, with no second 100-row comparison table.
+func TestPagesLead(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, HTML(&b, fixture(t, "herd"), Meta{}))
+	page := b.String()
+	verdict, reading, table := strings.Index(page, `id="verdict"`), strings.Index(page, `id="reading"`), strings.Index(page, `id="comparison"`)
+	require.True(t, verdict > 0 && reading > 0 && table > 0)
+	assert.Less(t, verdict, reading)
+	assert.Less(t, reading, table)
+	assert.NotContains(t, page, "best in column")
+
+	b.Reset()
+	require.NoError(t, HTML(&b, fixture(t, "tune"), Meta{}))
+	page = b.String()
+	rec, lead, points := strings.Index(page, `id="recommendation"`), strings.Index(page, `class="chart lead"`), strings.Index(page, `id="points"`)
+	require.True(t, rec > 0 && lead > 0 && points > 0, "recommendation %d, lead chart %d, points %d", rec, lead, points)
+	assert.Less(t, rec, lead)
+	assert.Less(t, lead, points)
+	assert.Contains(t, page[rec:points], `<figure id="chart-heat-amplification-by-max-retries-and-base-ms" class="chart lead">`, "the objective's heat map leads")
+	assert.NotContains(t, page, `id="comparison-table"`)
+}
+
 // TestCompareEnginesText: the engines' comparison marks only the figures beyond tolerance, and its last line
 // says "agree" when all agree.
 func TestCompareEnginesText(t *testing.T) {
