@@ -195,6 +195,14 @@ func longestWord(s string) int {
 	return w
 }
 
+// WrapText wraps prose to width columns as the reports do (wrapText): for commands that print their own text.
+func WrapText(s string, width, used int, indent string) string {
+	if width <= 0 {
+		width = DefaultWidth
+	}
+	return wrapText(s, width, used, indent)
+}
+
 // wrapText wraps prose to width columns, the first line starting at column used (what precedes it on the
 // line), each line after the first indented by indent (a hanging indent). A unit or an interval is never put on
 // a line apart from its number: "%", "s", "ms" and "±…" stay with the word before them.
