@@ -3,6 +3,7 @@ package tune
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,10 +27,10 @@ func TestRunSeeds(t *testing.T) {
 	assert.Equal(t, plain, one, "one seed is the plain run")
 	assert.Zero(t, one.Seeds)
 
-	done := 0
-	f, err := RunSeeds(context.Background(), s.Name, s.SimConfig(), jobs, 4, 0, func() { done++ })
+	var done atomic.Int32
+	f, err := RunSeeds(context.Background(), s.Name, s.SimConfig(), jobs, 4, 0, func() { done.Add(1) }) // from any goroutine
 	require.NoError(t, err)
-	assert.Equal(t, 8, done, "one call per simulation")
+	assert.Equal(t, int32(8), done.Load(), "one call per simulation")
 	assert.Equal(t, 4, f.Seeds)
 	assert.Equal(t, DefaultConfidence, f.Confidence)
 	require.Len(t, f.Runs, 2)
