@@ -54,8 +54,8 @@ func columns(f *results.File) []column {
 			base = append(base, column{title: "×cap", value: func(_ *results.File, r *results.Run) float64 { return r.ReturnPeak() / c }, format: times, drop: 3})
 		}
 		base = append(base,
-			column{title: "waves", value: func(_ *results.File, r *results.Run) float64 { return float64(maxWaves(r)) }, format: waves, drop: 5},
-			column{title: "recover", value: func(_ *results.File, r *results.Run) float64 { return slowestRecovery(r) }, format: secs, drop: 5},
+			column{title: "waves", value: func(_ *results.File, r *results.Run) float64 { return float64(maxWaves(r)) }, format: waves, drop: 3},
+			column{title: "recover", value: func(_ *results.File, r *results.Run) float64 { return slowestRecovery(r) }, format: secs, drop: 4},
 		)
 	} else {
 		base = append(base,
