@@ -160,17 +160,9 @@ func cellText(f *results.File, c column, r *results.Run, withInterval bool) stri
 	if !ok {
 		return s
 	}
-	h := max(iv.Hi-iv.Mean, iv.Mean-iv.Lo)
 	m, _ := results.LookupMetric(c.metric)
-	switch {
-	case m.Unit == "fraction" && 100*h >= 0.005:
-		return fmt.Sprintf("%s ±%.2f", s, 100*h)
-	case m.Unit == "x" && h >= 0.005:
-		return fmt.Sprintf("%s ±%.2f", s, h)
-	case m.Unit != "fraction" && m.Unit != "x" && h >= 0.5:
-		return s + " ±" + c.format(h)
-	}
-	return s // an interval narrower than the figure's last digit
+	iv.Mean = v // the column's own value (the interval's mean, for a metric column)
+	return m.PlusMinus(iv, c.format)
 }
 
 // comparison is the comparison table of a plain run: a rank column (once the file is judged), the strategy and
@@ -201,13 +193,7 @@ func comparison(f *results.File, wide bool) Grid {
 			row = append(row, rank[i])
 		}
 		row = append(row, r.Strategy)
-		for _, p := range params {
-			if v, ok := r.Params[p]; ok {
-				row = append(row, fmt.Sprint(v))
-			} else {
-				row = append(row, "–")
-			}
-		}
+		row = append(row, paramCells(r, params)...)
 		for _, c := range cols {
 			row = append(row, cellText(f, c, r, wide || slices.Contains(objective, c.metric)))
 		}
@@ -221,6 +207,18 @@ func comparison(f *results.File, wide bool) Grid {
 		}
 	}
 	return g
+}
+
+// paramCells are a run's values of the params, "–" where it has none.
+func paramCells(r *results.Run, params []string) []string {
+	out := make([]string, len(params))
+	for i, p := range params {
+		out[i] = "–"
+		if v, ok := r.Params[p]; ok {
+			out[i] = fmt.Sprint(v)
+		}
+	}
+	return out
 }
 
 // Table writes a plain run for a terminal, within l's width: the verdict (the strategies ranked, each with its

@@ -186,14 +186,7 @@ func pointsGrid(f *results.File, wide bool) Grid {
 	g.Cols = append(g.Cols, Col{Wrap: true})
 	for i := range f.Runs {
 		r := &f.Runs[i]
-		row := []string{r.Strategy}
-		for _, p := range params {
-			if v, ok := r.Params[p]; ok {
-				row = append(row, fmt.Sprint(v))
-			} else {
-				row = append(row, "–")
-			}
-		}
+		row := append([]string{r.Strategy}, paramCells(r, params)...)
 		for _, n := range names {
 			m, _ := results.LookupMetric(n)
 			if wide {

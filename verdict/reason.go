@@ -215,21 +215,8 @@ func andList(items []string) string {
 }
 
 // valueText is a run's mean of a metric with the half-width of its interval when it has one that shows at the
-// figure's precision: "92.46 % ±0.12", "2.67x ±0.02", "3295ms ±120ms".
-func valueText(m results.Metric, r *results.Run) string {
-	iv := intervalOf(m, r)
-	mean := m.Format(iv.Mean)
-	h := max(iv.Hi-iv.Mean, iv.Mean-iv.Lo)
-	switch {
-	case m.Unit == "fraction" && 100*h >= 0.005:
-		return fmt.Sprintf("%s ±%.2f", mean, 100*h)
-	case m.Unit == "x" && h >= 0.005:
-		return fmt.Sprintf("%s ±%.2f", mean, h)
-	case m.Unit != "fraction" && m.Unit != "x" && h >= 0.5:
-		return mean + " ±" + m.Format(h)
-	}
-	return mean // an interval narrower than the figure's last digit
-}
+// figure's precision (results.Metric.PlusMinus): "92.46 % ±0.12", "2.67x ±0.02", "3295ms ±120ms".
+func valueText(m results.Metric, r *results.Run) string { return m.PlusMinus(intervalOf(m, r), nil) }
 
 // cause says what the run's numbers show about why it stands where it does. For a run that lost requests, how
 // they ended: never retried; out of retries, and, against ref (a run ranked above it that also ran out of

@@ -80,22 +80,14 @@ func workloads(f *results.File) [][]int {
 // in the file is skipped.
 func check(f *results.File, ts Thresholds, failIf bool) ([]results.Check, []string) {
 	var out []results.Check
+	missing := ts.each(f, func(t Threshold, r *results.Run) {
+		val := t.Metric.Value(r)
+		out = append(out, results.Check{Text: t.Text, Metric: t.Metric.Name, FailIf: failIf, Run: r.Label(), Value: val,
+			Shown: shown(t.Metric, r), Pass: t.crossed(val) != failIf})
+	})
 	var skipped []string
-	for _, t := range ts {
-		found := false
-		for i := range f.Runs {
-			r := &f.Runs[i]
-			if t.Strategy != "" && r.Strategy != t.Strategy {
-				continue
-			}
-			found = true
-			val := t.Metric.Value(r)
-			out = append(out, results.Check{Text: t.Text, Metric: t.Metric.Name, FailIf: failIf, Run: r.Label(), Value: val,
-				Shown: shown(t.Metric, r), Pass: t.crossed(val) != failIf})
-		}
-		if !found {
-			skipped = append(skipped, t.Text)
-		}
+	for _, t := range missing {
+		skipped = append(skipped, t.Text)
 	}
 	return out, skipped
 }

@@ -1,6 +1,8 @@
 package results
 
 import (
+	"fmt"
+
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -87,4 +89,29 @@ func TestLabels(t *testing.T) {
 	assert.Equal(t, "base_ms=100,max_retries=3", FormatParams(map[string]any{"max_retries": 3, "base_ms": 100}), "keys sorted")
 	assert.Equal(t, "full-jitter", (&Run{Strategy: "full-jitter"}).Label())
 	assert.Equal(t, "full-jitter clients=50", (&Run{Strategy: "full-jitter", Params: map[string]any{"clients": 50}}).Label())
+}
+
+func TestPlusMinus(t *testing.T) {
+	m := func(name string) Metric {
+		x, err := LookupMetric(name)
+		require.NoError(t, err)
+		return x
+	}
+	cases := []struct {
+		metric string
+		iv     Interval
+		want   string
+	}{
+		{"success_rate", Interval{Mean: 0.9246, Lo: 0.9235, Hi: 0.9257}, "92.46 % ±0.11"},
+		{"success_rate", Interval{Mean: 1, Lo: 0.99998, Hi: 1}, "100.00 %"},
+		{"amplification", Interval{Mean: 2.67, Lo: 2.65, Hi: 2.69}, "2.67x ±0.02"},
+		{"amplification", Interval{Mean: 1.01, Lo: 1.009, Hi: 1.011}, "1.01x"},
+		{"p99_ms", Interval{Mean: 3295, Lo: 3175, Hi: 3415}, "3295ms ±120ms"},
+		{"p99_ms", Interval{Mean: 3295, Lo: 3295, Hi: 3295}, "3295ms"},
+		{"succeeded", Interval{Mean: 1200, Lo: 1100, Hi: 1250}, "1200 ±100"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) { assert.Equal(t, tc.want, m(tc.metric).PlusMinus(tc.iv, nil)) })
+	}
+	assert.Equal(t, "92.46% ±0.11", m("success_rate").PlusMinus(cases[0].iv, func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }))
 }
