@@ -89,6 +89,9 @@ type probeItem struct {
 // readable size, visible and not covered, no table is cut off (needs a scroll bar) in a 1400 px window, and
 // nothing was fetched.
 func TestHTMLInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium: the full run does it")
+	}
 	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("STAMPEDE_REQUIRE_BROWSER") != "" { // CI installs chromium: a skip there would hide a broken install
 			t.Fatal("STAMPEDE_REQUIRE_BROWSER is set but " + chromium + " is missing: " + err.Error())
