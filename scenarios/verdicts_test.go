@@ -22,8 +22,13 @@ var update = flag.Bool("update", false, "rewrite the golden verdicts in testdata
 // TestGoldenVerdicts: every shipped scenario's verdict, as `stampede run NAME` gives it (tune.DefaultRunSeeds
 // seeds, the scenario's objective or the default), its ranking and every reason sentence, is the one in
 // testdata/verdicts/NAME.txt. A change to the engine, a scenario or the reasons shows here as a diff to review;
-// refresh with `go test ./scenarios -run GoldenVerdicts -update`.
+// refresh with `go test ./scenarios -run GoldenVerdicts -update`. It simulates every scenario ten times over
+// (about 6 s of CPU), which the race detector would make minutes for code that has no concurrency of its own
+// beyond sim.RunAll's (raced in package sim): it runs in the plain pass only.
 func TestGoldenVerdicts(t *testing.T) {
+	if scenarios.RaceEnabled {
+		t.Skip("every shipped scenario on 10 seeds: minutes under -race; it runs in the plain pass")
+	}
 	for _, name := range scenarios.Names() {
 		t.Run(name, func(t *testing.T) {
 			s, err := scenarios.Load(name)
