@@ -57,6 +57,7 @@ func (c *checker) validate(s *Scenario) {
 		}
 		seen[p.Name()] = i
 	}
+	c.verdict(s)
 }
 
 // attach records every problem err holds, under the path prefix of the section it came from: a field error of the
@@ -83,7 +84,6 @@ func (c *checker) attach(prefix string, err error) {
 		}
 		c.fail(prefix, "%s", trimSentinel(err))
 	}
-	c.verdict(s)
 }
 
 // trimSentinel drops the package prefix of a sentinel ("strategies: unknown backoff" → "unknown backoff").

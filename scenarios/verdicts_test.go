@@ -2,7 +2,6 @@ package scenarios_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,12 +16,10 @@ import (
 	"stampede/verdict"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden verdicts in testdata/verdicts")
-
 // TestGoldenVerdicts: every shipped scenario's verdict, as `stampede run NAME` gives it (tune.DefaultRunSeeds
 // seeds, the scenario's objective or the default), its ranking and every reason sentence, is the one in
 // testdata/verdicts/NAME.txt. A change to the engine, a scenario or the reasons shows here as a diff to review;
-// refresh with `go test ./scenarios -run GoldenVerdicts -update`. It simulates every scenario ten times over
+// refresh with `go test ./scenarios -run GoldenVerdicts -update` (the package's -update flag). It simulates every scenario ten times over
 // (about 6 s of CPU), which the race detector would make minutes for code that has no concurrency of its own
 // beyond sim.RunAll's (raced in package sim): it runs in the plain pass only.
 func TestGoldenVerdicts(t *testing.T) {
@@ -62,7 +59,7 @@ func TestGoldenVerdicts(t *testing.T) {
 				fmt.Fprintf(&b, "%s %s — %s %s\n", mark, c.Text, c.Run, c.Shown)
 			}
 			path := filepath.Join("testdata", "verdicts", name+".txt")
-			if *update {
+			if *scenarios.Update {
 				require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
 				return
 			}
