@@ -110,6 +110,18 @@ func TestParseErrors(t *testing.T) {
 		{"too many buckets", "duration: 10s", "duration: 10s\nbucket: 1us", `bucket: 1µs buckets over duration + drain (1m10s) would be 70000000, more than the 10000000 a run keeps; use a wider bucket`},
 		{"bad sweep", "strategies:", "sweep: {clients: [10, 0]}\nstrategies:", `sweep.clients[1]: must be within 1–50000000, got 0`},
 		{"no strategies", "strategies:", "strategies: []\nx_strategies:", `unknown field "x_strategies"`},
+		{"token limit without its kind", "  queue: 8", "  queue: 8\n  token_limits: [{limit: 30000}]", `t.yaml:8:18: server.token_limits[0].kind: a token limit needs its kind (valid: rpm, itpm, otpm, tpm)`},
+		{"token limit of 0", "  queue: 8", "  queue: 8\n  token_limits: [{kind: itpm, limit: 0}]", `t.yaml:8:31: server.token_limits[0].limit: must be > 0 per minute, got 0`},
+		{"token limit NaN", "  queue: 8", "  queue: 8\n  token_limits: [{kind: otpm, limit: .nan}]", `server.token_limits[0].limit: must be > 0 per minute, got NaN`},
+		{"token limit of an unknown model", "  queue: 8", "  queue: 8\n  models: [{name: opus}, {name: haiku}]\n  token_limits: [{kind: rpm, limit: 50, models: [sonnet]}]",
+			`server.token_limits[0].models[0]: unknown model "sonnet" (valid: opus, haiku)`},
+		{"model without a name", "  queue: 8", "  queue: 8\n  models: [{capacity: 3}]", `t.yaml:8:12: server.models[0].name: a model needs the name requests call it by`},
+		{"two models of one name", "  queue: 8", "  queue: 8\n  models: [{name: opus}, {name: opus}]", `server.models[1].name: "opus" is also the name of models[0]`},
+		{"fallback to a model the server does not host", "    backoff: {kind: none}", "    backoff: {kind: none}\n    fallback: {model: haiku}",
+			`t.yaml:14:16: strategies[0].fallback.model: unknown model "haiku": the server hosts no named models to fall back to`},
+		{"fallback without a trigger", "    backoff: {kind: none}", "    backoff: {kind: none}\n    fallback: {model: haiku, after_overloaded: 0}",
+			`strategies[0].fallback.after_overloaded: a fallback needs after_overloaded ≥ 1 or retry_after_above to say when a request moves`},
+		{"background share above one", "    backoff: {kind: none}", "    backoff: {kind: none}\n    background: 2", `t.yaml:14:5: strategies[0].background: a share of requests must be within [0, 1], got 2`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,6 +161,33 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error is not ErrInvalid: %v", err)
 		}
 	})
+}
+
+// TestModelsAndTokens: a server of two models with token limits, and a strategy falling back from one to the other,
+// load from YAML; the fallback model must be one the server hosts.
+func TestModelsAndTokens(t *testing.T) {
+	src := strings.Replace(base, "  queue: 8\n", `  queue: 8
+  token_limits:
+    - {kind: rpm, limit: 50, scope: key}
+    - {kind: itpm, limit: 30000, models: [opus]}
+  models:
+    - name: opus
+      capacity: 2
+      token_limits: [{kind: otpm, limit: 8000}]
+    - {name: haiku, service_time: 20ms, queue: 0}
+`, 1)
+	src = strings.Replace(src, "    backoff: {kind: none}\n", "    backoff: {kind: none}\n    fallback: {model: haiku}\n    background: 0.2\n", 1)
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"opus", "haiku"}, s.Server.ModelNames())
+	require.Len(t, s.Server.Models, 2)
+	assert.Equal(t, 0, *s.Server.Models[1].Queue)
+	assert.Equal(t, "otpm", s.Server.Models[0].TokenLimits[0].Kind)
+	assert.Equal(t, []string{"opus"}, s.Server.TokenLimits[1].Models)
+	assert.Equal(t, "haiku", s.Strategies[0].Fallback.Model)
+	strats, err := s.Build()
+	require.NoError(t, err)
+	require.NotEmpty(t, strats)
 }
 
 func TestUnknownDialect(t *testing.T) {

@@ -61,6 +61,11 @@ func (c *checker) validate(s *Scenario) {
 			c.attach(path, err)
 			continue
 		}
+		if p.FallbackModel() != "" {
+			if _, err := p.WithModels(s.Server.ModelNames()); err != nil {
+				c.attach(path, err) // the fallback must be one of the server's models
+			}
+		}
 		if j, dup := seen[p.Name()]; dup {
 			c.fail(path+".name", "%q is also the name of strategies[%d]; names label the results and must differ", p.Name(), j)
 		}

@@ -81,6 +81,16 @@ type Attempt struct {
 	// A client that gives up or moves to another model after repeated overload reads it (the AI coding CLI's
 	// consecutive529Errors, which only ever counts up within one request).
 	Overloaded int
+	// Model is the index of the model this attempt went to (fakeserver.Request.Model): the request's own model,
+	// until a Decision moved it (Decision.Model). Switched is the Number of the first attempt on the model it moved
+	// to, 0 while it has not moved. When a request moves, the engines restart Overloaded from 0: the AI coding CLI
+	// begins a new retry loop, with its own 529 count, on its fallback model. Retries on the new model are counted
+	// from Switched (Number − Switched), so a policy's budget there starts afresh.
+	Model    int
+	Switched int
+	// Background marks a request of the share the policy calls background (Policy.Background draws it once per
+	// request); the engines keep it on every attempt of the request.
+	Background bool
 	Outcome    Outcome // how this attempt ended
 }
 
@@ -127,7 +137,25 @@ type Decision struct {
 	Memo  float64       // the backoff memo to carry into the next Attempt
 	Held  float64       // the guard state to carry into the next Attempt (Attempt.Held)
 	Stop  StopReason    // why not, when Retry is false
+	Model ModelChoice   // the model the next attempt goes to: KeepModel (the zero value), or another (a fallback)
 }
+
+// ModelChoice is the model a request's next attempt goes to: KeepModel, or the model of index i (UseModel(i)), an
+// index among the server's models (fakeserver.Config.Models, the index a request carries as
+// fakeserver.Request.Model). It is a small integer so that a Decision stays as small as it was.
+type ModelChoice uint8
+
+// KeepModel sends the next attempt to the model of the last one.
+const KeepModel ModelChoice = 0
+
+// MaxModelIndex is the largest index a ModelChoice carries.
+const MaxModelIndex = 254
+
+// UseModel sends the next attempt to the model of index i (0 ≤ i ≤ MaxModelIndex).
+func UseModel(i int) ModelChoice { return ModelChoice(i + 1) }
+
+// Index returns the model the choice names, and false for KeepModel.
+func (m ModelChoice) Index() (int, bool) { return int(m) - 1, m != KeepModel }
 
 // Admission is a strategy's answer before an attempt is sent (guards that shape or reject sends).
 type Admission struct {

@@ -156,6 +156,12 @@ func presetEntry(p Preset, full bool) Entry {
 	if pol.hedgeCopies >= 2 {
 		e.Details = append(e.Details, Detail{"hedge", fmt.Sprintf("%d copies, one every %v", pol.hedgeCopies, pol.hedgeDelay)})
 	}
+	if f := pol.fb.describe(); f != "" {
+		e.Details = append(e.Details, Detail{"fallback", f})
+	}
+	if pol.background > 0 {
+		e.Details = append(e.Details, Detail{"background", fmt.Sprintf("%g of requests, which retry no 529", pol.background)})
+	}
 	e.Details = append(e.Details,
 		Detail{"timeout", durOrNone(pol.timeout)},
 		Detail{"deadline", durOrNone(pol.deadline)},

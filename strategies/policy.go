@@ -53,6 +53,11 @@ type Spec struct {
 	Hedge       HedgeSpec      `yaml:"hedge"`        // send copies of a request instead of retrying it (default none)
 	Timeout     *time.Duration `yaml:"timeout"`      // per-attempt timeout (default none)
 	Deadline    *time.Duration `yaml:"deadline"`     // total time per request from its first send; no retry would start after it (default none)
+	// Fallback moves a request to another model after repeated overload or a long Retry-After, with a retry budget
+	// of its own there (fallback.go; the AI coding CLI after its third 529). Merged with a preset's by field.
+	Fallback FallbackSpec `yaml:"fallback"`
+	// Background is the share of requests, within [0, 1], that are background work and retry no 529 (default 0).
+	Background *float64 `yaml:"background"`
 	// SessionState is what a stateful client does with its conversation after a failed attempt: "replay"
 	// (default) retries the identical request and keeps its state; "synthetic-state" records an id it made up
 	// and builds every later request from it, the failure of the seed document "Session Unrecoverable After
@@ -75,8 +80,11 @@ type SyntheticStater interface{ SyntheticState() bool }
 // Policy is the composed strategy. Its pieces nest like failsafe-go's With(a, b, c): after a failed attempt each
 // check may veto the retry, outermost first, and the first veto names the stop reason:
 //
+//  0. background work meets a 529: no retry                                 (StopNotRetryable)
+//     the fallback: after its n-th 529, or a Retry-After above the bound, the request moves to the fallback model
+//     at once (Decision.Model), if the deadline and the guards allow
 //  1. retry_on and x-should-retry: is the outcome worth retrying at all?   (StopNotRetryable)
-//  2. max_retries: is a retry left?                                          (StopMaxRetries)
+//  2. max_retries (on a fallback model, the fallback's): is a retry left?   (StopMaxRetries)
 //  3. the backoff proposes a pause; the Retry-After policy may replace or clamp it,
 //     or refuse (a delay above its cap with above: give-up; a missing header with require)  (StopRetryAfter, StopNotRetryable)
 //  4. the deadline: would the retry start after it?                          (StopDeadline)
@@ -102,6 +110,8 @@ type Policy struct {
 	timeout     time.Duration
 	deadline    time.Duration
 	synthetic   bool
+	fb          fallback
+	background  float64 // share of background requests
 }
 
 var (
@@ -148,6 +158,10 @@ func (s Spec) Resolve() (Spec, error) {
 	}
 	if s.SessionState != "" {
 		r.SessionState = s.SessionState
+	}
+	r.Fallback = r.Fallback.over(s.Fallback)
+	if s.Background != nil {
+		r.Background = s.Background
 	}
 	return r, nil
 }
@@ -219,6 +233,15 @@ func (s Spec) Build() (*Policy, error) {
 			return nil, fieldErr("deadline", fmt.Errorf("deadline must not be negative, got %v", *s.Deadline))
 		}
 		p.deadline = *s.Deadline
+	}
+	if p.fb, err = buildFallback(s.Fallback); err != nil {
+		return nil, err
+	}
+	if p.fb.hasMax && p.fb.maxRetries == Unlimited && (s.Deadline == nil || *s.Deadline == 0) && len(s.Guards) == 0 {
+		return nil, fieldErr("fallback.max_retries", errors.New("-1 (no limit) needs a deadline or a guard to end the retries"))
+	}
+	if p.background, err = checkBackground(s.Background); err != nil {
+		return nil, err
 	}
 	switch s.SessionState {
 	case "", SessionReplay:
@@ -309,15 +332,35 @@ func (p *Policy) decide(a *Attempt, src rand.Source, d *Decision) (retryable boo
 		return false
 	}
 	u := Uniform(src)
-	if !p.retryable(o) {
+	if a.Background && o.Err == ErrNone && o.Status == StatusOverloaded {
 		*d = Decision{Stop: StopNotRetryable}
 		return false
 	}
-	if p.hedgeCopies >= 2 || (p.maxRetries != Unlimited && a.Number >= p.maxRetries) {
+	retryable = p.retryable(o)
+	if p.fb.on && p.fb.moves(a, o, retryable) {
+		if p.deadline > 0 && a.Elapsed > p.deadline {
+			*d = Decision{Stop: StopDeadline}
+		} else {
+			*d = Decision{Retry: true, Held: a.Held, Model: UseModel(p.fb.index)}
+		}
+		return true
+	}
+	if !retryable {
+		*d = Decision{Stop: StopNotRetryable}
+		return false
+	}
+	n, maxRetries := a.Number, p.maxRetries
+	if a.Switched > 0 {
+		n -= a.Switched
+		if p.fb.hasMax {
+			maxRetries = p.fb.maxRetries
+		}
+	}
+	if p.hedgeCopies >= 2 || (maxRetries != Unlimited && n >= maxRetries) {
 		*d = Decision{Stop: StopMaxRetries}
 		return true
 	}
-	t, memo := p.backoff.Delay(Step{N: a.Number + 1, Memo: a.Memo, U: u, Throttled: o.Err == ErrNone && o.Status == 429})
+	t, memo := p.backoff.Delay(Step{N: n + 1, Memo: a.Memo, U: u, Throttled: o.Err == ErrNone && o.Status == 429})
 	wait, stop := p.ra.apply(o, t, u)
 	switch {
 	case stop != Continue:
