@@ -115,10 +115,10 @@ type Server struct {
 	settles  bool     // some stage settles
 	phasers  []phaser
 	limiters []limiter
-	ans      Answer        // the scratch answer a stage fills when it refuses
-	tight    *meter.Bucket // the tightest bucket the request going through the chain took from (see passed)
-	tightK   LimitKind     // its kind
-	limitBuf []LimitState  // scratch for LimitState
+	ans      Answer       // the scratch answer a stage fills when it refuses
+	took     [8]tookFrom  // the buckets the request going through the chain took from (see passed)
+	ntook    int          // how many of took are in use
+	limitBuf []LimitState // scratch for LimitState
 
 	// the service: one pool per model (one for a server without models), each holding a range of the units
 	pools    []pool
@@ -304,15 +304,16 @@ func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, uni
 		}
 		p = &s.pools[r.Model]
 	}
-	var tight *meter.Bucket
+	took := false
 	c := &s.plain
 	if r.PrevID != 0 {
 		c = &s.refs
 	}
 	if len(c.stages) > 0 {
-		if v, tight = s.admit(c, now, r, a); v != pass {
+		if v = s.admit(c, now, r, a); v != pass {
 			return v, 0, 0
 		}
+		took = s.ntook > 0
 	}
 	if p.busy < p.capacity {
 		u := s.take(p)
@@ -326,14 +327,14 @@ func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, uni
 		s.queued++
 		return Queued, 0, 0
 	}
-	s.overloaded(p, now, r, tight, a)
+	s.overloaded(p, now, &r, took, a)
 	return Rejected, 0, 0
 }
 
-// admit runs request r through chain c: pass when every stage lets it through, with the tightest bucket it took
-// from (nil: none), else the verdict of the stage that stopped it (with *a its answer when that is Rejected).
-func (s *Server) admit(c *chain, now time.Duration, r Request, a *Answer) (Verdict, *meter.Bucket) {
-	s.tight, s.tightK = nil, LimitRequests
+// admit runs request r through chain c: pass when every stage lets it through (s.took then holds the buckets it
+// took from), else the verdict of the stage that stopped it (with *a its answer when that is Rejected).
+func (s *Server) admit(c *chain, now time.Duration, r Request, a *Answer) Verdict {
+	s.ntook = 0
 	for i, st := range c.stages {
 		switch v := st.admit(s, now, r, &s.ans); v {
 		case pass:
@@ -343,20 +344,39 @@ func (s *Server) admit(c *chain, now time.Duration, r Request, a *Answer) (Verdi
 			if s.settles {
 				c.settleBefore(s, i, now, r, settleRejected)
 			}
-			return v, nil
+			return v
 		default:
-			return v, nil
+			return v
 		}
 	}
-	return pass, s.tight
+	return pass
+}
+
+// tookFrom is a bucket a request took from, and what the bucket counts.
+type tookFrom struct {
+	b *meter.Bucket
+	k LimitKind
 }
 
 // passed records that the arriving request took from bucket b, of kind k: the overload answer carries the state of
-// the tightest such bucket (the lowest share of its burst left).
+// the tightest such bucket (tightest). It only records: most requests are not turned away, and need no tightest.
 func (s *Server) passed(b *meter.Bucket, k LimitKind) {
-	if t := s.tight; t == nil || b.Tokens()/b.Burst() < t.Tokens()/t.Burst() {
-		s.tight, s.tightK = b, k
+	if s.ntook == len(s.took) { // keep the tightest so far, in the first place
+		s.took[0], s.ntook = s.tightest(), 1
 	}
+	s.took[s.ntook] = tookFrom{b, k}
+	s.ntook++
+}
+
+// tightest is the bucket the request took from with the lowest share of its burst left (the first of equals).
+func (s *Server) tightest() tookFrom {
+	t := s.took[0]
+	for _, x := range s.took[1:s.ntook] {
+		if x.b.Tokens()/x.b.Burst() < t.b.Tokens()/t.b.Burst() {
+			t = x
+		}
+	}
+	return t
 }
 
 // LimitState returns, for a request of key at now, the state of its tightest token bucket as rate-limit headers

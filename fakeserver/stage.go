@@ -62,6 +62,14 @@ type settler interface {
 	settle(s *Server, now time.Duration, r Request, how settlement)
 }
 
+// idleSettler is a settler whose configuration may give it nothing to settle (a token stage without an output
+// limit): when idle reports true it joins no chain's settlers, and the server keeps no record of the requests in
+// service for it.
+type idleSettler interface {
+	settler
+	idle() bool
+}
+
 // limiter is a stage that meters. states appends the state, at instant now, of every bucket of it that applies
 // to a request of API key key naming model, for the rate-limit headers of an answer (Server.LimitStatesFor). Its
 // admit calls s.passed for every bucket a request takes from, so that an overload answer can carry the tightest.
@@ -147,10 +155,16 @@ type settlerAt struct {
 }
 
 func (c *chain) add(st stage) {
-	if x, ok := st.(settler); ok {
+	if x, ok := st.(settler); ok && !isIdle(st) {
 		c.settlers = append(c.settlers, settlerAt{at: len(c.stages), st: x})
 	}
 	c.stages = append(c.stages, st)
+}
+
+// isIdle reports whether st settles but has nothing to settle.
+func isIdle(st stage) bool {
+	x, ok := st.(idleSettler)
+	return ok && x.idle()
 }
 
 // chainOf is the chain request r goes through.

@@ -3,8 +3,6 @@ package fakeserver
 import (
 	"time"
 	"unsafe"
-
-	"stampede/meter"
 )
 
 // The service ends every chain (Server.Arrive): a request that every stage let through starts on a free unit of its
@@ -73,19 +71,20 @@ func (s *Server) poolOfUnit(u int) int {
 }
 
 // overloaded fills *a with the overload answer of pool p to request r, which found its capacity and queue full at
-// now: a computed Retry-After is the expected time for the queue ahead of it to drain, and the answer carries the
-// state of tight, the tightest bucket it took from (nil: none).
-func (s *Server) overloaded(p *pool, now time.Duration, r Request, tight *meter.Bucket, a *Answer) {
+// now: a computed Retry-After is the expected time for the queue ahead of it to drain, and, when the request took
+// from buckets (took), the answer carries the state of the tightest.
+func (s *Server) overloaded(p *pool, now time.Duration, r *Request, took bool, a *Answer) {
 	var est time.Duration
 	if p.overload.kind == raComputed {
 		est = time.Duration(float64(p.queue.n+1) * p.svcMean * p.latency / float64(max(p.capacity, 1)))
 	}
 	s.answer(now, &p.overload, ReasonOverload, est, a)
-	if tight != nil {
-		fillLimit(a, tight, s.tightK)
+	if took {
+		t := s.tightest()
+		fillLimit(a, t.b, t.k)
 	}
 	if s.settles {
-		s.settle(now, r, settleRejected)
+		s.settle(now, *r, settleRejected)
 	}
 }
 

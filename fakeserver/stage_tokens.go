@@ -3,6 +3,7 @@ package fakeserver
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"stampede/meter"
@@ -92,77 +93,115 @@ type tokenLimit struct {
 
 // bucket returns the bucket of limit l for a request of model (to which it applies) and key.
 func (l *tokenLimit) bucket(model int32, key int) *meter.Bucket {
-	return &l.buckets[int(l.group[model])*l.width+key%l.width]
+	i := int(l.group[model]) * l.width
+	if l.width > 1 {
+		i += key % l.width
+	}
+	return &l.buckets[i]
 }
 
 // charge is what request r takes from a bucket of l at admission.
 func (l *tokenLimit) charge(r *Request) float64 {
-	in := float64(r.Input)
-	if !l.countsAll {
-		in = math.Max(in-float64(r.Cached), 0)
-	}
 	switch l.kind {
 	case tlRPM:
 		return 1
-	case tlITPM:
-		return in
 	case tlOTPM:
 		return float64(r.MaxTokens)
 	}
-	if l.sum {
+	in := float64(r.Input)
+	if !l.countsAll {
+		in = max(in-float64(r.Cached), 0)
+	}
+	switch {
+	case l.kind == tlITPM:
+		return in
+	case l.sum:
 		return in + float64(r.MaxTokens)
 	}
-	return math.Max(in, float64(r.MaxTokens))
+	return max(in, float64(r.MaxTokens))
 }
 
 // tokenStage meters every token limit that applies to a request's model.
 type tokenStage struct {
 	limits  []tokenLimit
 	byModel [][]int32 // per model, the limits that apply to it, in order
+	otpm    [][]int32 // per model, its otpm limits (which settle)
+	settles bool      // some model has an otpm limit
 }
 
+// maxTaken is the most token limits that may apply to one model (validation refuses more): what an admission
+// can roll back.
+const maxTaken = 16
+
+// admit takes the request's charge from every bucket that applies, in one pass; when one cannot cover its charge,
+// it puts the levels of those it took from back as they were (exactly: the level before the take is restored, not
+// recomputed) and refuses the request with the longest wait among the buckets that cannot cover it.
 func (st *tokenStage) admit(s *Server, now time.Duration, r Request, a *Answer) Verdict {
 	ids := st.byModel[r.Model]
 	var (
-		worst   *tokenLimit
-		wb      *meter.Bucket
-		wn      float64
-		longest time.Duration = -1
+		before [maxTaken]float64 // the levels of the buckets taken from, in order
+		k      int
 	)
-	for _, i := range ids {
+	for j, i := range ids {
 		l := &st.limits[i]
 		n := l.charge(&r)
 		if n <= 0 {
 			continue
 		}
 		b := l.bucket(r.Model, r.Key)
-		w := b.Wait(now, n)
-		if n > b.Burst() {
-			w = meter.Never
+		lvl, ok := b.TakeLevel(now, n) // a level never exceeds the burst: a charge above it is never taken
+		if !ok {
+			for x := j - 1; x >= 0 && k > 0; x-- { // undo the takes, last first
+				l := &st.limits[ids[x]]
+				if l.charge(&r) > 0 {
+					k--
+					l.bucket(r.Model, r.Key).SetLevel(now, before[k])
+				}
+			}
+			return st.refuse(s, now, &r, ids[j:], a)
 		}
-		if w > longest && w > 0 {
+		before[k] = lvl
+		k++
+		s.passed(b, l.lk)
+	}
+	return pass
+}
+
+// refuse answers request r, which the first limit of ids cannot cover, with the longest wait among the limits of
+// ids that cannot cover it (the limits before them covered it, and took nothing).
+func (st *tokenStage) refuse(s *Server, now time.Duration, r *Request, ids []int32, a *Answer) Verdict {
+	var (
+		worst   *tokenLimit
+		wb      *meter.Bucket
+		wn      float64
+		longest time.Duration
+	)
+	for _, i := range ids {
+		l := &st.limits[i]
+		n := l.charge(r)
+		if n <= 0 {
+			continue
+		}
+		b := l.bucket(r.Model, r.Key)
+		if b.Level(now) >= n && n <= b.Burst() {
+			continue
+		}
+		w := meter.Never // a charge above the bucket's size is never covered
+		if n <= b.Burst() {
+			w = max(b.Wait(now, n), 1) // a wait that rounds to 0 ns is still a refusal
+		}
+		if w > longest {
 			worst, wb, wn, longest = l, b, n, w
 		}
 	}
-	if worst != nil {
-		ra := longest
-		if ra == meter.Never {
-			ra = wb.UntilFull()
-		}
-		s.answer(now, &worst.answer, ReasonRateLimit, ra, a)
-		fillLimit(a, wb, worst.lk)
-		a.LimitRequested = int(math.Ceil(wn))
-		return Rejected
+	ra := longest
+	if ra == meter.Never {
+		ra = wb.UntilFull()
 	}
-	for _, i := range ids {
-		l := &st.limits[i]
-		if n := l.charge(&r); n > 0 {
-			b := l.bucket(r.Model, r.Key)
-			b.Take(now, n)
-			s.passed(b, l.lk)
-		}
-	}
-	return pass
+	s.answer(now, &worst.answer, ReasonRateLimit, ra, a)
+	fillLimit(a, wb, worst.lk)
+	a.LimitRequested = int(math.Ceil(wn))
+	return Rejected
 }
 
 // phase brings every bucket up to now at the rate in force, then sets the rates phase i asks for.
@@ -196,15 +235,7 @@ func (st *tokenStage) states(_ *Server, dst []LimitState, now time.Duration, key
 // buckets before the change (brought up to now at the old rate, then cut down to the new size); a new one starts
 // full.
 func (st *tokenStage) adopt(_ *Server, now time.Duration, old stage) {
-	var o *tokenStage
-	switch x := old.(type) {
-	case *tokenStage:
-		o = x
-	case *settlingTokenStage:
-		o = &x.tokenStage
-	default:
-		return
-	}
+	o := old.(*tokenStage)
 	for i := range st.limits {
 		if i >= len(o.limits) {
 			break
@@ -219,30 +250,24 @@ func (st *tokenStage) adopt(_ *Server, now time.Duration, old stage) {
 	}
 }
 
-// settlingTokenStage is a tokenStage with an otpm limit: it settles the output estimate of every request it let
-// through when the request ends. Without one, the server keeps no record of the requests in service for it.
-type settlingTokenStage struct {
-	tokenStage
-}
+// idle reports that the stage has no otpm limit, hence nothing to settle.
+func (st *tokenStage) idle() bool { return !st.settles }
 
-// settle gives back what the answer did not use of the output estimate (all of it when the request ended without
-// an answer), or takes what it used beyond the estimate (an answer longer than max_tokens, or a request that named
-// none): the bucket then ends where charging the actual output would have put it.
-func (st *settlingTokenStage) settle(_ *Server, now time.Duration, r Request, how settlement) {
-	if r.Model < 0 || int(r.Model) >= len(st.byModel) {
+// settle gives back what the answer did not use of the output estimate of an otpm limit (all of it when the
+// request ended without an answer), or takes what it used beyond the estimate (an answer longer than max_tokens, or
+// a request that named none): the bucket then ends where charging the actual output would have put it.
+func (st *tokenStage) settle(_ *Server, now time.Duration, r Request, how settlement) {
+	if r.Model < 0 || int(r.Model) >= len(st.otpm) {
 		return
 	}
 	actual := 0.0
 	if how == settleServed {
 		actual = float64(max(r.Output, 0))
 	}
-	for _, i := range st.byModel[r.Model] {
-		l := &st.limits[i]
-		if l.kind != tlOTPM {
-			continue
-		}
-		b := l.bucket(r.Model, r.Key)
-		switch est := float64(max(r.MaxTokens, 0)); {
+	est := float64(max(r.MaxTokens, 0))
+	for _, i := range st.otpm[r.Model] {
+		b := st.limits[i].bucket(r.Model, r.Key)
+		switch {
 		case actual < est:
 			b.Return(now, est-actual)
 		case actual > est:
@@ -386,9 +411,27 @@ func init() {
 					p.checkTokenLimit(fmt.Sprintf("models[%d].token_limits[%d]", m, i), l, c, true)
 				}
 			}
+			for m := range max(len(c.Models), 1) {
+				n := 0
+				for _, l := range c.TokenLimits {
+					if len(l.Models) == 0 || len(c.Models) > 0 && slices.Contains(l.Models, c.Models[m].Name) {
+						n++
+					}
+				}
+				if len(c.Models) > 0 {
+					n += len(c.Models[m].TokenLimits)
+				}
+				if n > maxTaken {
+					path := "token_limits"
+					if len(c.Models) > 0 {
+						path = fmt.Sprintf("models[%d].token_limits", m)
+					}
+					p.add(path, "at most %d token limits may apply to a model, got %d", maxTaken, n)
+				}
+			}
 		},
 		build: func(c *Config, keys int) stage {
-			st := tokenStage{byModel: make([][]int32, max(len(c.Models), 1))}
+			st := tokenStage{byModel: make([][]int32, max(len(c.Models), 1)), otpm: make([][]int32, max(len(c.Models), 1))}
 			for _, tl := range c.TokenLimits {
 				st.limits = append(st.limits, decodeTokenLimit(tl, c, len(c.Models), keys, -1))
 			}
@@ -400,18 +443,17 @@ func init() {
 			if len(st.limits) == 0 {
 				return nil
 			}
-			settles := false
 			for i := range st.limits {
 				l := &st.limits[i]
-				settles = settles || l.kind == tlOTPM
+				st.settles = st.settles || l.kind == tlOTPM
 				for m := range st.byModel {
 					if l.group[m] >= 0 {
 						st.byModel[m] = append(st.byModel[m], int32(i))
+						if l.kind == tlOTPM {
+							st.otpm[m] = append(st.otpm[m], int32(i))
+						}
 					}
 				}
-			}
-			if settles {
-				return &settlingTokenStage{st}
 			}
 			return &st
 		},

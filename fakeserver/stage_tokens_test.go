@@ -268,6 +268,26 @@ func TestTokenLimitValidate(t *testing.T) {
 			"models[1].token_limits[0].status: HTTP status must be within 100–599, got 9",
 		}},
 	}
+	many := make([]TokenLimit, 10)
+	for i := range many {
+		many[i] = TokenLimit{Kind: "rpm", Limit: 1}
+	}
+	cases = append(cases,
+		struct {
+			name string
+			cfg  Config
+			want []string
+		}{"too many limits for one model", Config{TokenLimits: append(many, many[:7]...)}, []string{
+			"token_limits: at most 16 token limits may apply to a model, got 17",
+		}},
+		struct {
+			name string
+			cfg  Config
+			want []string
+		}{"too many with a model's own", Config{TokenLimits: many, Models: []Model{{Name: "a", TokenLimits: many[:7]}, {Name: "b", TokenLimits: many[:6]}}}, []string{
+			"models[0].token_limits: at most 16 token limits may apply to a model, got 17",
+		}},
+	)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			assertProblems(t, tc.cfg, tc.want)

@@ -24,7 +24,8 @@ const Never = time.Duration(math.MaxInt64)
 // level is 1 again, and it is full (4) from t = 2.5s on.
 //
 // The level is a float64, and the arithmetic is exactly the formula above in that order, so that results written
-// with it are reproducible bit for bit. An instant before the last one changes nothing (time never runs back).
+// with it are reproducible bit for bit (min and max are Go's built-ins, which treat NaN and signed zeros as
+// math.Min and math.Max do and compile to a few instructions instead of a call). An instant before the last one changes nothing (time never runs back).
 // The zero Bucket is empty and never refills. A Bucket is a value of 32 bytes, meant to be embedded; not safe for
 // concurrent use.
 type Bucket struct {
@@ -44,7 +45,7 @@ func Empty(rate, burst float64) Bucket { return Bucket{rate: rate, burst: burst}
 // advance brings the level up to instant now.
 func (b *Bucket) advance(now time.Duration) {
 	if now > b.last {
-		b.tokens = math.Min(b.burst, b.tokens+b.rate*(now-b.last).Seconds())
+		b.tokens = min(b.burst, b.tokens+b.rate*(now-b.last).Seconds())
 		b.last = now
 	}
 }
@@ -57,6 +58,19 @@ func (b *Bucket) Take(now time.Duration, n float64) bool {
 	}
 	b.tokens -= n
 	return true
+}
+
+// TakeLevel is Take that also returns the level at instant now before the take: a caller that takes from several
+// buckets and must put the tokens back when a later one refuses restores each level exactly with SetLevel (giving
+// the tokens back with Return would add them to the rounded difference).
+func (b *Bucket) TakeLevel(now time.Duration, n float64) (level float64, ok bool) {
+	b.advance(now)
+	level = b.tokens
+	if level < n {
+		return level, false
+	}
+	b.tokens = level - n
+	return level, true
 }
 
 // Reserve takes n tokens at instant now, whether or not they are there, and returns how long the caller must wait
@@ -80,7 +94,7 @@ func (b *Bucket) Reserve(now time.Duration, n float64) time.Duration {
 func (b *Bucket) Return(now time.Duration, n float64) {
 	b.advance(now)
 	if n > 0 {
-		b.tokens = math.Min(b.burst, b.tokens+n)
+		b.tokens = min(b.burst, b.tokens+n)
 	}
 }
 
@@ -125,7 +139,7 @@ func (b *Bucket) Burst() float64 { return b.burst }
 // UntilFull returns the time from the last call until the bucket is full: (burst − max(tokens, 0))/rate, and 0
 // when it is full.
 func (b *Bucket) UntilFull() time.Duration {
-	t := math.Max(b.tokens, 0)
+	t := max(b.tokens, 0)
 	if t >= b.burst {
 		return 0
 	}
@@ -143,12 +157,12 @@ func (b *Bucket) SetRate(now time.Duration, rate float64) {
 func (b *Bucket) SetLimits(now time.Duration, rate, burst float64) {
 	b.advance(now)
 	b.rate, b.burst = rate, burst
-	b.tokens = math.Min(b.tokens, b.burst)
+	b.tokens = min(b.tokens, b.burst)
 }
 
 // SetLevel sets the level at instant now to tokens, at most the burst (a change of configuration that carries a
 // bucket's level over into a new one).
 func (b *Bucket) SetLevel(now time.Duration, tokens float64) {
-	b.tokens = math.Min(tokens, b.burst)
+	b.tokens = min(tokens, b.burst)
 	b.last = max(b.last, now)
 }

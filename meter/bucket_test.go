@@ -195,3 +195,25 @@ func TestReturn(t *testing.T) {
 		assert.Equal(t, 98.0, est.Tokens(), "100 − 12 + 10 refilled")
 	})
 }
+
+// TestTakeLevel: TakeLevel takes as Take does and returns the level before; SetLevel with it undoes the take
+// exactly, even where adding the tokens back would round.
+func TestTakeLevel(t *testing.T) {
+	b := New(3, 10)
+	b.tokens = 0.1 + 0.2 // not a sum that float64 holds exactly
+	lvl, ok := b.TakeLevel(0, 0.1)
+	require.True(t, ok)
+	assert.Equal(t, 0.1+0.2, lvl)
+	b.SetLevel(0, lvl)
+	assert.Equal(t, 0.1+0.2, b.Tokens(), "restored bit for bit")
+	lvl, ok = b.TakeLevel(time.Second, 5)
+	assert.False(t, ok, "3.3 tokens after a second do not cover 5")
+	assert.InDelta(t, 3.3, lvl, 1e-12)
+	assert.InDelta(t, 3.3, b.Tokens(), 1e-12, "a refused take takes nothing")
+	c := New(3, 10)
+	require.True(t, c.Take(time.Second, 4))
+	d := New(3, 10)
+	_, ok = d.TakeLevel(time.Second, 4)
+	require.True(t, ok)
+	assert.Equal(t, c, d, "the same state as Take")
+}

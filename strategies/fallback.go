@@ -146,6 +146,33 @@ func (f *fallback) describe() string {
 	return strings.Join(when, " or ") + ", at once, " + to + "; " + budget
 }
 
+// route applies the rules of background work and of the fallback to failed attempt a (Policy.decide's step 0):
+// decided reports that *d is the decision (retryable: whether the outcome was one the policy retries); else n is
+// the number of retries made on the request's model and maxRetries the budget there.
+func (p *Policy) route(a *Attempt, d *Decision) (decided, retryable bool, n, maxRetries int) {
+	o := &a.Outcome
+	if a.Background && o.Err == ErrNone && o.Status == StatusOverloaded {
+		*d = Decision{Stop: StopNotRetryable}
+		return true, false, 0, 0
+	}
+	if p.fb.on && p.fb.moves(a, o, p.retryable(o)) {
+		if p.deadline > 0 && a.Elapsed > p.deadline {
+			*d = Decision{Stop: StopDeadline}
+		} else {
+			*d = Decision{Retry: true, Held: a.Held, Model: UseModel(p.fb.index)}
+		}
+		return true, true, 0, 0
+	}
+	n, maxRetries = a.Number, p.maxRetries
+	if a.Switched > 0 {
+		n -= a.Switched
+		if p.fb.hasMax {
+			maxRetries = p.fb.maxRetries
+		}
+	}
+	return false, false, n, maxRetries
+}
+
 // ErrUnknownModel is returned by WithModels for a fallback model the server does not host.
 var ErrUnknownModel = errors.New("strategies: unknown model")
 
@@ -170,7 +197,7 @@ func (p *Policy) WithModels(names []string) (*Policy, error) {
 		return nil, fieldErr("fallback.model", fmt.Errorf("model %q is number %d; a fallback reaches the first %d", p.fb.model, i, MaxModelIndex+1))
 	}
 	q := *p
-	q.fb.index, q.fb.on = i, true
+	q.fb.index, q.fb.on, q.routes = i, true, true
 	return &q, nil
 }
 

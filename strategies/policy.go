@@ -112,6 +112,7 @@ type Policy struct {
 	synthetic   bool
 	fb          fallback
 	background  float64 // share of background requests
+	routes      bool    // a bound fallback or a background share: decide checks them
 }
 
 var (
@@ -243,6 +244,7 @@ func (s Spec) Build() (*Policy, error) {
 	if p.background, err = checkBackground(s.Background); err != nil {
 		return nil, err
 	}
+	p.routes = p.background > 0
 	switch s.SessionState {
 	case "", SessionReplay:
 	case SessionSynthetic:
@@ -332,29 +334,16 @@ func (p *Policy) decide(a *Attempt, src rand.Source, d *Decision) (retryable boo
 		return false
 	}
 	u := Uniform(src)
-	if a.Background && o.Err == ErrNone && o.Status == StatusOverloaded {
-		*d = Decision{Stop: StopNotRetryable}
-		return false
-	}
-	retryable = p.retryable(o)
-	if p.fb.on && p.fb.moves(a, o, retryable) {
-		if p.deadline > 0 && a.Elapsed > p.deadline {
-			*d = Decision{Stop: StopDeadline}
-		} else {
-			*d = Decision{Retry: true, Held: a.Held, Model: UseModel(p.fb.index)}
-		}
-		return true
-	}
-	if !retryable {
-		*d = Decision{Stop: StopNotRetryable}
-		return false
-	}
 	n, maxRetries := a.Number, p.maxRetries
-	if a.Switched > 0 {
-		n -= a.Switched
-		if p.fb.hasMax {
-			maxRetries = p.fb.maxRetries
+	if p.routes { // background work, a fallback (fallback.go)
+		var decided bool
+		if decided, retryable, n, maxRetries = p.route(a, d); decided {
+			return retryable
 		}
+	}
+	if !p.retryable(o) {
+		*d = Decision{Stop: StopNotRetryable}
+		return false
 	}
 	if p.hedgeCopies >= 2 || (maxRetries != Unlimited && n >= maxRetries) {
 		*d = Decision{Stop: StopMaxRetries}
