@@ -129,7 +129,7 @@ func (o *tuneFlags) sweep(cmd *cobra.Command, args []string) (*scenarios.Scenari
 	}
 	sw := tune.Sweep{Scenario: s, Vary: o.vary, Seeds: o.seeds, SLO: o.slo, Objective: objective, Confidence: o.confidence, Workers: o.workers}
 	if o.shard != "" {
-		if sw.Shard, err = tune.ParseShard(o.shard); err != nil {
+		if sw.Shard, err = results.ParseShard(o.shard); err != nil {
 			return nil, tune.Sweep{}, &usageError{err}
 		}
 	}

@@ -35,6 +35,9 @@ type File struct {
 	Thresholds []string `json:"thresholds,omitempty"`
 	Runs       []Run    `json:"runs"`
 	Tune       *Tune    `json:"tune,omitempty"` // `stampede tune` only: the grid, the seeds, the SLO and the recommendation
+	// FleetShard marks the results of one shard of a live fleet (`stampede fleet --shard I/N`); absent for a whole
+	// (or merged) fleet.
+	FleetShard *FleetShard `json:"fleet_shard,omitempty"`
 	// Verdict is filled by verdict.Judge before the file is rendered; it is not part of results.json.
 	Verdict *Verdict `json:"-"`
 }
@@ -86,6 +89,8 @@ type Run struct {
 	// LagMs is, for a live run, the mean time from a request's intended start to its actual start: what the load
 	// generator itself (timers, a busy machine) adds to every latency, which is measured from the intended start.
 	LagMs float64 `json:"lag_ms,omitempty"`
+	// LatencyHist holds the latency histograms of a live shard's run (absent otherwise), for `stampede merge`.
+	LatencyHist *LatencyHist `json:"latency_hist,omitempty"`
 
 	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
 	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)
