@@ -194,8 +194,11 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 		l.clock = realClock{start: time.Now()}
 	}
 
-	clients := make([]*liveClient, cfg.Fleet.Clients)
+	clients := make([]*liveClient, cfg.Fleet.Clients) // nil: a client of another shard
 	for i := range clients {
+		if !l.opts.Shard.Holds(i) {
+			continue
+		}
 		c := &liveClient{strat: l.life.strat.NewClient(), rng: *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))}
 		seedClient(c.strat, cfg.Seed, i)
 		clients[i] = c
@@ -207,6 +210,9 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 		l.open(runCtx, clients, &wg)
 	default:
 		for i, c := range clients {
+			if c == nil {
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -219,13 +225,22 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, c := range clients { // sessions still running count as they stand
-		sessionEnd(&l.m, &c.sess)
+		if c != nil {
+			sessionEnd(&l.m, &c.sess)
+		}
+	}
+	var hist *results.LatencyHist
+	if l.opts.Shard.Count > 1 {
+		var err error
+		if hist, err = l.m.latencyHist(); err != nil {
+			return results.Run{}, fmt.Errorf("%w: %w", ErrLive, err)
+		}
 	}
 	r := l.m.result(runScope{
 		strategy: l.life.strat.Name(), now: int64(min(l.now(), l.horizon())), end: int64(cfg.Duration), horizon: l.horizon(),
 		timeline: timelineOf(cfg), sessions: l.life.session != 0,
 	})
-	r.Dropped, r.Late = l.dropped, l.late
+	r.Dropped, r.Late, r.LatencyHist = l.dropped, l.late, hist
 	if l.m.requests > 0 {
 		r.LagMs = round3(float64(l.lag) / float64(l.m.requests) / 1e6)
 	}
@@ -314,13 +329,16 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 	}
 	arr := newArrivals(l.cfg, &l.life)
 	for at := arr.next(0); at < l.life.end; at = arr.next(at) {
+		c := arr.client(len(clients))
+		if clients[c] == nil {
+			continue // another shard's arrival
+		}
 		if !l.sleepUntil(ctx, time.Duration(at)) {
 			break
 		}
 		select {
-		case work <- arrival{at: time.Duration(at), client: arr.client(len(clients))}:
+		case work <- arrival{at: time.Duration(at), client: c}:
 		default:
-			arr.client(len(clients)) // the dropped arrival's client still takes its turn
 			l.mu.Lock()
 			l.dropped++
 			l.mu.Unlock()

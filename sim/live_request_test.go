@@ -64,6 +64,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	got := recorded{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: string(b)}
 	rec.mu.Lock()
 	rec.got = append(rec.got, got)
+	n := len(rec.got)
 	rec.mu.Unlock()
 	status := 200
 	if rec.answer != nil {
@@ -71,7 +72,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	if status == 200 {
-		fmt.Fprintf(w, `{"id":"resp_%d"}`, len(rec.got))
+		fmt.Fprintf(w, `{"id":"resp_%d"}`, n)
 	}
 }
 
