@@ -2,8 +2,6 @@ package tune
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -120,14 +118,13 @@ const batchRuns = 2048
 func (p *Plan) Run(ctx context.Context, done func()) (*results.File, error) {
 	s := p.Scenario
 	f := sim.NewFile(s.Name, s.SimConfig())
-	sum := sha256.Sum256(s.Source)
 	f.Tune = &results.Tune{
 		Vary:            append([]string{}, p.Vary...),
 		Seeds:           p.Seeds,
 		Confidence:      p.Confidence,
 		SLO:             p.SLO,
 		Objective:       p.Objective,
-		ScenarioSHA256:  hex.EncodeToString(sum[:]),
+		ScenarioSHA256:  s.SHA256(),
 		Points:          p.Grid.Len(),
 		Workload:        p.Grid.Workload,
 		Notes:           p.Grid.Notes,
