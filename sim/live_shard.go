@@ -174,12 +174,12 @@ func clip(b json.RawMessage) string {
 // mergeRuns adds up the runs of one strategy in every shard: what the whole fleet's run would have recorded. The
 // counts, tallies and series are sums; the ratios are recomputed from the sums; the latencies come from the sum
 // of the histograms; the phases' and the herd's figures from the summed series (as metrics.result computes
-// them); the makespan is the latest; the lag is the mean over all requests.
+// them); the makespan is the latest; the lag is the mean over all requests, the server's over all served ones.
 func mergeRuns(runs []results.Run, bucket int64, tl []fakeserver.Phase) (results.Run, error) {
 	out := results.Run{Strategy: runs[0].Strategy, Params: runs[0].Params, FailedBy: map[string]int64{}, StoppedBy: map[string]int64{},
 		Server: results.Server{Rejected: map[string]int64{}}}
 	ok, fail := newHist(), newHist()
-	var lag, wait, wasted, util float64
+	var lag, srvLag, wait, wasted, util float64
 	for i, r := range runs {
 		if r.LatencyHist == nil {
 			return results.Run{}, fmt.Errorf("shard %d carries no latency histogram", i)
@@ -205,6 +205,7 @@ func mergeRuns(runs []results.Run, bucket int64, tl []fakeserver.Phase) (results
 		out.Late += r.Late
 		out.Reads += r.Reads
 		lag += r.LagMs * float64(r.Requests)
+		srvLag += r.ServerLagMs * float64(r.Server.Served)
 		out.MakespanS = max(out.MakespanS, r.MakespanS)
 		addCounts(out.FailedBy, r.FailedBy)
 		addCounts(out.StoppedBy, r.StoppedBy)
@@ -256,6 +257,7 @@ func mergeRuns(runs []results.Run, bucket int64, tl []fakeserver.Phase) (results
 	out.SuccessRate = ratio(float64(out.Succeeded), float64(out.Succeeded+out.Failed))
 	out.Amplification = ratio(float64(out.Attempts), float64(out.Requests))
 	out.LagMs = round3(ratio(lag, float64(out.Requests)))
+	out.ServerLagMs = round3(ratio(srvLag, float64(out.Server.Served)))
 	out.Server.MeanWaitMs = ratio(wait, float64(out.Server.Served))
 	out.Server.WastedShare = round3(ratio(wasted, float64(out.Server.Served)))
 	out.Server.Utilization = round3(util / float64(len(runs)))

@@ -89,6 +89,9 @@ type Run struct {
 	// LagMs is, for a live run, the mean time from a request's intended start to its actual start: what the load
 	// generator itself (timers, a busy machine) adds to every latency, which is measured from the intended start.
 	LagMs float64 `json:"lag_ms,omitempty"`
+	// ServerLagMs is, for a live run against an in-process server, how late its completion timers fired on
+	// average: what the machine added to each service time.
+	ServerLagMs float64 `json:"server_lag_ms,omitempty"`
 	// LatencyHist holds the latency histograms of a live shard's run (absent otherwise), for `stampede merge`.
 	LatencyHist *LatencyHist `json:"latency_hist,omitempty"`
 
