@@ -2,6 +2,7 @@ package fakeserver
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -18,8 +19,16 @@ type Config struct {
 	// RetryAfterUnit is the precision of the Retry-After the client sees: values are rounded up to a
 	// multiple of it (default 1s, as delay-seconds carries; 1ms models retry-after-ms).
 	RetryAfterUnit time.Duration `yaml:"retry_after_unit"`
-	// Dialect is the API the HTTP handler speaks: anthropic, openai or plain (default plain). The model ignores it.
+	// Dialect is the API the HTTP handler speaks: anthropic, openai, plain, or auto (the default: each request's
+	// path picks one, see PathDialect). The model reads it only for the overload status's default.
 	Dialect string `yaml:"dialect"`
+	// Output is what a served request produces, and how fast (default: 5 tokens at the end of the service time).
+	Output Output `yaml:"output"`
+	// StreamFaults break streamed answers after they started (the HTTP handler draws them; see StreamFault).
+	StreamFaults []StreamFault `yaml:"stream_faults"`
+	// Auth, when set, makes the HTTP handler answer 401 to a request whose API key it does not list.
+	// The model ignores it: simulated clients always hold a valid key.
+	Auth *Auth `yaml:"auth"`
 	// ConcurrencyPenalty makes service time grow with load: a request that starts while n requests are in
 	// service (itself included) takes its drawn service time plus n × ConcurrencyPenalty. With it, work the
 	// server keeps doing for clients that already timed out slows everyone: the metastable-failure model of
@@ -61,6 +70,90 @@ type Phase struct {
 	// Background adds open-loop traffic (arrivals per second) that is not part of the measured fleet:
 	// other tenants, a batch job, a load spike.
 	Background float64 `yaml:"background"`
+	// StreamFaults replace the server's stream_faults during the phase ([] removes them). nil leaves them.
+	StreamFaults []StreamFault `yaml:"stream_faults"`
+}
+
+// Output is the answer of a served request: Tokens output tokens (default 5, "Hello from stampede.").
+// With TokensPerSecond set, producing them takes time: the request holds its service unit for its drawn service
+// time, which is then the time to first token (queueing comes before it), and for Tokens ÷ TokensPerSecond more;
+// a streamed answer sends its first token when the service time is over and the others at that pace, its last
+// events when the service ends. Without it the whole answer comes at the end of the service time. A latency phase
+// stretches the service time, not the pace.
+type Output struct {
+	Tokens          int     `yaml:"tokens"`            // output tokens per answer (default 5)
+	TokensPerSecond float64 `yaml:"tokens_per_second"` // the pace after the first token; 0: all at once
+}
+
+// DefaultOutputTokens is the length of an answer when Output.Tokens is unset.
+const DefaultOutputTokens = 5
+
+// Decode is the time from the first token to the end of the answer, Tokens ÷ TokensPerSecond (0 without a pace):
+// token k (from 0) leaves k ÷ TokensPerSecond after the first, and the answer ends one gap after the last.
+func (o Output) Decode() time.Duration {
+	if o.TokensPerSecond <= 0 {
+		return 0
+	}
+	return time.Duration(float64(max(o.Tokens, 1)) / o.TokensPerSecond * float64(time.Second))
+}
+
+// StreamFault breaks a streamed answer after it started, as an overloaded LLM API does after its 200: with
+// Probability, once After events of the stream were sent, the server sends an error event and ends the stream
+// (Mode error: Anthropic's `event: error` carrying the error type of Status, overloaded_error for 529; OpenAI's
+// error chunk), or drops the connection without ending the chunked body (Mode drop). The service unit is freed
+// at that instant: the work done until then was for nothing. The SDKs do not retry a failure after the stream
+// started (docs/llm-apis.md).
+type StreamFault struct {
+	Probability float64 `yaml:"probability"` // chance per streamed answer, in [0, 1]
+	After       int     `yaml:"after"`       // events sent before the failure (0: right after the 200 and its headers)
+	Mode        string  `yaml:"mode"`        // error (default) | drop
+	Status      int     `yaml:"status"`      // the error's kind as a status (default 529: overloaded_error)
+}
+
+// checkStreamFaults reports the first field of the stream faults at path that is out of range.
+func checkStreamFaults(path string, fs []StreamFault) error {
+	for i, f := range fs {
+		switch {
+		case math.IsNaN(f.Probability) || f.Probability < 0 || f.Probability > 1:
+			return fmt.Errorf("%w: %s[%d].probability: must be within [0, 1], got %g", ErrBadConfig, path, i, f.Probability)
+		case f.After < 0:
+			return fmt.Errorf("%w: %s[%d].after: must not be negative, got %d", ErrBadConfig, path, i, f.After)
+		case f.Mode != "" && f.Mode != StreamError && f.Mode != StreamDrop:
+			return fmt.Errorf("%w: %s[%d].mode: unknown mode %q (valid: error, drop)", ErrBadConfig, path, i, f.Mode)
+		case f.Status != 0 && (f.Status < 400 || f.Status > 599):
+			return fmt.Errorf("%w: %s[%d].status: must be an error status 400–599, got %d", ErrBadConfig, path, i, f.Status)
+		}
+	}
+	return nil
+}
+
+// checkStreaming reports the first field of the output and the stream faults (the server's and its phases') out
+// of range.
+func checkStreaming(c Config) error {
+	if o := c.Output; o.Tokens < 0 || o.TokensPerSecond < 0 || math.IsNaN(o.TokensPerSecond) {
+		return fmt.Errorf("%w: output: tokens and tokens_per_second must not be negative, got %d and %g", ErrBadConfig, o.Tokens, o.TokensPerSecond)
+	}
+	if err := checkStreamFaults("stream_faults", c.StreamFaults); err != nil {
+		return err
+	}
+	for i, p := range c.Timeline {
+		if err := checkStreamFaults(fmt.Sprintf("timeline[%d].stream_faults", i), p.StreamFaults); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stream fault modes.
+const (
+	StreamError = "error"
+	StreamDrop  = "drop"
+)
+
+// Auth is the API-key check of the HTTP handler: a request must present one of Keys (X-Api-Key or
+// Authorization: Bearer, as its dialect reads keys), else it gets the dialect's 401.
+type Auth struct {
+	Keys []string `yaml:"keys"`
 }
 
 // Outage is how the server fails every arrival during a phase.
@@ -121,8 +214,11 @@ const (
 	DefaultCapacity       = 100
 	DefaultServiceTime    = 100 * time.Millisecond
 	DefaultOverloadStatus = 529
-	DefaultLimitStatus    = 429
-	DefaultRetryAfterUnit = time.Second
+	// DefaultOpenAIOverloadStatus is the overload answer of a server in the openai dialect: the OpenAI API sends
+	// 503 ("The engine is currently overloaded"), never 529 (docs/llm-apis.md).
+	DefaultOpenAIOverloadStatus = 503
+	DefaultLimitStatus          = 429
+	DefaultRetryAfterUnit       = time.Second
 )
 
 // WithDefaults returns c with zero fields filled.
@@ -135,7 +231,14 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Overload.Status == 0 {
 		c.Overload.Status = DefaultOverloadStatus
+		if c.Dialect == "openai" {
+			c.Overload.Status = DefaultOpenAIOverloadStatus
+		}
 	}
+	if c.Output.Tokens == 0 {
+		c.Output.Tokens = DefaultOutputTokens
+	}
+	c.StreamFaults = streamFaultDefaults(c.StreamFaults)
 	if c.RetryAfterUnit == 0 {
 		c.RetryAfterUnit = DefaultRetryAfterUnit
 	}
@@ -182,10 +285,29 @@ func (c Config) WithDefaults() Config {
 		if p.Name == "" {
 			p.Name = p.kind()
 		}
+		p.StreamFaults = streamFaultDefaults(p.StreamFaults)
 		tl[i] = p
 	}
 	c.Timeline = tl
 	return c
+}
+
+// streamFaultDefaults returns a copy of fs with the mode and status filled (nil stays nil, empty stays empty).
+func streamFaultDefaults(fs []StreamFault) []StreamFault {
+	if fs == nil {
+		return nil
+	}
+	out := make([]StreamFault, len(fs))
+	for i, f := range fs {
+		if f.Mode == "" {
+			f.Mode = StreamError
+		}
+		if f.Status == 0 {
+			f.Status = DefaultOverloadStatus
+		}
+		out[i] = f
+	}
+	return out
 }
 
 // UnmarshalYAML accepts `none`, `computed` or a duration (fixed) as shorthand.
@@ -218,6 +340,8 @@ func (p Phase) kind() string {
 		return "brownout"
 	case p.RateScale > 0:
 		return "rate-limit change"
+	case p.StreamFaults != nil:
+		return "stream faults"
 	}
 	return "phase"
 }

@@ -41,9 +41,9 @@ func (s *Server) LimitStates(dst []LimitState, now time.Duration, key int) []Lim
 
 // Adopt takes from next, a server built from a changed configuration for as many keys, what a live fault
 // change may alter, and keeps what is in progress on s: its service units, queue, random stream, timeline
-// phase, fail-first counts and issued response ids. Taken: the configuration (faults, rate limits, fail-first,
-// overload answer, Retry-After unit, queue bound, service time and concurrency penalty, for services that
-// start from now on), except the capacity and the timeline, which need a fresh server. A rate limit present
+// phase, fail-first counts, issued response ids and second phase. Taken: the configuration (faults, stream faults,
+// rate limits, fail-first, overload answer, Retry-After unit, queue bound, service time, output and concurrency
+// penalty, for services that start from now on), except the capacity and the timeline, which need a fresh server. A rate limit present
 // in both at the same index and scope keeps its buckets' levels (refilled to now at the old rate, then
 // clamped to the new size); a new one starts full. next is not usable afterwards.
 func (s *Server) Adopt(now time.Duration, next *Server) {
@@ -68,5 +68,6 @@ func (s *Server) Adopt(now time.Duration, next *Server) {
 	s.limiters = next.limiters
 	s.faults = next.faults
 	s.service = next.service
+	s.decode = next.decode
 	s.qcap = next.qcap
 }

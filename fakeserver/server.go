@@ -116,6 +116,9 @@ type Server struct {
 
 	keyAttempts []int  // fail-first per key: attempts seen per key
 	issued      uint64 // response ids issued so far: ids 1..issued are valid
+
+	decode      time.Duration // Config.Output.Decode(): added to every service
+	secondPhase time.Duration // where instant 0 lies past a whole second of the wall clock (SetSecondPhase)
 }
 
 // NewServer builds the model for keys API keys, with its own random stream seeded by seed.
@@ -129,6 +132,9 @@ func NewServer(cfg Config, keys int, seed uint64) (*Server, error) {
 		return nil, fmt.Errorf("%w: service_time: %w", ErrBadConfig, err)
 	}
 	if err := CheckTimeline(cfg.Timeline); err != nil {
+		return nil, err
+	}
+	if err := checkStreaming(cfg); err != nil {
 		return nil, err
 	}
 	keys = max(keys, 1)
@@ -150,6 +156,7 @@ func NewServer(cfg Config, keys int, seed uint64) (*Server, error) {
 		latency:     1,
 		rateScale:   1,
 		keyAttempts: make([]int, keys),
+		decode:      cfg.Output.Decode(),
 	}
 	if size := uintptr(units) * unsafe.Sizeof(unit{}); size >= 2<<20 {
 		adviseHuge(unsafe.Pointer(&s.units[0]), size)
@@ -322,6 +329,36 @@ func (s *Server) refill(b *bucket, now time.Duration) {
 // issue returns a new response id; ids are issued in sequence from 1.
 func (s *Server) issue() uint64 { s.issued++; return s.issued }
 
+// OutputTokens is the number of output tokens of every answer (Config.Output).
+func (s *Server) OutputTokens() int { return s.cfg.Output.Tokens }
+
+// Decode is the time an answer takes from its first token to its end (Output.Decode).
+func (s *Server) Decode() time.Duration { return s.decode }
+
+// Issue returns a new response id now, for an answer that names its id before it ends (a stream's first event).
+// The id is valid from now on.
+func (s *Server) Issue() uint64 { return s.issue() }
+
+// SetSecondPhase says where the model's instant 0 lies on the clock an HTTP-date Retry-After is read on: phase past
+// a whole second. An HTTP-date names a whole second of that clock, so the model rounds now + delay up to one of
+// them; the handler sets the phase of its epoch's start, the simulator leaves it 0.
+func (s *Server) SetSecondPhase(phase time.Duration) { s.secondPhase = phase % time.Second }
+
+// StreamFault draws whether a streamed answer starting now breaks, from the stream faults in force (a phase's,
+// else the configuration's), in order; ok is false when it does not.
+func (s *Server) StreamFault() (f StreamFault, ok bool) {
+	faults := s.cfg.StreamFaults
+	if s.phase >= 0 && s.cfg.Timeline[s.phase].StreamFaults != nil {
+		faults = s.cfg.Timeline[s.phase].StreamFaults
+	}
+	for _, f := range faults {
+		if f.Probability > 0 && uniform(s.rng) < f.Probability {
+			return f, true
+		}
+	}
+	return StreamFault{}, false
+}
+
 // Valid reports whether id is one the server issued.
 func (s *Server) Valid(id uint64) bool { return id >= 1 && id <= s.issued }
 
@@ -451,7 +488,7 @@ func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	if s.latency != 1 {
 		d = time.Duration(float64(d) * s.latency)
 	}
-	return now + d + time.Duration(s.busy)*s.cfg.ConcurrencyPenalty
+	return now + d + s.decode + time.Duration(s.busy)*s.cfg.ConcurrencyPenalty
 }
 
 // unit is one unit's record: the reference of the request it serves and when that started. 16 bytes, four to a
@@ -533,9 +570,11 @@ func (s *Server) answer(now time.Duration, rj *Rejection, why Reason, computed t
 	case FormatMillis:
 		d = RoundUp(d, time.Millisecond)
 	case FormatHTTPDate:
-		// An HTTP-date names a whole second: the server writes now + d rounded up to one, and the client
-		// (on a synchronized clock) reads the distance from its now to that second.
-		d = RoundUp(now+d, time.Second) - now
+		// An HTTP-date names a whole second of the wall clock: the server writes now + d rounded up to one
+		// (once: the handler writes this instant as it is), and the client, on a synchronized clock, reads the
+		// distance from its now to that second, in [d, d + 1 s).
+		at := s.secondPhase + now
+		d = RoundUp(at+d, time.Second) - at
 	default:
 		a.Format = FormatSeconds
 		d = RoundUp(d, s.cfg.RetryAfterUnit)

@@ -131,6 +131,7 @@ func (c *checker) timeline(path string, tl []fakeserver.Phase, duration time.Dur
 				c.fail(pp+"."+m.name, "must not be negative, got %g", m.v)
 			}
 		}
+		c.streamFaults(pp+".stream_faults", p.StreamFaults)
 		if o := p.Outage; o != nil {
 			switch o.Mode {
 			case "", "status", "refuse", "hang":
@@ -199,6 +200,41 @@ func (c *checker) server(path string, s *fakeserver.Config) {
 			c.fail(p+".status", "a fault needs the status it answers with")
 		}
 		c.rejection(p, f.Rejection)
+	}
+	if s.Output.Tokens < 0 {
+		c.fail(path+".output.tokens", "must not be negative, got %d", s.Output.Tokens)
+	}
+	if s.Output.TokensPerSecond < 0 {
+		c.fail(path+".output.tokens_per_second", "must not be negative, got %g", s.Output.TokensPerSecond)
+	}
+	c.streamFaults(path+".stream_faults", s.StreamFaults)
+	if s.Auth != nil {
+		if len(s.Auth.Keys) == 0 {
+			c.fail(path+".auth.keys", "list at least one API key (or leave auth out)")
+		}
+		for i, k := range s.Auth.Keys {
+			if k == "" {
+				c.fail(fmt.Sprintf("%s.auth.keys[%d]", path, i), "an API key may not be empty")
+			}
+		}
+	}
+}
+
+func (c *checker) streamFaults(path string, fs []fakeserver.StreamFault) {
+	for i, f := range fs {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		c.probability(p+".probability", f.Probability)
+		if f.After < 0 {
+			c.fail(p+".after", "must not be negative (events sent before the failure), got %d", f.After)
+		}
+		switch f.Mode {
+		case "", fakeserver.StreamError, fakeserver.StreamDrop:
+		default:
+			c.fail(p+".mode", "unknown mode %q (valid: error, drop)", f.Mode)
+		}
+		if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
+			c.fail(p+".status", "must be an error status 400–599, got %d", f.Status)
+		}
 	}
 }
 
