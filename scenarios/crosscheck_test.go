@@ -25,7 +25,7 @@ func TestCrossCheckEngines(t *testing.T) {
 	require.NoError(t, err)
 	virtual, err := sim.Collect(context.Background(), s.Name, s.SimConfig(), jobs, nil)
 	require.NoError(t, err)
-	live, err := sim.CollectLive(context.Background(), s.Name, "", s.SimConfig(), sim.LiveJobs(jobs), sim.LiveOptions{}, nil)
+	live, err := sim.CollectLive(context.Background(), s.Name, "", s.SimConfig(), jobs, sim.LiveOptions{}, nil)
 	require.NoError(t, err)
 	require.Equal(t, "live", live.Engine)
 	require.Len(t, live.Runs, len(virtual.Runs))

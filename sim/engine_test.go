@@ -256,11 +256,15 @@ func TestPlainPolicySkipsAdmit(t *testing.T) {
 	for _, s := range strats {
 		fast, err := newEngine(cfg, s)
 		require.NoError(t, err)
-		require.NotNil(t, fast.pol, s.Name())
+		require.NotNil(t, fast.life.pol, s.Name())
 		slow, err := newEngine(cfg, s)
 		require.NoError(t, err)
-		slow.pol = nil // Admit and Observe through the interface
-		assert.Equal(t, slow.run(), fast.run(), s.Name())
+		slow.life.pol = nil // Admit and Observe through the interface
+		want, err := slow.run(context.Background())
+		require.NoError(t, err)
+		got, err := fast.run(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, want, got, s.Name())
 	}
 }
 

@@ -17,6 +17,7 @@ const (
 	evArrival    uint32 = 4 // the open-loop arrival process fires
 	evPhase      uint32 = 5 // a timeline phase starts (generation 0) or ends (generation 1)
 	evBackground uint32 = 6 // a background (unmeasured) request arrives
+	evHedge      uint32 = 7 // a hedged request is due its next copy (idx: the slot; generation: the timer's sequence)
 )
 
 const genMask = 1<<28 - 1
@@ -26,6 +27,12 @@ type event struct {
 	at  int64  // virtual instant, ns
 	idx int32  // slot or server unit
 	tag uint32 // kind<<28 | generation
+}
+
+// newEvent builds every event: kind at instant at for slot or unit idx, with an attempt generation or timer
+// sequence (kept modulo 2^28).
+func newEvent(at int64, kind uint32, idx int32, gen uint32) event {
+	return event{at: at, idx: idx, tag: kind<<28 | gen&genMask}
 }
 
 func (e event) kind() uint32 { return e.tag >> 28 }

@@ -347,9 +347,9 @@ func (p *Policy) retryable(o *Outcome) bool {
 	}
 	if p.shouldRetry {
 		switch o.ShouldRetry {
-		case True:
+		case ShouldRetryTrue:
 			return true
-		case False:
+		case ShouldRetryFalse:
 			if !p.overWins || o.Status != StatusOverloaded {
 				return false
 			}

@@ -243,8 +243,8 @@ func TestPresetRetryAfterSpecifics(t *testing.T) {
 		assert.Equal(t, 437500*time.Microsecond, d.Wait)
 	})
 	t.Run("Stainless SDKs obey x-should-retry, AWS ignores it", func(t *testing.T) {
-		yes := strategies.Outcome{Status: 400, ShouldRetry: strategies.True}
-		no := strategies.Outcome{Status: 503, ShouldRetry: strategies.False}
+		yes := strategies.Outcome{Status: 400, ShouldRetry: strategies.ShouldRetryTrue}
+		no := strategies.Outcome{Status: 503, ShouldRetry: strategies.ShouldRetryFalse}
 		assert.True(t, build("anthropic-python").Observe(0, failed(0, yes), draw(0)).Retry)
 		assert.False(t, build("anthropic-python").Observe(0, failed(0, no), draw(0)).Retry)
 		assert.False(t, build("aws-standard").Observe(0, failed(0, yes), draw(0)).Retry)
@@ -386,9 +386,9 @@ func TestNewPresets(t *testing.T) {
 			{"third 529: no fallback model, stop", &strategies.Attempt{Number: 2, Overloaded: 3, Outcome: status(529)}, 0, strategies.StopMaxRetries},
 			{"third 529 of the request, even after other errors", &strategies.Attempt{Number: 5, Overloaded: 3, Outcome: status(529)}, 0, strategies.StopMaxRetries},
 			{"a 500 after two 529s goes on", &strategies.Attempt{Number: 2, Overloaded: 2, Outcome: status(500)}, 2250 * ms, 0},
-			{"x-should-retry false on a 529: retried anyway", failed(0, strategies.Outcome{Status: 529, ShouldRetry: strategies.False}), 562500 * time.Microsecond, 0},
-			{"x-should-retry false on a 500: obeyed", failed(0, strategies.Outcome{Status: 500, ShouldRetry: strategies.False}), 0, strategies.StopNotRetryable},
-			{"x-should-retry true on a 400", failed(0, strategies.Outcome{Status: 400, ShouldRetry: strategies.True}), 562500 * time.Microsecond, 0},
+			{"x-should-retry false on a 529: retried anyway", failed(0, strategies.Outcome{Status: 529, ShouldRetry: strategies.ShouldRetryFalse}), 562500 * time.Microsecond, 0},
+			{"x-should-retry false on a 500: obeyed", failed(0, strategies.Outcome{Status: 500, ShouldRetry: strategies.ShouldRetryFalse}), 0, strategies.StopNotRetryable},
+			{"x-should-retry true on a 400", failed(0, strategies.Outcome{Status: 400, ShouldRetry: strategies.ShouldRetryTrue}), 562500 * time.Microsecond, 0},
 			{"a 401 is retried (after a key refresh)", failed(0, status(401)), 562500 * time.Microsecond, 0},
 			{"integer Retry-After, uncapped", failed(0, withRA(529, 600*s)), 600 * s, 0},
 			{"parseInt cuts decimals", failed(0, withRA(429, 1900*ms)), s, 0},

@@ -45,7 +45,7 @@ func (o *liveFlags) runLive(ctx context.Context, cmd *cobra.Command, s *scenario
 	}
 	progress := reports.NewProgress(cmd.ErrOrStderr(), jobNames(jobs))
 	defer progress.Stop()
-	return sim.CollectLive(ctx, s.Name, dialect, s.SimConfig(), sim.LiveJobs(jobs),
+	return sim.CollectLive(ctx, s.Name, dialect, s.SimConfig(), jobs,
 		sim.LiveOptions{Target: o.target, Dialect: dialect, MaxConns: o.conns, Workers: o.workers}, progress.Done)
 }
 
