@@ -106,7 +106,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		bg:      *rand.NewPCG(mix(cfg.Seed, streamBackground), 0),
 		horizon: cfg.Duration + cfg.Drain,
 	}
-	e.m.init(cfg, srv.Capacity(), cfg.Duration+cfg.Drain)
+	e.m.init(cfg, srv.Capacity(), e.horizon)
 	e.q.shift = queueShift(eventRate(cfg, lc.think))
 	var free func()
 	e.units, free = allocHuge[unitRef](srv.Units())

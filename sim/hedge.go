@@ -43,7 +43,10 @@ const (
 // failure of every copy, ends the request (stop tells why: hedgeStop).
 func (lc *life) settleCopy(c strategies.Client, client int, r *reqState, now int64, a *strategies.Attempt, rng rand.Source, d *strategies.Decision) hedgeMove {
 	r.attempt(now, a)
-	seen := *a
+	var seen strategies.Attempt
+	if lc.trace != nil {
+		seen = *a
+	}
 	*d = c.Observe(time.Duration(now), a, rng)
 	mv := hedgeOn
 	switch {
@@ -59,7 +62,7 @@ func (lc *life) settleCopy(c strategies.Client, client int, r *reqState, now int
 		} else if mv == hedgeFatal {
 			s = stepStopped
 		}
-		lc.trace(client, &seen, d, s)
+		lc.trace(client, seen, *d, s)
 	}
 	return mv
 }

@@ -63,7 +63,7 @@ type life struct {
 	hedge    hedgeParams // copies of a hedged request; copies < 2: no hedging
 	// trace, when set (tests), sees every decision: the attempt record as the strategy was handed it, and what it
 	// decided.
-	trace func(client int, a *strategies.Attempt, d *strategies.Decision, s step)
+	trace func(client int, a strategies.Attempt, d strategies.Decision, s step)
 }
 
 // Session modes.
@@ -164,7 +164,7 @@ func (lc *life) settle(m *metrics, c strategies.Client, client int, r *reqState,
 		m.finish(now, r.start, int(r.number), false, o, d.Stop)
 	}
 	if lc.trace != nil {
-		lc.trace(client, &seen, d, s)
+		lc.trace(client, seen, *d, s)
 	}
 	if s == stepRetry {
 		r.number++

@@ -124,8 +124,8 @@ func virtualTrace(t *testing.T, cfg Config, strat strategies.Strategy, script []
 	require.NoError(t, err)
 	defer e.close()
 	var trace []decision
-	e.life.trace = func(client int, a *strategies.Attempt, d *strategies.Decision, s step) {
-		trace = append(trace, decision{client, *a, *d, s})
+	e.life.trace = func(client int, a strategies.Attempt, d strategies.Decision, s step) {
+		trace = append(trace, decision{client, a, d, s})
 	}
 	next := 0
 	for e.q.len() > 0 && next < len(script) {
@@ -192,8 +192,8 @@ func liveTrace(t *testing.T, cfg Config, strat strategies.Strategy, script []scr
 	l, err := newLive(cfg.WithDefaults(), strat, LiveOptions{clock: clock, wire: &scriptWire{clock: clock, script: script, cancel: cancel}})
 	require.NoError(t, err)
 	var trace []decision
-	l.life.trace = func(client int, a *strategies.Attempt, d *strategies.Decision, s step) {
-		trace = append(trace, decision{client, *a, *d, s})
+	l.life.trace = func(client int, a strategies.Attempt, d strategies.Decision, s step) {
+		trace = append(trace, decision{client, a, d, s})
 	}
 	r, err := l.run(ctx)
 	if err != nil {
@@ -300,8 +300,10 @@ func TestLifecycleCarriesGuardState(t *testing.T) {
 }
 
 // TestLiveActivityPastTheHorizon is the regression test of a live run that indexed past its time series: they
-// were sized for duration + drain, but a live run lets requests in progress go on for a grace period, and an
-// answer that came then panicked. Attempts here end in the grace period and far past it (a clock that jumps).
+// were sized for duration + drain, but the live run let requests in progress go on for a grace period, and an
+// answer that came then panicked. Both engines now end the run at duration + drain: a request still in progress
+// then is unfinished, and nothing later is measured. Here (a clock that jumps) the third attempt ends far past
+// the horizon.
 func TestLiveActivityPastTheHorizon(t *testing.T) {
 	strat, err := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: strategies.Dur(time.Second)}, MaxRetries: intp(3)}.Build()
 	require.NoError(t, err)
@@ -309,17 +311,19 @@ func TestLiveActivityPastTheHorizon(t *testing.T) {
 		Fleet: Fleet{Kind: Closed, Clients: 1, Think: fakeserver.Constant(500 * time.Millisecond)}}
 	script := []scripted{
 		{o: wireOutcome(200), took: 100 * time.Millisecond, respID: 1},
-		{o: wireOutcome(503), took: 4 * time.Second},  // ends in the grace period
-		{o: wireOutcome(503), took: 30 * time.Second}, // and far past it
+		{o: wireOutcome(503), took: 300 * time.Millisecond},
+		{o: wireOutcome(503), took: 30 * time.Second}, // ends far past duration + drain
 		{o: wireOutcome(200), took: time.Millisecond, respID: 2},
 	}
 	trace, r := liveTrace(t, cfg, strat, script)
-	require.Len(t, trace, 4)
-	assert.Equal(t, int64(2), r.Succeeded)
-	assert.Equal(t, int64(4), r.Attempts)
+	require.Len(t, trace, 2, "the attempt that ended past the horizon is not decided on")
+	assert.Equal(t, int64(2), r.Requests)
+	assert.Equal(t, int64(1), r.Succeeded)
+	assert.Equal(t, int64(1), r.Unfinished)
+	assert.Equal(t, int64(3), r.Attempts)
 	var offered int64
 	for _, v := range r.Series.Offered {
 		offered += v
 	}
-	assert.Equal(t, int64(4), offered, "every attempt is in the series, the late ones in its last bucket")
+	assert.Equal(t, int64(3), offered, "every attempt is in the series")
 }

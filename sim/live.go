@@ -33,9 +33,6 @@ type LiveOptions struct {
 	// worker busy and the backlog full is not sent: it is counted in results.Run.Dropped, so that a slow server
 	// never slows the arrival process down.
 	Workers int
-	// Grace is how long requests in progress may run past duration + drain before they are cancelled and
-	// counted unfinished (default 5s).
-	Grace time.Duration
 	// ServerState, when the server runs in-process, reads its queue length and busy units; it is sampled into
 	// the queue and in-flight series every SampleEvery (default 50ms).
 	ServerState func() (queue, busy int)
@@ -51,7 +48,6 @@ type LiveOptions struct {
 const (
 	DefaultLiveConns   = 1024
 	DefaultLiveWorkers = 2048
-	DefaultLiveGrace   = 5 * time.Second
 )
 
 // live is one live run. Its metrics are shared by every client goroutine under mu.
@@ -67,6 +63,7 @@ type live struct {
 	m       metrics
 	dropped int64
 	late    int64
+	lag     time.Duration // summed over requests: actual start − intended start
 }
 
 // liveClient is one client instance: its strategy state (used by one request at a time: clients of an open fleet
@@ -163,9 +160,6 @@ func newLive(cfg Config, strat strategies.Strategy, opts LiveOptions) (*live, er
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultLiveWorkers
 	}
-	if opts.Grace <= 0 {
-		opts.Grace = DefaultLiveGrace
-	}
 	if opts.SampleEvery <= 0 {
 		opts.SampleEvery = 50 * time.Millisecond
 	}
@@ -177,17 +171,25 @@ func newLive(cfg Config, strat strategies.Strategy, opts LiveOptions) (*live, er
 		}
 		l.wire, l.idStyle = w, w.dialect.idPrefix
 	}
-	l.m.init(cfg, 0, cfg.Duration+cfg.Drain+opts.Grace)
+	l.m.init(cfg, 0, l.horizon())
 	return l, nil
 }
 
 // now is the run's clock: time since it started.
 func (l *live) now() time.Duration { return l.clock.now() }
 
+// horizon is when the run ends, as the simulator's does: duration + drain. A request still in progress then is
+// cancelled and counts as unfinished, in both engines; nothing that happens later is measured.
+func (l *live) horizon() time.Duration { return l.cfg.Duration + l.cfg.Drain }
+
+// sleepUntil waits until the run's instant t; false when the run is over first.
+func (l *live) sleepUntil(ctx context.Context, t time.Duration) bool {
+	return t <= l.horizon() && l.clock.sleepUntil(ctx, t)
+}
+
 func (l *live) run(ctx context.Context) (results.Run, error) {
 	cfg := l.cfg
-	hard := cfg.Duration + cfg.Drain + l.opts.Grace
-	runCtx, cancel := context.WithTimeout(ctx, hard)
+	runCtx, cancel := context.WithTimeout(ctx, l.horizon())
 	defer cancel()
 	if l.clock == nil {
 		l.clock = realClock{start: time.Now()}
@@ -221,10 +223,13 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 		sessionEnd(&l.m, &c.sess)
 	}
 	r := l.m.result(runScope{
-		strategy: l.life.strat.Name(), now: int64(l.now()), end: int64(cfg.Duration), horizon: cfg.Duration + cfg.Drain,
+		strategy: l.life.strat.Name(), now: int64(min(l.now(), l.horizon())), end: int64(cfg.Duration), horizon: l.horizon(),
 		timeline: cfg.Server.WithDefaults().Timeline, sessions: l.life.session != 0,
 	})
 	r.Dropped, r.Late = l.dropped, l.late
+	if l.m.requests > 0 {
+		r.LagMs = round3(float64(l.lag) / float64(l.m.requests) / 1e6)
+	}
 	if l.opts.ServerState == nil {
 		r.Server = results.Server{Rejected: map[string]int64{}}
 	}
@@ -270,7 +275,7 @@ func (l *live) closedClient(ctx context.Context, i int, c *liveClient) {
 	left := l.life.requests
 	at := l.life.firstSend(&c.rng)
 	for at < l.life.end {
-		if !l.clock.sleepUntil(ctx, time.Duration(at)) {
+		if !l.sleepUntil(ctx, time.Duration(at)) {
 			return
 		}
 		l.request(ctx, i, c, time.Duration(at))
@@ -313,7 +318,7 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 	}
 	arr := newArrivals(l.cfg)
 	for at := arr.next(0); at < l.life.end; at = arr.next(at) {
-		if !l.clock.sleepUntil(ctx, time.Duration(at)) {
+		if !l.sleepUntil(ctx, time.Duration(at)) {
 			break
 		}
 		select {
@@ -342,6 +347,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 	c.mu.Unlock()
 	l.mu.Lock()
 	l.m.requests++
+	l.lag += max(l.now()-start, 0)
 	l.mu.Unlock()
 	var (
 		r reqState
@@ -363,7 +369,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			l.mu.Unlock()
 			a.Outcome = strategies.Outcome{Err: strategies.ErrLocal}
 		case hold > 0:
-			if !l.clock.sleepUntil(ctx, now+time.Duration(hold)) {
+			if !l.sleepUntil(ctx, now+time.Duration(hold)) {
 				return
 			}
 			continue // the held send is admitted now
@@ -385,7 +391,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 		st := l.life.settle(&l.m, c.strat, i, &r, int64(now), &a, &c.rng, &d)
 		l.mu.Unlock()
 		c.mu.Unlock()
-		if st != stepRetry || !l.clock.sleepUntil(ctx, now+d.Wait) {
+		if st != stepRetry || !l.sleepUntil(ctx, now+d.Wait) {
 			return
 		}
 	}
@@ -398,8 +404,8 @@ func (l *live) transmit(ctx context.Context, i, number int, key, prev string) (s
 	l.m.attempt(sent, number)
 	l.mu.Unlock()
 	o, id, ok := l.wire.send(ctx, wireAttempt{client: i, number: number, idemKey: key, prevID: prev})
-	if !ok {
-		return o, id, false
+	if !ok || l.now() > l.horizon() {
+		return o, id, false // the run ended under it
 	}
 	t := int64(l.now())
 	l.mu.Lock()

@@ -58,8 +58,7 @@ type metrics struct {
 	capacity                                                    int
 }
 
-// init sizes the series for a run whose events all happen before horizon (the simulator: duration + drain; a live
-// run goes on for a grace period after that).
+// init sizes the series for a run whose events all happen by horizon (duration + drain, in both engines).
 func (m *metrics) init(cfg Config, capacity int, horizon time.Duration) {
 	m.bucket = int64(cfg.Bucket)
 	n := int((int64(horizon)+m.bucket-1)/m.bucket) + 1
@@ -75,8 +74,8 @@ func (m *metrics) init(cfg Config, capacity int, horizon time.Duration) {
 }
 
 // at returns the index of the bucket holding instant t. Nearly every call asks for the bucket of the previous
-// one (time moves forward), which is answered without a division. An instant past the series (activity after the
-// horizon the series were sized for) counts in the last bucket rather than out of bounds.
+// one (time moves forward), which is answered without a division. An instant past the series (which neither
+// engine records) would count in the last bucket rather than out of bounds.
 func (m *metrics) at(t int64) int {
 	if t >= m.atLo && t < m.atHi {
 		return m.atIdx

@@ -6,7 +6,7 @@ import "time"
 // theirs): pause(n) = t + cut(U·(jitter·t + spread)), t = min(cap, base·multiplier^(n−1)), where cut rounds down to a
 // multiple of step (no cut when step is 0). The pause is never shorter than t and at most (1 + jitter)·t + spread.
 // It is the shape of the retry loops that people write by hand and of the AI coding CLI's
-// (docs/retry-advice.md):
+// (docs/advice.md):
 //
 //	the AI coding CLI (withRetry.ts getRetryDelay)   base 500ms, cap 32s, jitter 0.25:  t + U(0, 0.25·t)
 //	the shell loop for a 529 (§1)                     base 2s, spread 5s, step 1s:       2^n + (RANDOM % 5) s
@@ -40,10 +40,10 @@ func init() {
 	RegisterBackoff(Family{
 		Name: "additive-jitter", Formula: "t + U·(jitter·t + spread) cut to a multiple of step, t = min(cap, base·m^(n−1))",
 		Retries: true, Params: []string{"base", "cap", "multiplier", "jitter", "spread", "step"},
-		Source:   "docs/retry-advice.md: the AI coding CLI's withRetry.ts getRetryDelay; the pasted shell and requests loops",
+		Source:   "docs/advice.md: the AI coding CLI's withRetry.ts getRetryDelay; the pasted shell and requests loops",
 		Defaults: BackoffSpec{Base: Dur(500 * time.Millisecond), Cap: 32 * time.Second, Jitter: Float(0.25)},
 		New: func(s BackoffSpec) Backoff {
-			return AdditiveJitter{Base: s.B(), Cap: s.Cap, Multiplier: s.Multiplier, Jitter: s.J(), Spread: *s.Spread, Step: s.Step}
+			return AdditiveJitter{Base: s.BaseOrDefault(), Cap: s.Cap, Multiplier: s.Multiplier, Jitter: s.JitterOrZero(), Spread: *s.Spread, Step: s.Step}
 		},
 	})
 }

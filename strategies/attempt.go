@@ -70,10 +70,10 @@ const (
 // Header values are already parsed: RetryAfter is the delay the header carried (whole seconds for
 // the delay-seconds and HTTP-date forms, milliseconds for retry-after-ms).
 type Outcome struct {
-	Status        int               // HTTP status; 0 when Err is not ErrNone
-	Err           ErrKind           // how the attempt failed without an answer
-	RetryAfter    time.Duration     // server-requested delay; meaningful when HasRetryAfter
-	HasRetryAfter bool              // a usable Retry-After (or retry-after-ms) was present
+	Status        int           // HTTP status; 0 when Err is not ErrNone
+	Err           ErrKind       // how the attempt failed without an answer
+	RetryAfter    time.Duration // server-requested delay; meaningful when HasRetryAfter
+	HasRetryAfter bool          // a usable Retry-After (or retry-after-ms) was present
 	// RetryAfterForm is the header form RetryAfter came in, or FormMalformed for a header nobody can read.
 	RetryAfterForm RetryAfterForm
 	ShouldRetry    ShouldRetryHeader // the x-should-retry header

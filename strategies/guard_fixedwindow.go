@@ -3,7 +3,7 @@ package strategies
 import "time"
 
 // FixedWindow is the client-side throttle of the `requests` helper that troubleshooting pages hand out for a 429
-// (docs/retry-advice.md §3, RateLimiter(rate, per)): Permits sends per Window, in windows that open on the first
+// (docs/advice.md item 3, RateLimiter(rate, per)): Permits sends per Window, in windows that open on the first
 // send after the last one closed. When a window's permits are taken, later sends wait for its end, where all the
 // permits come back at once: every waiter leaves at that same instant, a herd at each window boundary, unlike a
 // token bucket that refills smoothly (rate-limit). A send reserves its place at once, so the k-th waiter knows its
@@ -49,7 +49,7 @@ func init() {
 	RegisterGuard(GuardKind{
 		Name:   "fixed-window",
 		Rule:   "10 sends per 1s window opened by the first send; waiters all leave when the window ends",
-		Source: "docs/retry-advice.md §3: the RateLimiter(rate, per) of a pasted requests helper for 429",
+		Source: "docs/advice.md item 3: the RateLimiter(rate, per) of a pasted requests helper for 429",
 		Params: []string{"permits", "window"},
 		Build: func(g GuardSpec) (func() Guard, error) {
 			permits, err := param("permits", g.Permits, 10, 1, 1e12)

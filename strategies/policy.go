@@ -54,12 +54,12 @@ type Spec struct {
 	Timeout     *time.Duration `yaml:"timeout"`      // per-attempt timeout (default none)
 	Deadline    *time.Duration `yaml:"deadline"`     // total time per request from its first send; no retry would start after it (default none)
 	// ThrottleBackoff, when set, is the backoff after a throttling answer (a 429) in place of Backoff: the requests
-	// helper of docs/retry-advice.md §3 sleeps base·2^k + U(0, 0.1·that) after a 429 and base·2^k + U(0, 1 s) after
+	// helper of docs/advice.md item 3 sleeps base·2^k + U(0, 0.1·that) after a 429 and base·2^k + U(0, 1 s) after
 	// an exception. Merged with a preset's by field, replaced whole by another kind, as Backoff is.
 	ThrottleBackoff *BackoffSpec `yaml:"throttle_backoff"`
 	// MaxOverloaded stops the retries at the request's n-th overloaded answer (a 529, counted by the engines in
 	// Attempt.Overloaded; the stop is max-retries): the AI coding CLI gives up after the third when no fallback model
-	// is configured (docs/retry-advice.md §5). Unset or 0: no such limit.
+	// is configured (docs/advice.md item 5). Unset or 0: no such limit.
 	MaxOverloaded *int `yaml:"max_overloaded"`
 	// PauseInTimeout makes the per-attempt timeout cover the pause after the attempt too, as openai-go waits for a
 	// retry on the attempt's own context (internal/requestconfig/requestconfig.go WaitForDelay(ctx, delay)): a pause
@@ -70,7 +70,7 @@ type Spec struct {
 	// SessionState is what a stateful client does with its conversation after a failed attempt: "replay"
 	// (default) retries the identical request and keeps its state; "synthetic-state" records an id it made up
 	// and builds every later request from it, the failure of the seed document "Session Unrecoverable After
-	// 429" (../shared/reference/retry-policies.md). Only session fleets read it.
+	// 429" (docs/retry-policies.md). Only session fleets read it.
 	SessionState string `yaml:"session_state"`
 }
 

@@ -12,9 +12,9 @@ var ErrUnknownPreset = errors.New("strategies: unknown preset")
 
 // Preset is a complete strategy reproducing a real client's defaults (an SDK, a CLI, or a retry loop people paste),
 // with the source it was read from. Its Spec is what `preset: NAME` starts from in a scenario; every field the
-// scenario sets overrides it. The facts are those of docs/llm-apis.md and docs/retry-advice.md (and, for the
-// older presets, ../shared/reference/retry-policies.md); presets_test.go checks them with fixed draws, and the SDK
-// compatibility tests (sdkcompat/) check openai-node, openai-go, anthropic-ts and anthropic-go against the SDKs.
+// scenario sets overrides it. The facts are those of docs/retry-policies.md and docs/advice.md; presets_test.go
+// checks them with fixed draws, and the SDK compatibility tests (sdkcompat/) check anthropic-go, anthropic-ts,
+// openai-go and openai-node against the real SDKs.
 type Preset struct {
 	Name    string
 	Summary string // one line: what the SDK does under overload
@@ -140,7 +140,7 @@ var OpenAIGo = Preset{
 // ClaudeCode is the retry loop of the AI coding CLI whose 529s started this project (its API retry module as public
 // forks carry it, e.g. Gitlawb/openclaude src/services/api/withRetry.ts: DEFAULT_MAX_RETRIES 10, BASE_DELAY_MS 500,
 // MAX_529_RETRIES 3, getRetryDelay, shouldRetry, is529Error; apiTimeout.ts DEFAULT_API_TIMEOUT_MS 600000; its SDK
-// client is built with maxRetries 0; docs/retry-advice.md §5): up to 10 retries after min(500 ms·2^(n−1), 32 s) plus
+// client is built with maxRetries 0; docs/advice.md item 5): up to 10 retries after min(500 ms·2^(n−1), 32 s) plus
 // U(0, 25 %) of it; an integer retry-after (parseInt) replaces that, uncapped; it retries 401 (after refreshing the
 // key), 408, 409, 429, ≥ 500, connection errors and an overloaded_error inside a stream, obeys x-should-retry except
 // on an overloaded answer, and counts a request's 529s without ever resetting: at the third it switches to the
@@ -162,16 +162,16 @@ var ClaudeCode = Preset{
 	},
 }
 
-// The retry loops that troubleshooting pages hand out (docs/retry-advice.md §1–3), reproduced exactly so that
+// The retry loops that troubleshooting pages hand out (docs/advice.md items 1–3), reproduced exactly so that
 // a scenario can put the advice on trial.
 
-// ShellLoop529 is the shell loop of a "529 overloaded — fix" page for the AI coding CLI (docs/retry-advice.md §1): up
+// ShellLoop529 is the shell loop of a "529 overloaded — fix" page for the AI coding CLI (docs/advice.md item 1): up
 // to 5 attempts, after a 529 `sleep $((2**i + RANDOM % 5))` for i = 1…5 — whole seconds 2–6, 4–8, 8–12, 16–20 —
 // never reading Retry-After, retrying nothing but a 529.
 var ShellLoop529 = Preset{
 	Name:    "shell-loop-529",
 	Summary: "4 retries on 529 only, 2^n + (RANDOM % 5) whole seconds, Retry-After ignored",
-	Source:  "docs/retry-advice.md §1 (a pasted bash loop for 529 overloaded_error)",
+	Source:  "docs/advice.md item 1 (a pasted bash loop for 529 overloaded_error)",
 	Notes: "The loop also sleeps after its fifth failure and treats any other failure as success; stampede counts " +
 		"those requests as failed and does not add the last sleep.",
 	Spec: Spec{
@@ -186,13 +186,13 @@ var ShellLoop529 = Preset{
 // anyException is what `except Exception` catches around an SDK call: every error answer, timeouts, connections.
 var anyException = []string{"4xx", "5xx", "timeout", "connection", "stream"}
 
-// PythonLoop is the loop of a "how to retry Claude API calls with backoff" how-to (docs/retry-advice.md §2): 5
+// PythonLoop is the loop of a "how to retry Claude API calls with backoff" how-to (docs/advice.md item 2): 5
 // attempts, sleeping base·2^(k−1) after failed attempt k — 1, 2, 4, 8 s, no jitter — on any exception: a 400 or a
 // 401 is retried four times like a 529.
 var PythonLoop = Preset{
 	Name:    "python-loop",
 	Summary: "4 retries on any exception, 1s·2^(n−1) without jitter, Retry-After ignored",
-	Source:  "docs/retry-advice.md §2 (a pasted Python loop around the SDK call)",
+	Source:  "docs/advice.md item 2 (a pasted Python loop around the SDK call)",
 	Notes:   "The loop wraps the SDK call; the SDK's own retries (max_retries 2 by default) are not modelled.",
 	Spec: Spec{
 		Backoff:     BackoffSpec{Kind: "exponential", Base: Dur(time.Second), Multiplier: 2, Cap: time.Minute},
@@ -202,11 +202,11 @@ var PythonLoop = Preset{
 	},
 }
 
-// PythonLoopJitter is the same how-to's "with jitter" variant (docs/retry-advice.md §2): U(0, base·2^(k−1)).
+// PythonLoopJitter is the same how-to's "with jitter" variant (docs/advice.md item 2): U(0, base·2^(k−1)).
 var PythonLoopJitter = Preset{
 	Name:    "python-loop-jitter",
 	Summary: "4 retries on any exception, U(0, 1s·2^(n−1)), Retry-After ignored",
-	Source:  "docs/retry-advice.md §2 (its \"with jitter\" variant)",
+	Source:  "docs/advice.md item 2 (its \"with jitter\" variant)",
 	Notes:   PythonLoop.Notes,
 	Spec: Spec{
 		Backoff:     BackoffSpec{Kind: "full-jitter", Base: Dur(time.Second), Multiplier: 2, Cap: time.Minute},
@@ -216,13 +216,13 @@ var PythonLoopJitter = Preset{
 	},
 }
 
-// Requests429 is the `requests` helper of a generic "HTTP 429 — fix" page (docs/retry-advice.md §3): up to 5
+// Requests429 is the `requests` helper of a generic "HTTP 429 — fix" page (docs/advice.md item 3): up to 5
 // attempts, k from 0; after a 429 it sleeps ra + U(0, 0.1·ra), ra the integer Retry-After or base·2^k without one;
 // after a connection error or an exception base·2^k + U(0, 1 s); any other status (a 503, a 529) is returned at once.
 var Requests429 = Preset{
 	Name:    "requests-429",
 	Summary: "4 retries on 429 and exceptions only, integer Retry-After + ≤10 %, else 1s·2^(n−1) + jitter",
-	Source:  "docs/retry-advice.md §3 (a pasted requests helper for 429)",
+	Source:  "docs/advice.md item 3 (a pasted requests helper for 429)",
 	Notes:   "Its RateLimiter(rate, per) is the fixed-window guard; add it with guards: [{kind: fixed-window}].",
 	Spec: Spec{
 		Backoff: BackoffSpec{Kind: "additive-jitter", Base: Dur(time.Second), Cap: time.Minute, Jitter: Float(0),

@@ -11,7 +11,7 @@ import (
 	"stampede/strategies"
 )
 
-// TestPresetDelays checks each preset's schedule against its source's formula (../shared/reference/retry-policies.md)
+// TestPresetDelays checks each preset's schedule against its source's formula (docs/retry-policies.md)
 // with fixed draws: the pause before retry n for u = 0 and u = 0.5, computed by hand from the formula.
 func TestPresetDelays(t *testing.T) {
 	s := time.Second
@@ -329,7 +329,7 @@ func contains(list []string, s string) bool {
 }
 
 // TestNewPresets covers what the presets of the LLM clients and of the pasted retry loops do beyond their schedule
-// (docs/llm-apis.md, docs/retry-advice.md), with fixed draws.
+// (docs/llm-apis.md, docs/advice.md), with fixed draws.
 func TestNewPresets(t *testing.T) {
 	s := time.Second
 	build := func(p string, over ...func(*strategies.Spec)) strategies.Client {
