@@ -137,7 +137,7 @@ func (e *engine) hedgeSchedule(i int32, h *hedgeState) {
 	e.hedge.seq++
 	h.seq = e.hedge.seq
 	if h.sent < e.hedge.copies {
-		e.q.push(newEvent(e.now+e.hedge.delay, evHedge, i, h.seq))
+		e.push(newEvent(e.now+e.hedge.delay, evHedge, i, h.seq))
 	}
 }
 
