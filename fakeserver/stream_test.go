@@ -343,3 +343,25 @@ func TestStreamQueued(t *testing.T) {
 		assert.Zero(t, waiting, "the waiter is forgotten")
 	})
 }
+
+// TestHangDropLeavesTheRequestUnanswered: a request in service when an outage in hang mode starts (drop_in_flight)
+// is never answered, streamed or not; it used to get an empty 200 when the outage woke its waiter.
+func TestHangDropLeavesTheRequestUnanswered(t *testing.T) {
+	for _, q := range []req{{method: "GET", path: "/x"}, streamCalls["anthropic"]} {
+		t.Run(q.path, func(t *testing.T) {
+			h, err := NewHandler(Config{Capacity: 1, ServiceTime: Constant(time.Hour),
+				Timeline: []Phase{{At: 100 * time.Millisecond, For: time.Hour, Outage: &Outage{Mode: "hang", DropInFlight: true}}}}, Options{})
+			require.NoError(t, err)
+			url := streamServer(t, h)
+			ctx, cancel := context.WithTimeout(t.Context(), 600*time.Millisecond)
+			defer cancel()
+			resp, err := post(ctx, url, q)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("answered %d", resp.StatusCode)
+			}
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			require.Eventually(t, func() bool { return h.Stats().Abandoned == 1 }, 5*time.Second, 5*time.Millisecond)
+		})
+	}
+}
