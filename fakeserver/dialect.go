@@ -323,5 +323,19 @@ func roundUpSecond(t time.Time) time.Time {
 	return t
 }
 
+// jsonSize is a JSON value the answer needs only the size of (a message's content, to estimate its tokens): it
+// keeps the length of the encoded value, −1 for null, 0 when absent, and copies nothing.
+type jsonSize int
+
+// UnmarshalJSON records the size of b.
+func (s *jsonSize) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = -1
+		return nil
+	}
+	*s = jsonSize(len(b))
+	return nil
+}
+
 // estimateTokens is a rough token count for text: a token per four bytes, at least one.
 func estimateTokens(n int) int { return max(1, (n+3)/4) }

@@ -53,49 +53,72 @@ type anthropicRequest struct {
 	Model     *string             `json:"model"`
 	MaxTokens *int                `json:"max_tokens"`
 	Messages  *[]anthropicMessage `json:"messages"`
-	System    json.RawMessage     `json:"system"`
+	System    jsonSize            `json:"system"`
 	Stream    bool                `json:"stream"`
 	// PreviousMessageID is the stateful-session reference (not a field of the public API; see Config).
 	PreviousMessageID string `json:"previous_message_id"`
 }
 
 type anthropicMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role    string   `json:"role"`
+	Content jsonSize `json:"content"`
 }
 
 func (anthropic) parse(ep endpoint, body []byte) (call, *apiError) {
-	var r anthropicRequest
-	if err := json.Unmarshal(body, &r); err != nil {
-		return call{}, invalid("", "There was an error parsing the body of your request: %s", jsonProblem(err))
+	var r fastReq
+	if !fastRequest(body, &r) {
+		var j anthropicRequest
+		if err := json.Unmarshal(body, &j); err != nil {
+			return call{}, invalid("", "There was an error parsing the body of your request: %s", jsonProblem(err))
+		}
+		r = j.fields()
 	}
 	switch {
-	case r.Model == nil:
+	case !r.hasModel:
 		return call{}, invalid("model", "model: Field required")
-	case *r.Model == "":
+	case r.model == "":
 		return call{}, invalid("model", "model: String should have at least 1 character")
-	case ep == epMessages && r.MaxTokens == nil:
+	case ep == epMessages && !r.hasMaxTokens:
 		return call{}, invalid("max_tokens", "max_tokens: Field required")
-	case r.MaxTokens != nil && *r.MaxTokens < 0:
+	case r.hasMaxTokens && r.maxTokens < 0:
 		return call{}, invalid("max_tokens", "max_tokens: Input should be greater than or equal to 0")
-	case r.Messages == nil:
+	case !r.hasMessages:
 		return call{}, invalid("messages", "messages: Field required")
-	case len(*r.Messages) == 0:
+	case len(r.messages) == 0:
 		return call{}, invalid("messages", "messages: at least one message is required")
-	case ep == epCountTokens && r.Stream:
+	case ep == epCountTokens && r.stream:
 		return call{}, invalid("stream", "stream: Extra inputs are not permitted")
 	}
-	n := len(r.System)
-	for i, m := range *r.Messages {
-		if m.Role != "user" && m.Role != "assistant" {
+	n := max(int(r.system), 0)
+	for i, m := range r.messages {
+		if m.role != "user" && m.role != "assistant" {
 			return call{}, invalid("messages", "messages.%d.role: Input should be 'user' or 'assistant'", i)
 		}
-		if len(m.Content) == 0 || string(m.Content) == "null" {
+		if m.content <= 0 {
 			return call{}, invalid("messages", "messages.%d.content: Field required", i)
 		}
-		n += len(m.Content)
+		n += int(m.content)
 	}
-	return call{ep: ep, model: *r.Model, inputTokens: estimateTokens(n), previousID: r.PreviousMessageID, stream: r.Stream}, nil
+	return call{ep: ep, model: r.model, inputTokens: estimateTokens(n), previousID: r.previousMessageID, stream: r.stream}, nil
+}
+
+// fields is what the fast path reads, from a request encoding/json decoded.
+func (j *anthropicRequest) fields() fastReq {
+	r := fastReq{hasModel: j.Model != nil, hasMaxTokens: j.MaxTokens != nil, hasMessages: j.Messages != nil,
+		system: j.System, stream: j.Stream, previousMessageID: j.PreviousMessageID}
+	if j.Model != nil {
+		r.model = *j.Model
+	}
+	if j.MaxTokens != nil {
+		r.maxTokens = *j.MaxTokens
+	}
+	if j.Messages != nil {
+		r.messages = make([]fastMsg, len(*j.Messages))
+		for i, m := range *j.Messages {
+			r.messages[i] = fastMsg{role: m.Role, content: m.Content}
+		}
+	}
+	return r
 }
 
 type anthropicText struct {

@@ -54,48 +54,71 @@ type openaiRequest struct {
 }
 
 type openaiMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role    string   `json:"role"`
+	Content jsonSize `json:"content"`
 }
 
 func (openai) parse(ep endpoint, body []byte) (call, *apiError) {
-	var r openaiRequest
-	if err := json.Unmarshal(body, &r); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			e := invalid(te.Field, "Invalid type for '%s': expected %s, but got a %s instead.", te.Field, openaiType(te.Type.Kind().String()), te.Value)
-			e.code = "invalid_type"
-			return call{}, e
+	var r fastReq
+	if !fastRequest(body, &r) {
+		var j openaiRequest
+		if err := json.Unmarshal(body, &j); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field != "" {
+				e := invalid(te.Field, "Invalid type for '%s': expected %s, but got a %s instead.", te.Field, openaiType(te.Type.Kind().String()), te.Value)
+				e.code = "invalid_type"
+				return call{}, e
+			}
+			return call{}, invalid("", openaiBadJSON)
 		}
-		return call{}, invalid("", openaiBadJSON)
+		r = j.fields()
 	}
 	switch {
-	case r.Model == nil || *r.Model == "":
+	case !r.hasModel || r.model == "":
 		return call{}, invalid("", "you must provide a model parameter")
-	case r.Messages == nil:
+	case !r.hasMessages:
 		e := invalid("messages", "Missing required parameter: 'messages'.")
 		e.code = "missing_required_parameter"
 		return call{}, e
-	case len(*r.Messages) == 0:
+	case len(r.messages) == 0:
 		e := invalid("messages", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 		e.code = "empty_array"
 		return call{}, e
-	case r.StreamOptions != nil && !r.Stream:
+	case r.hasStreamOptions && !r.stream:
 		e := invalid("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
 		e.code = "invalid_value"
 		return call{}, e
 	}
 	n := 0
-	for i, m := range *r.Messages {
-		if m.Role == "" {
+	for i, m := range r.messages {
+		if m.role == "" {
 			e := invalid("messages."+strconv.Itoa(i)+".role", "Missing required parameter: 'messages[%d].role'.", i)
 			e.code = "missing_required_parameter"
 			return call{}, e
 		}
-		n += len(m.Content)
+		n += max(int(m.content), 0)
 	}
-	return call{ep: ep, model: *r.Model, inputTokens: estimateTokens(n), previousID: r.PreviousResponseID,
-		stream: r.Stream, includeUsage: r.StreamOptions != nil && r.StreamOptions.IncludeUsage}, nil
+	return call{ep: ep, model: r.model, inputTokens: estimateTokens(n), previousID: r.previousResponseID,
+		stream: r.stream, includeUsage: r.hasStreamOptions && r.includeUsage}, nil
+}
+
+// fields is what the fast path reads, from a request encoding/json decoded.
+func (j *openaiRequest) fields() fastReq {
+	r := fastReq{hasModel: j.Model != nil, hasMessages: j.Messages != nil, stream: j.Stream,
+		hasStreamOptions: j.StreamOptions != nil, previousResponseID: j.PreviousResponseID}
+	if j.Model != nil {
+		r.model = *j.Model
+	}
+	if j.StreamOptions != nil {
+		r.includeUsage = j.StreamOptions.IncludeUsage
+	}
+	if j.Messages != nil {
+		r.messages = make([]fastMsg, len(*j.Messages))
+		for i, m := range *j.Messages {
+			r.messages[i] = fastMsg{role: m.Role, content: m.Content}
+		}
+	}
+	return r
 }
 
 type openaiChoiceMessage struct {

@@ -31,6 +31,10 @@ type exchange struct {
 	unit        int
 	start, done time.Duration
 	started     bool
+	// a stream's fault (sbroken: it breaks), pace and the model instant it started at (streamStartLocked)
+	sfault           StreamFault
+	sbroken          bool
+	sdecode, sanchor time.Duration
 
 	c       call
 	body    []byte
@@ -157,7 +161,7 @@ func (x *exchange) admitLocked() {
 	case x.replay:
 		h.countLocked(x.resp.status, "")
 		h.stats.Replays++
-	case x.served:
+	case x.served && !x.sbroken: // a broken stream is counted when it breaks
 		h.stats.Served++
 		h.countLocked(http.StatusOK, "")
 	}
@@ -217,6 +221,9 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		if done <= now {
 			x.m.respID = h.finishLocked(e, unit, done, x.m.wall).RespID
 			x.served = true
+			if x.c.stream {
+				x.streamStartLocked(now)
+			}
 			break
 		}
 		x.ch = h.waitLocked(ref, x.c.stream)

@@ -3,6 +3,7 @@ package fakeserver
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -17,15 +18,15 @@ import (
 // A stream fault drawn when the stream starts (Server.StreamFault) breaks it once After events were sent: an error
 // event, or a dropped connection, and the service unit is freed at that instant. An outage that drops the request
 // breaks the stream the same way (an error event with the outage's answer; refuse: a dropped connection; hang: no
-// more events). Errors before the stream starts (limits, overload, malformed requests) are ordinary JSON answers,
+// more events), or, when it comes before the first event, answers as it answers any request. Errors before the stream starts (limits, overload, malformed requests) are ordinary JSON answers,
 // as the real APIs send them.
 
 // streamer is a dialect that can stream.
 type streamer interface {
 	// streamHead is the 200's headers of a stream.
 	streamHead(m *meta) response
-	// script encodes the events of a streamed answer.
-	script(c *call, m *meta) script
+	// script encodes the events of a streamed answer, into a script from newScript.
+	script(c *call, m *meta) *script
 	// streamError is the event that breaks a stream with e.
 	streamError(e *apiError, m *meta) []byte
 }
@@ -44,6 +45,25 @@ type script struct {
 	tokens int
 }
 
+var scripts = sync.Pool{New: func() any { return new(script) }}
+
+// newScript returns an empty script from the pool, its buffer holding at least size bytes.
+func newScript(pre, tokens, size int) *script {
+	s := scripts.Get().(*script)
+	s.pre, s.tokens, s.buf, s.ends = pre, tokens, s.buf[:0], s.ends[:0]
+	if cap(s.buf) < size {
+		s.buf = make([]byte, 0, size)
+	}
+	return s
+}
+
+// putScript gives a script that was written back to the pool (one of a huge answer is left to the collector).
+func putScript(s *script) {
+	if cap(s.buf) <= 1<<20 {
+		scripts.Put(s)
+	}
+}
+
 // mark ends the event that b (the script's buffer, appended to) holds since the last mark.
 func (s *script) mark(b []byte) {
 	s.buf = b
@@ -58,6 +78,70 @@ func (s *script) event(i int) []byte {
 	}
 	return s.buf[from:s.ends[i]]
 }
+
+// tokenEvents holds the per-token part of a dialect's stream events for the first tokens of an answer, encoded once:
+// they are the same in every answer (the text of token k and nothing that varies per request).
+type tokenEvents struct {
+	block []byte
+	ends  []int // part k ends at ends[k] in block
+	enc   func(b []byte, k int) []byte
+}
+
+func newTokenEvents(n int, enc func(b []byte, k int) []byte) *tokenEvents {
+	t := &tokenEvents{enc: enc}
+	for k := range n {
+		t.block = enc(t.block, k)
+		t.ends = append(t.ends, len(t.block))
+	}
+	return t
+}
+
+// appendEvents appends to b, the buffer of script s, the events of tokens 0…n−1: head, the token's part, tail each.
+func (t *tokenEvents) appendEvents(s *script, b []byte, n int, head, tail string) []byte {
+	if head == "" && tail == "" { // the parts are whole events: one copy of the cached block
+		m := min(n, len(t.ends))
+		if m > 0 {
+			base := len(b)
+			b = append(b, t.block[:t.ends[m-1]]...)
+			for k := range m {
+				s.ends = append(s.ends, base+t.ends[k])
+			}
+			s.buf = b
+		}
+		for k := m; k < n; k++ {
+			b = t.enc(b, k)
+			s.mark(b)
+		}
+		return b
+	}
+	from := 0
+	for k := range n {
+		b = append(b, head...)
+		if k < len(t.ends) {
+			b = append(b, t.block[from:t.ends[k]]...)
+			from = t.ends[k]
+		} else {
+			b = t.enc(b, k)
+		}
+		b = append(b, tail...)
+		s.mark(b)
+	}
+	return b
+}
+
+// The token events of the two dialects, for answers of up to 256 tokens (longer ones encode the rest per answer).
+var (
+	anthropicDeltas = newTokenEvents(256, func(b []byte, k int) []byte {
+		b = append(b, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"...)
+		b = appendJSONString(b, replyToken(k))
+		return append(b, "}}\n\n"...)
+	})
+	openaiDeltas = newTokenEvents(256, func(b []byte, k int) []byte {
+		b = append(b, `{"index":0,"delta":{"content":`...)
+		b = appendJSONString(b, replyToken(k))
+		return append(b, `},"logprobs":null,"finish_reason":null}`...)
+	})
+)
 
 // replyTokens are the tokens of every answer, in order, starting again after the last: "Hello from stampede."
 // is the first five, the default answer.
@@ -141,16 +225,13 @@ func (x *exchange) stream() {
 		x.unit, x.start, x.done, x.started = o.unit, o.at, o.done, true
 	}
 	sd := x.d.(streamer) // only the streaming dialects parse "stream"
-	e := x.ep
-	h.mu.Lock()
-	if !x.served {
-		x.m.respID = e.srv.Issue()
+	if !x.served {       // a stream served at once drew all this when it was admitted (streamStartLocked)
+		h.mu.Lock()
+		x.m.respID = x.ep.srv.Issue()
+		x.streamStartLocked(x.ep.now(h.opts.Clock(), 0))
+		h.mu.Unlock()
 	}
-	fault, broken := e.srv.StreamFault()
-	decode := e.srv.Decode()
-	anchor := e.now(h.opts.Clock(), 0)
-	h.stats.Streams++
-	h.mu.Unlock()
+	fault, broken, decode, anchor := x.sfault, x.sbroken, x.sdecode, x.sanchor
 	anchorWall := time.Now()
 	x.at.Streamed = true
 	x.m.responseID = composeResponseID(x.d, x.m.respID, x.suffix)
@@ -170,14 +251,36 @@ func (x *exchange) stream() {
 		}
 		return first
 	}
+	// Events due together are written together, in one Write (an SSE handler's bufio then makes one syscall for
+	// what fits its buffer), and flushed only before a wait.
 	fl, _ := x.w.(http.Flusher)
-	flush := func() {
-		if fl != nil {
+	headers := false
+	sent := 0 // bytes of sc.buf written
+	emit := func(upTo int, flush bool) {
+		if upTo == 0 {
+			return // nothing is due yet: not even the 200
+		}
+		if !headers {
+			head := sd.streamHead(&x.m)
+			head.write(x.w)
+			headers = true
+		}
+		if upTo > sent {
+			_, _ = x.w.Write(sc.buf[sent:upTo])
+			sent = upTo
+		}
+		if flush && fl != nil {
 			fl.Flush()
 		}
 	}
+	end := func(i int) int { // where the events before event i end in sc.buf
+		if i == 0 {
+			return 0
+		}
+		return sc.ends[i-1]
+	}
 	finished := x.served
-	headers := false
+	paced := gap > 0 || first > anchor // some event is due later than the stream's start
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -190,69 +293,92 @@ func (x *exchange) stream() {
 		var got bool
 		if i >= sc.pre+sc.tokens && !finished {
 			// The closing events leave when the model ends the service.
-			if headers {
-				flush()
-			}
+			emit(end(i), true)
 			var ok bool
 			if o, ok = x.next(); !ok {
 				x.abandon()
 				return
 			}
 			got = true
-		} else if wait := anchorWall.Add(due(i) - anchor).Sub(time.Now()); wait > 0 && !finished {
-			if headers {
-				flush()
-			}
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			select {
-			case <-timer.C:
-			case o = <-x.ch:
-				got = true
-			case <-x.r.Context().Done():
-				x.abandon()
-				return
+		} else if paced && !finished {
+			if wait := anchorWall.Add(due(i) - anchor).Sub(time.Now()); wait > 0 {
+				emit(end(i), true)
+				if timer == nil {
+					timer = time.NewTimer(wait)
+				} else {
+					timer.Reset(wait)
+				}
+				select {
+				case <-timer.C:
+				case o = <-x.ch:
+					got = true
+				case <-x.r.Context().Done():
+					x.abandon()
+					return
+				}
 			}
 		}
 		if got {
 			switch {
 			case o.dropped && o.hang: // an outage in hang mode: no more events, until the client leaves
+				emit(end(i), true)
 				x.ch = nil
 				if _, ok := x.next(); !ok {
 					x.abandon()
 				}
 				return
+			case o.dropped && !headers && end(i) == 0:
+				// Dropped before its first event: nothing was sent, so the outage's answer goes out as any answer.
+				h.mu.Lock()
+				h.stats.Streams--
+				h.mu.Unlock()
+				x.settle(o)
+				x.reply()
+				return
 			case o.dropped:
+				emit(end(i), false)
 				x.breakStream(sd, headers, o.ans, o.at, StreamFault{Mode: StreamError, Status: o.ans.Status})
 				return
 			}
 			finished = true
 		}
 		if broken && i == fault.After {
+			emit(end(i), false)
 			x.breakStream(sd, headers, Answer{}, 0, fault)
 			return
 		}
-		if !headers {
-			head := sd.streamHead(&x.m)
-			head.write(x.w)
-			headers = true
-		}
-		_, _ = x.w.Write(sc.event(i))
+	}
+	emit(len(sc.buf), false)
+	putScript(sc)
+	if x.served && x.entry == nil {
+		// Counted as served when it was admitted; nothing to release.
+		h.m.count(http.StatusOK, "")
+		x.at.Status, x.at.Retry, x.at.RequestID = http.StatusOK, x.retry, x.m.requestID
+		h.observe(x.began, x.at)
+		return
 	}
 	h.mu.Lock()
 	h.forgetLocked(x.ref)
 	if x.entry != nil {
 		x.entry.state, x.entry = idemFree, nil // a stream is not stored for replay: a retry runs again
 	}
-	h.stats.Served++
-	h.countLocked(http.StatusOK, "")
+	if !x.served {
+		h.stats.Served++
+		h.countLocked(http.StatusOK, "")
+	}
 	h.mu.Unlock()
 	h.m.count(http.StatusOK, "")
 	x.at.Status, x.at.Retry, x.at.RequestID = http.StatusOK, x.retry, x.m.requestID
 	h.observe(x.began, x.at)
+}
+
+// streamStartLocked draws, as a stream starts at model instant now, whether a stream fault breaks it, and takes the
+// model's pace.
+func (x *exchange) streamStartLocked(now time.Duration) {
+	srv := x.ep.srv
+	x.sfault, x.sbroken = srv.StreamFault()
+	x.sdecode, x.sanchor = srv.Decode(), now
+	x.h.stats.Streams++
 }
 
 // breakStream ends a stream that started (headers: its 200 was written) or was about to: with an error event, or a
@@ -317,10 +443,10 @@ func (d anthropic) streamHead(m *meta) response {
 
 const ctEventStream = "text/event-stream; charset=utf-8"
 
-func (anthropic) script(c *call, m *meta) script {
+func (anthropic) script(c *call, m *meta) *script {
 	n := m.outputTokens
-	s := script{pre: 3, tokens: n, ends: make([]int, 0, n+6)}
-	b := make([]byte, 0, 640+110*n)
+	s := newScript(3, n, 640+110*n)
+	b := s.buf
 	b = append(b, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"...)
 	b = appendJSONString(b, m.responseID)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
@@ -333,12 +459,7 @@ func (anthropic) script(c *call, m *meta) script {
 	s.mark(b)
 	b = append(b, "event: ping\ndata: {\"type\": \"ping\"}\n\n"...)
 	s.mark(b)
-	for k := range n {
-		b = append(b, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"...)
-		b = appendJSONString(b, replyToken(k))
-		b = append(b, "}}\n\n"...)
-		s.mark(b)
-	}
+	b = anthropicDeltas.appendEvents(s, b, n, "", "")
 	b = append(b, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"...)
 	s.mark(b)
 	b = append(b, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":"...)
@@ -374,9 +495,8 @@ func (d openai) streamHead(m *meta) response {
 	return r
 }
 
-func (openai) script(c *call, m *meta) script {
+func (openai) script(c *call, m *meta) *script {
 	n := m.outputTokens
-	s := script{pre: 1, tokens: n, ends: make([]int, 0, n+4)}
 	head := make([]byte, 0, 192)
 	head = append(head, `data: {"id":`...)
 	head = appendJSONString(head, m.responseID)
@@ -389,19 +509,13 @@ func (openai) script(c *call, m *meta) script {
 	if c.includeUsage {
 		tail = "],\"usage\":null}\n\n"
 	}
-	b := make([]byte, 0, (len(head)+120)*(n+3))
+	s := newScript(1, n, (len(head)+120)*(n+3))
+	b := s.buf
 	b = append(b, head...)
 	b = append(b, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`...)
 	b = append(b, tail...)
 	s.mark(b)
-	for k := range n {
-		b = append(b, head...)
-		b = append(b, `{"index":0,"delta":{"content":`...)
-		b = appendJSONString(b, replyToken(k))
-		b = append(b, `},"logprobs":null,"finish_reason":null}`...)
-		b = append(b, tail...)
-		s.mark(b)
-	}
+	b = openaiDeltas.appendEvents(s, b, n, string(head), tail)
 	b = append(b, head...)
 	b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}`...)
 	b = append(b, tail...)

@@ -93,6 +93,10 @@ func TestStreamScripts(t *testing.T) {
 				events, err := readSSE(w.Body, time.Now())
 				require.NoError(t, err)
 				assert.Equal(t, replyText(n), streamText(t, d, events))
+				st := h.Stats()
+				assert.EqualValues(t, 1, st.Served, "counted once")
+				assert.EqualValues(t, 1, st.Streams)
+				assert.EqualValues(t, 1, st.ByStatus[200])
 				var names []string
 				for _, e := range events {
 					names = append(names, e.name)
@@ -270,6 +274,22 @@ func TestStreamFaults(t *testing.T) {
 		w = req{method: "PUT", path: "/_stampede/faults", body: `{"stream_faults":[{"probability":1,"mode":"explode"}]}`}.do(h)
 		assert.Equal(t, http.StatusBadRequest, w.Code)
 		assert.Contains(t, w.Body.String(), `stream_faults[0].mode: unknown mode \"explode\"`)
+	})
+	t.Run("an outage before the first token answers as it answers any request", func(t *testing.T) {
+		h, err := NewHandler(Config{ServiceTime: Constant(time.Second),
+			Timeline: []Phase{{At: 100 * time.Millisecond, For: time.Hour, Outage: &Outage{Rejection: Rejection{Status: 529,
+				RetryAfter: RetryAfter{Kind: "fixed", Value: 5 * time.Second}}, DropInFlight: true}}}},
+			Options{Dialect: "anthropic"})
+		require.NoError(t, err)
+		url := streamServer(t, h)
+		resp, err := post(t.Context(), url, streamCalls["anthropic"])
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, 529, resp.StatusCode)
+		assert.Equal(t, "5", resp.Header.Get("Retry-After"))
+		assert.Contains(t, string(body), `"overloaded_error"`)
+		assert.Zero(t, h.Stats().StreamFailures)
 	})
 	t.Run("an outage that drops the request breaks its stream", func(t *testing.T) {
 		h, err := NewHandler(Config{ServiceTime: Constant(0), Output: Output{Tokens: 20, TokensPerSecond: 20},
