@@ -18,6 +18,9 @@ import (
 // TestLiveAgainstStubServer drives a tiny HTTP server that fails every other attempt with 503 and checks the live
 // accounting: retries recorded, retry count header sent, latency measured.
 func TestLiveAgainstStubServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 2 s real-time run")
+	}
 	var n, retries atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n := r.Header.Get("X-Stainless-Retry-Count"); n != "" && n != "0" {
