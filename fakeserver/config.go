@@ -2,20 +2,21 @@ package fakeserver
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
 // Config is a server as a scenario writes it; the struct is the YAML schema. Zero values are documented per field.
+// The service's fields are here; each admission stage's configuration type lives in its file (stage_*.go), which
+// also fills its defaults and validates it. Validate checks a Config as written; WithDefaults fills it.
 type Config struct {
 	Capacity    int         `yaml:"capacity"`     // requests served at once (default 100)
 	ServiceTime Dist        `yaml:"service_time"` // time to serve one request (default constant 100ms)
 	Queue       int         `yaml:"queue"`        // waiting room beyond capacity; 0 none, -1 unbounded
 	Overload    Rejection   `yaml:"overload"`     // the answer when capacity and queue are full (default 529)
-	RateLimits  []RateLimit `yaml:"rate_limits"`  // token buckets checked before the queue
-	Faults      []Fault     `yaml:"faults"`       // random failures injected on arrival, checked first
+	RateLimits  []RateLimit `yaml:"rate_limits"`  // token buckets, the last check before the service (stage_ratelimit.go)
+	Faults      []Fault     `yaml:"faults"`       // random failures on arrival, before the rate limits (stage_faults.go)
 	// RetryAfterUnit is the precision of the Retry-After the client sees: values are rounded up to a
 	// multiple of it (default 1s, as delay-seconds carries; 1ms models retry-after-ms).
 	RetryAfterUnit time.Duration `yaml:"retry_after_unit"`
@@ -24,7 +25,7 @@ type Config struct {
 	Dialect string `yaml:"dialect"`
 	// Output is what a served request produces, and how fast (default: 5 tokens at the end of the service time).
 	Output Output `yaml:"output"`
-	// StreamFaults break streamed answers after they started (the HTTP handler draws them; see StreamFault).
+	// StreamFaults break streamed answers after they started (the HTTP handler draws them; stream.go, output.go).
 	StreamFaults []StreamFault `yaml:"stream_faults"`
 	// Auth, when set, makes the HTTP handler answer 401 to a request whose API key it does not list.
 	// The model ignores it: simulated clients always hold a valid key.
@@ -35,7 +36,7 @@ type Config struct {
 	// Bronson et al. (HotOS 2021), docs/literature.md item 3.
 	ConcurrencyPenalty time.Duration `yaml:"concurrency_penalty"`
 	// FailFirst answers the first attempts of each request (or of each API key) with an error, then lets
-	// them through: the "fail N times, then succeed" fixture.
+	// them through: the "fail N times, then succeed" fixture (stage_failfirst.go).
 	FailFirst []FailFirst `yaml:"fail_first"`
 	// Contention, when set, replaces the API server by one contended row under optimistic concurrency
 	// control (see Contention); capacity, queue, limits and faults do not apply.
@@ -43,14 +44,6 @@ type Config struct {
 	// Timeline changes the server for a while: outages, brownouts, rate-limit changes, background load.
 	// Phases may not overlap; when one ends, the parameters it changed return to their values before it.
 	Timeline []Phase `yaml:"timeline"`
-}
-
-// FailFirst rejects the first Attempts attempts of every request (Per "request": attempts carry their retry
-// number) or of every API key (Per "key": counted across the key's requests).
-type FailFirst struct {
-	Per       string `yaml:"per"`      // request | key (default request)
-	Attempts  int    `yaml:"attempts"` // how many attempts fail
-	Rejection `yaml:",inline"`
 }
 
 // Phase is one interval of the timeline, from At for For (0: until the end of the run).
@@ -74,97 +67,6 @@ type Phase struct {
 	StreamFaults []StreamFault `yaml:"stream_faults"`
 }
 
-// Output is the answer of a served request: Tokens output tokens (default 5, "Hello from stampede.").
-// With TokensPerSecond set, producing them takes time: the request holds its service unit for its drawn service
-// time, which is then the time to first token (queueing comes before it), and for Tokens ÷ TokensPerSecond more;
-// a streamed answer sends its first token when the service time is over and the others at that pace, its last
-// events when the service ends. Without it the whole answer comes at the end of the service time. A latency phase
-// stretches the service time, not the pace.
-type Output struct {
-	Tokens          int     `yaml:"tokens"`            // output tokens per answer (default 5)
-	TokensPerSecond float64 `yaml:"tokens_per_second"` // the pace after the first token; 0: all at once
-}
-
-// DefaultOutputTokens is the length of an answer when Output.Tokens is unset.
-const DefaultOutputTokens = 5
-
-// Decode is the time from the first token to the end of the answer, Tokens ÷ TokensPerSecond (0 without a pace):
-// token k (from 0) leaves k ÷ TokensPerSecond after the first, and the answer ends one gap after the last.
-func (o Output) Decode() time.Duration {
-	if o.TokensPerSecond <= 0 {
-		return 0
-	}
-	return time.Duration(float64(max(o.Tokens, 1)) / o.TokensPerSecond * float64(time.Second))
-}
-
-// StreamFault breaks a streamed answer after it started, as an overloaded LLM API does after its 200: with
-// Probability, once After events of the stream were sent, the server sends an error event and ends the stream
-// (Mode error: Anthropic's `event: error` carrying the error type of Status, overloaded_error for 529; OpenAI's
-// error chunk), or drops the connection without ending the chunked body (Mode drop). The service unit is freed
-// at that instant: the work done until then was for nothing. The SDKs do not retry a failure after the stream
-// started (docs/llm-apis.md).
-type StreamFault struct {
-	Probability float64 `yaml:"probability"` // chance per streamed answer, in [0, 1]
-	After       int     `yaml:"after"`       // events sent before the failure (0: right after the 200 and its headers)
-	Mode        string  `yaml:"mode"`        // error (default) | drop
-	Status      int     `yaml:"status"`      // the error's kind as a status (default 529: overloaded_error)
-}
-
-// checkStreamFaults reports the first field of the stream faults at path that is out of range.
-func checkStreamFaults(path string, fs []StreamFault) error {
-	for i, f := range fs {
-		switch {
-		case math.IsNaN(f.Probability) || f.Probability < 0 || f.Probability > 1:
-			return fmt.Errorf("%w: %s[%d].probability: must be within [0, 1], got %g", ErrBadConfig, path, i, f.Probability)
-		case f.After < 0:
-			return fmt.Errorf("%w: %s[%d].after: must not be negative, got %d", ErrBadConfig, path, i, f.After)
-		case f.Mode != "" && f.Mode != StreamError && f.Mode != StreamDrop:
-			return fmt.Errorf("%w: %s[%d].mode: unknown mode %q (valid: error, drop)", ErrBadConfig, path, i, f.Mode)
-		case f.Status != 0 && (f.Status < 400 || f.Status > 599):
-			return fmt.Errorf("%w: %s[%d].status: must be an error status 400–599, got %d", ErrBadConfig, path, i, f.Status)
-		}
-	}
-	return nil
-}
-
-// checkStreaming reports the first field of the output and the stream faults (the server's and its phases') out
-// of range.
-func checkStreaming(c Config) error {
-	if o := c.Output; o.Tokens < 0 || o.TokensPerSecond < 0 || math.IsNaN(o.TokensPerSecond) {
-		return fmt.Errorf("%w: output: tokens and tokens_per_second must not be negative, got %d and %g", ErrBadConfig, o.Tokens, o.TokensPerSecond)
-	}
-	if err := checkStreamFaults("stream_faults", c.StreamFaults); err != nil {
-		return err
-	}
-	for i, p := range c.Timeline {
-		if err := checkStreamFaults(fmt.Sprintf("timeline[%d].stream_faults", i), p.StreamFaults); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Stream fault modes.
-const (
-	StreamError = "error"
-	StreamDrop  = "drop"
-)
-
-// Auth is the API-key check of the HTTP handler: a request must present one of Keys (X-Api-Key or
-// Authorization: Bearer, as its dialect reads keys), else it gets the dialect's 401.
-type Auth struct {
-	Keys []string `yaml:"keys"`
-}
-
-// Outage is how the server fails every arrival during a phase.
-type Outage struct {
-	Mode      string `yaml:"mode"` // status (answer with Status) | refuse (connection refused) | hang (never answer)
-	Rejection `yaml:",inline"`
-	// DropInFlight fails the requests in service and in the queue when the outage starts, as a crash does:
-	// they all get the outage's answer at that same instant (hang: they are never answered).
-	DropInFlight bool `yaml:"drop_in_flight"`
-}
-
 // Rejection describes one kind of refusal: its status and what it says in Retry-After.
 type Rejection struct {
 	Status     int        `yaml:"status"`      // HTTP status (overload default 529, rate limits default 429)
@@ -184,30 +86,12 @@ type RetryAfter struct {
 	Jitter float64 `yaml:"jitter"`
 }
 
-// Rejection formats.
+// Rejection formats: how a Retry-After is written, as scenarios name them and as Answer.Format reports them.
 const (
-	FormatSeconds  = "seconds"
-	FormatHTTPDate = "http-date"
-	FormatMillis   = "ms"
+	FormatSeconds  = "seconds"   // Retry-After: delay-seconds (RFC 9110), at the precision of retry_after_unit
+	FormatHTTPDate = "http-date" // Retry-After: an HTTP-date, a whole second
+	FormatMillis   = "ms"        // retry-after-ms, as the OpenAI API sends it
 )
-
-// RateLimit is a token bucket: Rate tokens per second, at most Burst stored, one token per request.
-// Scope "global" has one bucket; scope "key" has one per API key of the fleet.
-type RateLimit struct {
-	Scope string  `yaml:"scope"` // global | key (default global)
-	Rate  float64 `yaml:"rate"`  // tokens per second (> 0)
-	Burst float64 `yaml:"burst"` // bucket size (default: Rate, one second's worth)
-	// Rates gives keys different quotas: key i gets Rates[i mod len(Rates)] tokens per second, and a burst
-	// of Burst scaled by Rates[i]/Rate. Only for scope key.
-	Rates     []float64 `yaml:"rates"`
-	Rejection `yaml:",inline"`
-}
-
-// Fault answers a random share of arrivals with a status before anything else is checked.
-type Fault struct {
-	Probability float64 `yaml:"probability"` // chance per attempt, in [0, 1]
-	Rejection   `yaml:",inline"`
-}
 
 // Defaults for zero Config fields.
 const (
@@ -221,7 +105,8 @@ const (
 	DefaultRetryAfterUnit       = time.Second
 )
 
-// WithDefaults returns c with zero fields filled.
+// WithDefaults returns c with zero fields filled: the service's here, each stage's by the stage (its file's
+// defaults function), the timeline's phase names. It copies the lists it fills, never writing into c's.
 func (c Config) WithDefaults() Config {
 	if c.Capacity == 0 {
 		c.Capacity = DefaultCapacity
@@ -235,77 +120,30 @@ func (c Config) WithDefaults() Config {
 			c.Overload.Status = DefaultOpenAIOverloadStatus
 		}
 	}
-	if c.Output.Tokens == 0 {
-		c.Output.Tokens = DefaultOutputTokens
-	}
-	c.StreamFaults = streamFaultDefaults(c.StreamFaults)
+	c.streamingDefaults()
 	if c.RetryAfterUnit == 0 {
 		c.RetryAfterUnit = DefaultRetryAfterUnit
 	}
-	rl := make([]RateLimit, len(c.RateLimits))
-	for i, l := range c.RateLimits {
-		if len(l.Rates) > 0 && l.Rate == 0 {
-			l.Rate = l.Rates[0]
+	for _, k := range stages.kinds {
+		if k.defaults != nil {
+			k.defaults(&c)
 		}
-		if l.Scope == "" {
-			l.Scope = "global"
-		}
-		if l.Burst == 0 {
-			l.Burst = l.Rate
-		}
-		if l.Status == 0 {
-			l.Status = DefaultLimitStatus
-		}
-		rl[i] = l
 	}
-	c.RateLimits = rl
-	ff := make([]FailFirst, len(c.FailFirst))
-	for i, f := range c.FailFirst {
-		if f.Per == "" {
-			f.Per = "request"
-		}
-		if f.Status == 0 {
-			f.Status = DefaultLimitStatus
-		}
-		ff[i] = f
-	}
-	c.FailFirst = ff
-	tl := make([]Phase, len(c.Timeline))
-	for i, p := range c.Timeline {
-		if p.Outage != nil {
-			o := *p.Outage
-			if o.Mode == "" {
-				o.Mode = "status"
-			}
-			if o.Status == 0 && o.Mode == "status" {
-				o.Status = 503
-			}
-			p.Outage = &o
-		}
+	c.Timeline = withDefaults(c.Timeline, func(p *Phase) {
 		if p.Name == "" {
 			p.Name = p.kind()
 		}
 		p.StreamFaults = streamFaultDefaults(p.StreamFaults)
-		tl[i] = p
-	}
-	c.Timeline = tl
+	})
 	return c
 }
 
-// streamFaultDefaults returns a copy of fs with the mode and status filled (nil stays nil, empty stays empty).
-func streamFaultDefaults(fs []StreamFault) []StreamFault {
-	if fs == nil {
-		return nil
-	}
-	out := make([]StreamFault, len(fs))
-	for i, f := range fs {
-		if f.Mode == "" {
-			f.Mode = StreamError
-		}
-		if f.Status == 0 {
-			f.Status = DefaultOverloadStatus
-		}
-		out[i] = f
+// withDefaults returns a copy of list (never nil) with fill applied to every element.
+func withDefaults[T any](list []T, fill func(*T)) []T {
+	out := make([]T, len(list))
+	for i := range list {
+		out[i] = list[i]
+		fill(&out[i])
 	}
 	return out
 }

@@ -136,16 +136,10 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	var auth map[string]bool
+	var auth map[string]bool // NewServer validates the list
 	if cfg.Auth != nil {
-		if len(cfg.Auth.Keys) == 0 {
-			return nil, fmt.Errorf("%w: auth.keys: list at least one API key", ErrBadConfig)
-		}
 		auth = make(map[string]bool, len(cfg.Auth.Keys))
-		for i, k := range cfg.Auth.Keys {
-			if k == "" {
-				return nil, fmt.Errorf("%w: auth.keys[%d]: an API key may not be empty", ErrBadConfig, i)
-			}
+		for _, k := range cfg.Auth.Keys {
 			auth[k] = true
 		}
 	}
