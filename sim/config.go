@@ -30,6 +30,9 @@ type Fleet struct {
 	// successful response. What a client does with that state after a failed attempt is its strategy's
 	// session_state (replay, or synthetic-state: the "session unrecoverable after 429" failure).
 	Sessions bool `yaml:"sessions"`
+	// Timeline changes the fleet for a while: an open fleet's rate, a closed fleet's active clients or think
+	// time, as steps or ramps (FleetPhase).
+	Timeline []FleetPhase `yaml:"timeline"`
 }
 
 // Config is everything one run needs besides the strategy.
@@ -134,5 +137,6 @@ func (f Fleet) Validate() error {
 	if _, err := f.Think.Sampler(); err != nil {
 		bad("think", "%w", err)
 	}
+	f.validateTimeline(bad)
 	return errors.Join(errs...)
 }

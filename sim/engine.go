@@ -68,6 +68,7 @@ type engine struct {
 	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
 	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
 	horizon  time.Duration      // where a phase without an end ends
+	timeline []fakeserver.Phase // the server's and the fleet's phases, for per-phase figures
 	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
 	ans      fakeserver.Answer  // scratch answer of a rejection, filled by the server
@@ -156,11 +157,16 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 	}
 	e.initClients(f.Clients)
 	e.hedge = newHedging(lc.hedge)
+	if len(cfg.Fleet.Timeline) > 0 {
+		e.timeline = timelineOf(cfg)
+	} else {
+		e.timeline = srv.Config().Timeline
+	}
 	if lc.session != 0 {
 		e.prevIDs, e.sess = make([]uint64, f.Clients), make([]uint8, f.Clients)
 	}
 	if f.Kind == Open {
-		e.arrivals = newArrivals(cfg)
+		e.arrivals = newArrivals(cfg, &e.life)
 		e.push(newEvent(e.arrivals.next(0), evArrival, 0, 0))
 		return e, nil
 	}
@@ -170,7 +176,7 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 		s := &e.slots[i]
 		s.rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
 		s.client, s.left, s.state = int32(i), lc.requests, stThinking
-		if at := lc.firstSend(&s.rng); at < lc.end {
+		if at, ok := lc.firstSend(i, &s.rng); ok {
 			e.push(newEvent(at, evSend, int32(i), 0))
 		}
 	}
@@ -262,7 +268,7 @@ func (e *engine) result() results.Run {
 	}
 	return e.m.result(runScope{
 		strategy: e.life.strat.Name(), now: e.now, end: e.life.end, horizon: e.horizon,
-		timeline: e.srv.Config().Timeline, sessions: e.life.session != 0,
+		timeline: e.timeline, sessions: e.life.session != 0,
 	})
 }
 
@@ -622,7 +628,7 @@ func (e *engine) next(i int32) {
 		e.free = append(e.free, i)
 		return
 	}
-	at, ok := e.life.nextSend(&s.left, e.now, &s.rng)
+	at, ok := e.life.nextSend(int(s.client), &s.left, e.now, &s.rng)
 	if !ok {
 		s.state = stIdle
 		if e.sess != nil {

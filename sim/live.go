@@ -224,7 +224,7 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	}
 	r := l.m.result(runScope{
 		strategy: l.life.strat.Name(), now: int64(min(l.now(), l.horizon())), end: int64(cfg.Duration), horizon: l.horizon(),
-		timeline: cfg.Server.WithDefaults().Timeline, sessions: l.life.session != 0,
+		timeline: timelineOf(cfg), sessions: l.life.session != 0,
 	})
 	r.Dropped, r.Late = l.dropped, l.late
 	if l.m.requests > 0 {
@@ -273,16 +273,13 @@ func (l *live) sample(ctx context.Context) (stop func()) {
 // closedClient runs one client of a closed or burst fleet: request, outcome, think, again.
 func (l *live) closedClient(ctx context.Context, i int, c *liveClient) {
 	left := l.life.requests
-	at := l.life.firstSend(&c.rng)
-	for at < l.life.end {
+	at, ok := l.life.firstSend(i, &c.rng)
+	for ok {
 		if !l.sleepUntil(ctx, time.Duration(at)) {
 			return
 		}
 		l.request(ctx, i, c, time.Duration(at))
-		var more bool
-		if at, more = l.life.nextSend(&left, int64(l.now()), &c.rng); !more {
-			break
-		}
+		at, ok = l.life.nextSend(i, &left, int64(l.now()), &c.rng)
 	}
 	if ctx.Err() == nil {
 		l.mu.Lock()
@@ -316,7 +313,7 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 			}
 		}()
 	}
-	arr := newArrivals(l.cfg)
+	arr := newArrivals(l.cfg, &l.life)
 	for at := arr.next(0); at < l.life.end; at = arr.next(at) {
 		if !l.sleepUntil(ctx, time.Duration(at)) {
 			break
