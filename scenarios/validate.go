@@ -66,6 +66,7 @@ func (c *checker) validate(s *Scenario) {
 		}
 		seen[p.Name()] = i
 	}
+	c.verdict(s)
 }
 
 // attach records every problem err holds, under the path prefix of the section it came from: a field error of the
