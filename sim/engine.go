@@ -520,7 +520,7 @@ func outcomeOf(a *fakeserver.Answer, o *strategies.Outcome) {
 		return
 	}
 	o.Status, o.Err = a.Status, strategies.ErrNone
-	o.RetryAfter, o.HasRetryAfter = a.RetryAfter, a.HasRetryAfter
+	o.RetryAfter, o.HasRetryAfter, o.RetryAfterForm = a.RetryAfter, a.HasRetryAfter, retryAfterForm(a)
 	o.HasLimit, o.LimitRemaining, o.LimitReset = a.HasLimit, a.LimitRemaining, a.LimitReset
 	switch a.ShouldRetry {
 	case 1:
