@@ -270,7 +270,9 @@ func TestLiveTemplatedBody(t *testing.T) {
 	}}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	cfg := Config{Seed: 42, Duration: time.Second, Drain: 20 * time.Second,
+	// The clients stop after their two requests, long before the duration: it only keeps a stalled machine from
+	// cutting a request off.
+	cfg := Config{Seed: 42, Duration: 20 * time.Second, Drain: 20 * time.Second,
 		Fleet: Fleet{Kind: Closed, Clients: 3, Requests: 2, Keys: 2, Think: fakeserver.Constant(10 * time.Millisecond),
 			Request: FleetRequest{Method: "POST", Path: "/orders/{{.Client}}",
 				Headers: map[string]string{"X-Attempt": "{{.Attempt}}", "Authorization": "Bearer tenant-{{.Key}}", "Idempotency-Key": "{{.IdempotencyKey}}"},

@@ -193,16 +193,19 @@ func TestLiveShardsAreTheWhole(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time runs of about a second each")
 	}
+	// A closed fleet's clients stop after their requests, long before the duration, which is there only so that
+	// a stalled machine never cuts a client's last request off; an open fleet's arrivals run to the duration.
 	for _, tc := range []struct {
-		name  string
-		fleet Fleet
+		name     string
+		fleet    Fleet
+		duration time.Duration
 	}{
-		{"closed", Fleet{Kind: Closed, Clients: 7, Requests: 3, Think: fakeserver.Constant(20 * time.Millisecond)}},
-		{"open", Fleet{Kind: Open, Clients: 5, Rate: 100}},
+		{"closed", Fleet{Kind: Closed, Clients: 7, Requests: 3, Think: fakeserver.Constant(20 * time.Millisecond)}, 20 * time.Second},
+		{"open", Fleet{Kind: Open, Clients: 5, Rate: 100}, 500 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fleet.Request = FleetRequest{Headers: map[string]string{"X-Request": "{{.Client}}/{{.Request}}/{{.Attempt}}/{{.ID}}"}}
-			cfg := Config{Seed: 11, Duration: 500 * time.Millisecond, Drain: 20 * time.Second, Bucket: 100 * time.Millisecond, Fleet: tc.fleet}
+			cfg := Config{Seed: 11, Duration: tc.duration, Drain: 20 * time.Second, Bucket: 100 * time.Millisecond, Fleet: tc.fleet}
 			strat := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: strategies.Dur(5 * time.Millisecond)}, MaxRetries: intp(2)}.MustBuild()
 			rec := &recorder{answer: func(r recorded, w http.ResponseWriter) int {
 				var c, n, a int
@@ -276,15 +279,16 @@ func TestLiveShardsAreTheWhole(t *testing.T) {
 // of its client instances, from the same arrival process.
 func TestShardClients(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		fleet Fleet
+		name     string
+		fleet    Fleet
+		duration time.Duration // closed and burst: longer than their clients take, on any machine
 	}{
-		{"closed", Fleet{Kind: Closed, Clients: 10, Requests: 2, Think: fakeserver.Constant(time.Millisecond)}},
-		{"burst", Fleet{Kind: Burst, Clients: 10}},
-		{"open", Fleet{Kind: Open, Clients: 4, Rate: 2000}},
+		{"closed", Fleet{Kind: Closed, Clients: 10, Requests: 2, Think: fakeserver.Constant(time.Millisecond)}, 20 * time.Second},
+		{"burst", Fleet{Kind: Burst, Clients: 10}, 20 * time.Second},
+		{"open", Fleet{Kind: Open, Clients: 4, Rate: 2000}, 100 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{Seed: 5, Duration: 100 * time.Millisecond, Drain: 10 * time.Second, Fleet: tc.fleet}
+			cfg := Config{Seed: 5, Duration: tc.duration, Drain: 10 * time.Second, Fleet: tc.fleet}
 			keys := func(sh results.Shard) []string {
 				w := &keyWire{}
 				l, err := newLive(cfg.WithDefaults(), strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "none"}}.MustBuild(), LiveOptions{wire: w, Shard: sh})
