@@ -334,3 +334,32 @@ func TestLiveBodyFileMissing(t *testing.T) {
 	require.True(t, errors.As(err, &fe))
 	assert.Equal(t, "request.body_file", fe.Field)
 }
+
+// BenchmarkRequestBuild: what shaping a request costs per attempt, the dialect's default against a templated
+// body and headers.
+func BenchmarkRequestBuild(b *testing.B) {
+	base, _ := url.Parse("http://127.0.0.1:9")
+	for _, bc := range []struct {
+		name    string
+		dialect string
+		req     FleetRequest
+	}{
+		{"anthropic default", "anthropic", FleetRequest{}},
+		{"plain default", "plain", FleetRequest{}},
+		{"templated", "plain", FleetRequest{Path: "/orders/{{.Client}}", Headers: map[string]string{"Idempotency-Key": "{{.ID}}"},
+			Body: `{"client": {{.Client}}, "order": {{.Request}}, "ref": "{{.ID}}", "try": {{.Attempt}}}`}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := newRequestShape(Config{Fleet: Fleet{Clients: 100, Request: bc.req}}.WithDefaults(), bc.dialect)
+			require.NoError(b, err)
+			v := newRequestVars(1, 1, 7, 3)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.build(ctx, base, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
