@@ -130,6 +130,10 @@ type Server struct {
 	phase int // index into cfg.Timeline of the phase in force, −1 for none
 
 	issued uint64 // response ids issued so far: ids 1..issued are valid
+
+	decode      time.Duration // Config.Output.Decode(): added to every service (output.go)
+	pace        float64       // Config.Output.TokensPerSecond: a request's own output takes Output ÷ pace
+	secondPhase time.Duration // where instant 0 lies past a whole second of the wall clock (SetSecondPhase)
 }
 
 // NewServer builds the model for keys API keys, with its own random stream seeded by seed. A configuration that
@@ -150,6 +154,8 @@ func (r *registry) server(cfg Config, keys int, seed uint64) (*Server, error) {
 		rng:    rand.NewPCG(seed, 0x5e7e7),
 		raUnit: cfg.RetryAfterUnit,
 		phase:  -1,
+		decode: cfg.Output.Decode(),
+		pace:   cfg.Output.TokensPerSecond,
 	}
 	s.pools = newPools(&cfg)
 	total := 0
@@ -320,7 +326,7 @@ func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, uni
 		if s.inflight != nil {
 			s.inflight[u] = r
 		}
-		return Started, u, s.start(p, now, u, r.Ref)
+		return Started, u, s.start(p, now, u, &r)
 	}
 	if p.qcap < 0 || p.queue.n < p.qcap {
 		p.queue.push(queued{req: r, arrived: now})

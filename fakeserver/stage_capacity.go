@@ -96,18 +96,24 @@ func (s *Server) take(p *pool) int {
 	return u
 }
 
-// start begins serving the request of reference ref on unit u of pool p at now and returns when it ends: a drawn
-// service time, scaled by the phase's latency, plus the concurrency penalty for every unit of the pool then busy.
+// start begins serving request r on unit u of pool p at now and returns when it ends: a drawn service time (the time
+// to first token), scaled by the phase's latency, plus the answer's decode time and the concurrency penalty for every
+// unit of the pool then busy. The decode time (output.go) is the request's own output ÷ the server's pace when the
+// request counts its output (Request.Output) and the server has a pace, else that of the configured answer.
 // The caller records the request in s.inflight when the server keeps it.
-func (s *Server) start(p *pool, now time.Duration, u int, ref Ref) time.Duration {
-	s.units[u] = unit{ref: ref, started: now}
+func (s *Server) start(p *pool, now time.Duration, u int, r *Request) time.Duration {
+	s.units[u] = unit{ref: r.Ref, started: now}
 	p.busy++
 	s.busy++
 	d := p.service.Sample(s.rng)
 	if p.latency != 1 {
 		d = time.Duration(float64(d) * p.latency)
 	}
-	return now + d + time.Duration(p.busy)*p.penalty
+	dec := s.decode
+	if r.Output > 0 && s.pace > 0 {
+		dec = time.Duration(float64(r.Output) / s.pace * float64(time.Second))
+	}
+	return now + d + dec + time.Duration(p.busy)*p.penalty
 }
 
 // unit is one unit's record: the reference of the request it serves and when that started. 16 bytes, four to a
@@ -155,7 +161,7 @@ func (s *Server) Finish(now time.Duration, unit int) (served Done, next Request,
 		if s.inflight != nil {
 			s.inflight[unit] = q.req
 		}
-		return served, q.req, now - q.arrived, s.start(p, now, unit, q.req.Ref), true
+		return served, q.req, now - q.arrived, s.start(p, now, unit, &q.req), true
 	}
 	p.idle = append(p.idle, int32(unit))
 	return served, Request{}, 0, 0, false
@@ -173,7 +179,7 @@ func (s *Server) Drain(now time.Duration, start func(r Request, unit int, waited
 			if s.inflight != nil {
 				s.inflight[u] = q.req
 			}
-			start(q.req, u, now-q.arrived, s.start(p, now, u, q.req.Ref))
+			start(q.req, u, now-q.arrived, s.start(p, now, u, &q.req))
 		}
 	}
 }

@@ -45,6 +45,7 @@ func (c Config) Validate() error {
 	}
 	p.checkTimeline(c.Timeline)
 	p.checkModels(c)
+	p.checkStreaming(c)
 	for _, k := range stages.kinds {
 		if k.validate != nil {
 			k.validate(c, &p)

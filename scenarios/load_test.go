@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +124,10 @@ func TestParseErrors(t *testing.T) {
 		{"fallback without a trigger", "    backoff: {kind: none}", "    backoff: {kind: none}\n    fallback: {model: haiku, after_overloaded: 0}",
 			`strategies[0].fallback.after_overloaded: a fallback needs after_overloaded ≥ 1 or retry_after_above to say when a request moves`},
 		{"background share above one", "    backoff: {kind: none}", "    backoff: {kind: none}\n    background: 2", `t.yaml:14:5: strategies[0].background: a share of requests must be within [0, 1], got 2`},
+		{"request template does not parse", "  clients: 20", "  clients: 20\n  request:\n    body: '{{.Client'", `t.yaml:12:5: fleet.request.body: body:1: unclosed action`},
+		{"request template names an unknown variable", "  clients: 20", "  clients: 20\n  request: {path: '/u/{{.Clinet}}'}", `t.yaml:11:13: fleet.request.path: unknown variable .Clinet (did you mean .Client?)`},
+		{"request header", "  clients: 20", "  clients: 20\n  request:\n    headers:\n      X-Try: '{{.Attempts}}'", `t.yaml:13:7: fleet.request.headers.X-Try: unknown variable .Attempts (did you mean .Attempt?)`},
+		{"request body file missing", "  clients: 20", "  clients: 20\n  request: {body_file: no-such-bodies.jsonl}", `t.yaml:11:13: fleet.request.body_file: open no-such-bodies.jsonl: no such file or directory`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,5 +200,23 @@ func TestUnknownDialect(t *testing.T) {
 	src := "duration: 10s\nserver: {dialect: antropic}\nstrategies: [{name: none, backoff: {kind: none}}]\n"
 	_, err := Parse("d.yaml", []byte(src))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `server.dialect: unknown dialect "antropic" (valid: anthropic, openai, plain)`)
+	assert.Contains(t, err.Error(), `server.dialect: unknown dialect "antropic" (valid: anthropic, auto, openai, plain)`)
+}
+
+// TestBodyFileBesideScenario: a relative body_file is read from the scenario file's directory, wherever the
+// command runs; a missing one is named with the path it was looked for at.
+func TestBodyFileBesideScenario(t *testing.T) {
+	dir := t.TempDir()
+	src := strings.Replace(base, "  clients: 20", "  clients: 20\n  request: {body_file: data/bodies.jsonl}", 1)
+	path := filepath.Join(dir, "s.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
+	_, err := Load(path)
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), path+":11:13: fleet.request.body_file: open "+filepath.Join(dir, "data", "bodies.jsonl")+": no such file or directory")
+
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "data"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data", "bodies.jsonl"), []byte("{}\n"), 0o644))
+	s, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "data", "bodies.jsonl"), s.Fleet.Request.BodyFile)
 }

@@ -47,9 +47,6 @@ type FallbackSpec struct {
 // MAX_529_RETRIES.
 const DefaultFallbackOverloaded = 3
 
-// StatusOverloaded is the status of an overloaded answer (Anthropic's 529 overloaded_error).
-const StatusOverloaded = 529
-
 func (f FallbackSpec) over(o FallbackSpec) FallbackSpec {
 	if o.Model != "" {
 		f.Model = o.Model
@@ -111,13 +108,19 @@ func buildFallback(f FallbackSpec) (fallback, error) {
 
 // moves reports whether a request whose attempt a failed with outcome o moves to the fallback model now.
 func (f *fallback) moves(a *Attempt, o *Outcome, retryable bool) bool {
-	if a.Switched > 0 || a.Model == f.index || o.Err != ErrNone {
+	if a.Switched > 0 || a.Model == f.index {
 		return false
 	}
-	if f.overloaded > 0 && o.Status == StatusOverloaded && a.Overloaded >= f.overloaded {
+	if f.overloaded > 0 && overloaded(o) && a.Overloaded >= f.overloaded {
 		return true
 	}
-	return f.above >= 0 && retryable && o.HasRetryAfter && o.RetryAfter > f.above
+	return f.above >= 0 && retryable && o.Err == ErrNone && o.HasRetryAfter && o.RetryAfter > f.above
+}
+
+// overloaded reports whether o is an overloaded answer: a 529, or an overloaded_error that broke a stream (the CLI's
+// is529Error counts both; so do the engines in Attempt.Overloaded).
+func overloaded(o *Outcome) bool {
+	return o.Status == StatusOverloaded && (o.Err == ErrNone || o.Err == ErrStream)
 }
 
 // describe renders when and where a request moves ("" without a fallback: no model and no trigger set by a preset).
@@ -148,12 +151,13 @@ func (f *fallback) describe() string {
 
 // route applies the rules of background work and of the fallback to failed attempt a (Policy.decide's step 0):
 // decided reports that *d is the decision (retryable: whether the outcome was one the policy retries); else n is
-// the number of retries made on the request's model and maxRetries the budget there.
-func (p *Policy) route(a *Attempt, d *Decision) (decided, retryable bool, n, maxRetries int) {
+// the number of retries made on the request's model, maxRetries the budget there and maxOver the max_overloaded
+// that applies (0: none).
+func (p *Policy) route(a *Attempt, d *Decision) (decided, retryable bool, n, maxRetries, maxOver int) {
 	o := &a.Outcome
-	if a.Background && o.Err == ErrNone && o.Status == StatusOverloaded {
+	if a.Background && overloaded(o) {
 		*d = Decision{Stop: StopNotRetryable}
-		return true, false, 0, 0
+		return true, false, 0, 0, 0
 	}
 	if p.fb.on && p.fb.moves(a, o, p.retryable(o)) {
 		if p.deadline > 0 && a.Elapsed > p.deadline {
@@ -161,16 +165,18 @@ func (p *Policy) route(a *Attempt, d *Decision) (decided, retryable bool, n, max
 		} else {
 			*d = Decision{Retry: true, Held: a.Held, Model: UseModel(p.fb.index)}
 		}
-		return true, true, 0, 0
+		return true, true, 0, 0, 0
 	}
-	n, maxRetries = a.Number, p.maxRetries
+	n, maxRetries, maxOver = a.Number, p.maxRetries, p.maxOver
 	if a.Switched > 0 {
-		n -= a.Switched
+		// The CLI counts the 529s of its primary model only: on the fallback model a request retries its 529s
+		// within its budget there, and max_overloaded no longer stops it.
+		n, maxOver = n-a.Switched, 0
 		if p.fb.hasMax {
 			maxRetries = p.fb.maxRetries
 		}
 	}
-	return false, false, n, maxRetries
+	return false, false, n, maxRetries, maxOver
 }
 
 // ErrUnknownModel is returned by WithModels for a fallback model the server does not host.
