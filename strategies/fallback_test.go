@@ -176,3 +176,25 @@ func TestFallbackMerge(t *testing.T) {
 func raOut(s int, d time.Duration) Outcome {
 	return Outcome{Status: s, RetryAfter: d, HasRetryAfter: true}
 }
+
+// TestClaudeCodeFallback: the claude-code preset stops at a request's third 529 until the scenario names a fallback
+// model; with one it moves there at the third, and on the fallback model its 529s no longer stop it (the CLI counts
+// those of its primary model only), within its ten retries.
+func TestClaudeCodeFallback(t *testing.T) {
+	third := Attempt{Number: 2, Overloaded: 3, Outcome: status(529)}
+	plain := mustBuild(t, Spec{Preset: "claude-code"})
+	assert.Equal(t, Decision{Stop: StopMaxRetries}, plain.Observe(0, &third, &fixed{u: []float64{0.5}}))
+	assert.Equal(t, "", plain.FallbackModel())
+
+	cc := bound(t, Spec{Preset: "claude-code", Fallback: FallbackSpec{Model: "sonnet"}})
+	assert.Equal(t, Decision{Retry: true, Model: UseModel(1)}, cc.Observe(0, &third, &fixed{u: []float64{0.5}}))
+	there := Attempt{Number: 6, Switched: 3, Model: 1, Overloaded: 3, Outcome: status(529)}
+	d := cc.Observe(0, &there, &fixed{u: []float64{0.5}})
+	assert.True(t, d.Retry, "three 529s on the fallback model do not stop it")
+	assert.Equal(t, KeepModel, d.Model)
+	assert.Equal(t, 4500*ms, d.Wait, "the fourth retry there, as a fresh loop's: 0.5 s·2³ = 4 s, plus U = 0.5 of its 25 %")
+	spent := Attempt{Number: 13, Switched: 3, Model: 1, Overloaded: 9, Outcome: status(529)}
+	assert.Equal(t, Decision{Stop: StopMaxRetries}, cc.Observe(0, &spent, &fixed{u: []float64{0.5}}), "ten retries there")
+	stream := Attempt{Number: 2, Overloaded: 3, Outcome: Outcome{Err: ErrStream, Status: 529}}
+	assert.Equal(t, UseModel(1), cc.Observe(0, &stream, &fixed{u: []float64{0.5}}).Model, "an overloaded_error in a stream counts")
+}
