@@ -93,6 +93,8 @@ type State struct {
 
 // LimitView is one bucket in a State.
 type LimitView struct {
+	Name      string  `json:"name"` // the scope of a rate limit, kind-scope of a token limit ("itpm-key")
+	Kind      string  `json:"kind"` // what it counts: requests, tokens, input-tokens, output-tokens
 	Scope     string  `json:"scope"`
 	Key       string  `json:"key,omitempty"` // the API key, for per-key limits
 	Limit     float64 `json:"limit"`
@@ -207,7 +209,7 @@ func (h *Handler) State() State {
 }
 
 func limitView(l LimitState, key string) LimitView {
-	return LimitView{Scope: l.Scope, Key: key, Limit: l.Limit, Rate: l.Rate, Remaining: l.Remaining, UntilFull: l.UntilFull.Seconds()}
+	return LimitView{Name: l.Name, Kind: l.Kind.String(), Scope: l.Scope, Key: key, Limit: l.Limit, Rate: l.Rate, Remaining: l.Remaining, UntilFull: l.UntilFull.Seconds()}
 }
 
 // configMap renders c as the scenario writes it (YAML field names, durations as "250ms").

@@ -103,7 +103,8 @@ const (
 type call struct {
 	ep          endpoint
 	model       string
-	inputTokens int
+	inputTokens int // estimated from the messages' text (estimateTokens), or the count the client declares
+	maxTokens   int // the body's max_tokens (OpenAI: max_completion_tokens, else max_tokens); 0 when absent
 	// previousID is the id of an earlier response the request refers to ("" for none).
 	previousID string
 	// stream asks for the answer as server-sent events; includeUsage (OpenAI's stream_options.include_usage)
@@ -126,6 +127,7 @@ const (
 	errTimeout                       // 504
 	errAPI                           // other 5xx
 	errOther                         // any other status a scenario asks for
+	errModelNotFound                 // 404: a model the server does not host (apiError.model names it)
 )
 
 // apiError is an error answer before the dialect shapes it.
@@ -135,6 +137,7 @@ type apiError struct {
 	message string // "" for the dialect's standard message of kind
 	param   string // the offending field, for dialects that name it
 	code    string // a machine-readable code, for dialects that carry one
+	model   string // the model a request named, for errModelNotFound and a token limit's refusal
 }
 
 // Codes of a 401 (errAuth): which of the two answers the APIs give. The key itself travels in message, for
@@ -201,13 +204,12 @@ type meta struct {
 	// RetryAfter, on the handler's clock, a whole second (Server.SetSecondPhase makes the model round to
 	// the wall clock's seconds).
 	retryDate    time.Time
-	outputTokens int // the output tokens of a served answer (Config.Output)
+	outputTokens int // the output tokens of a served answer (declared by the client, else Config.Output)
 	limits       []LimitState
-	// the tightest rate limit, as Answer carries it
-	hasLimit       bool
-	limitLimit     int
-	limitRemaining int
-	limitReset     time.Duration
+	// the tightest limit of each kind that applies to the request, for the headers that tell them apart
+	// (dialect_limits.go), and what a token limit that refused it said
+	kinds   [NumLimitKinds]headerLimit
+	refusal tokenRefusal
 	// Retry-After, as Answer carries it
 	retryAfter  time.Duration
 	hasRetry    bool
@@ -221,7 +223,6 @@ func (m *meta) answer(a *Answer, origin time.Time, at time.Duration) {
 	if a.HasRetryAfter && a.Format == FormatHTTPDate {
 		m.retryDate = origin.Add(at + a.RetryAfter)
 	}
-	m.hasLimit, m.limitLimit, m.limitRemaining, m.limitReset = a.HasLimit, a.LimitLimit, a.LimitRemaining, a.LimitReset
 	m.retryAfter, m.hasRetry, m.malformed, m.format, m.shouldRetry = a.RetryAfter, a.HasRetryAfter, a.Malformed, a.Format, a.ShouldRetry
 }
 
@@ -234,7 +235,7 @@ type response struct {
 	body    []byte
 }
 
-const maxHeaders = 10
+const maxHeaders = 24
 
 type headerField struct{ name, value string }
 
@@ -337,5 +338,8 @@ func (s *jsonSize) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// estimateTokens is a rough token count for text: a token per four bytes, at least one.
+// estimateTokens is an estimate, not a count, of the tokens of n bytes of a request's text: a token per four bytes
+// (OpenAI's rule of thumb, "1 token ~= 4 chars in English"; docs/retry-policies.md, "Token rate limits"), rounded
+// up, at least one. It counts the JSON of the messages' content as it came (quotes and escapes included); a client
+// that knows its counts declares them instead (X-Stampede-Input-Tokens).
 func estimateTokens(n int) int { return max(1, (n+3)/4) }

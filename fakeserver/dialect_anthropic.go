@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 )
 
 // anthropic speaks the Anthropic Messages API: POST /v1/messages, streamed or not (stream.go), and POST
@@ -18,8 +17,9 @@ import (
 // not_found_error (404), request_too_large (413), rate_limit_error (429), api_error (500),
 // timeout_error (504) and overloaded_error (529); a 503 (which the API does not document) is an api_error.
 // A 401 says "x-api-key header is required" without a key and "invalid x-api-key" with a wrong one.
-// Headers: request-id, retry-after, anthropic-ratelimit-requests-{limit,remaining,reset} with the reset as an
-// RFC 3339 instant (the tightest request limit is reported), x-should-retry when the scenario sets it.
+// Headers: request-id, retry-after, anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,
+// remaining,reset} with the reset as an RFC 3339 instant (the tightest limit of each kind; dialect_limits.go),
+// x-should-retry when the scenario sets it. A model the server does not host: 404 not_found_error "model: NAME".
 // Sessions: a request's "previous_message_id" (not a field of the public API) must be the id of a message
 // this server issued, else 400 invalid_request_error.
 type anthropic struct{}
@@ -99,7 +99,7 @@ func (anthropic) parse(ep endpoint, body []byte) (call, *apiError) {
 		}
 		n += int(m.content)
 	}
-	return call{ep: ep, model: r.model, inputTokens: estimateTokens(n), previousID: r.previousMessageID, stream: r.stream}, nil
+	return call{ep: ep, model: r.model, inputTokens: estimateTokens(n), maxTokens: r.maxTokens, previousID: r.previousMessageID, stream: r.stream}, nil
 }
 
 // fields is what the fast path reads, from a request encoding/json decoded.
@@ -184,6 +184,11 @@ func (d anthropic) failure(e *apiError, m meta) response {
 		typ, msg = "request_too_large", "Request exceeds the maximum allowed number of bytes."
 	case errRateLimit:
 		typ, msg = "rate_limit_error", "Number of requests has exceeded your rate limit. Please try again later."
+		if m.refusal.has {
+			msg = anthropicRefusal(&m.refusal)
+		}
+	case errModelNotFound:
+		typ, msg = "not_found_error", "model: "+e.model
 	case errOverloaded:
 		typ, msg = "overloaded_error", "Overloaded"
 	case errTimeout:
@@ -201,7 +206,7 @@ func (d anthropic) failure(e *apiError, m meta) response {
 			typ, msg = "invalid_request_error", http.StatusText(e.status)
 		}
 	}
-	if e.kind != errInvalidRequest && e.kind != errConflict && e.message != "" && e.kind != errNotFound && e.kind != errAuth {
+	if e.kind != errInvalidRequest && e.kind != errConflict && e.message != "" && e.kind != errNotFound && e.kind != errAuth && e.kind != errModelNotFound {
 		msg = e.message
 	}
 	body, _ := json.Marshal(anthropicError{Type: "error", Error: anthropicErrorDetail{Type: typ, Message: msg}, RequestID: m.requestID})
@@ -214,11 +219,7 @@ func (anthropic) headers(r *response, m *meta) {
 	r.set(hContentType, ctJSON)
 	r.set("Request-Id", m.requestID)
 	retryHeaders(r, m)
-	if m.hasLimit {
-		r.set("Anthropic-Ratelimit-Requests-Limit", strconv.Itoa(m.limitLimit))
-		r.set("Anthropic-Ratelimit-Requests-Remaining", strconv.Itoa(m.limitRemaining))
-		r.set("Anthropic-Ratelimit-Requests-Reset", roundUpSecond(m.wall.Add(m.limitReset)).UTC().Format(time.RFC3339))
-	}
+	anthropicLimits(r, m)
 }
 
 // bearer returns the token of an "Authorization: Bearer …" header.

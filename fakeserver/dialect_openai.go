@@ -16,9 +16,9 @@ import (
 // "code":…}} with the types invalid_request_error (400, 401, 404, 409, 413), requests with code
 // rate_limit_exceeded (429) and server_error (5xx, 529 included). Overload is a 503 unless the scenario asks for
 // another status (Config.WithDefaults). A 401 carries code invalid_api_key for a wrong key, none for a missing one.
-// Headers: x-request-id, retry-after, x-ratelimit-{limit,remaining,reset}-requests with the reset as a Go
-// duration string ("1s", "6m0s"; the tightest request limit is reported), x-should-retry when the scenario
-// sets it. Sessions: a request's "previous_response_id" (as in the Responses API) must be the id of a
+// Headers: x-request-id, retry-after, x-ratelimit-{limit,remaining,reset}-{requests,tokens} with the reset as a
+// Go duration string ("1s", "6m0s"; the tightest limit of each kind, dialect_limits.go), x-should-retry when the
+// scenario sets it. A model the server does not host: 404 invalid_request_error, code model_not_found. Sessions: a request's "previous_response_id" (as in the Responses API) must be the id of a
 // completion this server issued, else 400 invalid_request_error.
 type openai struct{}
 
@@ -44,6 +44,8 @@ func (openai) allLimits() bool                        { return false }
 
 type openaiRequest struct {
 	Model         *string          `json:"model"`
+	MaxTokens     *int             `json:"max_tokens"`
+	MaxCompletion *int             `json:"max_completion_tokens"`
 	Messages      *[]openaiMessage `json:"messages"`
 	Stream        bool             `json:"stream"`
 	StreamOptions *struct {
@@ -89,6 +91,16 @@ func (openai) parse(ep endpoint, body []byte) (call, *apiError) {
 		e.code = "invalid_value"
 		return call{}, e
 	}
+	maxTokens := r.maxTokens
+	field := "max_tokens"
+	if r.hasMaxCompletion {
+		maxTokens, field = r.maxCompletion, "max_completion_tokens"
+	}
+	if (r.hasMaxTokens || r.hasMaxCompletion) && maxTokens < 1 {
+		e := invalid(field, "Invalid '%s': integer below minimum value. Expected a value >= 1, but got %d instead.", field, maxTokens)
+		e.code = "integer_below_min_value"
+		return call{}, e
+	}
 	n := 0
 	for i, m := range r.messages {
 		if m.role == "" {
@@ -98,16 +110,23 @@ func (openai) parse(ep endpoint, body []byte) (call, *apiError) {
 		}
 		n += max(int(m.content), 0)
 	}
-	return call{ep: ep, model: r.model, inputTokens: estimateTokens(n), previousID: r.previousResponseID,
+	return call{ep: ep, model: r.model, inputTokens: estimateTokens(n), maxTokens: maxTokens, previousID: r.previousResponseID,
 		stream: r.stream, includeUsage: r.hasStreamOptions && r.includeUsage}, nil
 }
 
 // fields is what the fast path reads, from a request encoding/json decoded.
 func (j *openaiRequest) fields() fastReq {
 	r := fastReq{hasModel: j.Model != nil, hasMessages: j.Messages != nil, stream: j.Stream,
-		hasStreamOptions: j.StreamOptions != nil, previousResponseID: j.PreviousResponseID}
+		hasStreamOptions: j.StreamOptions != nil, previousResponseID: j.PreviousResponseID,
+		hasMaxTokens: j.MaxTokens != nil, hasMaxCompletion: j.MaxCompletion != nil}
 	if j.Model != nil {
 		r.model = *j.Model
+	}
+	if j.MaxTokens != nil {
+		r.maxTokens = *j.MaxTokens
+	}
+	if j.MaxCompletion != nil {
+		r.maxCompletion = *j.MaxCompletion
 	}
 	if j.StreamOptions != nil {
 		r.includeUsage = j.StreamOptions.IncludeUsage
@@ -200,6 +219,12 @@ func (d openai) failure(e *apiError, m meta) response {
 		if m.hasRetry {
 			det.Message = "Rate limit reached for requests. Please try again in " + m.retryAfter.String() + "."
 		}
+		if m.refusal.has {
+			det.Type, det.Message = openaiRefusal(&m.refusal, &m, e.model)
+		}
+	case errModelNotFound:
+		det.Message = "The model `" + e.model + "` does not exist or you do not have access to it."
+		e = &apiError{status: e.status, kind: e.kind, code: "model_not_found"}
 	case errOverloaded, errUnavailable:
 		det.Type, det.Message = "server_error", "The server is overloaded or not ready yet."
 	case errTimeout:
@@ -225,11 +250,7 @@ func (openai) headers(r *response, m *meta) {
 	r.set(hContentType, ctJSON)
 	r.set("X-Request-Id", m.requestID)
 	retryHeaders(r, m)
-	if m.hasLimit {
-		r.set("X-Ratelimit-Limit-Requests", strconv.Itoa(m.limitLimit))
-		r.set("X-Ratelimit-Remaining-Requests", strconv.Itoa(m.limitRemaining))
-		r.set("X-Ratelimit-Reset-Requests", roundUpMS(m.limitReset).String())
-	}
+	openaiLimits(r, m)
 }
 
 // openaiType names a Go kind the way the API's type errors do.

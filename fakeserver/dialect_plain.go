@@ -10,8 +10,8 @@ import (
 
 // plain answers any method on any path but those of the LLM APIs (PathDialect: a forced plain dialect answers them
 // 404 rather than a 200 an SDK would read as an empty message) with a status and the standard headers only: Retry-After
-// (RFC 9110 delay-seconds), the IETF draft RateLimit-Policy and RateLimit headers (one "global" or "key"
-// item per rate limit: q the bucket size, w the seconds it takes to refill, r the tokens left, t the seconds
+// (RFC 9110 delay-seconds), the IETF draft RateLimit-Policy and RateLimit headers (one item per limit, named
+// "global" or "key" for a rate limit and kind-scope for a token limit, "itpm-key": q the bucket size, w the seconds it takes to refill, r the tokens left, t the seconds
 // until full) and X-Request-Id. Bodies are small JSON objects: {"status":"ok","request_id":…} and
 // {"error":{"status":429,"type":"rate_limited","message":…},"request_id":…}. The body of a request is
 // not read beyond the size limit and is not validated.
@@ -67,6 +67,8 @@ func (d plain) failure(e *apiError, m meta) response {
 	switch e.kind {
 	case errInvalidRequest:
 		det.Type = "invalid_request"
+	case errModelNotFound:
+		det.Type, det.Message = "not_found", "model "+strconv.Quote(e.model)+" is not served here"
 	case errNotFound:
 		det.Type = "not_found"
 	case errTooLarge:
@@ -120,12 +122,12 @@ func (plain) headers(r *response, m *meta) {
 		if i > 0 {
 			pol, cur = append(pol, ", "...), append(cur, ", "...)
 		}
-		pol = strconv.AppendQuote(pol, l.Scope)
+		pol = strconv.AppendQuote(pol, l.Name)
 		pol = append(pol, ";q="...)
 		pol = strconv.AppendInt(pol, int64(l.Limit), 10)
 		pol = append(pol, ";w="...)
 		pol = strconv.AppendInt(pol, int64(math.Ceil(l.Limit/l.Rate)), 10)
-		cur = strconv.AppendQuote(cur, l.Scope)
+		cur = strconv.AppendQuote(cur, l.Name)
 		cur = append(cur, ";r="...)
 		cur = strconv.AppendInt(cur, int64(l.Remaining), 10)
 		cur = append(cur, ";t="...)

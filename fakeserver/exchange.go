@@ -37,6 +37,9 @@ type exchange struct {
 	sdecode, sanchor time.Duration
 
 	c       call
+	req     Request // the model's view of the request: its model's name and token counts (read), the rest at arrival
+	model   string  // the model it names
+	limbuf  [8]LimitState
 	body    []byte
 	apiKey  string
 	sum     [32]byte // of the request, for its Idempotency-Key
@@ -121,6 +124,10 @@ func (x *exchange) read() {
 		x.fail(aerr, rejInvalid)
 		return
 	}
+	if aerr = x.tokens(r.Header); aerr != nil {
+		x.fail(aerr, rejInvalid)
+		return
+	}
 	if x.at.IdempotencyKey != "" {
 		x.sum = idemSum(r.Method, r.URL.Path, body)
 	}
@@ -132,6 +139,63 @@ func (x *exchange) read() {
 }
 
 func (x *exchange) fail(e *apiError, reject string) { x.aerr, x.reject = e, reject }
+
+// Headers by which a client declares a request's token counts and model. The live fleet declares what the
+// simulator draws, so that the server meters the same numbers in both engines; without them the input is estimated
+// from the messages' text (estimateTokens), nothing is cached, and the answer is the server's (Config.Output).
+const (
+	HeaderInputTokens  = "X-Stampede-Input-Tokens"  // input tokens, cached ones included
+	HeaderCachedTokens = "X-Stampede-Cached-Tokens" // of those, read from the prompt cache
+	HeaderOutputTokens = "X-Stampede-Output-Tokens" // the answer's output tokens
+	HeaderModel        = "X-Stampede-Model"         // the model of a request whose body names none (plain dialect)
+)
+
+// tokens fills x.req's model-free fields from the call and the declared headers: input (declared, else the
+// estimate), cached, max_tokens and output (declared, else −1: the server's answer, known at arrival). A declared
+// count that is not an integer within [0, 2³¹−1], or cached input above the input, is a 400 naming the header.
+func (x *exchange) tokens(h http.Header) *apiError {
+	x.model = x.c.model
+	if x.model == "" {
+		x.model = header(h, HeaderModel)
+	}
+	input, ok, aerr := declared(h, HeaderInputTokens)
+	if aerr != nil {
+		return aerr
+	}
+	if ok {
+		x.c.inputTokens = int(input)
+	}
+	cached, _, aerr := declared(h, HeaderCachedTokens)
+	if aerr != nil {
+		return aerr
+	}
+	output, ok, aerr := declared(h, HeaderOutputTokens)
+	if aerr != nil {
+		return aerr
+	}
+	if !ok {
+		output = -1
+	}
+	x.req = Request{Input: int32(min(x.c.inputTokens, math.MaxInt32)), Cached: cached,
+		MaxTokens: int32(min(max(x.c.maxTokens, 0), math.MaxInt32)), Output: output}
+	if cached > x.req.Input {
+		return invalid(HeaderCachedTokens, "%s: %d cached tokens is more than the %d input tokens", HeaderCachedTokens, cached, x.req.Input)
+	}
+	return nil
+}
+
+// declared reads a token count header: ok false when absent.
+func declared(h http.Header, name string) (n int32, ok bool, aerr *apiError) {
+	v := header(h, name)
+	if v == "" {
+		return 0, false, nil
+	}
+	c, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || c < 0 {
+		return 0, false, invalid(name, "%s: want a token count, an integer within [0, 2147483647], got %q", name, v)
+	}
+	return int32(c), true, nil
+}
 
 func (x *exchange) admitLocked() {
 	h := x.h
@@ -205,13 +269,25 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 	h.nextRef++
 	x.ref = ref
 	var ans Answer
-	v, unit, done := e.srv.Arrive(now, Request{Ref: ref, Key: key, Attempt: x.attempt, PrevID: x.prev}, &ans)
+	model, known := e.srv.ModelIndex(x.model)
+	if !known {
+		model = -1 // the model answers 404
+	}
+	x.req.Ref, x.req.Key, x.req.Attempt, x.req.PrevID, x.req.Model = ref, key, x.attempt, x.prev, model
+	if x.req.Output < 0 { // not declared: the answer the server gives
+		x.req.Output = int32(min(e.srv.OutputTokens(), math.MaxInt32))
+	}
+	v, unit, done := e.srv.Arrive(now, x.req, &ans)
 	switch v {
 	case Rejected:
 		if ans.Refused {
 			break
 		}
-		x.fail(&apiError{status: x.status(&ans), kind: kindOfStatus(x.status(&ans))}, ans.Reason.String())
+		if ans.Reason == ReasonUnknownModel {
+			x.fail(modelNotFound(x.model), ans.Reason.String())
+			break
+		}
+		x.fail(&apiError{status: x.status(&ans), kind: kindOfStatus(x.status(&ans)), model: x.model}, ans.Reason.String())
 		if ans.Reason == ReasonInvalid {
 			f := x.d.sessionField()
 			x.aerr.param, x.aerr.message = f, f+": must be the id of a response this server issued (got "+strconv.Quote(x.c.previousID)+")"
@@ -233,18 +309,16 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 	case Hung:
 		x.hung = true
 	}
-	if !ans.HasLimit {
-		la := e.srv.LimitState(now, key)
-		ans.HasLimit, ans.LimitLimit, ans.LimitRemaining, ans.LimitReset = la.HasLimit, la.LimitLimit, la.LimitRemaining, la.LimitReset
-	}
 	x.ans = ans
+	states := e.srv.LimitStatesFor(x.limbuf[:0], now, key, int(max(model, 0)))
+	x.m.limitsByKind(states, &ans)
 	if x.d.allLimits() {
-		x.m.limits = e.srv.LimitStates(nil, now, key)
+		x.m.limits = states
 	}
 	if x.entry != nil && (v == Rejected || v == Hung) {
 		x.entry.state, x.entry = idemFree, nil // refused before execution: the key stays free
 	}
-	x.m.outputTokens = e.srv.OutputTokens()
+	x.m.outputTokens = int(x.req.Output)
 	h.gaugesLocked()
 }
 

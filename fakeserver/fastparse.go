@@ -17,6 +17,8 @@ type fastReq struct {
 	hasModel                bool
 	maxTokens               int
 	hasMaxTokens            bool
+	maxCompletion           int // OpenAI's max_completion_tokens
+	hasMaxCompletion        bool
 	messages                []fastMsg
 	hasMessages             bool
 	system                  jsonSize
@@ -285,7 +287,22 @@ func (s *fastScanner) plainString() (string, bool) {
 }
 
 // fastFields are the top-level fields fastRequest reads, in the order of fastReq.seen's bits.
-var fastFields = [...]string{"model", "max_tokens", "messages", "system", "stream", "stream_options", "previous_message_id", "previous_response_id"}
+var fastFields = [...]string{"model", "max_tokens", "messages", "system", "stream", "stream_options", "previous_message_id", "previous_response_id", "max_completion_tokens"}
+
+// integer reads an integer field's value; null sets r.sawNull (the caller then gives up) and reads as not ok.
+func (s *fastScanner) integer(r *fastReq) (int, bool) {
+	if s.isNull() {
+		r.sawNull = true
+		return 0, false
+	}
+	start := s.i
+	integer, ok := s.number()
+	if !ok || !integer {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(s.b[start:s.i]))
+	return n, err == nil
+}
 
 // topField reads one top-level field of a request. A repeated field makes it give up: encoding/json decodes the
 // second into what the first left (a message keeps fields the second does not set), which is not worth reproducing.
@@ -308,18 +325,13 @@ func (s *fastScanner) topField(key []byte, r *fastReq) bool {
 		r.model, r.hasModel = v, true
 		return ok
 	case "max_tokens":
-		if s.isNull() {
-			r.sawNull = true
-			return true
-		}
-		start := s.i
-		integer, ok := s.number()
-		if !ok || !integer {
-			return false
-		}
-		n, err := strconv.Atoi(string(s.b[start:s.i]))
-		r.maxTokens, r.hasMaxTokens = n, true
-		return err == nil
+		n, ok := s.integer(r)
+		r.maxTokens, r.hasMaxTokens = n, r.hasMaxTokens || ok
+		return ok || r.sawNull
+	case "max_completion_tokens":
+		n, ok := s.integer(r)
+		r.maxCompletion, r.hasMaxCompletion = n, r.hasMaxCompletion || ok
+		return ok || r.sawNull
 	case "messages":
 		if s.isNull() {
 			r.sawNull = true

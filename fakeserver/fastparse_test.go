@@ -45,6 +45,10 @@ func FuzzFastRequest(f *testing.F) {
 		same("stream_options present", r.hasStreamOptions, ro.hasStreamOptions)
 		same("include_usage", r.includeUsage, ro.includeUsage)
 		same("previous_response_id", r.previousResponseID, ro.previousResponseID)
+		same("openai max_tokens", r.maxTokens, ro.maxTokens)
+		same("openai max_tokens present", r.hasMaxTokens, ro.hasMaxTokens)
+		same("max_completion_tokens", r.maxCompletion, ro.maxCompletion)
+		same("max_completion_tokens present", r.hasMaxCompletion, ro.hasMaxCompletion)
 	})
 }
 
@@ -68,6 +72,8 @@ var fastSeeds = []string{
 	`{"messages":[{"content":"a"}],"messages":[{"role":"user"}]}`, `{"stream_options":{"include_usage":true,"Include_Usage":false},"stream":true}`,
 	`{"x":[1,2,{"y":[true,false,null,"\n"]}],"model":"m"}`, `{"model":"m"} x`, `{"model":"m",}`, `{"model":"a` + "\x01" + `"}`,
 	`{"model":"\xff"}`, `{"ſtream":true}`, `[]`, `null`, `{}`, `{"system":"\ud800"}`, `{"model":"m","max_tokens":01}`,
+	`{"model":"gpt","max_completion_tokens":256,"max_tokens":64,"messages":[{"role":"user","content":"x"}]}`,
+	`{"max_completion_tokens":null}`, `{"max_completion_tokens":1,"Max_Completion_Tokens":2}`, `{"max_completion_tokens":-3}`,
 }
 
 // TestFastRequestGivesUp: the fast path hands the bodies it does not read exactly to encoding/json.

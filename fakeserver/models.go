@@ -96,6 +96,20 @@ func (c Config) ModelIndex(name string) (int, bool) {
 	return -1, false
 }
 
+// ModelIndex returns the index of the model called name, as a request carries it (Request.Model), and whether the
+// server hosts it; a server without models hosts every name, as model 0.
+func (s *Server) ModelIndex(name string) (int32, bool) {
+	if s.pools[0].model < 0 {
+		return 0, true
+	}
+	for i := range s.pools {
+		if s.pools[i].name == name {
+			return int32(i), true
+		}
+	}
+	return -1, false
+}
+
 // MaxModels is the most models a server hosts (a model set is a bit mask of 64).
 const MaxModels = 64
 

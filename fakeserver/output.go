@@ -130,6 +130,16 @@ func (s *Server) OutputTokens() int { return s.cfg.Output.Tokens }
 // Decode is the time an answer takes from its first token to its end (Output.Decode).
 func (s *Server) Decode() time.Duration { return s.decode }
 
+// DecodeOf is the time an answer of output tokens takes from its first token to its end: output ÷ the server's
+// pace (Output.TokensPerSecond), or Decode() for output ≤ 0 (a request that counts none) or a server without one.
+// The service of a request that counts its output (Request.Output) lasts its drawn time to first token plus this.
+func (s *Server) DecodeOf(output int32) time.Duration {
+	if output <= 0 || s.pace <= 0 {
+		return s.decode
+	}
+	return time.Duration(float64(output) / s.pace * float64(time.Second))
+}
+
 // StreamFault draws whether a streamed answer starting now breaks, from the stream faults in force (a phase's,
 // else the configuration's), in order; ok is false when it does not.
 func (s *Server) StreamFault() (f StreamFault, ok bool) {

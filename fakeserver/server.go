@@ -97,6 +97,7 @@ type Answer struct {
 	LimitRemaining int           // whole tokens left
 	LimitReset     time.Duration // time until the bucket is full again
 	LimitRequested int           // for a refusal by a token limit: the charge its bucket could not cover
+	LimitRate      float64       // the limit's refill, tokens per second (a token limit's per-minute limit ÷ 60)
 }
 
 // Server is the server model: a chain of admission stages (stage.go) ending in the service of the model a request
@@ -416,4 +417,5 @@ func fillLimit(a *Answer, b *meter.Bucket, k LimitKind) {
 	a.LimitLimit = int(b.Burst())
 	a.LimitRemaining = int(math.Max(0, math.Floor(b.Tokens())))
 	a.LimitReset = b.UntilFull()
+	a.LimitRate = b.Rate()
 }

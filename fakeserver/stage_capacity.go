@@ -109,11 +109,7 @@ func (s *Server) start(p *pool, now time.Duration, u int, r *Request) time.Durat
 	if p.latency != 1 {
 		d = time.Duration(float64(d) * p.latency)
 	}
-	dec := s.decode
-	if r.Output > 0 && s.pace > 0 {
-		dec = time.Duration(float64(r.Output) / s.pace * float64(time.Second))
-	}
-	return now + d + dec + time.Duration(p.busy)*p.penalty
+	return now + d + s.DecodeOf(r.Output) + time.Duration(p.busy)*p.penalty
 }
 
 // unit is one unit's record: the reference of the request it serves and when that started. 16 bytes, four to a

@@ -377,7 +377,7 @@ func (x *exchange) stream() {
 func (x *exchange) streamStartLocked(now time.Duration) {
 	srv := x.ep.srv
 	x.sfault, x.sbroken = srv.StreamFault()
-	x.sdecode, x.sanchor = srv.Decode(), now
+	x.sdecode, x.sanchor = srv.DecodeOf(x.req.Output), now
 	x.h.stats.Streams++
 }
 
