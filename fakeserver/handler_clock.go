@@ -172,7 +172,7 @@ func (h *Handler) backgroundLocked(e *epoch, i int) {
 	for e.bgNext <= now {
 		e.bgRef++
 		var ans Answer
-		v, unit, done := e.srv.Arrive(now, Request{Ref: e.bgRef}, &ans)
+		v, unit, done := e.srv.Arrive(now, Request{Ref: e.bgRef, Model: e.srv.BackgroundModel()}, &ans)
 		h.stats.Background++
 		if v == Started {
 			if done <= now {
