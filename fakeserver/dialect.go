@@ -235,7 +235,7 @@ type response struct {
 	body    []byte
 }
 
-const maxHeaders = 24
+const maxHeaders = 20 // the most a dialect sends is 18: Anthropic's stream head with every kind of limit, Retry-After-Ms and x-should-retry
 
 type headerField struct{ name, value string }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -39,7 +40,6 @@ type exchange struct {
 	c       call
 	req     Request // the model's view of the request: its model's name and token counts (read), the rest at arrival
 	model   string  // the model it names
-	limbuf  [8]LimitState
 	body    []byte
 	apiKey  string
 	sum     [32]byte // of the request, for its Idempotency-Key
@@ -310,10 +310,10 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		x.hung = true
 	}
 	x.ans = ans
-	states := e.srv.LimitStatesFor(x.limbuf[:0], now, key, int(max(model, 0)))
-	x.m.limitsByKind(states, &ans)
-	if x.d.allLimits() {
-		x.m.limits = states
+	e.srv.limitBuf = e.srv.LimitStatesFor(e.srv.limitBuf[:0], now, key, int(max(model, 0))) // the model's scratch, under the lock
+	x.m.limitsByKind(e.srv.limitBuf, &ans)
+	if x.d.allLimits() && len(e.srv.limitBuf) > 0 {
+		x.m.limits = slices.Clone(e.srv.limitBuf)
 	}
 	if x.entry != nil && (v == Rejected || v == Hung) {
 		x.entry.state, x.entry = idemFree, nil // refused before execution: the key stays free

@@ -143,3 +143,15 @@ func TestModelByName(t *testing.T) {
 		assert.Equal(t, http.StatusOK, other.do(h).Code, "%s: gpt-4.1 has no limit", d)
 	}
 }
+
+// TestMostHeaders: the answer with the most headers (an Anthropic stream head with every kind of limit, a
+// Retry-After in ms and x-should-retry) fits a response's header array.
+func TestMostHeaders(t *testing.T) {
+	m := meta{hasRetry: true, format: FormatMillis, shouldRetry: 1}
+	for k := range m.kinds {
+		m.kinds[k] = headerLimit{true, 1000, 500, 0}
+	}
+	r := anthropic{}.streamHead(&m)
+	assert.Equal(t, 18, r.nheader)
+	assert.LessOrEqual(t, r.nheader, maxHeaders)
+}
