@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/progress"
+	"golang.org/x/term"
 )
 
 // Progress shows one line per run on a terminal while runs are made: a moving bar while it runs, "done"
@@ -25,32 +26,42 @@ type Progress struct {
 // NewProgress starts a progress display for the named runs on w, if w is a terminal; otherwise the Progress
 // does nothing.
 func NewProgress(w io.Writer, names []string) *Progress {
-	return newProgress(w, names, isTerminal(w))
+	return newProgress(w, names, isTerminal(w), terminalWidth(w))
 }
 
-// isTerminal reports whether w is a character device (a terminal), not a file or a pipe.
+// isTerminal reports whether w is a terminal (not a file, a pipe or another character device such as
+// /dev/null).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth is the width in columns of the terminal w writes to, 0 when it is not one or does not say.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
 	if !ok {
-		return false
+		return 0
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
 
 // NewCounter starts a progress display of one bar counting total runs, with the share done and the time left,
 // for sweeps of more runs than lines fit on a screen; Done(i) counts one run whatever i. Quiet when w is not a
 // terminal.
 func NewCounter(w io.Writer, message string, total int) *Progress {
-	return newCounter(w, message, total, isTerminal(w))
+	return newCounter(w, message, total, isTerminal(w), terminalWidth(w))
 }
 
-func newCounter(w io.Writer, message string, total int, enabled bool) *Progress {
+func newCounter(w io.Writer, message string, total int, enabled bool, width int) *Progress {
 	p := &Progress{counter: true}
 	if !enabled || total <= 0 {
 		return p
 	}
-	pw := newWriter(w, len([]rune(message)))
+	pw := newWriter(w, len([]rune(message)), width)
 	pw.Style().Visibility.ETA = true
 	pw.Style().Visibility.Value = true
 	pw.Style().Visibility.Percentage = true
@@ -62,9 +73,15 @@ func newCounter(w io.Writer, message string, total int, enabled bool) *Progress 
 	return p
 }
 
-func newWriter(w io.Writer, messageLen int) progress.Writer {
+// newWriter makes the progress writer: messages padded to messageLen, lines trimmed to width columns when
+// width > 0. The width is the terminal's the display goes to: the writer's own guess measures standard
+// output, which may be a pipe while the display goes to standard error.
+func newWriter(w io.Writer, messageLen, width int) progress.Writer {
 	pw := progress.NewWriter()
 	pw.SetOutputWriter(w)
+	if width > 0 {
+		pw.SetTerminalWidth(width)
+	}
 	pw.SetAutoStop(false)
 	pw.SetUpdateFrequency(100 * time.Millisecond)
 	pw.SetStyle(progress.StyleDefault)
@@ -84,12 +101,12 @@ func (p *Progress) start(pw progress.Writer) {
 	}()
 }
 
-func newProgress(w io.Writer, names []string, enabled bool) *Progress {
+func newProgress(w io.Writer, names []string, enabled bool, width int) *Progress {
 	p := &Progress{}
 	if !enabled || len(names) == 0 {
 		return p
 	}
-	pw := newWriter(w, longest(names))
+	pw := newWriter(w, longest(names), width)
 	pw.Style().Visibility.ETA = false
 	pw.Style().Visibility.Value = false
 	pw.Style().Visibility.Percentage = false
