@@ -33,9 +33,13 @@ type exchange struct {
 	m      meta
 	ans    Answer
 	entry  *idemEntry // the Idempotency-Key entry this request runs for
+	fwd    *forward   // in a proxy: the request's way to the upstream (proxy.go)
 	resp   response
 	ch     chan outcome
-	suffix string // the random part of the response id
+
+	upstreamStatus int    // in a proxy: the status the upstream answered (0: none yet)
+	upstreamErr    bool   // in a proxy: the upstream could not be reached
+	suffix         string // the random part of the response id
 
 	retry, idemRetry, replay, served, hung bool
 }
@@ -65,6 +69,10 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	if (x.ch != nil || x.hung) && !x.await() {
 		return
 	}
+	if x.fwd != nil && x.fwd.ready {
+		x.forward()
+		return
+	}
 	x.reply()
 }
 
@@ -73,7 +81,7 @@ func (x *exchange) read() {
 	x.at = Attempt{Method: r.Method, Path: r.URL.Path, RetryCount: retryCount(r.Header), IdempotencyKey: header(r.Header, "Idempotency-Key")}
 	x.retry, x.attempt = x.at.RetryCount > 0, max(x.at.RetryCount, 0)
 	x.apiKey = h.dial.apiKey(r.Header)
-	if !h.dial.route(r.Method, r.URL.Path) {
+	if h.proxy == nil && !h.dial.route(r.Method, r.URL.Path) { // a proxy forwards every path
 		x.fail(&apiError{status: http.StatusNotFound, kind: errNotFound, message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"}, rejNotFound)
 		return
 	}
@@ -88,7 +96,9 @@ func (x *exchange) read() {
 	}
 	x.body = body
 	var aerr *apiError
-	if x.c, aerr = h.dial.parse(body); aerr != nil {
+	if h.proxy != nil {
+		// The upstream validates what it is sent.
+	} else if x.c, aerr = h.dial.parse(body); aerr != nil {
 		x.fail(aerr, rejInvalid)
 		return
 	}
@@ -154,6 +164,9 @@ func (x *exchange) idempotencyLocked(now time.Duration) {
 		x.attempt = e.attempts
 	}
 	e.attempts++
+	if h.proxy != nil {
+		return // the upstream keeps its own idempotency: a proxy only counts the attempts of a key
+	}
 	switch {
 	case e.sum != x.sum:
 		x.fail(invalid("", "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", x.at.IdempotencyKey), rejIdemMismatch)
@@ -186,6 +199,11 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 			x.aerr.param, x.aerr.message = f, f+": must be the id of a response this server issued (got "+strconv.Quote(x.c.previousID)+")"
 		}
 	case Started:
+		if h.proxy != nil {
+			x.proxyAdmitLocked(ref)
+			h.proxyStartLocked(e, x.fwd, unit, done, now)
+			break
+		}
 		if done <= now {
 			x.m.respID = h.finishLocked(e, unit, done, x.m.wall).RespID
 			x.served = true
@@ -194,6 +212,10 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		x.ch = h.waitLocked(ref)
 		h.schedule(e, unit, done, now)
 	case Queued:
+		if h.proxy != nil {
+			x.proxyAdmitLocked(ref)
+			break
+		}
 		x.ch = h.waitLocked(ref)
 	case Hung:
 		x.hung = true
@@ -223,8 +245,16 @@ func (x *exchange) await() bool {
 	case <-x.r.Context().Done():
 		o.hang = true
 	}
+	if o.dropped && o.hang {
+		<-x.r.Context().Done() // an outage in hang mode dropped it: no answer until the client gives up
+	}
 	h.mu.Lock()
+	if x.fwd != nil && !o.ready {
+		h.proxyLeaveLocked(x.fwd)
+	}
 	switch {
+	case o.ready:
+		// a proxy's request goes upstream: it is counted when the upstream has answered
 	case o.hang:
 		if x.entry != nil && x.entry.state == idemRunning {
 			x.entry.state = idemFree

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,13 @@ type Options struct {
 	// OnAttempt, if set, is called after each API request is answered (or abandoned by its client), outside
 	// the handler's lock, possibly concurrently.
 	OnAttempt func(Attempt)
+	// Upstream, when set, makes the handler a proxy in front of it (proxy.go): the requests the model admits
+	// are forwarded there after the model's service time, the others answered in the dialect. Check it with
+	// ParseUpstream.
+	Upstream *url.URL
+	// Transport carries a proxy's requests upstream (default: net/http's, keeping DefaultProxyIdleConns idle
+	// connections, without transparent compression).
+	Transport http.RoundTripper
 }
 
 // Option defaults.
@@ -67,6 +75,9 @@ type Stats struct {
 	Replays    int64            `json:"idempotent_replays"`
 	Abandoned  int64            `json:"abandoned"`
 	Background int64            `json:"background"` // unmeasured arrivals a timeline phase added
+	// A proxy's: answers passed on from the upstream, and requests it could not forward (502).
+	Forwarded      int64 `json:"forwarded,omitempty"`
+	UpstreamErrors int64 `json:"upstream_errors,omitempty"`
 }
 
 // Handler serves a Server model over HTTP on the real clock, in one API dialect, with the live-control API
@@ -91,6 +102,9 @@ type Handler struct {
 	waiters map[Ref]chan outcome
 	nextRef Ref
 	stats   Stats
+
+	proxy *proxy           // nil: the handler serves the model's answers itself
+	fwd   map[Ref]*forward // in a proxy: the requests admitted, until they leave or the upstream has answered
 }
 
 // outcome is how a request that waited (queued or in service) ended.
@@ -98,6 +112,7 @@ type outcome struct {
 	respID  uint64 // served: the model's id of the response
 	dropped bool   // an outage killed it: answer ans, or nothing at all when hang
 	hang    bool
+	ready   bool // in a proxy: the model has served it, the request goes upstream
 	ans     Answer
 }
 
@@ -137,6 +152,9 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	}
 	cfg.Dialect = opts.Dialect
 	h := &Handler{opts: opts, realClock: realClock, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan outcome)}
+	if opts.Upstream != nil {
+		h.proxy, h.fwd = newProxy(opts.Upstream, opts.Transport), make(map[Ref]*forward)
+	}
 	h.m = newMetrics(h.name)
 	h.metricsH = metricsHandler(h.m)
 	h.mu.Lock()
@@ -240,11 +258,15 @@ func (h *Handler) waitLocked(ref Ref) chan outcome {
 }
 
 // wakeLocked hands a waiting request its outcome; requests nobody waits for (background load, or a client
-// that left) are skipped.
+// that left) are skipped. In a proxy, a request on its way upstream is stopped by an outage that drops it.
 func (h *Handler) wakeLocked(ref Ref, o outcome) {
 	if ch, ok := h.waiters[ref]; ok {
 		delete(h.waiters, ref)
 		ch <- o
+		return
+	}
+	if f := h.fwd[ref]; f != nil && o.dropped {
+		h.proxyDropLocked(f, o)
 	}
 }
 
@@ -316,8 +338,13 @@ func (h *Handler) adminAllowed(r *http.Request) bool {
 func (h *Handler) Summary() string {
 	s := h.Stats()
 	var b strings.Builder
-	fmt.Fprintf(&b, "served %d of %d requests (%s dialect); %d retries seen, %d idempotent replays, %d abandoned by their client\n",
-		s.Served, s.Requests, h.name, s.Retries, s.Replays, s.Abandoned)
+	if h.proxy != nil {
+		fmt.Fprintf(&b, "forwarded %d of %d requests to %s (%s dialect); %d upstream errors, %d retries seen, %d abandoned by their client\n",
+			s.Forwarded, s.Requests, h.proxy.upstream.Redacted(), h.name, s.UpstreamErrors, s.Retries, s.Abandoned)
+	} else {
+		fmt.Fprintf(&b, "served %d of %d requests (%s dialect); %d retries seen, %d idempotent replays, %d abandoned by their client\n",
+			s.Served, s.Requests, h.name, s.Retries, s.Replays, s.Abandoned)
+	}
 	b.WriteString("by status:")
 	for _, st := range sortedKeys(s.ByStatus) {
 		fmt.Fprintf(&b, " %d×%d", st, s.ByStatus[st])

@@ -86,20 +86,31 @@ func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration, wall time.T
 	var first Done
 	for i := 0; ; i++ {
 		now := e.now(wall, at)
-		d, _, _, nextDone, started := e.srv.Finish(now, unit)
+		d, next, _, nextDone, started := e.srv.Finish(now, unit)
 		if i == 0 {
 			first = d
 		}
 		h.wakeLocked(d.Ref, outcome{respID: d.RespID})
-		if !started {
-			return first
-		}
-		if nextDone > now {
-			h.schedule(e, unit, nextDone, now)
+		if !started || h.startedLocked(e, next.Ref, unit, nextDone, now) {
 			return first
 		}
 		at = nextDone
 	}
+}
+
+// startedLocked takes over a request (ref) that started on unit at now and whose service in the model ends at
+// done: a timer finishes it then, or in a proxy, the request goes on to the upstream (proxyStartLocked). It
+// reports false when the service takes no time and the caller must finish it now.
+func (h *Handler) startedLocked(e *epoch, ref Ref, unit int, done, now time.Duration) bool {
+	if f := h.fwd[ref]; f != nil {
+		h.proxyStartLocked(e, f, unit, done, now)
+		return true
+	}
+	if done > now {
+		h.schedule(e, unit, done, now)
+		return true
+	}
+	return false
 }
 
 // startPhaseLocked puts timeline phase i in force: requests an outage drops get its answer (or none, in
@@ -136,16 +147,15 @@ func (h *Handler) endPhaseLocked(e *epoch, i int) {
 
 func (h *Handler) drainLocked(e *epoch, now time.Duration) {
 	type start struct {
+		ref  Ref
 		unit int
 		done time.Duration
 	}
 	var starts []start
-	e.srv.Drain(now, func(_ Request, unit int, _, done time.Duration) { starts = append(starts, start{unit, done}) })
+	e.srv.Drain(now, func(r Request, unit int, _, done time.Duration) { starts = append(starts, start{r.Ref, unit, done}) })
 	for _, s := range starts {
-		if s.done <= now {
+		if !h.startedLocked(e, s.ref, s.unit, s.done, now) {
 			h.finishLocked(e, s.unit, s.done, h.opts.Clock())
-		} else {
-			h.schedule(e, s.unit, s.done, now)
 		}
 	}
 }

@@ -16,7 +16,8 @@ import (
 //	stampede_rejections_total{reason}         refusals: the model's (fault, rate_limit, overload, outage,
 //	                                          fail_first, invalid_request: a session reference it never
 //	                                          issued) and the handler's (invalid, too_large, not_found,
-//	                                          idempotency_mismatch, idempotency_conflict)
+//	                                          idempotency_mismatch, idempotency_conflict; a proxy's
+//	                                          upstream_error)
 //	stampede_retries_seen_total{signal}       requests recognized as retries: x_stainless_retry_count or
 //	                                          idempotency_key (a request counts once, the header first)
 //	stampede_idempotent_replays_total         stored outcomes replayed
@@ -49,6 +50,7 @@ const (
 	rejNotFound      = "not_found"
 	rejIdemMismatch  = "idempotency_mismatch"
 	rejIdemConflict  = "idempotency_conflict"
+	rejUpstream      = "upstream_error" // a proxy's upstream could not be reached
 	signalHeader     = "x_stainless_retry_count"
 	signalIdempotent = "idempotency_key"
 )
@@ -85,7 +87,7 @@ func newMetrics(dialect string) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	for _, r := range append(ReasonNames[1:], rejInvalid, rejTooLarge, rejNotFound, rejIdemMismatch, rejIdemConflict) {
+	for _, r := range append(ReasonNames[1:], rejInvalid, rejTooLarge, rejNotFound, rejIdemMismatch, rejIdemConflict, rejUpstream) {
 		m.rejections.WithLabelValues(r)
 	}
 	return m
