@@ -200,7 +200,7 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		}
 	case Started:
 		if h.proxy != nil {
-			x.proxyAdmitLocked(ref)
+			x.proxyAdmitLocked(ref, done > now) // no service time: straight upstream, nothing to wait for
 			h.proxyStartLocked(e, x.fwd, unit, done, now)
 			break
 		}
@@ -213,7 +213,7 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		h.schedule(e, unit, done, now)
 	case Queued:
 		if h.proxy != nil {
-			x.proxyAdmitLocked(ref)
+			x.proxyAdmitLocked(ref, true)
 			break
 		}
 		x.ch = h.waitLocked(ref)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -90,6 +91,14 @@ type forward struct {
 	done   bool     // the unit has been given back (or taken by an outage)
 }
 
+// copyBuffers lends the reverse proxy its 32 KiB copy buffers. Safe for concurrent use.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (copyBuffers) Get() []byte  { return copyBufferPool.Get().(*[32 << 10]byte)[:] }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put((*[32 << 10]byte)(b)) }
+
 // exchangeKey carries the exchange to the reverse proxy's callbacks in the request's context.
 type exchangeKey struct{}
 
@@ -124,18 +133,21 @@ func newProxy(upstream *url.URL, transport http.RoundTripper) *proxy {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			r.Context().Value(exchangeKey{}).(*exchange).upstreamFailed(err)
 		},
-		ErrorLog: log.New(io.Discard, "", 0), // failures are answered and counted, not logged
+		ErrorLog:   log.New(io.Discard, "", 0), // failures are answered and counted, not logged
+		BufferPool: copyBuffers{},              // else a 32 KiB buffer is allocated per answer
 	}
 	return p
 }
 
-// proxyAdmitLocked registers a request of a proxy that the model admitted (started or queued): it waits for
-// the model's service time to end (proxyStartLocked) before it goes upstream.
-func (x *exchange) proxyAdmitLocked(ref Ref) {
+// proxyAdmitLocked registers a request of a proxy that the model admitted (started or queued). With wait, it
+// waits for the model's service time to end (proxyStartLocked) before it goes upstream.
+func (x *exchange) proxyAdmitLocked(ref Ref, wait bool) {
 	ctx, cancel := context.WithCancel(x.r.Context())
 	x.fwd = &forward{ref: ref, ctx: ctx, cancel: cancel, unit: -1}
 	x.h.fwd[ref] = x.fwd
-	x.ch = x.h.waitLocked(ref)
+	if wait {
+		x.ch = x.h.waitLocked(ref)
+	}
 }
 
 // proxyStartLocked starts f's service on unit of e's model at now: when the model's service time is over
