@@ -13,6 +13,7 @@ import (
 	"stampede/scenarios"
 	"stampede/sim"
 	"stampede/sim/results"
+	"stampede/sim/tune"
 	"stampede/strategies"
 )
 
@@ -45,7 +46,7 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			if engine == "both" {
-				return runBoth(cmd, s, jobs, out, live)
+				return runBoth(cmd, s, jobs, out, live, sel.set)
 			}
 			start := time.Now()
 			var f *results.File
@@ -57,6 +58,7 @@ func newRunCmd() *cobra.Command {
 				f, runErr = sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, progress.Done)
 				progress.Stop()
 			}
+			sel.set.record(f)
 			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
 			// Whatever ran is reported, even when some runs failed or the run was interrupted.
 			if f == nil || len(f.Runs) == 0 {
@@ -75,21 +77,26 @@ func newRunCmd() *cobra.Command {
 	return cmd
 }
 
-// selection is how a command picks its scenario and runs: the scenario argument, --seed and --only.
+// selection is how a command picks its scenario and runs: the scenario argument, --seed, --set and --only.
 type selection struct {
 	seed uint64
 	only []string
+	set  overrides
 }
 
 func (o *selection) add(cmd *cobra.Command) {
 	cmd.Flags().Uint64Var(&o.seed, "seed", 0, "override the scenario's seed")
 	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these strategies (comma-separated names)")
+	o.set.add(cmd, tune.SetAll)
 }
 
 // load reads the scenario named by args (default: the quickstart) and expands it into jobs.
 func (o *selection) load(cmd *cobra.Command, args []string) (*scenarios.Scenario, []sim.Job, error) {
 	s, err := loadScenario(cmd, args, o.seed)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.set.apply(cmd, s); err != nil {
 		return nil, nil, err
 	}
 	strats, err := s.Build()

@@ -12,6 +12,7 @@ import (
 
 	"stampede/fakeserver"
 	"stampede/scenarios"
+	"stampede/sim/tune"
 )
 
 func newServeCmd() *cobra.Command {
@@ -42,6 +43,7 @@ type serverFlags struct {
 	maxBody int64
 	grace   time.Duration
 	verbose bool
+	set     overrides
 }
 
 func (o *serverFlags) add(cmd *cobra.Command) {
@@ -54,6 +56,7 @@ func (o *serverFlags) add(cmd *cobra.Command) {
 	f.Int64Var(&o.maxBody, "max-body", fakeserver.DefaultMaxBodyBytes, "request body limit in bytes")
 	f.DurationVar(&o.grace, "grace", 5*time.Second, "how long a shutdown waits for answers in progress")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print one line per request to stderr")
+	o.set.add(cmd, tune.SetServer)
 }
 
 // serve answers HTTP with the server of the scenario args name until the command's context ends: the
@@ -61,6 +64,9 @@ func (o *serverFlags) add(cmd *cobra.Command) {
 func (o *serverFlags) serve(cmd *cobra.Command, args []string, upstream *url.URL) error {
 	s, err := loadScenario(cmd, args, o.seed)
 	if err != nil {
+		return err
+	}
+	if err := o.set.apply(cmd, s); err != nil {
 		return err
 	}
 	keys := o.keys
@@ -88,6 +94,9 @@ func (o *serverFlags) serve(cmd *cobra.Command, args []string, upstream *url.URL
 		}
 	} else {
 		fmt.Fprintf(out, "stampede: serving %s (%s dialect) on http://%s\n", s.Name, h.Dialect(), ln.Addr())
+	}
+	if len(o.set.exprs) > 0 {
+		fmt.Fprintf(out, "  with --set %s\n", strings.Join(o.set.exprs, " --set "))
 	}
 	fmt.Fprintf(out, "  metrics: http://%s/metrics   control: http://%s/_stampede/state\n", ln.Addr(), ln.Addr())
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && o.token == "" {

@@ -26,6 +26,8 @@ type File struct {
 	Phases    []Phase `json:"phases"` // timeline phases of the scenario, in start order (may be empty)
 	Runs      []Run   `json:"runs"`
 	Tune      *Tune   `json:"tune,omitempty"` // `stampede tune` only: the grid, the seeds, the SLO and the recommendation
+	// Set lists the --set expressions the scenario was run with (absent: as written).
+	Set []string `json:"set,omitempty"`
 }
 
 // Limits are the server's nominal throughput limits in requests per second (0: none).
