@@ -123,6 +123,9 @@ func loadScenario(cmd *cobra.Command, args []string, seed uint64) (*scenarios.Sc
 	if err != nil {
 		return nil, err
 	}
+	if s.Clash != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "note:", s.Clash)
+	}
 	if cmd.Flags().Changed("seed") {
 		s.Seed = seed
 	}

@@ -71,6 +71,10 @@ type Key struct {
 	set func(p *point, v Value)
 }
 
+// Workload reports whether the key changes the traffic or the environment (every strategy alike), not a
+// strategy: such a key takes no STRATEGY: scope.
+func (k *Key) Workload() bool { return k.workload }
+
 func always(strategies.Spec, strategies.Family) (bool, string) { return true, "" }
 
 func readsBackoff(param string) func(strategies.Spec, strategies.Family) (bool, string) {
