@@ -37,9 +37,10 @@ type exchange struct {
 	resp   response
 	ch     chan outcome
 
-	upstreamStatus int    // in a proxy: the status the upstream answered (0: none yet)
-	upstreamErr    bool   // in a proxy: the upstream could not be reached
-	suffix         string // the random part of the response id
+	upstreamStatus int       // in a proxy: the status the upstream answered (0: none yet)
+	upstreamErr    bool      // in a proxy: the upstream could not be reached
+	sent           time.Time // in a proxy: when the request went upstream
+	suffix         string    // the random part of the response id
 
 	retry, idemRetry, replay, served, hung bool
 }
@@ -54,6 +55,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	h.m.inFlight.Add(1)
 	defer h.m.inFlight.Add(-1)
 	x := exchange{h: h, w: w, r: r, began: time.Now()}
+	defer h.journal.record(&x) // also when the answer breaks off (a panic of http.ErrAbortHandler)
 	x.read()
 	h.mu.Lock()
 	x.admitLocked()

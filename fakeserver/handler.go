@@ -37,6 +37,12 @@ type Options struct {
 	// Transport carries a proxy's requests upstream (default: net/http's, keeping DefaultProxyIdleConns idle
 	// connections, without transparent compression).
 	Transport http.RoundTripper
+	// JournalSize is how many of the last requests GET /_stampede/requests keeps (journal.go; default
+	// DefaultJournalSize, negative: none).
+	JournalSize int
+	// JournalBodies is how many bytes of each request body the journal keeps (default 0: none; at most
+	// MaxJournalBodies). Bodies may hold secrets: keep them only where that is fine.
+	JournalBodies int
 }
 
 // Option defaults.
@@ -103,8 +109,10 @@ type Handler struct {
 	nextRef Ref
 	stats   Stats
 
-	proxy *proxy           // nil: the handler serves the model's answers itself
-	fwd   map[Ref]*forward // in a proxy: the requests admitted, until they leave or the upstream has answered
+	journal    *journal
+	faultNames []string         // the names of the faults in force, in their order (admin_faults.go)
+	proxy      *proxy           // nil: the handler serves the model's answers itself
+	fwd        map[Ref]*forward // in a proxy: the requests admitted, until they leave or the upstream has answered
 }
 
 // outcome is how a request that waited (queued or in service) ended.
@@ -146,6 +154,9 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	if opts.IdempotencyKeys <= 0 {
 		opts.IdempotencyKeys = DefaultIdempotencyKeys
 	}
+	if opts.JournalSize == 0 {
+		opts.JournalSize = DefaultJournalSize
+	}
 	realClock := opts.Clock == nil
 	if realClock {
 		opts.Clock = time.Now
@@ -156,6 +167,7 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 		h.proxy, h.fwd = newProxy(opts.Upstream, opts.Transport), make(map[Ref]*forward)
 	}
 	h.m = newMetrics(h.name)
+	h.journal = newJournal(opts.JournalSize, opts.JournalBodies)
 	h.metricsH = metricsHandler(h.m)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -180,6 +192,10 @@ func (h *Handler) resetLocked() error {
 	h.keyIdx = make(map[string]int)
 	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys)
 	h.stats = Stats{ByStatus: map[int]int64{}, Rejections: map[string]int64{}}
+	if h.journal != nil {
+		h.journal.clear()
+	}
+	h.nameFaultsLocked(len(h.base.Faults))
 	h.ep = h.newEpoch(srv)
 	h.gaugesLocked()
 	return nil

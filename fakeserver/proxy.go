@@ -229,12 +229,14 @@ func (x *exchange) forward() {
 		}
 		h.countLocked(status, reject)
 		h.mu.Unlock()
+		x.reject = reject
 		f.cancel()
 		h.m.count(status, reject)
 		x.at.Status, x.at.Retry, x.at.RequestID = status, x.retry, x.m.requestID
 		h.observe(x.began, x.at)
 	}()
 	r := x.r.WithContext(context.WithValue(f.ctx, exchangeKey{}, x))
+	x.sent = time.Now()
 	h.proxy.rp.ServeHTTP(x.w, r)
 }
 

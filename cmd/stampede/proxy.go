@@ -25,7 +25,7 @@ func newProxyCmd() *cobra.Command {
 			"server.dialect (" + strings.Join(fakeserver.Dialects(), ", ") + "); admitted ones wait for the scenario's service_time (injected\n" +
 			"latency; 0s for none), then go to the upstream, whose answer is passed on as it arrives (streams included).\n" +
 			"A service unit stays busy until then: capacity bounds the requests upstream at once.\n" +
-			"Also served: /metrics (Prometheus) and the control API /_stampede/{state,faults,reset}.\n" +
+			"Also served: /metrics (Prometheus) and the control API /_stampede/{state,faults,requests,reset} (stampede ctl).\n" +
 			"An upstream off the loopback interface needs --allow-remote.",
 		Example: "  stampede proxy rate-limit-429 --upstream http://127.0.0.1:9000 --dialect anthropic\n" +
 			"  ANTHROPIC_BASE_URL=http://127.0.0.1:8080 pytest tests/",

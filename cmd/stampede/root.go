@@ -15,7 +15,7 @@ func newRoot() *cobra.Command {
 	}
 	root.SetVersionTemplate("{{.Version}}")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCmd(), newFleetCmd(), newServeCmd(), newProxyCmd(), newTuneCmd(), newMergeCmd(), newReportCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newFleetCmd(), newServeCmd(), newProxyCmd(), newCtlCmd(), newTuneCmd(), newMergeCmd(), newReportCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd())
 	addCompletions(root)
 	return root
 }

@@ -23,7 +23,7 @@ func newServeCmd() *cobra.Command {
 		Long: "Serve the server of a scenario (a YAML file, or the name of a shipped one; default " + scenarios.Default + ") over HTTP,\n" +
 			"with its capacity, queue, rate limits and faults on the real clock, in the API dialect of server.dialect\n" +
 			"(" + strings.Join(fakeserver.Dialects(), ", ") + "). Point any client at it and watch it retry.\n" +
-			"Also served: /metrics (Prometheus) and the control API /_stampede/{state,faults,reset}.\n" +
+			"Also served: /metrics (Prometheus) and the control API /_stampede/{state,faults,requests,reset} (stampede ctl).\n" +
 			"Listens on loopback unless --addr says otherwise (in a container: --addr 0.0.0.0:8080).\n" +
 			"Stops on SIGINT or SIGTERM and prints what it served.",
 		Args: positional(cobra.MaximumNArgs(1)),
@@ -44,6 +44,8 @@ type serverFlags struct {
 	grace   time.Duration
 	verbose bool
 	set     overrides
+	journal int
+	bodies  int
 }
 
 func (o *serverFlags) add(cmd *cobra.Command) {
@@ -56,6 +58,8 @@ func (o *serverFlags) add(cmd *cobra.Command) {
 	f.Int64Var(&o.maxBody, "max-body", fakeserver.DefaultMaxBodyBytes, "request body limit in bytes")
 	f.DurationVar(&o.grace, "grace", 5*time.Second, "how long a shutdown waits for answers in progress")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print one line per request to stderr")
+	f.IntVar(&o.journal, "journal", fakeserver.DefaultJournalSize, "how many of the last requests /_stampede/requests keeps (0: none)")
+	f.IntVar(&o.bodies, "journal-bodies", 0, "bytes of each request body the journal keeps (default none: bodies may hold secrets)")
 	o.set.add(cmd, tune.SetServer)
 }
 
@@ -73,7 +77,12 @@ func (o *serverFlags) serve(cmd *cobra.Command, args []string, upstream *url.URL
 	if !cmd.Flags().Changed("keys") {
 		keys = max(keys, s.Fleet.Keys)
 	}
-	opts := fakeserver.Options{Dialect: o.dialect, Seed: s.Seed, AdminToken: o.token, Keys: keys, MaxBodyBytes: o.maxBody, Upstream: upstream}
+	journal := o.journal
+	if journal <= 0 {
+		journal = -1 // none
+	}
+	opts := fakeserver.Options{Dialect: o.dialect, Seed: s.Seed, AdminToken: o.token, Keys: keys, MaxBodyBytes: o.maxBody, Upstream: upstream,
+		JournalSize: journal, JournalBodies: o.bodies}
 	if o.verbose {
 		opts.OnAttempt = func(a fakeserver.Attempt) { fmt.Fprintln(cmd.ErrOrStderr(), a) }
 	}
