@@ -38,6 +38,7 @@ type exchange struct {
 	ch     chan outcome
 
 	upstreamStatus int       // in a proxy: the status the upstream answered (0: none yet)
+	handedOff      bool      // the exchange went on as a copy (forwardCopy), which the journal records
 	upstreamErr    bool      // in a proxy: the upstream could not be reached
 	sent           time.Time // in a proxy: when the request went upstream
 	suffix         string    // the random part of the response id
@@ -72,10 +73,19 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if x.fwd != nil && x.fwd.ready {
-		x.forward()
+		x.handedOff = true
+		forwardCopy(x)
 		return
 	}
 	x.reply()
+}
+
+// forwardCopy sends a proxy's admitted request upstream from a copy of its exchange, which the reverse proxy's
+// callbacks find in the request's context: only a proxy's exchanges go to the heap, serve's stay on the stack.
+func forwardCopy(x exchange) {
+	x.handedOff = false
+	defer x.h.journal.record(&x)
+	x.forward()
 }
 
 func (x *exchange) read() {

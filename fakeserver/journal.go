@@ -25,8 +25,8 @@ const (
 // journalHeaders are the request headers an entry keeps (besides the retry count, the Idempotency-Key and
 // the API key, which have fields of their own): what tells one client library and its settings from another.
 var journalHeaders = [...]string{
-	"User-Agent", "Content-Type", "Anthropic-Version", "Anthropic-Beta", "Openai-Organization", "Openai-Project",
-	"X-Stainless-Lang", "X-Stainless-Package-Version", "X-Stainless-Runtime", "X-Stainless-Timeout", "X-Stainless-Read-Timeout",
+	"User-Agent", "Content-Type", "Anthropic-Version", "X-Stainless-Lang", "X-Stainless-Package-Version",
+	"X-Stainless-Runtime", "X-Stainless-Timeout",
 }
 
 // JournalEntry is one request as the journal keeps it.
@@ -63,65 +63,79 @@ type journal struct {
 	seq     uint64
 }
 
-// journalRec is an entry as the ring keeps it: what costs to render (the key's redaction, the header map) is
-// done when the journal is read, not on every request.
+// journalRec is an entry as the ring keeps it, flat: what costs to render (the key's redaction, the header
+// map, the retry count's pointer, the body's text) is done when the journal is read, not on every request.
 type journalRec struct {
-	e      JournalEntry // without APIKey, Headers and Body
-	apiKey string
-	hdr    [len(journalHeaders)]string
-	body   []byte // the kept prefix, a copy
+	seq                                                  uint64
+	time                                                 time.Time
+	method, path, query, requestID, reason, idemKey, key string
+	status, retryCount, bodyBytes                        int
+	retry, replayed, forwarded, truncated                bool
+	took, upstream                                       time.Duration
+	hdr                                                  [len(journalHeaders)]string
+	body                                                 []byte // the kept prefix, a copy
 }
 
 func newJournal(size, bodies int) *journal {
 	return &journal{size: size, bodies: min(bodies, MaxJournalBodies)}
 }
 
-// record adds the exchange x, answered, to the journal.
+// record adds the exchange x, answered, to the journal: the fields are written in place into the ring's slot.
 func (j *journal) record(x *exchange) {
-	if j == nil || j.size <= 0 {
+	if j == nil || j.size <= 0 || x.handedOff {
 		return
 	}
 	r := x.r
-	rec := journalRec{apiKey: x.apiKey, e: JournalEntry{
-		Time: x.at.Arrived, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, RequestID: x.at.RequestID,
-		Status: x.at.Status, Reason: x.reject, Retry: x.at.Retry, IdempotencyKey: x.at.IdempotencyKey, Replayed: x.at.Replayed,
-		DurationMs: millis(time.Since(x.began)), BodyBytes: len(x.body), Forwarded: x.fwd != nil && x.upstreamStatus != 0 && !x.upstreamErr,
-	}}
-	e := &rec.e
-	if x.ans.Refused && e.Reason == "" {
-		e.Reason = x.ans.Reason.String()
-	}
-	if x.at.RetryCount >= 0 {
-		n := x.at.RetryCount
-		e.RetryCount = &n
-	}
+	var hdr [len(journalHeaders)]string
 	for i, k := range journalHeaders {
-		rec.hdr[i] = header(r.Header, k)
+		hdr[i] = header(r.Header, k)
 	}
+	var upstream time.Duration
 	if !x.sent.IsZero() {
-		e.UpstreamMs = millis(time.Since(x.sent))
+		upstream = time.Since(x.sent)
 	}
+	took := time.Since(x.began)
+	var body []byte
 	if j.bodies > 0 && len(x.body) > 0 {
-		rec.body = append([]byte(nil), x.body[:min(len(x.body), j.bodies)]...)
-		e.BodyTruncated = len(rec.body) < len(x.body)
+		body = append([]byte(nil), x.body[:min(len(x.body), j.bodies)]...)
+	}
+	reason := x.reject
+	if x.ans.Refused && reason == "" {
+		reason = x.ans.Reason.String()
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.seq++
-	e.Seq = j.seq
+	var rec *journalRec
 	if len(j.entries) < j.size {
-		j.entries = append(j.entries, rec)
-		return
+		j.entries = append(j.entries, journalRec{})
+		rec = &j.entries[len(j.entries)-1]
+	} else {
+		rec = &j.entries[j.start]
+		j.start = (j.start + 1) % j.size
 	}
-	j.entries[j.start] = rec
-	j.start = (j.start + 1) % j.size
+	j.seq++
+	*rec = journalRec{
+		seq: j.seq, time: x.at.Arrived, method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, requestID: x.at.RequestID,
+		reason: reason, idemKey: x.at.IdempotencyKey, key: x.apiKey, status: x.at.Status, retryCount: x.at.RetryCount,
+		bodyBytes: len(x.body), retry: x.at.Retry, replayed: x.at.Replayed, forwarded: x.fwd != nil && x.upstreamStatus != 0 && !x.upstreamErr,
+		truncated: len(body) < len(x.body) && body != nil, took: took, upstream: upstream, hdr: hdr, body: body,
+	}
 }
 
 // entry renders a kept record: the key redacted, the headers present, the body as text.
 func (rec *journalRec) entry() JournalEntry {
-	e := rec.e
-	if rec.apiKey != "" {
-		e.APIKey = redactKey(rec.apiKey)
+	e := JournalEntry{
+		Seq: rec.seq, Time: rec.time, Method: rec.method, Path: rec.path, Query: rec.query, RequestID: rec.requestID,
+		Status: rec.status, Reason: rec.reason, Retry: rec.retry, IdempotencyKey: rec.idemKey, Replayed: rec.replayed,
+		DurationMs: millis(rec.took), Forwarded: rec.forwarded, UpstreamMs: millis(rec.upstream), BodyBytes: rec.bodyBytes,
+		BodyTruncated: rec.truncated,
+	}
+	if rec.retryCount >= 0 {
+		n := rec.retryCount
+		e.RetryCount = &n
+	}
+	if rec.key != "" {
+		e.APIKey = redactKey(rec.key)
 	}
 	for i, v := range rec.hdr {
 		if v != "" {
@@ -145,7 +159,7 @@ func (j *journal) list(since uint64, limit int) ([]JournalEntry, uint64) {
 	defer j.mu.Unlock()
 	var keep []*journalRec
 	for i := range j.entries {
-		if rec := &j.entries[(j.start+i)%len(j.entries)]; rec.e.Seq > since {
+		if rec := &j.entries[(j.start+i)%len(j.entries)]; rec.seq > since {
 			keep = append(keep, rec)
 		}
 	}

@@ -3,6 +3,7 @@ package fakeserver
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -130,4 +131,29 @@ func TestJournalOfAProxy(t *testing.T) {
 	assert.Positive(t, j.Requests[1].UpstreamMs)
 	assert.LessOrEqual(t, j.Requests[1].UpstreamMs, j.Requests[1].DurationMs)
 	assert.True(t, strings.HasPrefix(j.Requests[1].Path, "/a"))
+}
+
+// Recording costs a request no allocation, and a served request's exchange stays off the heap (a proxy's
+// copy goes there only in proxy mode).
+func TestJournalAllocatesNothingPerRequest(t *testing.T) {
+	allocs := func(opts Options) float64 {
+		opts.Dialect = "plain"
+		h, err := NewHandler(Config{Capacity: 64, ServiceTime: Constant(0)}, opts)
+		require.NoError(t, err)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Body = http.NoBody
+		r.Header.Set("X-Stainless-Retry-Count", "1")
+		r.Header.Set("User-Agent", "test")
+		w := &nopWriter{h: http.Header{}}
+		for range 300 { // fill the ring: appends allocate until it is full
+			h.ServeHTTP(w, r)
+		}
+		return testing.AllocsPerRun(200, func() {
+			clear(w.h)
+			h.ServeHTTP(w, r)
+		})
+	}
+	off, on := allocs(Options{JournalSize: -1}), allocs(Options{})
+	assert.Equal(t, off, on, "the journal's record allocates nothing")
+	assert.LessOrEqual(t, on, 4.0, "the exchange stays on the stack")
 }
