@@ -55,6 +55,7 @@ func TestFaultsOneAtATime(t *testing.T) {
 			{"a name taken", "POST", "/_stampede/faults", `{"name":"fault-1","probability":1,"status":500}`, http.StatusConflict, `"fault-1" is taken`},
 			{"a bad name", "POST", "/_stampede/faults", `{"name":"a/b","probability":1,"status":500}`, http.StatusBadRequest, "bad fault name"},
 			{"a value of the wrong type", "POST", "/_stampede/faults", `{"probability":"high","status":500}`, http.StatusBadRequest, "high"},
+			{"a fault the model refuses", "POST", "/_stampede/faults", `{"probability":2,"status":500}`, http.StatusBadRequest, "probability"},
 			{"a misspelt field", "POST", "/_stampede/faults", `{"probabilty":1,"status":500}`, http.StatusBadRequest, "probabilty"},
 			{"an unknown name", "DELETE", "/_stampede/faults/falt-2", "", http.StatusNotFound, `no such fault "falt-2" (did you mean "fault-2"?)`},
 			{"the wrong method", "GET", "/_stampede/faults/fault-1", "", http.StatusMethodNotAllowed, "DELETE"},

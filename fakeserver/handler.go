@@ -101,6 +101,8 @@ type Handler struct {
 	metricsH  http.Handler
 
 	mu      sync.Mutex
+	lagSum  time.Duration // completion timers' lateness, summed (Lag)
+	lagN    int64
 	ep      *epoch
 	ids     *idGen
 	keyIdx  map[string]int

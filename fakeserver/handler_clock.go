@@ -84,6 +84,10 @@ func (h *Handler) schedule(e *epoch, unit int, done, now time.Duration) {
 // on a timer. It returns what the model reported of the first request it finished.
 func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration, wall time.Time) Done {
 	var first Done
+	if late := wall.Sub(e.start) - at; late > 0 && h.realClock {
+		h.lagSum += late
+	}
+	h.lagN++
 	for i := 0; ; i++ {
 		now := e.now(wall, at)
 		d, next, _, nextDone, started := e.srv.Finish(now, unit)

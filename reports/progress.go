@@ -2,13 +2,11 @@ package reports
 
 import (
 	"io"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/progress"
-	"golang.org/x/term"
 )
 
 // Progress shows one line per run on a terminal while runs are made: a moving bar while it runs, "done"
@@ -26,34 +24,14 @@ type Progress struct {
 // NewProgress starts a progress display for the named runs on w, if w is a terminal; otherwise the Progress
 // does nothing.
 func NewProgress(w io.Writer, names []string) *Progress {
-	return newProgress(w, names, isTerminal(w), terminalWidth(w))
-}
-
-// isTerminal reports whether w is a terminal (not a file, a pipe or another character device such as
-// /dev/null).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// terminalWidth is the width in columns of the terminal w writes to, 0 when it is not one or does not say.
-func terminalWidth(w io.Writer) int {
-	f, ok := w.(*os.File)
-	if !ok {
-		return 0
-	}
-	width, _, err := term.GetSize(int(f.Fd()))
-	if err != nil {
-		return 0
-	}
-	return width
+	return newProgress(w, names, isTerminal(w), TerminalWidth(w))
 }
 
 // NewCounter starts a progress display of one bar counting total runs, with the share done and the time left,
 // for sweeps of more runs than lines fit on a screen; Done(i) counts one run whatever i. Quiet when w is not a
 // terminal.
 func NewCounter(w io.Writer, message string, total int) *Progress {
-	return newCounter(w, message, total, isTerminal(w), terminalWidth(w))
+	return newCounter(w, message, total, isTerminal(w), TerminalWidth(w))
 }
 
 func newCounter(w io.Writer, message string, total int, enabled bool, width int) *Progress {

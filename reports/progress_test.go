@@ -58,7 +58,7 @@ func TestProgressQuietWhenNotATerminal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := tc.w(t)
 			assert.False(t, isTerminal(w))
-			assert.Zero(t, terminalWidth(w))
+			assert.Zero(t, TerminalWidth(w))
 			p := NewProgress(w, []string{"none", "full-jitter"})
 			p.Done(0)
 			p.Done(1)
