@@ -146,8 +146,20 @@ func (x *exchange) proxyAdmitLocked(ref Ref, wait bool) {
 	x.fwd = &forward{ref: ref, ctx: ctx, cancel: cancel, unit: -1}
 	x.h.fwd[ref] = x.fwd
 	if wait {
-		x.ch = x.h.waitLocked(ref)
+		x.ch = x.h.waitLocked(ref, false)
 	}
+}
+
+// proxyTakesLocked takes over a request (ref) of a proxy that started on unit at now after waiting in the
+// queue: it goes upstream once the model's service time is over (proxyStartLocked). It reports false for a
+// request that is not a proxy's waiting client (background load, a client that left): its unit is the caller's.
+func (h *Handler) proxyTakesLocked(e *epoch, ref Ref, unit int, done, now time.Duration) bool {
+	f := h.fwd[ref]
+	if f == nil {
+		return false
+	}
+	h.proxyStartLocked(e, f, unit, done, now)
+	return true
 }
 
 // proxyStartLocked starts f's service on unit of e's model at now: when the model's service time is over
@@ -177,10 +189,17 @@ func (h *Handler) proxyReadyLocked(f *forward) {
 	h.wakeLocked(f.ref, outcome{ready: true})
 }
 
+// proxyLeave is proxyLeaveLocked under the handler's lock.
+func (h *Handler) proxyLeave(f *forward) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.proxyLeaveLocked(f)
+}
+
 // proxyLeaveLocked forgets a request that will not go upstream: refused by an outage, or its client left.
 // A request whose client left just as it became ready gives its unit back now.
 func (h *Handler) proxyLeaveLocked(f *forward) {
-	delete(h.waiters, f.ref)
+	h.forgetLocked(f.ref)
 	delete(h.fwd, f.ref)
 	f.cancel()
 	if f.ready && !f.done {
@@ -217,7 +236,7 @@ func (x *exchange) forward() {
 			status = StatusAbandoned
 			h.stats.Abandoned++
 		case drop != nil:
-			status, reject = drop.ans.Status, drop.ans.Reason.String()
+			status, reject = x.status(&drop.ans), drop.ans.Reason.String()
 		case x.upstreamErr:
 			reject = rejUpstream
 			h.stats.UpstreamErrors++
@@ -255,15 +274,15 @@ func (x *exchange) upstreamFailed(err error) {
 		<-x.r.Context().Done()
 	case drop != nil:
 		x.ans = drop.ans
-		x.m.answer(&x.ans)
-		x.upstreamStatus = drop.ans.Status
-		resp := h.dial.failure(&apiError{status: drop.ans.Status, kind: kindOfStatus(drop.ans.Status)}, x.m)
+		x.m.answer(&x.ans, x.ep.start, drop.at)
+		status := x.status(&x.ans)
+		resp := x.d.failure(&apiError{status: status, kind: kindOfStatus(status)}, x.m)
 		resp.write(x.w)
 	case x.r.Context().Err() != nil:
 	default:
 		x.upstreamErr, x.upstreamStatus = true, http.StatusBadGateway
 		msg := fmt.Sprintf("upstream %s: %v", h.proxy.upstream.Redacted(), err)
-		resp := h.dial.failure(&apiError{status: http.StatusBadGateway, kind: errAPI, message: msg}, x.m)
+		resp := x.d.failure(&apiError{status: http.StatusBadGateway, kind: errAPI, message: msg}, x.m)
 		resp.write(x.w)
 	}
 }

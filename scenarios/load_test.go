@@ -156,7 +156,7 @@ func TestUnknownDialect(t *testing.T) {
 	src := "duration: 10s\nserver: {dialect: antropic}\nstrategies: [{name: none, backoff: {kind: none}}]\n"
 	_, err := Parse("d.yaml", []byte(src))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `server.dialect: unknown dialect "antropic" (valid: anthropic, openai, plain)`)
+	assert.Contains(t, err.Error(), `server.dialect: unknown dialect "antropic" (valid: anthropic, auto, openai, plain)`)
 }
 
 // A path wins over a shipped name only when it is a regular file, and a clash says which was used.
@@ -193,7 +193,7 @@ func TestLoadNameClashes(t *testing.T) {
 		}, "mine", "", "", `"mine" is a directory, not a scenario file`},
 		{"a typo", func(*testing.T) {}, "quickstrat", "", "", `"quickstrat" is not a file and not one of the shipped scenarios (did you mean "quickstart"?)`},
 		{"a typo with .yaml", func(*testing.T) {}, "herd-after-outag.yaml", "", "", `(did you mean "herd-after-outage"?)`},
-		{"nothing near", func(*testing.T) {}, "zzzzzzzz", "", "", "not one of the shipped scenarios (anthropic-529-peak, "},
+		{"nothing near", func(*testing.T) {}, "zzzzzzzz", "", "", "not one of the shipped scenarios (" + strings.Join(Names(), ", ") + ")"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

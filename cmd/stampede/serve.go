@@ -22,7 +22,9 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve a scenario's server over HTTP on the real clock",
 		Long: "Serve the server of a scenario (a YAML file, or the name of a shipped one; default " + scenarios.Default + ") over HTTP,\n" +
 			"with its capacity, queue, rate limits and faults on the real clock, in the API dialect of server.dialect\n" +
-			"(" + strings.Join(fakeserver.Dialects(), ", ") + "). Point any client at it and watch it retry.\n" +
+			"(" + strings.Join(fakeserver.Dialects(), ", ") + "; by default each request's path picks: /v1/messages is\n" +
+			"Anthropic's, /v1/chat/completions OpenAI's, anything else plain). Both LLM dialects stream (\"stream\": true).\n" +
+			"Point any client or SDK at it (ANTHROPIC_BASE_URL=http://ADDR, OPENAI_BASE_URL=http://ADDR/v1) and watch it retry.\n" +
 			"Also served: /metrics (Prometheus) and the control API /_stampede/{state,faults,requests,reset} (stampede ctl).\n" +
 			"Listens on loopback unless --addr says otherwise (in a container: --addr 0.0.0.0:8080).\n" +
 			"Stops on SIGINT or SIGTERM and prints what it served.",
@@ -51,7 +53,7 @@ type serverFlags struct {
 func (o *serverFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (loopback by default; 0.0.0.0:8080 for every interface, as in a container)")
-	f.StringVar(&o.dialect, "dialect", "", "API dialect, overriding the scenario's server.dialect: "+strings.Join(fakeserver.Dialects(), ", "))
+	f.StringVar(&o.dialect, "dialect", "", "API dialect, overriding the scenario's server.dialect: "+strings.Join(fakeserver.Dialects(), ", ")+" (auto: the request path picks)")
 	f.StringVar(&o.token, "admin-token", os.Getenv("STAMPEDE_ADMIN_TOKEN"), "token that lets non-loopback peers use /_stampede/ (Authorization: Bearer TOKEN; default $STAMPEDE_ADMIN_TOKEN)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed of the model and the ids (default: the scenario's)")
 	f.IntVar(&o.keys, "keys", fakeserver.DefaultKeys, "API keys told apart for per-key rate limits (default: 64, or the scenario's fleet.keys if more)")
@@ -97,12 +99,12 @@ func (o *serverFlags) serve(cmd *cobra.Command, args []string, upstream *url.URL
 	}
 	out := cmd.OutOrStdout()
 	if upstream != nil {
-		fmt.Fprintf(out, "stampede: proxying to %s with the faults of %s (%s dialect) on http://%s\n", upstream.Redacted(), s.Name, h.Dialect(), ln.Addr())
+		fmt.Fprintf(out, "stampede: proxying to %s with the faults of %s (%s dialect) on http://%s\n", upstream.Redacted(), s.Name, h.DialectName(), ln.Addr())
 		if st := s.Server.ServiceTime; st != (fakeserver.Dist{}) && st != fakeserver.Constant(0) {
 			fmt.Fprintf(out, "  each admitted request waits for the scenario's service_time before it goes upstream (server.service_time: 0s for none)\n")
 		}
 	} else {
-		fmt.Fprintf(out, "stampede: serving %s (%s dialect) on http://%s\n", s.Name, h.Dialect(), ln.Addr())
+		fmt.Fprintf(out, "stampede: serving %s (%s dialect) on http://%s\n", s.Name, h.DialectName(), ln.Addr())
 	}
 	if len(o.set.exprs) > 0 {
 		fmt.Fprintf(out, "  with --set %s\n", strings.Join(o.set.exprs, " --set "))
