@@ -135,6 +135,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, c.decodeErrors(err).sorted()
 	}
 	s.File, s.Source = file, data
+	s.Fleet.Request.ResolveIn(filepath.Dir(file)) // a body file sits beside its scenario
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(file), ".yaml")
 	}
@@ -195,6 +196,16 @@ func (c *checker) walk(n *yaml.Node, t reflect.Type, path string) {
 				continue
 			}
 			c.walk(v, ft, p)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := join(path, k.Value)
+			c.pos[p] = pos{k.Line, k.Column}
+			c.walk(n.Content[i+1], t.Elem(), p)
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
