@@ -227,19 +227,26 @@ func (m *meta) answer(a *Answer, origin time.Time, at time.Duration) {
 }
 
 // response is a complete answer: it is written once, and stored for an idempotent replay. Its headers live
-// in a fixed array (no dialect sends more than maxHeaders), so building one allocates only its body.
+// in a fixed array, so building one allocates only its body; the few answers with more than maxHeaders (a
+// token-limited server's, which carry a set of rate-limit headers per kind of limit) keep the rest in more.
+// Dialects return it by value: the array stays small.
 type response struct {
 	status  int
 	nheader int
 	header  [maxHeaders]headerField // in the order written
+	more    []headerField           // beyond maxHeaders
 	body    []byte
 }
 
-const maxHeaders = 20 // the most a dialect sends is 18: Anthropic's stream head with every kind of limit, Retry-After-Ms and x-should-retry
+const maxHeaders = 10
 
 type headerField struct{ name, value string }
 
 func (r *response) set(name, value string) {
+	if r.nheader == maxHeaders {
+		r.more = append(r.more, headerField{name, value})
+		return
+	}
 	r.header[r.nheader] = headerField{name, value}
 	r.nheader++
 }
@@ -254,6 +261,9 @@ func (r *response) write(w http.ResponseWriter, extra ...headerField) {
 			h[f.name] = jsonContentType
 			continue
 		}
+		h[f.name] = []string{f.value}
+	}
+	for _, f := range r.more {
 		h[f.name] = []string{f.value}
 	}
 	for _, f := range extra {

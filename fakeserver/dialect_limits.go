@@ -23,21 +23,23 @@ import (
 // RFC 3339 instant the bucket is full again, rounded up to a second; OpenAI's resets are the time until then, as a
 // duration ("6m0s").
 
-// headerLimit is a limit of one kind as the rate-limit headers carry it.
+// headerLimit is a limit of one kind as the rate-limit headers carry it (16 bytes: a meta travels by value); the
+// zero value, a size of 0, is no limit of the kind (a bucket holds at least one token).
 type headerLimit struct {
-	has       bool
-	limit     int           // the bucket's size
-	remaining int           // whole tokens left
-	reset     time.Duration // until the bucket is full again
+	limit, remaining int32         // the bucket's size, the whole tokens left
+	reset            time.Duration // until the bucket is full again
 }
 
-// tokenRefusal is what a token limit that refused a request said: its kind, size and level, and the charge it could
-// not cover; has is false for any other answer.
+// has reports whether l is a limit.
+func (l headerLimit) has() bool { return l.limit > 0 }
+
+// tokenRefusal is what a token limit that refused a request said, beyond its state (the kinds entry of its kind):
+// the charge it could not cover and the limit per minute, as the messages state them; has is false for any other
+// answer.
 type tokenRefusal struct {
-	has                         bool
-	kind                        LimitKind
-	limit, remaining, requested int // the bucket's size and level, the charge
-	perMinute                   int // the limit per minute, as the messages state it
+	has                  bool
+	kind                 LimitKind
+	requested, perMinute int32
 }
 
 // limitsByKind fills m.kinds with the tightest of states of each kind, then puts a's own limit in its kind's place,
@@ -47,17 +49,20 @@ func (m *meta) limitsByKind(states []LimitState, a *Answer) {
 	for i := range states {
 		l := &states[i]
 		sh := l.Remaining / l.Limit
-		if k := &m.kinds[l.Kind]; !k.has || sh < share[l.Kind] {
-			*k, share[l.Kind] = headerLimit{true, int(l.Limit), int(l.Remaining), l.UntilFull}, sh
+		if k := &m.kinds[l.Kind]; !k.has() || sh < share[l.Kind] {
+			*k, share[l.Kind] = headerLimit{max(clamp32(l.Limit), 1), clamp32(l.Remaining), l.UntilFull}, sh
 		}
 	}
 	if a.HasLimit {
-		m.kinds[a.LimitKind] = headerLimit{true, a.LimitLimit, a.LimitRemaining, a.LimitReset}
+		m.kinds[a.LimitKind] = headerLimit{max(clamp32(float64(a.LimitLimit)), 1), clamp32(float64(a.LimitRemaining)), a.LimitReset}
 	}
 	if a.Reason == ReasonRateLimit && a.LimitRequested > 0 {
-		m.refusal = tokenRefusal{true, a.LimitKind, a.LimitLimit, a.LimitRemaining, a.LimitRequested, int(math.Round(a.LimitRate * 60))}
+		m.refusal = tokenRefusal{true, a.LimitKind, clamp32(float64(a.LimitRequested)), clamp32(math.Round(a.LimitRate * 60))}
 	}
 }
+
+// clamp32 is v cut to an int32 (a limit of more than 2³¹ − 1 tokens a minute is none any API has).
+func clamp32(v float64) int32 { return int32(max(min(v, math.MaxInt32), 0)) }
 
 // Anthropic's header names, by kind.
 var anthropicLimitHeaders = [NumLimitKinds][3]string{
@@ -70,24 +75,24 @@ var anthropicLimitHeaders = [NumLimitKinds][3]string{
 // anthropicLimits adds the anthropic-ratelimit-* headers of m.kinds.
 func anthropicLimits(r *response, m *meta) {
 	set := func(k LimitKind, l headerLimit) {
-		if !l.has {
+		if !l.has() {
 			return
 		}
-		rem := l.remaining
+		rem := int(l.remaining)
 		if k != LimitRequests {
-			rem = min((rem+500)/1000*1000, l.limit) // "rounded to the nearest thousand"
+			rem = min((rem+500)/1000*1000, int(l.limit)) // "rounded to the nearest thousand"
 		}
 		n := &anthropicLimitHeaders[k]
-		r.set(n[0], strconv.Itoa(l.limit))
+		r.set(n[0], strconv.Itoa(int(l.limit)))
 		r.set(n[1], strconv.Itoa(rem))
 		r.set(n[2], roundUpSecond(m.wall.Add(l.reset)).UTC().Format(time.RFC3339))
 	}
 	set(LimitRequests, m.kinds[LimitRequests])
 	tokens := m.kinds[LimitTokens]
-	if in, out := m.kinds[LimitInputTokens], m.kinds[LimitOutputTokens]; !tokens.has && (in.has || out.has) {
+	if in, out := m.kinds[LimitInputTokens], m.kinds[LimitOutputTokens]; !tokens.has() && (in.has() || out.has()) {
 		// "If Workspace limits do not apply, the headers will return the total tokens remaining, where total is the
 		// sum of input and output tokens": full again when both are
-		tokens = headerLimit{true, in.limit + out.limit, in.remaining + out.remaining, max(in.reset, out.reset)}
+		tokens = headerLimit{in.limit + out.limit, in.remaining + out.remaining, max(in.reset, out.reset)}
 	}
 	set(LimitTokens, tokens)
 	set(LimitInputTokens, m.kinds[LimitInputTokens])
@@ -97,22 +102,22 @@ func anthropicLimits(r *response, m *meta) {
 // openaiLimits adds the x-ratelimit-* headers of m.kinds: the requests limit, and as the token limit a tpm limit,
 // else the tightest of the input and output limits.
 func openaiLimits(r *response, m *meta) {
-	if l := m.kinds[LimitRequests]; l.has {
-		r.set("X-Ratelimit-Limit-Requests", strconv.Itoa(l.limit))
-		r.set("X-Ratelimit-Remaining-Requests", strconv.Itoa(l.remaining))
+	if l := m.kinds[LimitRequests]; l.has() {
+		r.set("X-Ratelimit-Limit-Requests", strconv.Itoa(int(l.limit)))
+		r.set("X-Ratelimit-Remaining-Requests", strconv.Itoa(int(l.remaining)))
 		r.set("X-Ratelimit-Reset-Requests", roundUpMS(l.reset).String())
 	}
 	l := m.kinds[LimitTokens]
-	if !l.has {
+	if !l.has() {
 		for _, k := range [...]LimitKind{LimitInputTokens, LimitOutputTokens} {
-			if x := m.kinds[k]; x.has && (!l.has || float64(x.remaining)*float64(l.limit) < float64(l.remaining)*float64(x.limit)) {
+			if x := m.kinds[k]; x.has() && (!l.has() || float64(x.remaining)*float64(l.limit) < float64(l.remaining)*float64(x.limit)) {
 				l = x
 			}
 		}
 	}
-	if l.has {
-		r.set("X-Ratelimit-Limit-Tokens", strconv.Itoa(l.limit))
-		r.set("X-Ratelimit-Remaining-Tokens", strconv.Itoa(l.remaining))
+	if l.has() {
+		r.set("X-Ratelimit-Limit-Tokens", strconv.Itoa(int(l.limit)))
+		r.set("X-Ratelimit-Remaining-Tokens", strconv.Itoa(int(l.remaining)))
 		r.set("X-Ratelimit-Reset-Tokens", roundUpMS(l.reset).String())
 	}
 }
@@ -123,7 +128,7 @@ var anthropicLimitWords = [NumLimitKinds]string{"requests", "tokens", "input tok
 // anthropicRefusal is the message of a 429 by a token limit, as the API words it ("This request would exceed the
 // rate limit for your organization (…) of 50,000 input tokens per minute. …").
 func anthropicRefusal(t *tokenRefusal) string {
-	return "This request would exceed the rate limit for your organization of " + thousands(t.perMinute) + " " +
+	return "This request would exceed the rate limit for your organization of " + thousands(int(t.perMinute)) + " " +
 		anthropicLimitWords[t.kind] + " per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. " +
 		"You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens " +
 		"requested, or try again later."
@@ -138,12 +143,13 @@ func openaiRefusal(t *tokenRefusal, m *meta, model string) (typ, msg string) {
 	if t.kind == LimitRequests {
 		typ, what = "requests", "requests per min (RPM)"
 	}
-	if t.requested > t.limit {
-		return typ, "Request too large for " + model + " on " + what + ": Limit " + strconv.Itoa(t.perMinute) +
-			", Requested " + strconv.Itoa(t.requested) + ". The input or output tokens must be reduced in order to run successfully."
+	b := &m.kinds[t.kind] // the bucket that refused
+	if t.requested > b.limit {
+		return typ, "Request too large for " + model + " on " + what + ": Limit " + strconv.Itoa(int(t.perMinute)) +
+			", Requested " + strconv.Itoa(int(t.requested)) + ". The input or output tokens must be reduced in order to run successfully."
 	}
-	msg = "Rate limit reached for " + model + " on " + what + ": Limit " + strconv.Itoa(t.perMinute) + ", Used " +
-		strconv.Itoa(t.limit-t.remaining) + ", Requested " + strconv.Itoa(t.requested) + "."
+	msg = "Rate limit reached for " + model + " on " + what + ": Limit " + strconv.Itoa(int(t.perMinute)) + ", Used " +
+		strconv.Itoa(int(b.limit-b.remaining)) + ", Requested " + strconv.Itoa(int(t.requested)) + "."
 	if m.hasRetry {
 		msg += " Please try again in " + m.retryAfter.String() + "."
 	}

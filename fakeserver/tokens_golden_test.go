@@ -2,6 +2,7 @@ package fakeserver
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -145,13 +146,19 @@ func TestModelByName(t *testing.T) {
 }
 
 // TestMostHeaders: the answer with the most headers (an Anthropic stream head with every kind of limit, a
-// Retry-After in ms and x-should-retry) fits a response's header array.
+// Retry-After in ms and x-should-retry) keeps those beyond the array, and writes them all.
 func TestMostHeaders(t *testing.T) {
 	m := meta{hasRetry: true, format: FormatMillis, shouldRetry: 1}
 	for k := range m.kinds {
-		m.kinds[k] = headerLimit{true, 1000, 500, 0}
+		m.kinds[k] = headerLimit{1000, 500, 0}
 	}
 	r := anthropic{}.streamHead(&m)
-	assert.Equal(t, 18, r.nheader)
-	assert.LessOrEqual(t, r.nheader, maxHeaders)
+	assert.Equal(t, maxHeaders, r.nheader)
+	assert.Len(t, r.more, 18-maxHeaders)
+	w := httptest.NewRecorder()
+	r.write(w)
+	assert.Len(t, w.Header(), 18)
+	assert.Equal(t, ctEventStream, w.Header().Get("Content-Type"))
+	assert.Equal(t, "1000", w.Header().Get("Anthropic-Ratelimit-Output-Tokens-Remaining"), "500 rounded to the nearest thousand, halves up")
+	assert.Equal(t, "500", w.Header().Get("Anthropic-Ratelimit-Requests-Remaining"), "requests are not rounded")
 }
