@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configure a Handler. Zero values are documented per field.
@@ -138,6 +140,7 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	cfg.Dialect = opts.Dialect
 	h := &Handler{opts: opts, realClock: realClock, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan outcome)}
 	h.m = newMetrics(h.name)
+	h.m.reg.MustRegister(h.modelGauges()...)
 	h.metricsH = metricsHandler(h.m)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -245,6 +248,31 @@ func (h *Handler) wakeLocked(ref Ref, o outcome) {
 	if ch, ok := h.waiters[ref]; ok {
 		delete(h.waiters, ref)
 		ch <- o
+	}
+}
+
+// modelGauges are the gauges read off the model when scraped, at the instant of the scrape: the speed of the
+// service and whether a knock-down is in force.
+func (h *Handler) modelGauges() []prometheus.Collector {
+	read := func(f func(s *Server, now time.Duration) float64) func() float64 {
+		return func() float64 {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return f(h.ep.srv, h.ep.now(h.opts.Clock(), 0))
+		}
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stampede_service_speed",
+			Help: "The share of their full speed at which the units serve a request starting now."},
+			read(func(s *Server, now time.Duration) float64 { return s.Speed(now) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stampede_knocked_down",
+			Help: "1 while an overload knock-down is in force, else 0."},
+			read(func(s *Server, now time.Duration) float64 {
+				if down, _ := s.KnockedDown(now); down {
+					return 1
+				}
+				return 0
+			})),
 	}
 }
 
