@@ -40,9 +40,9 @@ func (s *Server) take() int {
 	return u
 }
 
-// start begins serving r on unit u at now and returns when it ends: a drawn service time, scaled by the phase's
-// latency, plus the concurrency penalty for every unit then busy; all of it divided by the units' speed when a
-// stage slows them (Speed).
+// start begins serving r on unit u at now and returns when it ends: a drawn service time (the time to first token),
+// scaled by the phase's latency, plus the output's decode time (output.go) and the concurrency penalty for every
+// unit then busy; all of it divided by the units' speed when a stage slows them (Speed).
 func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	s.units[u] = unit{ref: r.Ref, started: now}
 	if s.inflight != nil {
@@ -55,10 +55,10 @@ func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	}
 	if s.slowers != nil {
 		if sp := s.Speed(now); sp != 1 {
-			return now + time.Duration(float64(d+time.Duration(s.busy)*s.penalty)/sp)
+			return now + time.Duration(float64(d+s.decode+time.Duration(s.busy)*s.penalty)/sp)
 		}
 	}
-	return now + d + time.Duration(s.busy)*s.penalty
+	return now + d + s.decode + time.Duration(s.busy)*s.penalty
 }
 
 // unit is one unit's record: the reference of the request it serves and when that started. 16 bytes, four to a

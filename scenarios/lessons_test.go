@@ -366,6 +366,60 @@ var lessons = []lesson{
 		},
 	},
 	{
+		// advice-on-trial: the advice of troubleshooting pages against an LLM API at peak, over the two minutes of
+		// the peak (the 529 wave), beside anthropic-python with a jittered Retry-After (the control).
+		//   - Retrying every exception on a short fixed schedule (the Python loops) hurts: they ignore the 30 s the
+		//     server asked for and come back within seconds, offering the overloaded server several times the
+		//     control's load, and burn their own per-key rate limit (thousands of 429s where the control meets
+		//     none); fewer requests succeed. Jitter alone does not save them: on the same short schedule it
+		//     shortens the waits and adds attempts.
+		//   - The shell loop ignores Retry-After too (2–36 s instead of 30 s): well above the control's load.
+		//   - "429 = your client, 503 = the server": the requests helper does not retry a 529 at all, so a third
+		//     of its requests fail, almost all on a 529.
+		//   - Honouring a fixed Retry-After exactly (the page's own advice, an SDK with max_retries=5, the AI
+		//     coding CLI) brings everyone told "30" back in the same second: higher peaks and more 529s than the
+		//     same honour with jitter.
+		//   - The CLI's stop at a request's third 529 gives up on requests the SDK with 5 retries gets through.
+		//   - The fixed-window limiter keeps the requests helper under its per-key limit.
+		scenario: "advice-on-trial", param: "server.capacity", scale: scaleCapacity,
+		check: func(c *claims, _ *Scenario, f *results.File) {
+			ph := f.Phases[0]
+			load := func(r *results.Run) float64 { return meanOf(window(r.Series.Offered, ph.StartS, ph.EndS)) }
+			p95 := func(r *results.Run) int64 {
+				v := slices.Clone(window(r.Series.Offered, ph.StartS, ph.EndS))
+				slices.Sort(v)
+				return v[len(v)*95/100]
+			}
+			ctl := runNamed(f, "honor-jitter")
+			for _, r := range f.Runs {
+				c.show("%s: success %.3f, %.2f attempts per request, peak load mean %.1f p95 %d, %d 529s, %d 429s, %d gave up", r.Strategy,
+					r.SuccessRate, r.Amplification, load(&r), p95(&r), sumOf(r.Series.Rejected529), sumOf(r.Series.Rejected429), r.GaveUp)
+			}
+			for _, name := range []string{"python-loop", "python-loop-jitter"} {
+				r := runNamed(f, name)
+				c.hold(load(r) > 2.5*load(ctl), "%s offers %.1f a second at peak, not several times the control's %.1f", name, load(r), load(ctl))
+				c.hold(sumOf(r.Series.Rejected429) > 5000+100*sumOf(ctl.Series.Rejected429), "%s does not burn its own rate limit (%d 429s, the control %d)", name, sumOf(r.Series.Rejected429), sumOf(ctl.Series.Rejected429))
+				c.hold(r.SuccessRate < ctl.SuccessRate-0.05, "%s gets %.3f through, not clearly fewer than the control's %.3f", name, r.SuccessRate, ctl.SuccessRate)
+			}
+			pl, plj := runNamed(f, "python-loop"), runNamed(f, "python-loop-jitter")
+			c.hold(plj.Amplification > pl.Amplification, "jitter on a short schedule does not add attempts (%.2f against %.2f)", plj.Amplification, pl.Amplification)
+			shell := runNamed(f, "shell-loop-529")
+			c.hold(load(shell) > 1.5*load(ctl), "the shell loop offers %.1f a second at peak, not well above the control's %.1f", load(shell), load(ctl))
+			rq := runNamed(f, "requests-429")
+			c.hold(rq.SuccessRate < ctl.SuccessRate-0.2, "the requests helper gets %.3f through: a 529 not retried costs less than it should", rq.SuccessRate)
+			c.hold(float64(rq.FailedBy["529"]) > 0.9*float64(rq.Failed), "the requests helper's failures are not 529s (%d of %d)", rq.FailedBy["529"], rq.Failed)
+			for _, name := range []string{"shell-loop+honor-exactly", "sdk-max-retries-5", "claude-code"} {
+				r := runNamed(f, name)
+				c.hold(float64(p95(r)) > 1.1*float64(p95(ctl)), "%s: a fixed Retry-After honoured exactly does not herd (peak p95 %d, the control %d)", name, p95(r), p95(ctl))
+				c.hold(float64(sumOf(r.Series.Rejected529)) > 1.25*float64(sumOf(ctl.Series.Rejected529)), "%s: %d 529s, not clearly more than the control's %d", name, sumOf(r.Series.Rejected529), sumOf(ctl.Series.Rejected529))
+			}
+			cc, sdk5 := runNamed(f, "claude-code"), runNamed(f, "sdk-max-retries-5")
+			c.hold(cc.GaveUp > 3*sdk5.GaveUp, "the CLI gives up on %d requests, not far more than the SDK's %d", cc.GaveUp, sdk5.GaveUp)
+			fw := runNamed(f, "requests-429+fixed-window")
+			c.hold(10*sumOf(fw.Series.Rejected429) < sumOf(rq.Series.Rejected429), "the fixed window does not keep the helper under its limit (%d 429s against %d)", sumOf(fw.Series.Rejected429), sumOf(rq.Series.Rejected429))
+		},
+	},
+	{
 		// contention: the shape of docs/literature.md item 1, summed over N ≥ 100.
 		scenario: "contention", param: "sweep.clients", scale: func(s *Scenario, k float64) {
 			s.Sweep.Clients = slices.Clone(s.Sweep.Clients)
