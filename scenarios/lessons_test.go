@@ -35,11 +35,23 @@ type lesson struct {
 	param    string                                        // the main parameter, as the scenario names it
 	scale    func(s *Scenario, k float64)                  // multiplies it by k
 	check    func(c *claims, s *Scenario, f *results.File) // states the claims about a run of scenario s
+	// most gives, for claims a lesson makes about the seeds together rather than each seed (claims.tally), the
+	// least share of the seeds each must hold on, with the main parameter scaled by k.
+	most map[string]func(k float64) float64
 }
 
-// claims collects what a run shows and the claims it breaks.
+// claims collects what a run shows, the claims it breaks, and how it fares on the claims about the seeds together.
 type claims struct {
 	shown, broken []string
+	tallies       map[string]bool
+}
+
+// tally records whether this run holds the claim named name, one that lesson.most says on how many seeds it must.
+func (c *claims) tally(name string, ok bool) {
+	if c.tallies == nil {
+		c.tallies = map[string]bool{}
+	}
+	c.tallies[name] = ok
 }
 
 // show records figures for the log.
@@ -100,6 +112,7 @@ func checkLesson(t *testing.T, l lesson, k float64) {
 	}
 	held := 0
 	var broken []string
+	tallied := map[string][]uint64{} // per tallied claim, the seeds it held on
 	for _, seed := range seeds {
 		s, err := Load(l.scenario)
 		require.NoError(t, err)
@@ -110,6 +123,11 @@ func checkLesson(t *testing.T, l lesson, k float64) {
 		var c claims
 		l.check(&c, s, run(t, s))
 		t.Logf("seed %d: %s", seed, strings.Join(c.shown, "; "))
+		for name, ok := range c.tallies {
+			if ok {
+				tallied[name] = append(tallied[name], seed)
+			}
+		}
 		if len(c.broken) == 0 {
 			held++
 			continue
@@ -118,6 +136,12 @@ func checkLesson(t *testing.T, l lesson, k float64) {
 	}
 	assert.GreaterOrEqual(t, held, quorum, "%s, %s × %g: the lesson holds on %d of seeds %v, breaks on\n%s",
 		l.scenario, l.param, k, held, seeds, strings.Join(broken, "\n"))
+	for name, share := range l.most {
+		need := int(math.Ceil(share(k) * float64(len(seeds))))
+		t.Logf("%s: on seeds %v of %v (at least %d needed)", name, tallied[name], seeds, need)
+		assert.GreaterOrEqual(t, len(tallied[name]), need, "%s, %s × %g: %q holds on seeds %v only of %v",
+			l.scenario, l.param, k, name, tallied[name], seeds)
+	}
 }
 
 // run runs a scenario as `stampede run` does.
@@ -263,13 +287,73 @@ var lessons = []lesson{
 		},
 	},
 	{
-		// rate-limit-429: honoring the computed Retry-After wastes fewer attempts than ignoring it, at equal success.
+		// metastable-as-published: Brooker's collapse experiment as published (mbrooker/simulator_example,
+		// simple_collapse_sim/sim.py). Immediate retries stay collapsed after the spike in most seeds (at 40 per
+		// second arrival noise decides: a spike 20 % shorter tips the server in a few seeds only, one 20 % longer in
+		// nearly all); backoff with jitter recovers in every seed, within 10 s of the spike's end (within 30 s after
+		// a spike 20 % longer).
+		scenario: "metastable-as-published", param: "fleet.timeline[0].for (the spike)", scale: func(s *Scenario, k float64) {
+			s.Fleet.Timeline = slices.Clone(s.Fleet.Timeline)
+			s.Fleet.Timeline[0].For = scaleDuration(s.Fleet.Timeline[0].For, k)
+		},
+		check: func(c *claims, s *Scenario, f *results.File) {
+			end := (s.Fleet.Timeline[0].At + s.Fleet.Timeline[0].For).Seconds()
+			horizon := s.Duration.Seconds()
+			imm, jit := runNamed(f, "immediate"), runNamed(f, "backoff-with-jitter")
+			// goodput is the successes per attempt offered from `from` to the end of the duration; timeouts the
+			// share of those attempts that timed out.
+			goodput := func(r *results.Run, from float64) float64 {
+				return float64(sumOf(window(r.Series.Succeeded, from, horizon))) / float64(sumOf(window(r.Series.Offered, from, horizon)))
+			}
+			timeouts := func(r *results.Run, from float64) float64 {
+				return float64(sumOf(window(r.Series.Timeouts, from, horizon))) / float64(sumOf(window(r.Series.Offered, from, horizon)))
+			}
+			// recovered is how long after the spike's end the run is back to normal for good: from then on, 95 % of
+			// the attempts succeed and at most 1 % time out (-1: not within the duration's last 10 s).
+			recovered := func(r *results.Run) float64 {
+				for x := 0.0; end+x <= horizon-10; x++ {
+					if goodput(r, end+x) >= 0.95 && timeouts(r, end+x) <= 0.01 {
+						return x
+					}
+				}
+				return -1
+			}
+			c.show("goodput ÷ offered from 30 s after the spike: immediate %.2f, jittered %.2f; back to normal after %.0f s and %.0f s (−1: never); wasted work %.2f and %.2f",
+				goodput(imm, end+30), goodput(jit, end+30), recovered(imm), recovered(jit), imm.Server.WastedShare, jit.Server.WastedShare)
+			collapsed := goodput(imm, end+30) < 0.5
+			c.tally("immediate retries stay collapsed", collapsed && recovered(imm) < 0)
+			c.tally("backoff with jitter recovers within 10 s", recovered(jit) >= 0 && recovered(jit) <= 10)
+			c.tally("backoff with jitter recovers within 30 s", recovered(jit) >= 0 && recovered(jit) <= 30)
+			if collapsed {
+				c.hold(imm.Server.WastedShare > 0.5, "most of the collapsed server's work is not for clients that left (%.2f)", imm.Server.WastedShare)
+			}
+			c.hold(jit.SuccessRate >= imm.SuccessRate, "backoff with jitter (%.3f) gets fewer requests through than immediate retries (%.3f)", jit.SuccessRate, imm.SuccessRate)
+		},
+		most: map[string]func(k float64) float64{
+			"immediate retries stay collapsed": func(k float64) float64 {
+				if k < 1 {
+					return 0.1 // a shorter spike tips the server in some seeds only
+				}
+				return 0.51
+			},
+			"backoff with jitter recovers within 10 s": func(k float64) float64 {
+				if k > 1 {
+					return 0 // a longer spike leaves a longer backlog: up to 22 s in one seed of ten at 6 s
+				}
+				return 1
+			},
+			"backoff with jitter recovers within 30 s": func(float64) float64 { return 1 },
+		},
+	},
+	{
+		// rate-limit-429: honoring the computed Retry-After wastes far fewer attempts than ignoring it, for nearly
+		// the same success (within 2 points: with more clients per key, those told the same whole second collide).
 		scenario: "rate-limit-429", param: "fleet.clients", scale: scaleClients,
 		check: func(c *claims, s *Scenario, f *results.File) {
 			ign, hon := runNamed(f, "ignore-retry-after"), runNamed(f, "honor-retry-after")
 			c.show("attempts per request: ignore %.2f, honor %.2f; success %.4f and %.4f", ign.Amplification, hon.Amplification, ign.SuccessRate, hon.SuccessRate)
 			c.hold(hon.Amplification < 0.8*ign.Amplification, "honoring takes %.2f attempts per request, not under 0.8 × %.2f", hon.Amplification, ign.Amplification)
-			c.hold(math.Abs(ign.SuccessRate-hon.SuccessRate) <= 0.01, "success differs: %.4f and %.4f", ign.SuccessRate, hon.SuccessRate)
+			c.hold(math.Abs(ign.SuccessRate-hon.SuccessRate) <= 0.02, "success differs by more than 2 points: %.4f and %.4f", ign.SuccessRate, hon.SuccessRate)
 		},
 	},
 	{
@@ -374,13 +458,15 @@ var lessons = []lesson{
 		//     none); fewer requests succeed. Jitter alone does not save them: on the same short schedule it
 		//     shortens the waits and adds attempts.
 		//   - The shell loop ignores Retry-After too (2–36 s instead of 30 s): well above the control's load.
-		//   - "429 = your client, 503 = the server": the requests helper does not retry a 529 at all, so a third
-		//     of its requests fail, almost all on a 529.
+		//   - "429 = your client, 503 = the server": the requests helper does not retry a 529 at all, so 40 % of
+		//     its requests fail, almost all on a 529.
 		//   - Honouring a fixed Retry-After exactly (the page's own advice, an SDK with max_retries=5, the AI
 		//     coding CLI) brings everyone told "30" back in the same second: higher peaks and more 529s than the
 		//     same honour with jitter.
 		//   - The CLI's stop at a request's third 529 gives up on requests the SDK with 5 retries gets through.
 		//   - The fixed-window limiter keeps the requests helper under its per-key limit.
+		// (The scenario's capacity is 250, not 300: at 360, 20 % above 300, the brownout's overload is too small for
+		// the exact return's herd to stand out of seed noise.)
 		scenario: "advice-on-trial", param: "server.capacity", scale: scaleCapacity,
 		check: func(c *claims, _ *Scenario, f *results.File) {
 			ph := f.Phases[0]
