@@ -2,6 +2,7 @@ package fakeserver
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -327,4 +328,21 @@ func TestHerdStagesInTheChain(t *testing.T) {
 	assert.Len(t, s.plain.stages, 2)
 	assert.Len(t, s.slowers, 2)
 	assert.Len(t, s.rejecters, 1)
+}
+
+// TestKnockdownRecordIsBounded: a knock-down that flaps at every arrival (after and recover 0, below = above)
+// keeps the last maxChanges instants at most, starting with a knock-down.
+func TestKnockdownRecordIsBounded(t *testing.T) {
+	s := newServer(t, Config{Capacity: 1, ServiceTime: Constant(s1), Knockdown: &Knockdown{Above: 1.5, Capacity: 0.5}})
+	for i := range 10_000 {
+		// two arrivals 1 ms apart lift the offered load above 1.5 a second; 2 s later it has fallen below.
+		at := time.Duration(i) * 2 * s1
+		arrive(s, at, Request{})
+		arrive(s, at+msec, Request{})
+	}
+	_, changes := s.KnockedDown(20_001 * s1)
+	assert.LessOrEqual(t, len(changes), maxChanges)
+	assert.Greater(t, len(changes), maxChanges/2)
+	assert.Zero(t, len(changes)%2, "down and up in pairs")
+	assert.True(t, slices.IsSorted(changes))
 }

@@ -296,7 +296,8 @@ func (s *Server) Speed(now time.Duration) float64 {
 }
 
 // KnockedDown reports whether an overload knock-down (Config.Knockdown) is in force at instant now, and the
-// instants so far at which the server went down and came back up, alternately.
+// instants at which the server went down and came back up, alternately (the last 1,024 at most). The slice is the
+// server's own: read it before the next call.
 func (s *Server) KnockedDown(now time.Duration) (down bool, changes []time.Duration) {
 	for _, st := range s.built {
 		if k, ok := st.(*knockdownStage); ok {

@@ -52,8 +52,13 @@ type knockdownStage struct {
 	// and has since the instant since.
 	watching bool
 	since    time.Duration
-	changes  []time.Duration // the instants it went down and came back up, in order (for tests and reports)
+	flipped  time.Duration   // the instant of the last change of state
+	changes  []time.Duration // the instants it went down and came back up, in order: the last maxChanges at most
 }
+
+// maxChanges bounds the instants a knock-down remembers, so that a server that flaps for days keeps a bounded
+// record; an even number, so that the record still starts with a knock-down.
+const maxChanges = 1024
 
 func (k *knockdownStage) admit(s *Server, now time.Duration, _ Request, _ *Answer) Verdict {
 	k.advance(now)
@@ -99,7 +104,7 @@ func (k *knockdownStage) advance(now time.Duration) {
 			return
 		}
 		if !k.watching {
-			x := k.offered.fallsTo(k.lo)
+			x := max(k.offered.fallsTo(k.lo), k.flipped)
 			if x > now {
 				return
 			}
@@ -113,13 +118,18 @@ func (k *knockdownStage) advance(now time.Duration) {
 	}
 }
 
-// flip changes state at instant at and starts watching the way out of the new state if it already holds.
+// flip changes state at instant at. The way out of the new state cannot hold at that instant: the server goes
+// down while the offered load is above hi, and comes up while it is below lo, with lo ≤ hi and no arrival
+// between; so nothing is watched until an arrival or a phase says otherwise (watch), or, going down, until the
+// load has decayed below lo (advance). (Computing it from the load at the instant would let rounding at lo = hi
+// flip the state back and forth at one instant.)
 func (k *knockdownStage) flip(at time.Duration) {
 	k.down = !k.down
+	if len(k.changes) >= maxChanges {
+		k.changes = append(k.changes[:0], k.changes[len(k.changes)-maxChanges/2:]...)
+	}
 	k.changes = append(k.changes, at)
-	v := k.offered.at(at)
-	k.watching = (!k.down && v > k.hi) || (k.down && v < k.lo)
-	k.since = at
+	k.watching, k.since, k.flipped = false, at, at
 }
 
 // thresholds sets hi and lo for the capacity in force on s.
@@ -158,7 +168,7 @@ func (k *knockdownStage) adopt(_ *Server, now time.Duration, old stage) {
 	o := old.(*knockdownStage)
 	o.advance(now)
 	k.offered.v, k.offered.last = o.offered.at(now), now
-	k.down, k.changes, k.watching, k.since = o.down, o.changes, o.watching, o.since
+	k.down, k.changes, k.watching, k.since, k.flipped = o.down, o.changes, o.watching, o.since, o.flipped
 	k.watch(now)
 }
 
