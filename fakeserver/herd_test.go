@@ -2,6 +2,7 @@ package fakeserver
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -345,4 +346,47 @@ func TestKnockdownRecordIsBounded(t *testing.T) {
 	assert.Greater(t, len(changes), maxChanges/2)
 	assert.Zero(t, len(changes)%2, "down and up in pairs")
 	assert.True(t, slices.IsSorted(changes))
+}
+
+// TestKnockdownProperties drives knock-downs of random settings with random bursts of arrivals and checks what
+// holds whatever the settings: the state changes in time order, down and up alternately, stays down at least
+// the recovery time, goes down no sooner than After after the first arrival, and the speed says the same.
+func TestKnockdownProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for c := range 300 {
+		above := 0.5 + 3*rng.Float64()
+		kd := Knockdown{Above: above, Below: above * rng.Float64(), Capacity: 0.1 + 0.8*rng.Float64(),
+			After: time.Duration(rng.IntN(3)) * 500 * msec, Recover: time.Duration(rng.IntN(3)) * 700 * msec,
+			Window: time.Duration(1+rng.IntN(20)) * 100 * msec}
+		if c%3 == 0 {
+			kd.Below = 0 // below = above: no band between the two thresholds
+		}
+		s := newServer(t, Config{Capacity: 1 + rng.IntN(5), ServiceTime: Constant(time.Duration(1+rng.IntN(10)) * 100 * msec), Queue: -1, Knockdown: &kd})
+		var now, first time.Duration = 0, -1
+		for range 200 {
+			now += time.Duration(rng.ExpFloat64() * float64(time.Duration(1+rng.IntN(400))*msec))
+			for range 1 + rng.IntN(30) {
+				arrive(s, now, Request{})
+				if first < 0 {
+					first = now
+				}
+			}
+			down, _ := s.KnockedDown(now)
+			if sp := s.Speed(now); down {
+				require.Equal(t, kd.Capacity, sp, "case %d: down, at its capacity's speed", c)
+			} else {
+				require.Equal(t, 1.0, sp, "case %d", c)
+			}
+		}
+		down, changes := s.KnockedDown(now + time.Hour)
+		require.False(t, down, "case %d: an hour without arrivals brings it back", c)
+		require.True(t, slices.IsSorted(changes), "case %d", c)
+		require.Zero(t, len(changes)%2, "case %d: every knock-down ended", c)
+		for i := 0; i+1 < len(changes); i += 2 {
+			require.GreaterOrEqual(t, changes[i+1]-changes[i], kd.Recover, "case %d: down for at least the recovery time", c)
+		}
+		if len(changes) > 0 {
+			require.GreaterOrEqual(t, changes[0], first+kd.After, "case %d: down no sooner than After after the first arrival", c)
+		}
+	}
 }
