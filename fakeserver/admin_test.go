@@ -97,7 +97,8 @@ func TestAdminFaultsAndReset(t *testing.T) {
 	})
 	t.Run("wrong method or endpoint", func(t *testing.T) {
 		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "POST", "/_stampede/state", "", "127.0.0.1:1", "").Code)
-		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "GET", "/_stampede/faults", "", "127.0.0.1:1", "").Code)
+		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "GET", "/_stampede/faults/fault-1", "", "127.0.0.1:1", "").Code)
+		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "POST", "/_stampede/requests", "", "127.0.0.1:1", "").Code)
 		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "GET", "/_stampede/reset", "", "127.0.0.1:1", "").Code)
 		assert.Equal(t, http.StatusNotFound, adminDo(h, "GET", "/_stampede/nope", "", "127.0.0.1:1", "").Code)
 	})

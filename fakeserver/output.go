@@ -145,6 +145,42 @@ func (s *Server) StreamFault() (f StreamFault, ok bool) {
 	return StreamFault{}, false
 }
 
+// streamPreamble is how many opening events a dialect's stream sends with its first token (stream.go's scripts:
+// Anthropic's message_start, content_block_start and ping; OpenAI's role chunk); a model that has no dialect to go
+// by streams as Anthropic's does.
+func streamPreamble(dialect string) int {
+	if dialect == "openai" {
+		return 1
+	}
+	return 3
+}
+
+// StreamBreak is when fault f breaks a streamed answer whose service runs from start to done, as the handler
+// breaks one: when the answer's event f.After is due — the opening events go with the first token, at done minus
+// the decode time, then one event a token at the output's pace. ok is false when the answer ends first.
+func (s *Server) StreamBreak(f StreamFault, start, done time.Duration) (at time.Duration, ok bool) {
+	first := max(start, done-s.decode)
+	at = first
+	if k := f.After - streamPreamble(s.cfg.Dialect); k > 0 && s.cfg.Output.Tokens > 0 {
+		at += time.Duration(k) * (s.decode / time.Duration(s.cfg.Output.Tokens))
+	}
+	return at, at < done
+}
+
+// Streams reports whether any stream fault is configured, on the server or in a phase: a simulator that streams
+// draws one per served answer only then.
+func (s *Server) Streams() bool {
+	if len(s.cfg.StreamFaults) > 0 {
+		return true
+	}
+	for _, p := range s.cfg.Timeline {
+		if len(p.StreamFaults) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Issue returns a new response id now, for an answer that names its id before it ends (a stream's first event).
 // The id is valid from now on.
 func (s *Server) Issue() uint64 { return s.issue() }

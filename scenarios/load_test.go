@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +112,10 @@ func TestParseErrors(t *testing.T) {
 		{"too many buckets", "duration: 10s", "duration: 10s\nbucket: 1us", `bucket: 1µs buckets over duration + drain (1m10s) would be 70000000, more than the 10000000 a run keeps; use a wider bucket`},
 		{"bad sweep", "strategies:", "sweep: {clients: [10, 0]}\nstrategies:", `sweep.clients[1]: must be within 1–50000000, got 0`},
 		{"no strategies", "strategies:", "strategies: []\nx_strategies:", `unknown field "x_strategies"`},
+		{"request template does not parse", "  clients: 20", "  clients: 20\n  request:\n    body: '{{.Client'", `t.yaml:12:5: fleet.request.body: body:1: unclosed action`},
+		{"request template names an unknown variable", "  clients: 20", "  clients: 20\n  request: {path: '/u/{{.Clinet}}'}", `t.yaml:11:13: fleet.request.path: unknown variable .Clinet (did you mean .Client?)`},
+		{"request header", "  clients: 20", "  clients: 20\n  request:\n    headers:\n      X-Try: '{{.Attempts}}'", `t.yaml:13:7: fleet.request.headers.X-Try: unknown variable .Attempts (did you mean .Attempt?)`},
+		{"request body file missing", "  clients: 20", "  clients: 20\n  request: {body_file: no-such-bodies.jsonl}", `t.yaml:11:13: fleet.request.body_file: open no-such-bodies.jsonl: no such file or directory`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,4 +162,79 @@ func TestUnknownDialect(t *testing.T) {
 	_, err := Parse("d.yaml", []byte(src))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `server.dialect: unknown dialect "antropic" (valid: anthropic, auto, openai, plain)`)
+}
+
+// A path wins over a shipped name only when it is a regular file, and a clash says which was used.
+func TestLoadNameClashes(t *testing.T) {
+	tiny := base
+	cases := []struct {
+		name  string
+		setup func(t *testing.T) // in an empty working directory
+		arg   string
+		want  string // the scenario's name
+		clash string // "" for none
+		err   string
+	}{
+		{"a shipped name", func(*testing.T) {}, "quickstart", "quickstart", "", ""},
+		{"a file named like a shipped scenario", func(t *testing.T) {
+			require.NoError(t, os.WriteFile("quickstart", []byte(tiny), 0o644))
+		}, "quickstart", "t", `"quickstart" is a file here and the name of a shipped scenario: the file is used`, ""},
+		{"a .yaml file named like one", func(t *testing.T) {
+			require.NoError(t, os.WriteFile("quickstart.yaml", []byte(tiny), 0o644))
+		}, "quickstart.yaml", "t", "the file is used", ""},
+		{"the file named explicitly", func(t *testing.T) {
+			require.NoError(t, os.WriteFile("quickstart.yaml", []byte(tiny), 0o644))
+		}, "./quickstart.yaml", "t", "", ""},
+		{"a copy of the shipped file", func(t *testing.T) {
+			b, err := shipped.ReadFile("quickstart.yaml")
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile("quickstart.yaml", b, 0o644))
+		}, "quickstart.yaml", "quickstart", "", ""},
+		{"a directory named like one", func(t *testing.T) {
+			require.NoError(t, os.Mkdir("quickstart", 0o755))
+		}, "quickstart", "quickstart", `"quickstart" is a directory here, not a scenario file: the shipped scenario quickstart is used`, ""},
+		{"a directory named like none", func(t *testing.T) {
+			require.NoError(t, os.Mkdir("mine", 0o755))
+		}, "mine", "", "", `"mine" is a directory, not a scenario file`},
+		{"a typo", func(*testing.T) {}, "quickstrat", "", "", `"quickstrat" is not a file and not one of the shipped scenarios (did you mean "quickstart"?)`},
+		{"a typo with .yaml", func(*testing.T) {}, "herd-after-outag.yaml", "", "", `(did you mean "herd-after-outage"?)`},
+		{"nothing near", func(*testing.T) {}, "zzzzzzzz", "", "", "not one of the shipped scenarios (" + strings.Join(Names(), ", ") + ")"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			tc.setup(t)
+			s, err := Load(tc.arg)
+			if tc.err != "" {
+				require.ErrorIs(t, err, ErrNotFound)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, s.Name)
+			if tc.clash == "" {
+				assert.Empty(t, s.Clash)
+			} else {
+				assert.Contains(t, s.Clash, tc.clash)
+			}
+		})
+	}
+}
+
+// TestBodyFileBesideScenario: a relative body_file is read from the scenario file's directory, wherever the
+// command runs; a missing one is named with the path it was looked for at.
+func TestBodyFileBesideScenario(t *testing.T) {
+	dir := t.TempDir()
+	src := strings.Replace(base, "  clients: 20", "  clients: 20\n  request: {body_file: data/bodies.jsonl}", 1)
+	path := filepath.Join(dir, "s.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
+	_, err := Load(path)
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), path+":11:13: fleet.request.body_file: open "+filepath.Join(dir, "data", "bodies.jsonl")+": no such file or directory")
+
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "data"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data", "bodies.jsonl"), []byte("{}\n"), 0o644))
+	s, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "data", "bodies.jsonl"), s.Fleet.Request.BodyFile)
 }

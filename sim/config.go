@@ -33,10 +33,18 @@ type Fleet struct {
 	// Timeline changes the fleet for a while: an open fleet's rate, a closed fleet's active clients or think
 	// time, as steps or ramps (FleetPhase).
 	Timeline []FleetPhase `yaml:"timeline"`
+	// Stream makes the clients ask for streamed answers (SSE), as most LLM applications do: a stream may break after
+	// it started (server.stream_faults) — an error event or a dropped connection after a 200, which the SDKs do
+	// not retry — and the results carry the time to first token. The live fleet sends "stream": true in the SDK
+	// dialects, reads the events (live_stream.go) and adds the tokens' pace as it read them.
+	Stream bool `yaml:"stream"`
 	// Network is the time of each leg between a client and the server (the request's way there, the answer's
 	// way back), drawn per message; it is outside the server's concurrency and inside the client's timeout
 	// (default none). The live driver adds it around each real request.
 	Network fakeserver.Dist `yaml:"network"`
+	// Request shapes the live fleet's requests (method, path, headers, a body from a template or a file of
+	// bodies); the virtual engine ignores it. See FleetRequest.
+	Request FleetRequest `yaml:"request"`
 }
 
 // Config is everything one run needs besides the strategy.
@@ -142,6 +150,7 @@ func (f Fleet) Validate() error {
 		bad("think", "%w", err)
 	}
 	f.validateTimeline(bad)
+	compileRequest(f.Request, bad)
 	if f.Network != (fakeserver.Dist{}) {
 		if _, err := f.Network.Sampler(); err != nil {
 			bad("network", "%w", err)

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +42,10 @@ type LiveOptions struct {
 	SampleEvery time.Duration
 	// Transport replaces the tuned default (tests).
 	Transport http.RoundTripper
+	// Shard, when its Count is above 1, runs only the clients c with c mod Count == Index (an open fleet: the
+	// same arrivals, each sent by the shard of its client instance), so that the Count shards together are the
+	// whole fleet; the run then carries its latency histograms (results.Run.LatencyHist) for the merge.
+	Shard results.Shard
 
 	clock liveClock // tests: a clock of their own (default: the real one)
 	wire  liveWire  // tests: a transport of their own (default: HTTP to Target)
@@ -67,6 +71,8 @@ type live struct {
 	dropped int64
 	late    int64
 	lag     time.Duration // summed over requests: actual start − intended start
+	paceSum float64       // streamed answers: tokens per second after the first, summed
+	paceN   int
 }
 
 // liveClient is one client instance: its strategy state (used by one request at a time: clients of an open fleet
@@ -117,18 +123,22 @@ func (c realClock) after(d time.Duration) (<-chan time.Time, func() bool) {
 
 // liveWire sends one attempt and reads how it ended: over HTTP, or in tests from a script.
 type liveWire interface {
-	// send sends attempt a and returns its outcome, with the id of a successful answer (sessions build on it);
-	// ok is false when the run's context ended first.
-	send(ctx context.Context, a wireAttempt) (o strategies.Outcome, respID string, ok bool)
+	// send sends attempt a and returns its outcome, with the id of a successful answer (sessions build on it) and,
+	// for a streamed answer, its tokens' timing; ok is false when the run's context ended first.
+	send(ctx context.Context, a wireAttempt) wireResult
 }
 
-// wireAttempt is what the wire needs to shape one attempt.
-type wireAttempt struct {
-	client  int    // the client instance (its API key is client mod keys)
-	number  int    // the attempt's number (X-Stainless-Retry-Count)
-	idemKey string // the request's idempotency key: the same on every attempt
-	prevID  string // the response id a session builds on ("" for none)
+// wireResult is how one attempt ended on the wire.
+type wireResult struct {
+	o      strategies.Outcome
+	respID string
+	ok     bool
+	stream streamRead // a streamed answer: when its first and last tokens came (tokens 0: not streamed)
 }
+
+// wireAttempt is what the wire needs to shape one attempt: the request's values (live_request.go), the attempt's
+// number and the response id a session builds on among them.
+type wireAttempt = requestVars
 
 // RunLive runs one strategy against the server at opts.Target in real time and measures it as the virtual engine
 // does. It returns the run gathered so far when ctx is cancelled (with ctx's error).
@@ -172,7 +182,7 @@ func newLive(cfg Config, strat strategies.Strategy, opts LiveOptions) (*live, er
 		if err != nil {
 			return nil, err
 		}
-		l.wire, l.idStyle = w, w.dialect.idPrefix
+		l.wire, l.idStyle = w, w.shape.dialect.idPrefix
 	}
 	l.m.init(cfg, 0, l.horizon())
 	return l, nil
@@ -198,8 +208,11 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 		l.clock = realClock{start: time.Now()}
 	}
 
-	clients := make([]*liveClient, cfg.Fleet.Clients)
+	clients := make([]*liveClient, cfg.Fleet.Clients) // nil: a client of another shard
 	for i := range clients {
+		if !l.opts.Shard.Holds(i) {
+			continue
+		}
 		c := &liveClient{strat: l.life.strat.NewClient(), rng: *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))}
 		seedClient(c.strat, cfg.Seed, i)
 		clients[i] = c
@@ -211,6 +224,9 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 		l.open(runCtx, clients, &wg)
 	default:
 		for i, c := range clients {
+			if c == nil {
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -223,15 +239,27 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, c := range clients { // sessions still running count as they stand
-		sessionEnd(&l.m, &c.sess)
+		if c != nil {
+			sessionEnd(&l.m, &c.sess)
+		}
+	}
+	var hist *results.LatencyHist
+	if l.opts.Shard.Count > 1 {
+		var err error
+		if hist, err = l.m.latencyHist(); err != nil {
+			return results.Run{}, fmt.Errorf("%w: %w", ErrLive, err)
+		}
 	}
 	r := l.m.result(runScope{
 		strategy: l.life.strat.Name(), now: int64(min(l.now(), l.horizon())), end: int64(cfg.Duration), horizon: l.horizon(),
 		timeline: timelineOf(cfg), sessions: l.life.session != 0,
 	})
-	r.Dropped, r.Late = l.dropped, l.late
+	r.Dropped, r.Late, r.LatencyHist = l.dropped, l.late, hist
 	if l.m.requests > 0 {
 		r.LagMs = round3(float64(l.lag) / float64(l.m.requests) / 1e6)
+	}
+	if l.paceN > 0 {
+		r.OutputTokensPerS = round3(l.paceSum / float64(l.paceN))
 	}
 	if l.opts.ServerLag != nil {
 		r.ServerLagMs = round3(float64(l.opts.ServerLag()) / 1e6)
@@ -321,13 +349,16 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 	}
 	arr := newArrivals(l.cfg, &l.life)
 	for at := arr.next(0); at < l.life.end; at = arr.next(at) {
+		c := arr.client(len(clients))
+		if clients[c] == nil {
+			continue // another shard's arrival
+		}
 		if !l.sleepUntil(ctx, time.Duration(at)) {
 			break
 		}
 		select {
-		case work <- arrival{at: time.Duration(at), client: arr.client(len(clients))}:
+		case work <- arrival{at: time.Duration(at), client: c}:
 		default:
-			arr.client(len(clients)) // the dropped arrival's client still takes its turn
 			l.mu.Lock()
 			l.dropped++
 			l.mu.Unlock()
@@ -343,7 +374,7 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Duration) {
 	c.mu.Lock()
 	c.reqs++
-	key := "stampede-" + strconv.FormatUint(l.cfg.Seed, 10) + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(c.reqs)
+	v := newRequestVars(l.cfg.Seed, l.cfg.Fleet.Keys, i, c.reqs)
 	if l.life.session != 0 {
 		c.sess |= sessActive
 	}
@@ -365,6 +396,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 		prev := c.prevID
 		c.mu.Unlock()
 		var id string
+		var st streamRead
 		switch {
 		case reject:
 			l.mu.Lock()
@@ -377,13 +409,16 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			}
 			continue // the held send is admitted now
 		case l.life.hedge.copies >= 2:
-			l.hedged(ctx, i, c, &r, key, prev)
+			v.PreviousID = prev
+			l.hedged(ctx, i, c, &r, v)
 			return
 		default:
-			var ok bool
-			if a.Outcome, id, ok = l.transmit(ctx, i, int(r.number), key, prev); !ok {
+			v.Attempt, v.PreviousID = int(r.number), prev
+			res := l.transmit(ctx, v)
+			if !res.ok {
 				return // the run ended under it: unfinished
 			}
+			a.Outcome, id, st = res.o, res.respID, res.stream
 		}
 		now = l.now()
 		c.mu.Lock()
@@ -391,29 +426,37 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 		if l.life.session != 0 {
 			l.sessionAfter(c, i, a.Outcome.OK(), id)
 		}
-		st := l.life.settle(&l.m, c.strat, i, &r, int64(now), &a, &c.rng, &d)
+		if a.Outcome.OK() {
+			l.streamed(st, start)
+		}
+		next := l.life.settle(&l.m, c.strat, i, &r, int64(now), &a, &c.rng, &d)
 		l.mu.Unlock()
 		c.mu.Unlock()
-		if st != stepRetry || !l.sleepUntil(ctx, now+d.Wait) {
+		if next != stepRetry || !l.sleepUntil(ctx, now+d.Wait) {
 			return
 		}
 	}
 }
 
-// transmit sends attempt number of client i's request and records what the wire showed.
-func (l *live) transmit(ctx context.Context, i, number int, key, prev string) (strategies.Outcome, string, bool) {
+// transmit sends attempt v.Attempt of client v.Client's request and records what the wire showed.
+func (l *live) transmit(ctx context.Context, v wireAttempt) wireResult {
 	sent := int64(l.now())
 	l.mu.Lock()
-	l.m.attempt(sent, number)
+	l.m.attempt(sent, v.Attempt)
 	l.mu.Unlock()
-	o, id, ok := l.wire.send(ctx, wireAttempt{client: i, number: number, idemKey: key, prevID: prev})
-	if !ok || l.now() > l.horizon() {
-		return o, id, false // the run ended under it
+	res := l.wire.send(ctx, v)
+	if !res.ok || l.now() > l.horizon() {
+		res.ok = false // the run ended under it
+		return res
 	}
-	t := int64(l.now())
+	t, o := int64(l.now()), res.o
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
+	case o.Err == strategies.ErrStream:
+		l.m.admit(sent)
+		l.m.serve(0, true, false)
+		l.m.streamBroken(t)
 	case o.Err == strategies.ErrTimeout:
 		l.m.admit(sent)
 		l.m.timeout(t)
@@ -424,7 +467,20 @@ func (l *live) transmit(ctx context.Context, i, number int, key, prev string) (s
 	default:
 		l.m.reject(t, o.Status, reasonOf(o.Status))
 	}
-	return o, id, true
+	return res
+}
+
+// streamed records a streamed answer's timing: the first token of a successful request's answer, for a request
+// that started at start, and the pace of its tokens. Called with l.mu held.
+func (l *live) streamed(st streamRead, start time.Duration) {
+	if st.tokens == 0 {
+		return
+	}
+	l.m.firstToken(int64(st.first), int64(start))
+	if st.tokens > 1 && st.last > st.first {
+		l.paceSum += float64(st.tokens-1) / (st.last - st.first).Seconds()
+		l.paceN++
+	}
 }
 
 // sessionAfter keeps a session client's conversation state after an attempt: a success's response id becomes what
@@ -440,27 +496,21 @@ func (l *live) sessionAfter(c *liveClient, i int, ok bool, id string) {
 }
 
 // copyEnd is how one copy of a hedged request ended.
-type copyEnd struct {
-	o  strategies.Outcome
-	id string
-	ok bool
-}
+type copyEnd = wireResult
 
 // hedged runs a hedged request whose first copy the client has admitted (the life cycle's hedging rules,
 // hedge.go): another copy every hedging delay while none has succeeded, the first success wins, and a fatal
 // answer or the failure of every copy ends the request. Copies still out when it ends are abandoned: their
 // answers are read and dropped, as the simulator's server serves them and nobody waits.
-func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, key, prev string) {
+func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, v wireAttempt) {
 	hp := l.life.hedge
 	ends := make(chan copyEnd, hp.copies)
 	send := func(n int, prev string) {
-		go func() {
-			o, id, ok := l.transmit(ctx, i, n, key, prev)
-			ends <- copyEnd{o: o, id: id, ok: ok}
-		}()
+		v.Attempt, v.PreviousID = n, prev
+		go func(v wireAttempt) { ends <- l.transmit(ctx, v) }(v)
 	}
 	sent, out := 1, 1
-	send(0, prev)
+	send(0, v.PreviousID)
 	launch := func() bool { // one more copy, if the client admits it at once
 		c.mu.Lock()
 		var a strategies.Attempt
@@ -492,7 +542,10 @@ func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, ke
 			c.mu.Lock()
 			l.mu.Lock()
 			if l.life.session != 0 {
-				l.sessionAfter(c, i, e.o.OK(), e.id)
+				l.sessionAfter(c, i, e.o.OK(), e.respID)
+			}
+			if e.o.OK() {
+				l.streamed(e.stream, time.Duration(r.start))
 			}
 			a.Outcome = e.o
 			mv := l.life.settleCopy(c.strat, i, r, int64(now), &a, &c.rng, &d)
@@ -535,10 +588,10 @@ func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, ke
 type httpWire struct {
 	hc       *http.Client
 	base     *url.URL
-	dialect  liveDialect
-	keys     int
+	shape    *requestShape
 	timeout  time.Duration
 	sessions bool // read a success's body for its id
+	stream   bool // ask for streamed answers and read their events
 	clock    func() liveClock
 	net      *network   // legs added around each request (fleet.network), nil for none
 	netMu    sync.Mutex // guards net's stream: the drivers' goroutines share it
@@ -549,7 +602,7 @@ func newHTTPWire(l *live, opts LiveOptions) (*httpWire, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("%w: target %q is not an http(s) URL", ErrLive, opts.Target)
 	}
-	d, err := lookupDialect(opts.Dialect)
+	shape, err := newRequestShape(l.cfg, opts.Dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -573,13 +626,13 @@ func newHTTPWire(l *live, opts LiveOptions) (*httpWire, error) {
 	return &httpWire{
 		net:  nw,
 		hc:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		base: base, dialect: d, keys: max(l.cfg.Fleet.Keys, 1), timeout: time.Duration(l.life.timeout),
-		sessions: l.life.session != 0, clock: func() liveClock { return l.clock },
+		base: base, shape: shape, timeout: time.Duration(l.life.timeout),
+		sessions: l.life.session != 0, stream: l.cfg.Fleet.Stream, clock: func() liveClock { return l.clock },
 	}, nil
 }
 
 // send sends one HTTP request and reads its outcome; ok is false when the run's context ended first.
-func (w *httpWire) send(ctx context.Context, at wireAttempt) (o strategies.Outcome, respID string, ok bool) {
+func (w *httpWire) send(ctx context.Context, at wireAttempt) wireResult {
 	actx := ctx
 	if w.timeout > 0 {
 		var cancel context.CancelFunc
@@ -589,11 +642,11 @@ func (w *httpWire) send(ctx context.Context, at wireAttempt) (o strategies.Outco
 	if !w.leg(actx) { // the request's way to the server
 		return w.cut(ctx, actx)
 	}
-	o, respID, ok = w.exchange(ctx, actx, at)
-	if !ok || !w.leg(actx) { // the answer's way back
+	res := w.exchange(ctx, actx, at)
+	if !res.ok || !w.leg(actx) { // the answer's way back
 		return w.cut(ctx, actx)
 	}
-	return o, respID, true
+	return res
 }
 
 // leg waits out one network leg (fleet.network); false when the attempt's context ended first.
@@ -608,45 +661,52 @@ func (w *httpWire) leg(ctx context.Context) bool {
 	defer tm.Stop()
 	select {
 	case <-tm.C:
-		return true
+		return ctx.Err() == nil // both may be ready on a busy machine: the deadline wins
 	case <-ctx.Done():
 		return false
 	}
 }
 
 // cut is how an attempt ends when its context ended under it: the run's end (not ok), or the attempt's timeout.
-func (w *httpWire) cut(ctx, actx context.Context) (strategies.Outcome, string, bool) {
+func (w *httpWire) cut(ctx, actx context.Context) wireResult {
 	if ctx.Err() != nil {
-		return strategies.Outcome{}, "", false
+		return wireResult{}
 	}
 	if errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
+		return wireResult{o: strategies.Outcome{Err: strategies.ErrTimeout}, ok: true}
 	}
-	return strategies.Outcome{}, "", false
+	return wireResult{}
 }
 
-// exchange sends the HTTP request and reads its answer.
-func (w *httpWire) exchange(ctx, actx context.Context, at wireAttempt) (o strategies.Outcome, respID string, ok bool) {
-	req, err := w.dialect.build(actx, w.base, at.client%w.keys, w.keys, at.prevID)
+// exchange sends the HTTP request and reads its answer: a streamed one event by event (live_stream.go).
+func (w *httpWire) exchange(ctx, actx context.Context, at wireAttempt) wireResult {
+	at.Stream = w.stream
+	req, err := w.shape.build(actx, w.base, &at)
 	if err != nil {
-		return strategies.Outcome{Err: strategies.ErrConn}, "", ctx.Err() == nil
-	}
-	if w.dialect.sdkHeaders || at.number > 0 {
-		// What the Stainless SDKs send on every attempt; a plain client says only that an attempt is a retry.
-		req.Header.Set("X-Stainless-Retry-Count", strconv.Itoa(at.number))
-	}
-	if w.dialect.sdkHeaders {
-		req.Header.Set("Idempotency-Key", at.idemKey)
+		return wireResult{o: strategies.Outcome{Err: strategies.ErrConn}, ok: ctx.Err() == nil}
 	}
 	resp, err := w.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return strategies.Outcome{}, "", false
+			return wireResult{}
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(actx.Err(), context.DeadlineExceeded) {
-			return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
+			return wireResult{o: strategies.Outcome{Err: strategies.ErrTimeout}, ok: true}
 		}
-		return strategies.Outcome{Err: strategies.ErrConn}, "", true
+		return wireResult{o: strategies.Outcome{Err: strategies.ErrConn}, ok: true}
+	}
+	defer resp.Body.Close()
+	res := wireResult{o: strategies.ParseOutcome(resp.StatusCode, resp.Header.Get, w.clock().wall()), ok: true}
+	if res.o.OK() && w.stream && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		st, rerr := readStream(io.LimitReader(resp.Body, 64<<20), w.shape.dialect.name, w.clock().now)
+		switch {
+		case rerr != nil && ctx.Err() != nil:
+			return wireResult{}
+		case rerr != nil && errors.Is(actx.Err(), context.DeadlineExceeded):
+			return wireResult{o: strategies.Outcome{Err: strategies.ErrTimeout}, ok: true}
+		}
+		res.o, res.respID, res.stream = st.outcome(res.o), st.respID, st
+		return res
 	}
 	var body []byte
 	var rerr error
@@ -655,18 +715,16 @@ func (w *httpWire) exchange(ctx, actx context.Context, at wireAttempt) (o strate
 	} else {
 		_, rerr = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	}
-	resp.Body.Close()
 	if rerr != nil && ctx.Err() != nil {
-		return strategies.Outcome{}, "", false
+		return wireResult{}
 	}
 	if rerr != nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
+		return wireResult{o: strategies.Outcome{Err: strategies.ErrTimeout}, ok: true}
 	}
-	o = strategies.ParseOutcome(resp.StatusCode, resp.Header.Get, w.clock().wall())
-	if o.OK() {
-		respID = responseID(body)
+	if res.o.OK() {
+		res.respID = responseID(body)
 	}
-	return o, respID, true
+	return res
 }
 
 // reasonOf guesses, from the status alone, why a server refused: what a client can tell.
@@ -691,73 +749,4 @@ func responseID(body []byte) string {
 		return ""
 	}
 	return v.ID
-}
-
-// liveDialect builds the requests of one API dialect.
-type liveDialect struct {
-	name       string
-	idPrefix   string
-	sdkHeaders bool // send what the SDKs send on every attempt: X-Stainless-Retry-Count and Idempotency-Key
-	build      func(ctx context.Context, base *url.URL, key, keys int, prevID string) (*http.Request, error)
-}
-
-func lookupDialect(name string) (liveDialect, error) {
-	switch name {
-	case "", "plain":
-		return liveDialect{name: "plain", idPrefix: "req", build: func(ctx context.Context, base *url.URL, key, keys int, prevID string) (*http.Request, error) {
-			target := base.String()
-			if prevID != "" {
-				u := *base
-				q := u.Query()
-				q.Set("previous_id", prevID)
-				u.RawQuery = q.Encode()
-				target = u.String()
-			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-			if err == nil && keys > 1 {
-				req.Header.Set("X-Api-Key", "stampede-key-"+strconv.Itoa(key))
-			}
-			return req, err
-		}}, nil
-	case "anthropic":
-		return liveDialect{name: name, idPrefix: "msg", sdkHeaders: true, build: func(ctx context.Context, base *url.URL, key, _ int, prevID string) (*http.Request, error) {
-			body := map[string]any{"model": "claude-stampede", "max_tokens": 16,
-				"messages": []map[string]string{{"role": "user", "content": "ping"}}}
-			if prevID != "" {
-				body["previous_message_id"] = prevID
-			}
-			req, err := jsonRequest(ctx, base, "/v1/messages", body)
-			if err == nil {
-				req.Header.Set("x-api-key", "sk-ant-stampede-"+strconv.Itoa(key))
-				req.Header.Set("anthropic-version", "2023-06-01")
-			}
-			return req, err
-		}}, nil
-	case "openai":
-		return liveDialect{name: name, idPrefix: "chatcmpl", sdkHeaders: true, build: func(ctx context.Context, base *url.URL, key, _ int, prevID string) (*http.Request, error) {
-			body := map[string]any{"model": "gpt-stampede", "messages": []map[string]string{{"role": "user", "content": "ping"}}}
-			if prevID != "" {
-				body["previous_response_id"] = prevID
-			}
-			req, err := jsonRequest(ctx, base, "/v1/chat/completions", body)
-			if err == nil {
-				req.Header.Set("Authorization", "Bearer sk-stampede-"+strconv.Itoa(key))
-			}
-			return req, err
-		}}, nil
-	}
-	return liveDialect{}, fmt.Errorf("%w: unknown dialect %q (valid: anthropic, openai, plain)", ErrLive, name)
-}
-
-func jsonRequest(ctx context.Context, base *url.URL, path string, body any) (*http.Request, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	u := base.JoinPath(path)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(b))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, err
 }

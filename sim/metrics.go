@@ -15,6 +15,7 @@ const (
 	lblTimeout = 600 + iota
 	lblConn
 	lblLocal
+	lblStream
 	nLabels
 )
 
@@ -30,7 +31,9 @@ type metrics struct {
 	failedBy                                                    [nLabels]int64
 	stoppedBy                                                   [strategies.NumStopReasons]int64
 	perRequest, byNumber                                        []int64
-	ok, fail                                                    hist // latency of requests that succeeded, failed
+	ok, fail                                                    hist  // latency of requests that succeeded, failed
+	ttft                                                        *hist // streamed answers: from the request's start to the first token of its successful attempt
+	streamsBroken                                               int64 // streamed answers that broke after they started
 
 	served, abandoned, bg, hungs int64
 	busyAll, busyWasted          float64 // ns of unit time: all, and spent on requests nobody waited for any more
@@ -168,6 +171,20 @@ func (m *metrics) integrate(t int64, queue, busy int) {
 	}
 }
 
+// firstToken records the first token of a streamed request's successful attempt, at t, for a request that started
+// at start.
+func (m *metrics) firstToken(t, start int64) {
+	if m.ttft == nil {
+		h := newHist()
+		m.ttft = &h
+	}
+	m.ttft.record((t - start) / int64(time.Microsecond))
+}
+
+// streamBroken counts a streamed answer that broke after it started (its end, an ErrStream, is recorded by finish
+// or retried).
+func (m *metrics) streamBroken(int64) { m.streamsBroken++ }
+
 // finish records the end of a request that started at start and made number+1 attempts.
 func (m *metrics) finish(t, start int64, number int, ok bool, o *strategies.Outcome, stop strategies.StopReason) {
 	us := (t - start) / int64(time.Microsecond)
@@ -197,6 +214,8 @@ func label(o *strategies.Outcome) int {
 		return lblConn
 	case strategies.ErrLocal:
 		return lblLocal
+	case strategies.ErrStream:
+		return lblStream
 	}
 	if o.Status < 0 || o.Status >= 600 {
 		return 0
@@ -212,6 +231,8 @@ func labelName(i int) string {
 		return "connection"
 	case lblLocal:
 		return "local"
+	case lblStream:
+		return "stream"
 	}
 	return strconv.Itoa(i)
 }
@@ -284,6 +305,11 @@ func (m *metrics) result(sc runScope) results.Run {
 			r.Server.Rejected[fakeserver.ReasonNames[i]] = n
 		}
 	}
+	if m.ttft != nil {
+		l := m.ttft.latency()
+		r.TTFTMs = &l
+	}
+	r.StreamsBroken = m.streamsBroken
 	r.Server.Background = m.bg
 	r.Server.Hung = m.hungs
 	r.Server.WastedShare = round3(ratio(m.busyWasted, m.busyAll))
@@ -318,10 +344,16 @@ func (m *metrics) result(sc runScope) results.Run {
 		r.Server.Utilization = round3(busy / (float64(sc.now) * float64(m.capacity)))
 	}
 
-	// Herd figures over the active buckets.
+	herd(&r, m.bucket)
+	return r
+}
+
+// herd fills the run's herd figures from its offered series (buckets of width bucket ns): the busiest bucket
+// per second, and its ratio to the mean over the active buckets (first to last bucket with an attempt).
+func herd(r *results.Run, bucket int64) {
 	first, last, peak := -1, -1, int64(0)
 	var sum int64
-	for i, v := range s.Offered {
+	for i, v := range r.Series.Offered {
 		if v > 0 {
 			if first < 0 {
 				first = i
@@ -331,13 +363,13 @@ func (m *metrics) result(sc runScope) results.Run {
 		sum += v
 		peak = max(peak, v)
 	}
-	secs := bw / float64(time.Second)
+	secs := float64(bucket) / float64(time.Second)
 	r.PeakAttemptsPerS = float64(peak) / secs
+	r.PeakToMean = 0
 	if first >= 0 {
 		mean := float64(sum) / float64(last-first+1)
 		r.PeakToMean = round3(ratio(float64(peak), mean))
 	}
-	return r
 }
 
 func ratio(a, b float64) float64 {

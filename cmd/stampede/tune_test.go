@@ -32,7 +32,7 @@ func TestTuneUsageErrors(t *testing.T) {
 		{"bad --only", []string{"tune", "--vary", "max_retries=1", "--only", "ful-jitter"}, []string{`did you mean "full-jitter"?`}},
 		{"no seeds", []string{"tune", "--vary", "max_retries=1", "--seeds", "0"}, []string{"--seeds must be ≥ 1"}},
 		{"merge nothing", []string{"merge"}, []string{"requires at least 1 arg"}},
-		{"merge a plain run", []string{"merge", "../../reports/testdata/herd.json"}, []string{"file 1 is not the result of stampede tune"}},
+		{"merge a plain run", []string{"merge", "../../reports/testdata/herd.json"}, []string{"is the result of neither `stampede tune --shard` nor `stampede fleet --shard`"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
