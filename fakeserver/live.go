@@ -57,16 +57,17 @@ func (s *Server) LimitStatesFor(dst []LimitState, now time.Duration, key, model 
 // except the capacity and the timeline, which need a fresh server; that is, next's chain of stages, each of which
 // may keep state of its counterpart on s (fail-first counts per key; the levels of a rate limit's buckets present
 // at the same index and scope, brought up to now at the old rate, then cut down to the new size, where a new one
-// starts full). The phase in force applies to the new stages. The models of a server that has them stay as they
+// starts full; a knock-down's offered load and state; the rejection work done so far). The phase in force applies
+// to the new stages. The models of a server that has them stay as they
 // are (a change of models needs a fresh server); a change of the server's service fields changes a server of one
 // model. next is not usable afterwards.
 func (s *Server) Adopt(now time.Duration, next *Server) {
-	for i, st := range next.refs.stages {
+	for i, st := range next.built {
 		a, ok := st.(adopter)
 		if !ok {
 			continue
 		}
-		for j, old := range s.refs.stages {
+		for j, old := range s.built {
 			if s.kinds[j] == next.kinds[i] {
 				a.adopt(s, now, old)
 			}
@@ -76,7 +77,8 @@ func (s *Server) Adopt(now time.Duration, next *Server) {
 	s.cfg = next.cfg
 	s.cfg.Capacity, s.cfg.Timeline, s.cfg.Models = capacity, timeline, models
 	s.raUnit = next.raUnit
-	s.plain, s.refs, s.kinds, s.settles, s.phasers, s.limiters = next.plain, next.refs, next.kinds, next.settles, next.phasers, next.limiters
+	s.plain, s.refs, s.built, s.kinds, s.settles = next.plain, next.refs, next.built, next.kinds, next.settles
+	s.phasers, s.limiters, s.slowers, s.rejecters = next.phasers, next.limiters, next.slowers, next.rejecters
 	if len(next.pools) == len(s.pools) {
 		for i := range s.pools {
 			p, n := &s.pools[i], &next.pools[i]

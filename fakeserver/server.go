@@ -110,16 +110,19 @@ type Server struct {
 	raUnit time.Duration // Retry-After precision in seconds format
 
 	// the admission chains and the stages that implement each hook, in chain order
-	plain    chain    // the chain of a request without a reference to an earlier response
-	refs     chain    // the chain of a request with one: every stage
-	kinds    []string // the kind of each stage in refs, for Adopt
-	settles  bool     // some stage settles
-	phasers  []phaser
-	limiters []limiter
-	ans      Answer       // the scratch answer a stage fills when it refuses
-	took     [8]tookFrom  // the buckets the request going through the chain took from (see passed)
-	ntook    int          // how many of took are in use
-	limitBuf []LimitState // scratch for LimitState
+	plain     chain    // the chain of a request without a reference to an earlier response
+	refs      chain    // the chain of a request with one: every stage that admits
+	built     []stage  // every stage, aside ones included, in order
+	kinds     []string // the kind of each stage in built, for Adopt
+	settles   bool     // some stage settles
+	phasers   []phaser
+	limiters  []limiter
+	slowers   []slower     // nil unless a stage slows the service
+	rejecters []rejecter   // nil unless a stage hears of rejections
+	ans       Answer       // the scratch answer a stage fills when it refuses
+	took      [8]tookFrom  // the buckets the request going through the chain took from (see passed)
+	ntook     int          // how many of took are in use
+	limitBuf  []LimitState // scratch for LimitState
 
 	// the service: one pool per model (one for a server without models), each holding a range of the units
 	pools    []pool
@@ -298,26 +301,25 @@ func (s *Server) Valid(id uint64) bool { return id >= 1 && id <= s.issued }
 // Arrive admits or rejects a request at instant now. When it is rejected, *a is the answer (a is written only
 // then). When it starts at once, unit is the unit serving it and done the instant its service ends: the caller
 // must call Finish(done, unit) then.
-// The request goes through the chain of stages the configuration asks for (see stage.go; in this order: outage,
-// invalid session reference, fail-first, faults, rate limits, token limits) and then to the service of its model
-// (stage_capacity.go): it starts on a free unit, or waits in the queue, or gets the overload answer. A model the
-// server does not host gets a 404 before any stage.
+// The request goes through the chain of stages the configuration asks for (see stage.go; in this order:
+// knock-down, outage, invalid session reference, fail-first, faults, rate limits, token limits) and then to the
+// service of its model (stage_capacity.go): it starts on a free unit, or waits in the queue, or gets the overload
+// answer. A model the server does not host gets a 404 before any stage (a knock-down still counts the arrival).
+// Every answered rejection, whatever turned it away, is told to the stages that hear of rejections (stage.go).
 func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, unit int, done time.Duration) {
 	p := &s.pools[0]
 	if r.Model != 0 {
 		if uint32(r.Model) >= uint32(len(s.pools)) {
-			*a = Answer{Status: 404, Reason: ReasonUnknownModel}
-			return Rejected, 0, 0
+			return s.notHosted(now, r, a), 0, 0
 		}
 		p = &s.pools[r.Model]
 	}
 	took := false
-	c := &s.plain
-	if r.PrevID != 0 {
-		c = &s.refs
-	}
-	if len(c.stages) > 0 {
+	if c := s.chainOf(&r); len(c.stages) > 0 {
 		if v = s.admit(c, now, r, a); v != pass {
+			if v == Rejected && s.rejecters != nil && !a.Refused {
+				s.rejected(now)
+			}
 			return v, 0, 0
 		}
 		took = s.ntook > 0
@@ -335,7 +337,63 @@ func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, uni
 		return Queued, 0, 0
 	}
 	s.overloaded(p, now, &r, took, a)
+	if s.rejecters != nil {
+		s.rejected(now)
+	}
 	return Rejected, 0, 0
+}
+
+// notHosted answers request r, which names a model the server does not host, with a 404 at now. The answer is
+// an answered rejection, and the request an arrival: the rejecters hear of it and a knock-down counts it in the
+// offered load, as they would a request turned away by a stage.
+func (s *Server) notHosted(now time.Duration, r Request, a *Answer) Verdict {
+	if k := s.knockdown(); k != nil {
+		k.admit(s, now, r, nil)
+	}
+	*a = Answer{Status: 404, Reason: ReasonUnknownModel}
+	if s.rejecters != nil {
+		s.rejected(now)
+	}
+	return Rejected
+}
+
+// rejected tells every rejecter of an answered rejection at now.
+func (s *Server) rejected(now time.Duration) {
+	for _, x := range s.rejecters {
+		x.rejected(s, now)
+	}
+}
+
+// Speed is the share of their full speed at which the service units work on a request that starts at instant
+// now: 1, or less while a knock-down or the cost of rejections slows them (see Knockdown and RejectionCost). It is
+// the server's, every model's pool alike.
+func (s *Server) Speed(now time.Duration) float64 {
+	sp := 1.0
+	for _, x := range s.slowers {
+		sp *= x.speed(s, now)
+	}
+	return sp
+}
+
+// KnockedDown reports whether an overload knock-down (Config.Knockdown) is in force at instant now, and the
+// instants at which the server went down and came back up, alternately (the last 1,024 at most). The slice is the
+// server's own: read it before the next call.
+func (s *Server) KnockedDown(now time.Duration) (down bool, changes []time.Duration) {
+	if k := s.knockdown(); k != nil {
+		k.advance(now)
+		return k.down, k.changes
+	}
+	return false, nil
+}
+
+// knockdown is the server's knock-down stage, nil without one.
+func (s *Server) knockdown() *knockdownStage {
+	for _, st := range s.built {
+		if k, ok := st.(*knockdownStage); ok {
+			return k
+		}
+	}
+	return nil
 }
 
 // admit runs request r through chain c: pass when every stage lets it through (s.took then holds the buckets it

@@ -13,6 +13,7 @@ import (
 // overload answer, stage_capacity.go — ends every chain.
 //
 //	order  stage        what it does                                                       file
+//	5      knockdown    counts every arrival; overload knocks the service's speed down      stage_knockdown.go
 //	10     outage       a timeline outage answers, refuses or hangs every arrival           stage_outage.go
 //	20     session      a reference to a response id the server never issued: 400          stage_session.go
 //	                    (always built; only requests that carry a reference go through it)
@@ -22,6 +23,8 @@ import (
 //	60     token_limits RPM, ITPM, OTPM, TPM: global or per key, per model or model class   stage_tokens.go
 //	—      service      the request's model: a free unit serves it, or it waits in the      stage_capacity.go,
 //	                    model's queue, or: overload                                          models.go
+//	aside  rejection_cost  answered rejections take a share of every model's units' time   stage_rejectcost.go
+//	                    (order 70, in no chain: it hears of rejections and slows the service)
 //
 // A new admission feature (a token limit per key or per model) is a new file: its configuration
 // type (and one field of Config that holds it), a stage type, and an init function that registers a stageKind
@@ -77,6 +80,27 @@ type limiter interface {
 	states(s *Server, dst []LimitState, now time.Duration, key, model int) []LimitState
 }
 
+// slower is a stage that slows the service: speed is the share of their full speed, in (0, 1], at which the
+// units work on a request that starts at instant now. It is server-wide: Server.start divides the work of a
+// request that starts in any model's pool (its drawn service time, scaled by the phase's latency, plus its decode
+// time and the pool's concurrency penalty) by the product of every slower's speed. A server without one computes
+// service times as it always did.
+type slower interface {
+	speed(s *Server, now time.Duration) float64
+}
+
+// rejecter is a stage told of every attempt the server turns away with an answer (a status; a refused
+// connection and a hung request are not answers): rejected is called at instant now, once the answer is decided.
+type rejecter interface {
+	rejected(s *Server, now time.Duration)
+}
+
+// aside is a stage that only hooks: it is built and its hooks are called, but it is not in the chain, and no
+// request goes through its admit.
+type aside interface {
+	aside()
+}
+
 // adopter is a stage whose state carries over a live change of configuration (Server.Adopt): adopt takes what
 // it keeps from old, the stage of the same kind in the server being changed, at instant now.
 type adopter interface {
@@ -128,16 +152,25 @@ func (r *registry) build(s *Server, c *Config, keys int) {
 		if st == nil {
 			continue
 		}
-		s.refs.add(st)
-		if !k.refs {
-			s.plain.add(st)
+		if _, ok := st.(aside); !ok {
+			s.refs.add(st)
+			if !k.refs {
+				s.plain.add(st)
+			}
 		}
+		s.built = append(s.built, st)
 		s.kinds = append(s.kinds, k.name)
 		if p, ok := st.(phaser); ok {
 			s.phasers = append(s.phasers, p)
 		}
 		if l, ok := st.(limiter); ok {
 			s.limiters = append(s.limiters, l)
+		}
+		if x, ok := st.(slower); ok {
+			s.slowers = append(s.slowers, x)
+		}
+		if x, ok := st.(rejecter); ok {
+			s.rejecters = append(s.rejecters, x)
 		}
 	}
 }

@@ -60,6 +60,15 @@ func newPool(c *Config, i, lo int) pool {
 	return p
 }
 
+// unitsInForce is the number of units that may serve now, every model's (a phase may scale a pool's).
+func (s *Server) unitsInForce() int {
+	n := 0
+	for i := range s.pools {
+		n += s.pools[i].capacity
+	}
+	return n
+}
+
 // poolOfUnit returns the index of the pool unit u belongs to.
 func (s *Server) poolOfUnit(u int) int {
 	for i := 1; i < len(s.pools); i++ {
@@ -72,11 +81,15 @@ func (s *Server) poolOfUnit(u int) int {
 
 // overloaded fills *a with the overload answer of pool p to request r, which found its capacity and queue full at
 // now: a computed Retry-After is the expected time for the queue ahead of it to drain, and, when the request took
-// from buckets (took), the answer carries the state of the tightest.
+// from buckets (took), the answer carries the state of the tightest. The drain time is at the units' speed
+// (Speed), which a knock-down or the cost of rejections lowers for every pool alike.
 func (s *Server) overloaded(p *pool, now time.Duration, r *Request, took bool, a *Answer) {
 	var est time.Duration
 	if p.overload.kind == raComputed {
 		est = time.Duration(float64(p.queue.n+1) * p.svcMean * p.latency / float64(max(p.capacity, 1)))
+		if s.slowers != nil {
+			est = time.Duration(float64(est) / s.Speed(now))
+		}
 	}
 	s.answer(now, &p.overload, ReasonOverload, est, a)
 	if took {
@@ -98,7 +111,8 @@ func (s *Server) take(p *pool) int {
 
 // start begins serving request r on unit u of pool p at now and returns when it ends: a drawn service time (the time
 // to first token), scaled by the phase's latency, plus the answer's decode time and the concurrency penalty for every
-// unit of the pool then busy. The decode time (output.go) is the request's own output ÷ the server's pace when the
+// unit of the pool then busy; all of it divided by the units' speed when a stage slows them (Speed: server-wide,
+// the same for every pool). The decode time (output.go) is the request's own output ÷ the server's pace when the
 // request counts its output (Request.Output) and the server has a pace, else that of the configured answer.
 // The caller records the request in s.inflight when the server keeps it.
 func (s *Server) start(p *pool, now time.Duration, u int, r *Request) time.Duration {
@@ -108,6 +122,11 @@ func (s *Server) start(p *pool, now time.Duration, u int, r *Request) time.Durat
 	d := p.service.Sample(s.rng)
 	if p.latency != 1 {
 		d = time.Duration(float64(d) * p.latency)
+	}
+	if s.slowers != nil {
+		if sp := s.Speed(now); sp != 1 {
+			return now + time.Duration(float64(d+s.DecodeOf(r.Output)+time.Duration(p.busy)*p.penalty)/sp)
+		}
 	}
 	return now + d + s.DecodeOf(r.Output) + time.Duration(p.busy)*p.penalty
 }
