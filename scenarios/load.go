@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,10 +40,10 @@ func Names() []string {
 // Load reads a scenario from a file path, or by name from the embedded set ("quickstart" or "quickstart.yaml").
 // A path that exists on disk wins over an embedded name.
 func Load(nameOrPath string) (*Scenario, error) {
-	if data, err := os.ReadFile(nameOrPath); err == nil {
+	if data, err := readFile(nameOrPath); err == nil {
 		return Parse(nameOrPath, data)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("scenarios: %w", err)
+		return nil, err
 	}
 	name := strings.TrimSuffix(filepath.Base(nameOrPath), ".yaml") + ".yaml"
 	if filepath.Base(nameOrPath) == nameOrPath || strings.TrimSuffix(nameOrPath, name) == "scenarios/" {
@@ -53,8 +54,41 @@ func Load(nameOrPath string) (*Scenario, error) {
 	return nil, fmt.Errorf("%w: %q is not a file and not one of the shipped scenarios (%s)", ErrNotFound, nameOrPath, strings.Join(Names(), ", "))
 }
 
+// Limits on a scenario file that keep loading it cheap whatever it holds: its size, the YAML nodes its aliases
+// may add (a "billion laughs" file of a few KB expands to billions of nodes), and the problems reported.
+const (
+	MaxFileBytes  = 256 << 10 // the largest shipped scenario is under 2 KB
+	MaxAliasNodes = 100_000 // nodes that alias expansion may add to the document's own
+	MaxErrors     = 50      // problems listed; the rest are counted
+)
+
+// readFile reads a scenario file of at most MaxFileBytes; a larger one is an ErrInvalid error, found without
+// reading it whole.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, tooLarge(path)
+	}
+	return data, nil
+}
+
+func tooLarge(file string) error {
+	return Errors{{File: file, Msg: fmt.Sprintf("the file is larger than %d bytes (%d KiB), more than a scenario needs; is it the right file?", MaxFileBytes, MaxFileBytes>>10)}}
+}
+
 // Parse decodes and validates a scenario; file names it in errors.
 func Parse(file string, data []byte) (*Scenario, error) {
+	if len(data) > MaxFileBytes {
+		return nil, tooLarge(file)
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, Errors{syntaxError(file, err)}
@@ -63,14 +97,18 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, Errors{{File: file, Msg: "empty scenario"}}
 	}
 	root := doc.Content[0]
+	if fe := checkAliases(file, root); fe != nil {
+		return nil, Errors{fe}
+	}
 	c := &checker{file: file, pos: map[string]pos{}}
 	c.walk(root, reflect.TypeOf(Scenario{}), "")
 	if len(c.errs) > 0 {
-		return nil, c.errs.sorted()
+		return nil, c.problems()
 	}
 	var s Scenario
 	if err := root.Decode(&s); err != nil {
-		return nil, c.decodeErrors(err).sorted()
+		c.decodeErrors(err)
+		return nil, c.problems()
 	}
 	s.File, s.Source = file, data
 	if s.Name == "" {
@@ -78,9 +116,60 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	}
 	c.validate(&s)
 	if len(c.errs) > 0 {
-		return nil, c.errs.sorted()
+		return nil, c.problems()
 	}
 	return &s, nil
+}
+
+// checkAliases bounds what aliases add to the document before anything expands them (the field walk and the
+// decoder both do): the nodes of the document with every alias replaced by its anchor's tree may exceed the
+// document's own nodes by at most MaxAliasNodes. Each anchored tree is sized once, so the check is linear in
+// the file. The error stands at the alias that crosses the bound.
+func checkAliases(file string, root *yaml.Node) *FieldError {
+	literal := 0
+	var count func(n *yaml.Node)
+	count = func(n *yaml.Node) {
+		literal++
+		for _, k := range n.Content {
+			count(k)
+		}
+	}
+	count(root)
+	limit := literal + MaxAliasNodes
+	memo := map[*yaml.Node]int{}
+	var over *yaml.Node
+	// size is the expanded node count of n, saturated at limit+1; -1 in memo marks a tree being sized.
+	var size func(n *yaml.Node) int
+	size = func(n *yaml.Node) int {
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			s, ok := memo[n.Alias]
+			if !ok {
+				memo[n.Alias] = -1
+				s = size(n.Alias)
+				memo[n.Alias] = s
+			}
+			if s < 0 { // an anchor that contains itself: the parser refuses it, but never loop on one
+				s = limit + 1
+			}
+			if s > limit && over == nil {
+				over = n
+			}
+			return s
+		}
+		total := 1
+		for _, k := range n.Content {
+			total = min(total+size(k), limit+1)
+			if total > limit && over == nil {
+				over = k
+			}
+		}
+		return total
+	}
+	if size(root) <= limit {
+		return nil
+	}
+	return &FieldError{File: file, Line: over.Line, Col: over.Column,
+		Msg: fmt.Sprintf("aliases expand the document by more than %d nodes (a scenario repeats a block a few times at most)", MaxAliasNodes)}
 }
 
 type pos struct{ line, col int }
@@ -90,6 +179,7 @@ type checker struct {
 	file string
 	pos  map[string]pos
 	errs Errors
+	more int // problems found beyond MaxErrors
 }
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
@@ -117,6 +207,10 @@ func (c *checker) walk(n *yaml.Node, t reflect.Type, path string) {
 			p := join(path, k.Value)
 			c.pos[p] = pos{k.Line, k.Column}
 			ft, ok := fields[k.Value]
+			if !ok && len(c.errs) >= MaxErrors {
+				c.more++
+				continue
+			}
 			if !ok {
 				names := make([]string, 0, len(fields))
 				for name := range fields {
@@ -129,7 +223,7 @@ func (c *checker) walk(n *yaml.Node, t reflect.Type, path string) {
 				} else {
 					msg += " (valid: " + strings.Join(names, ", ") + ")"
 				}
-				c.errs = append(c.errs, &FieldError{File: c.file, Line: k.Line, Col: k.Column, Field: p, Msg: msg})
+				c.add(&FieldError{File: c.file, Line: k.Line, Col: k.Column, Field: p, Msg: msg})
 				continue
 			}
 			c.walk(v, ft, p)
@@ -195,7 +289,25 @@ func (c *checker) at(path string) pos {
 // fail records a problem with the field at path.
 func (c *checker) fail(path, format string, args ...any) {
 	p := c.at(path)
-	c.errs = append(c.errs, &FieldError{File: c.file, Line: p.line, Col: p.col, Field: path, Msg: fmt.Sprintf(format, args...)})
+	c.add(&FieldError{File: c.file, Line: p.line, Col: p.col, Field: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// add records a problem; past MaxErrors it is only counted.
+func (c *checker) add(fe *FieldError) {
+	if len(c.errs) >= MaxErrors {
+		c.more++
+		return
+	}
+	c.errs = append(c.errs, fe)
+}
+
+// problems returns the problems found, in line order, with a last line counting those left out.
+func (c *checker) problems() Errors {
+	es := c.errs.sorted()
+	if c.more > 0 {
+		es = append(es, &FieldError{File: c.file, Msg: fmt.Sprintf("and %d more problems (the first %d are listed)", c.more, MaxErrors)})
+	}
+	return es
 }
 
 var lineRe = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
@@ -211,8 +323,8 @@ func syntaxError(file string, err error) *FieldError {
 	return fe
 }
 
-// decodeErrors locates the decoder's type errors ("line 14: cannot unmarshal …") by their line.
-func (c *checker) decodeErrors(err error) Errors {
+// decodeErrors records the decoder's type errors ("line 14: cannot unmarshal …"), located by their line.
+func (c *checker) decodeErrors(err error) {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -220,16 +332,18 @@ func (c *checker) decodeErrors(err error) Errors {
 	} else {
 		msgs = []string{err.Error()}
 	}
-	var out Errors
 	for _, m := range msgs {
+		if len(c.errs) >= MaxErrors {
+			c.more++
+			continue
+		}
 		fe := syntaxError(c.file, errors.New(m))
 		fe.Msg = trimSentinel(errors.New(fe.Msg))
 		if fe.Line > 0 {
 			fe.Field, fe.Col = c.fieldAtLine(fe.Line)
 		}
-		out = append(out, fe)
+		c.add(fe)
 	}
-	return out
 }
 
 // fieldAtLine returns the deepest field path whose key stands on line.
