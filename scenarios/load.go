@@ -58,8 +58,8 @@ func Load(nameOrPath string) (*Scenario, error) {
 // may add (a "billion laughs" file of a few KB expands to billions of nodes), and the problems reported.
 const (
 	MaxFileBytes  = 256 << 10 // the largest shipped scenario is under 2 KB
-	MaxAliasNodes = 100_000 // nodes that alias expansion may add to the document's own
-	MaxErrors     = 50      // problems listed; the rest are counted
+	MaxAliasNodes = 100_000   // nodes that alias expansion may add to the document's own
+	MaxErrors     = 50        // problems listed; the rest are counted
 )
 
 // readFile reads a scenario file of at most MaxFileBytes; a larger one is an ErrInvalid error, found without
