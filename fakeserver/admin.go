@@ -78,6 +78,7 @@ type State struct {
 	Config    map[string]any `json:"config"`          // the configuration in force, in the scenario's words
 	Stats     Stats          `json:"stats"`
 	IdemKeys  int            `json:"idempotency_keys"`
+	IdemBytes int64          `json:"idempotency_bytes"` // memory the Idempotency-Key store accounts for
 }
 
 // LimitView is one bucket in a State.
@@ -170,7 +171,7 @@ func (h *Handler) State() State {
 	now := e.now(h.opts.Clock(), 0)
 	st := State{
 		Dialect: h.name, Uptime: now.Seconds(), Capacity: e.srv.Capacity(), InService: e.srv.InService(),
-		QueueLen: e.srv.QueueLen(), Stats: stats, IdemKeys: h.idem.len(), Limits: []LimitView{},
+		QueueLen: e.srv.QueueLen(), Stats: stats, IdemKeys: h.idem.len(), IdemBytes: h.idem.size(), Limits: []LimitView{},
 	}
 	if i := e.srv.Phase(); i >= 0 {
 		st.Phase = e.srv.Config().Timeline[i].Name

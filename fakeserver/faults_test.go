@@ -127,6 +127,24 @@ func TestTimelineOnTheRealClock(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		assert.Greater(t, h.Stats().Background, n, "the reset model's timeline starts again")
 	})
+	t.Run("a huge background rate does not hold the lock", func(t *testing.T) {
+		// background: 1e12 once froze serve: the drive drew zero gaps and never let go of the lock.
+		h, err := NewHandler(Config{Capacity: 4, ServiceTime: Constant(0), Timeline: []Phase{{Background: 1e12}}}, Options{})
+		require.NoError(t, err)
+		defer h.Close()
+		time.Sleep(50 * time.Millisecond)
+		for range 20 {
+			start := time.Now()
+			code := call.do(h).Code
+			assert.Contains(t, []int{200, 529}, code)
+			_ = h.State()
+			assert.Less(t, time.Since(start), time.Second)
+		}
+		st := h.Stats()
+		assert.Positive(t, st.Background)
+		assert.Positive(t, st.BackgroundDropped)
+		require.NoError(t, h.Reset())
+	})
 }
 
 func TestFailFirstPerRequestCountsRetries(t *testing.T) {

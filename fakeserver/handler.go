@@ -16,13 +16,19 @@ import (
 
 // Options configure a Handler. Zero values are documented per field.
 type Options struct {
-	Dialect         string        // anthropic | openai | plain; overrides Config.Dialect when set
-	Keys            int           // API keys told apart for per-key rate limits (default 64; more share buckets by hash)
-	Seed            uint64        // seeds the model's random stream and the request and response ids
-	AdminToken      string        // when set, /_stampede/ also answers non-loopback peers that present it
-	MaxBodyBytes    int64         // request body limit (default 4 MiB); larger bodies get a 413
+	Dialect      string // anthropic | openai | plain; overrides Config.Dialect when set
+	Keys         int    // API keys told apart for per-key rate limits (default 64; more share buckets by hash)
+	Seed         uint64 // seeds the model's random stream and the request and response ids
+	AdminToken   string // when set, /_stampede/ also answers non-loopback peers that present it
+	MaxBodyBytes int64  // request body limit (default 4 MiB); larger bodies get a 413
+	// BodyTimeout bounds the time a client may take to send a request body, from the end of its headers
+	// (default 10s); a slower one gets a 408 and its connection is closed. Waiting for the answer is not bounded
+	// by it.
+	BodyTimeout     time.Duration
 	IdempotencyTTL  time.Duration // how long an Idempotency-Key outcome is kept (default 24h)
 	IdempotencyKeys int           // how many Idempotency-Keys are kept at most (default 10000)
+	// IdempotencyBytes bounds the memory of the Idempotency-Key store: keys and stored answers (default 64 MiB).
+	IdempotencyBytes int64
 	// Clock is the wall clock (default time.Now). The model's instant is the time since the handler started
 	// (or was last reset) on this clock; a fixed clock makes answers byte for byte reproducible.
 	Clock func() time.Time
@@ -33,10 +39,12 @@ type Options struct {
 
 // Option defaults.
 const (
-	DefaultKeys            = 64
-	DefaultMaxBodyBytes    = 4 << 20
-	DefaultIdempotencyTTL  = 24 * time.Hour
-	DefaultIdempotencyKeys = 10000
+	DefaultKeys             = 64
+	DefaultMaxBodyBytes     = 4 << 20
+	DefaultBodyTimeout      = 10 * time.Second
+	DefaultIdempotencyTTL   = 24 * time.Hour
+	DefaultIdempotencyKeys  = 10000
+	DefaultIdempotencyBytes = 64 << 20
 )
 
 // Statuses recorded for requests that got no HTTP answer.
@@ -67,6 +75,8 @@ type Stats struct {
 	Replays    int64            `json:"idempotent_replays"`
 	Abandoned  int64            `json:"abandoned"`
 	Background int64            `json:"background"` // unmeasured arrivals a timeline phase added
+	// BackgroundDropped counts background arrivals due faster than the handler sends them (handler_clock.go).
+	BackgroundDropped int64 `json:"background_dropped,omitempty"`
 }
 
 // Handler serves a Server model over HTTP on the real clock, in one API dialect, with the live-control API
@@ -125,11 +135,17 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = DefaultBodyTimeout
+	}
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = DefaultIdempotencyTTL
 	}
 	if opts.IdempotencyKeys <= 0 {
 		opts.IdempotencyKeys = DefaultIdempotencyKeys
+	}
+	if opts.IdempotencyBytes <= 0 {
+		opts.IdempotencyBytes = DefaultIdempotencyBytes
 	}
 	realClock := opts.Clock == nil
 	if realClock {
@@ -160,7 +176,7 @@ func (h *Handler) resetLocked() error {
 	}
 	h.ids = newIDGen(h.opts.Seed)
 	h.keyIdx = make(map[string]int)
-	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys)
+	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys, h.opts.IdempotencyBytes)
 	h.stats = Stats{ByStatus: map[int]int64{}, Rejections: map[string]int64{}}
 	h.ep = h.newEpoch(srv)
 	h.gaugesLocked()
@@ -187,6 +203,7 @@ func (h *Handler) Stats() Stats {
 func (h *Handler) Dialect() string { return h.name }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	markBusy(r.Context())
 	switch p := r.URL.Path; {
 	case p == "/metrics":
 		h.metricsH.ServeHTTP(w, r)
@@ -282,15 +299,26 @@ func retryCount(hd http.Header) int {
 	return n
 }
 
-// readBody reads the body up to limit bytes; a longer one is an *http.MaxBytesError.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// readBody reads the body up to limit bytes, within timeout; a longer one is an *http.MaxBytesError, a slower
+// one an error that is a timeout (os.ErrDeadlineExceeded). The connection's read deadline is set for the body
+// only and cleared after it: net/http reads on in the background while the handler waits, and a deadline left
+// in force would make a long wait look like a client that went away.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
+	markBody(r.Context())
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	markBusy(r.Context())
+	if deadline && err == nil { // after an error the deadline stays: net/http's attempt to drain the rest fails at once
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return b, err
 }
 
 // loopback reports whether the peer of r is on the loopback interface.

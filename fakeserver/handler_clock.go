@@ -150,15 +150,29 @@ func (h *Handler) drainLocked(e *epoch, now time.Duration) {
 	}
 }
 
+// Bounds of the background load on the real clock: arrivals are sent in batches at most every bgTick, at
+// most bgBatch of them per batch, so that the lock is never held for long whatever rate a phase asks; arrivals
+// due beyond that are dropped (counted, as the expected number, in Stats.BackgroundDropped). bgBatch per bgTick
+// is 100,000 arrivals per second, the most a scenario may ask (scenarios.MaxBackground).
+const (
+	bgTick  = time.Millisecond
+	bgBatch = 100
+)
+
 // backgroundLocked sends the background arrivals due by now while phase i is in force (Poisson, at the
-// phase's rate), then sets a timer for the next one.
+// phase's rate), then sets a timer for the next batch.
 func (h *Handler) backgroundLocked(e *epoch, i int) {
 	if e.done || e.srv.Phase() != i {
 		return
 	}
 	rate := e.srv.Background()
 	now := e.now(h.opts.Clock(), 0)
-	for e.bgNext <= now {
+	for n := 0; e.bgNext <= now; n++ {
+		if n == bgBatch {
+			h.stats.BackgroundDropped += int64((now-e.bgNext).Seconds()*rate) + 1 // the expected number due
+			e.bgNext = now + bgGap(e.bg, rate)
+			break
+		}
 		e.bgRef++
 		var ans Answer
 		v, unit, done := e.srv.Arrive(now, Request{Ref: e.bgRef}, &ans)
@@ -172,10 +186,10 @@ func (h *Handler) backgroundLocked(e *epoch, i int) {
 		}
 		e.bgNext += bgGap(e.bg, rate)
 	}
-	time.AfterFunc(e.bgNext-now, func() { h.locked(func() { h.backgroundLocked(e, i) }) })
+	time.AfterFunc(max(e.bgNext-now, bgTick), func() { h.locked(func() { h.backgroundLocked(e, i) }) })
 }
 
-// bgGap draws an exponential inter-arrival time at rate per second.
+// bgGap draws an exponential inter-arrival time at rate per second; at least 1ns, so that time advances.
 func bgGap(src rand.Source, rate float64) time.Duration {
-	return time.Duration(-math.Log(1-uniform(src)) / rate * float64(time.Second))
+	return max(time.Duration(-math.Log(1-uniform(src))/rate*float64(time.Second)), 1)
 }

@@ -16,7 +16,9 @@ import (
 //	stampede_rejections_total{reason}         refusals: the model's (fault, rate_limit, overload, outage,
 //	                                          fail_first, invalid_request: a session reference it never
 //	                                          issued) and the handler's (invalid, too_large, not_found,
-//	                                          idempotency_mismatch, idempotency_conflict)
+//	                                          idempotency_mismatch, idempotency_conflict, body_timeout: the
+//	                                          body came too slowly, connections: past the connections API
+//	                                          requests may hold)
 //	stampede_retries_seen_total{signal}       requests recognized as retries: x_stainless_retry_count or
 //	                                          idempotency_key (a request counts once, the header first)
 //	stampede_idempotent_replays_total         stored outcomes replayed
@@ -49,6 +51,8 @@ const (
 	rejNotFound      = "not_found"
 	rejIdemMismatch  = "idempotency_mismatch"
 	rejIdemConflict  = "idempotency_conflict"
+	rejBodyTimeout   = "body_timeout"
+	rejConnections   = "connections" // past the connections an API request may hold (connlimit.go)
 	signalHeader     = "x_stainless_retry_count"
 	signalIdempotent = "idempotency_key"
 )
