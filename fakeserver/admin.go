@@ -84,7 +84,7 @@ type State struct {
 // LimitView is one bucket in a State.
 type LimitView struct {
 	Scope     string  `json:"scope"`
-	Key       string  `json:"key,omitempty"` // the API key, for per-key limits
+	Key       string  `json:"key,omitempty"` // the API key, for per-key limits, redacted: "sk-a…1f2e3d4c"
 	Limit     float64 `json:"limit"`
 	Rate      float64 `json:"rate"`
 	Remaining float64 `json:"remaining"`
@@ -92,9 +92,15 @@ type LimitView struct {
 }
 
 func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
-	if !h.adminAllowed(r) {
-		adminJSON(w, http.StatusForbidden, map[string]string{"error": "the control API answers loopback peers, or others with the admin token"})
+	if why := h.adminCheck(r); why != "" {
+		adminJSON(w, http.StatusForbidden, map[string]string{"error": why})
 		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if why := changeContentType(r); why != "" {
+			adminJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": why})
+			return
+		}
 	}
 	switch r.URL.Path {
 	case adminPrefix + "state":
@@ -189,7 +195,7 @@ func (h *Handler) State() State {
 		}
 		for _, k := range keys {
 			buf = e.srv.LimitStates(buf[:0], now, h.keyIdx[k])
-			st.Limits = append(st.Limits, limitView(buf[i], k))
+			st.Limits = append(st.Limits, limitView(buf[i], redactKey(k)))
 		}
 	}
 	st.Config = configMap(e.srv.Config())

@@ -11,15 +11,93 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// adminDo sends a control request as a local tool does: to a loopback Host, with a JSON (or, for a body that
+// is not JSON, YAML) content type on changes.
 func adminDo(h http.Handler, method, path, body, peer, token string) *httptest.ResponseRecorder {
+	hd := map[string]string{}
+	if method != http.MethodGet {
+		hd["Content-Type"] = "application/json"
+		if body != "" && !strings.HasPrefix(body, "{") {
+			hd["Content-Type"] = "application/yaml"
+		}
+	}
+	return adminDoWith(h, method, path, body, peer, token, "127.0.0.1:8080", hd)
+}
+
+func adminDoWith(h http.Handler, method, path, body, peer, token, host string, hd map[string]string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
-	r.RemoteAddr = peer
+	r.RemoteAddr, r.Host = peer, host
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hd {
+		r.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
+}
+
+// TestAdminGuard: what a web page or a proxy could send to a loopback port is refused without the token.
+func TestAdminGuard(t *testing.T) {
+	const tok = "s3cret-token-value"
+	h, err := NewHandler(Config{}, Options{AdminToken: tok, Clock: fixedClock})
+	require.NoError(t, err)
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	cases := []struct {
+		name               string
+		method, path, body string
+		peer, token, host  string
+		header             map[string]string
+		want               int
+		msg                string
+	}{
+		{"localhost by name", "GET", "/_stampede/state", "", "127.0.0.1:1", "", "localhost:8080", nil, 200, ""},
+		{"v6 loopback host", "GET", "/_stampede/state", "", "[::1]:1", "", "[::1]:8080", nil, 200, ""},
+		{"DNS rebinding: another name on a loopback peer", "GET", "/_stampede/state", "", "127.0.0.1:1", "", "evil.example:8080", nil, 403, `Host "evil.example:8080" is not a loopback name`},
+		{"DNS rebinding with the token is fine", "GET", "/_stampede/state", "", "127.0.0.1:1", tok, "evil.example:8080", nil, 200, ""},
+		{"cross-site reset", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Origin": "https://evil.example", "Content-Type": "application/json"}, 403, `Origin "https://evil.example" is not a loopback origin`},
+		{"null origin", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Origin": "null", "Content-Type": "application/json"}, 403, "not a loopback origin"},
+		{"a local page may", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Origin": "http://localhost:3000", "Content-Type": "application/json"}, 200, ""},
+		{"behind a proxy on the same host", "GET", "/_stampede/state", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"X-Forwarded-For": "203.0.113.9"}, 403, "forwarded by a proxy"},
+		{"Forwarded header", "GET", "/_stampede/state", "", "127.0.0.1:1", "", "localhost", map[string]string{"Forwarded": "for=203.0.113.9"}, 403, "forwarded by a proxy"},
+		{"form post", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "needs Content-Type: application/json"},
+		{"text/plain change", "PUT", "/_stampede/faults", "{}", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Content-Type": "text/plain"}, 415, "needs Content-Type"},
+		{"no content type", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", nil, 415, "needs Content-Type"},
+		{"json with charset", "PUT", "/_stampede/faults", "{}", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Content-Type": "application/json; charset=utf-8"}, 200, ""},
+		{"token from afar still needs the content type", "POST", "/_stampede/reset", "", "192.0.2.7:1", tok, "stampede.internal", nil, 415, "needs Content-Type"},
+		{"token from afar", "POST", "/_stampede/reset", "", "192.0.2.7:1", tok, "stampede.internal", jsonCT, 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := adminDoWith(h, c.method, c.path, c.body, c.peer, c.token, c.host, c.header)
+			assert.Equal(t, c.want, w.Code, w.Body.String())
+			if c.msg != "" {
+				var e struct{ Error string }
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e))
+				assert.Contains(t, e.Error, c.msg)
+			}
+			assert.NotContains(t, w.Body.String(), tok, "the token is never shown")
+		})
+	}
+}
+
+// TestStateRedactsKeys: API keys appear in the state only as a prefix and a fingerprint.
+func TestStateRedactsKeys(t *testing.T) {
+	h := newTestHandler(t, Config{RateLimits: []RateLimit{{Scope: "key", Rate: 10}}}, "anthropic")
+	const key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz"
+	call := req{method: "POST", path: "/v1/messages", body: anthropicBody, header: map[string]string{"X-Api-Key": key}}
+	require.Equal(t, http.StatusOK, call.do(h).Code)
+	w := adminDo(h, "GET", "/_stampede/state", "", "127.0.0.1:1", "")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.NotContains(t, w.Body.String(), "abcdefgh")
+	var st State
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &st))
+	require.Len(t, st.Limits, 1)
+	assert.Equal(t, redactKey(key), st.Limits[0].Key)
+	assert.Regexp(t, `^sk-a…[0-9a-f]{8}$`, st.Limits[0].Key)
+	assert.NotEqual(t, redactKey(key), redactKey(key+"x"), "keys stay apart")
+	assert.Regexp(t, `^…[0-9a-f]{8}$`, redactKey("short"), "a short key shows none of itself")
 }
 
 func TestAdminAccess(t *testing.T) {

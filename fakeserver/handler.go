@@ -1,7 +1,6 @@
 package fakeserver
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Options configure a Handler. Zero values are documented per field.
@@ -321,25 +321,6 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.
 	return b, err
 }
 
-// loopback reports whether the peer of r is on the loopback interface.
-func loopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// adminAllowed: loopback peers always; others only with the admin token, as "Authorization: Bearer TOKEN".
-func (h *Handler) adminAllowed(r *http.Request) bool {
-	if loopback(r) {
-		return true
-	}
-	tok := h.opts.AdminToken
-	return tok != "" && subtle.ConstantTimeCompare([]byte(bearer(r.Header)), []byte(tok)) == 1
-}
-
 // Summary is a few lines saying what the handler served, for the end of `stampede serve`.
 func (h *Handler) Summary() string {
 	s := h.Stats()
@@ -361,10 +342,12 @@ func (h *Handler) Summary() string {
 	return b.String()
 }
 
-// String renders an attempt as one log line.
+// String renders an attempt as one log line. Whatever the client sent (method, path, ids) is escaped: a
+// control character, a backslash or a byte that is not UTF-8 is written as \xNN (or \\), so a request
+// cannot break the line or forge another.
 func (a Attempt) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s %d %s", a.Arrived.UTC().Format("15:04:05.000"), a.Method, a.Path, a.Status, a.RequestID)
+	fmt.Fprintf(&b, "%s %s %s %d %s", a.Arrived.UTC().Format("15:04:05.000"), logSafe(a.Method), logSafe(a.Path), a.Status, logSafe(a.RequestID))
 	if a.RetryCount >= 0 {
 		fmt.Fprintf(&b, " retry-count=%d", a.RetryCount)
 	}
@@ -376,6 +359,39 @@ func (a Attempt) String() string {
 	}
 	if a.Replayed {
 		b.WriteString(" replayed")
+	}
+	return b.String()
+}
+
+// logSafe escapes what could forge or garble a log line: control characters (C0, DEL, C1), backslashes, and
+// bytes that are not UTF-8.
+func logSafe(s string) string {
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\\' || r == utf8.RuneError || r == 0x2028 || r == 0x2029 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || r == utf8.RuneError:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
 	}
 	return b.String()
 }

@@ -163,3 +163,37 @@ func TestGoldenAnswers(t *testing.T) {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// TestAttemptLogLineEscapes: a request cannot forge or break a `serve -v` log line.
+func TestAttemptLogLineEscapes(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"plain", "/v1/messages", "/v1/messages"},
+		{"newline forges a line", "/x\n03:04:05.000 POST /v1/messages 200 req_forged", `/x\x0a03:04:05.000 POST /v1/messages 200 req_forged`},
+		{"carriage return", "/x\rY", `/x\x0dY`},
+		{"escape sequence", "/\x1b[2J", `/\x1b[2J`},
+		{"backslash is escaped so escapes stay unambiguous", `/a\x0a`, `/a\\x0a`},
+		{"invalid UTF-8", "/\xff", `/\xff`},
+		{"C1 control", "/\u0085", `/\u0085`},
+		{"line separator", "/\u2028", `/\u2028`},
+		{"other unicode kept", "/café", "/café"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, logSafe(c.in))
+			line := Attempt{Arrived: fixedClock(), Method: "GET", Path: c.in, Status: 200, RequestID: "req_1", RetryCount: -1}.String()
+			assert.NotContains(t, line, "\n")
+			assert.NotContains(t, line, "\r")
+			assert.Contains(t, line, " "+c.want+" ")
+		})
+	}
+	t.Run("through the handler", func(t *testing.T) {
+		var lines []string
+		h, err := NewHandler(Config{}, Options{OnAttempt: func(a Attempt) { lines = append(lines, a.String()) }})
+		require.NoError(t, err)
+		r := httptest.NewRequest("GET", "/x%0a03:04:05.000%20GET%20/forged%20200%20req_1", nil)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		require.Len(t, lines, 1)
+		assert.NotContains(t, lines[0], "\n")
+		assert.Contains(t, lines[0], `/x\x0a03:04:05.000 GET /forged 200 req_1`)
+	})
+}

@@ -13,6 +13,9 @@ import (
 	"stampede/scenarios"
 )
 
+// adminTokenEnv names the environment variable that holds the control API's token.
+const adminTokenEnv = "STAMPEDE_ADMIN_TOKEN"
+
 func newServeCmd() *cobra.Command {
 	var (
 		addr    string
@@ -23,6 +26,8 @@ func newServeCmd() *cobra.Command {
 		maxBody int64
 		grace   time.Duration
 		verbose bool
+		conns   int
+		bodyTO  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [FILE|NAME]",
@@ -41,7 +46,10 @@ func newServeCmd() *cobra.Command {
 			if !cmd.Flags().Changed("keys") {
 				keys = max(keys, s.Fleet.Keys)
 			}
-			opts := fakeserver.Options{Dialect: dialect, Seed: s.Seed, AdminToken: token, Keys: keys, MaxBodyBytes: maxBody}
+			if !cmd.Flags().Changed("admin-token") {
+				token = os.Getenv(adminTokenEnv)
+			}
+			opts := fakeserver.Options{Dialect: dialect, Seed: s.Seed, AdminToken: token, Keys: keys, MaxBodyBytes: maxBody, BodyTimeout: bodyTO}
 			if verbose {
 				opts.OnAttempt = func(a fakeserver.Attempt) { fmt.Fprintln(cmd.ErrOrStderr(), a) }
 			}
@@ -56,7 +64,7 @@ func newServeCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "stampede: serving %s (%s dialect) on http://%s\n", s.Name, h.Dialect(), ln.Addr())
 			fmt.Fprintf(out, "  metrics: http://%s/metrics   control: http://%s/_stampede/state\n", ln.Addr(), ln.Addr())
-			err = fakeserver.Serve(cmd.Context(), ln, h, grace)
+			err = fakeserver.ServeWith(cmd.Context(), ln, h, fakeserver.ServeOptions{Grace: grace, MaxConns: conns})
 			fmt.Fprint(out, h.Summary())
 			return err
 		},
@@ -64,11 +72,14 @@ func newServeCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (loopback by default)")
 	f.StringVar(&dialect, "dialect", "", "API dialect, overriding the scenario's server.dialect: "+strings.Join(fakeserver.Dialects(), ", "))
-	f.StringVar(&token, "admin-token", os.Getenv("STAMPEDE_ADMIN_TOKEN"), "token that lets non-loopback peers use /_stampede/ (Authorization: Bearer TOKEN; default $STAMPEDE_ADMIN_TOKEN)")
+	// The default is read when the command runs, never shown: help text must not print a secret.
+	f.StringVar(&token, "admin-token", "", "token that lets non-loopback peers use /_stampede/ (Authorization: Bearer TOKEN; default $"+adminTokenEnv+")")
 	f.Uint64Var(&seed, "seed", 0, "seed of the model and the ids (default: the scenario's)")
 	f.IntVar(&keys, "keys", fakeserver.DefaultKeys, "API keys told apart for per-key rate limits (default: 64, or the scenario's fleet.keys if more)")
 	f.Int64Var(&maxBody, "max-body", fakeserver.DefaultMaxBodyBytes, "request body limit in bytes")
 	f.DurationVar(&grace, "grace", 5*time.Second, "how long a shutdown waits for answers in progress")
-	f.BoolVarP(&verbose, "verbose", "v", false, "print one line per request to stderr")
+	f.BoolVarP(&verbose, "verbose", "v", false, "print one line per request to stderr (what clients sent is escaped)")
+	f.IntVar(&conns, "max-conns", 0, fmt.Sprintf("connections open at most; past it the oldest idle or slow one is closed, and %d are kept for /metrics and the control API (default: the open-file limit less 64, here %d)", fakeserver.DefaultConnReserve, fakeserver.DefaultMaxConns()))
+	f.DurationVar(&bodyTO, "body-timeout", fakeserver.DefaultBodyTimeout, "how long a client may take to send a request body (then 408)")
 	return cmd
 }
