@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -13,8 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The live-control API, toxiproxy-like but for HTTP faults. Answers only loopback peers, or others that
-// present the admin token as "Authorization: Bearer TOKEN".
+// The live-control API, toxiproxy-like but for HTTP faults. Answers only local tools (a loopback peer that
+// names a loopback Host, not through a proxy, not from another web origin), or requests that present the
+// admin token as "Authorization: Bearer TOKEN" (admin_guard.go); changes need a JSON content type.
 //
 //	GET  /_stampede/state   the configuration in force, the model's state and the counters (JSON)
 //	PUT  /_stampede/faults  change faults, rate limits, fail-first, overload answer, queue bound, service
@@ -114,7 +114,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 			adminJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use PUT"})
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		body, err := readBody(w, r, 1<<20, h.opts.BodyTimeout)
 		if err != nil {
 			adminJSON(w, http.StatusBadRequest, map[string]string{"error": "could not read the body: " + err.Error()})
 			return
