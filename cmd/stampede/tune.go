@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -138,21 +137,10 @@ func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts reports.
 		return err
 	}
 	if o.outDir != "" {
-		if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+		if err := reports.WriteResults(o.outDir, f); err != nil { // whole or not at all, never truncated in place
 			return err
 		}
 		path := filepath.Join(o.outDir, "results.json")
-		w, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if err := results.Write(w, f); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (shard %d/%d: merge the shards with `stampede merge`)\n", path, f.Tune.Shard.Index, f.Tune.Shard.Count)
 	}
 	return ts.CheckError(f)
