@@ -57,6 +57,7 @@ func newRunCmd() *cobra.Command {
 				f, runErr = sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, progress.Done)
 				progress.Stop()
 			}
+			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, len(jobs), "runs", runErr)
 			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
 			// Whatever ran is reported, even when some runs failed or the run was interrupted.
 			if f == nil || len(f.Runs) == 0 {

@@ -95,7 +95,10 @@ func newTuneCmd() *cobra.Command {
 			f, runErr := plan.Run(cmd.Context(), func() { progress.Done(0) })
 			progress.Stop()
 			wall := time.Since(start)
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d runs in %s\n", label, plan.Runs(), wall.Round(time.Millisecond))
+			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, plan.Points(), "points", runErr)
+			if !f.Partial {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d runs in %s\n", label, plan.Runs(), wall.Round(time.Millisecond))
+			}
 			if len(f.Runs) == 0 {
 				return runErr
 			}
