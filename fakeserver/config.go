@@ -23,7 +23,7 @@ type Config struct {
 	// ConcurrencyPenalty makes service time grow with load: a request that starts while n requests are in
 	// service (itself included) takes its drawn service time plus n × ConcurrencyPenalty. With it, work the
 	// server keeps doing for clients that already timed out slows everyone: the metastable-failure model of
-	// Bronson et al. (HotOS 2021), ../shared/reference/literature.md item 3.
+	// Bronson et al. (HotOS 2021), docs/literature.md item 3.
 	ConcurrencyPenalty time.Duration `yaml:"concurrency_penalty"`
 	// FailFirst answers the first attempts of each request (or of each API key) with an error, then lets
 	// them through: the "fail N times, then succeed" fixture.

@@ -1,7 +1,7 @@
 package fakeserver
 
 // Contention configures the optimistic-concurrency server of the AWS "Exponential Backoff And Jitter" study
-// (2015; ../shared/reference/literature.md item 1): one row with a version number. A client reads the version, then
+// (2015; docs/literature.md item 1): one row with a version number. A client reads the version, then
 // writes conditionally on it; a write whose version is stale fails with 409 and the client backs off and starts
 // over from the read. Each message, request or response, takes a delay drawn from Message.
 type Contention struct {

@@ -49,11 +49,17 @@ const (
 	ReasonOutage           // a timeline outage
 	ReasonFailFirst        // a fail-first fixture
 	ReasonInvalid          // the request referenced a response id the server never issued
-	nReasons
+	NumReasons             // the number of reasons: arrays indexed by Reason have this length
 )
 
 // ReasonNames name the reasons in results and metrics.
-var ReasonNames = [nReasons]string{"none", "fault", "rate_limit", "overload", "outage", "fail_first", "invalid_request"}
+var ReasonNames = [...]string{"none", "fault", "rate_limit", "overload", "outage", "fail_first", "invalid_request"}
+
+// One name per reason: either constant overflows (a compile error) when a reason is added without its name.
+const (
+	_ = uint(len(ReasonNames) - int(NumReasons))
+	_ = uint(int(NumReasons) - len(ReasonNames))
+)
 
 func (r Reason) String() string { return ReasonNames[r] }
 

@@ -33,6 +33,9 @@ type Chart struct {
 // the latency CDF, the outcome bars, the attempts histogram and, for sweeps, one chart per metric against each
 // swept parameter and, for sweeps of two parameters or more, heat maps over pairs of them.
 func Charts(f *results.File) (charts []Chart, err error) {
+	if err := judged(f); err != nil {
+		return nil, err
+	}
 	defer func() { // gonum/plot reports some impossible plots by panicking; those become errors
 		if r := recover(); r != nil {
 			charts, err = nil, fmt.Errorf("%w: %v", ErrChart, r)
@@ -221,4 +224,30 @@ func slug(s string) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "-")
+}
+
+// axisLabel is a metric's axis label: what it is and its unit.
+func axisLabel(m results.Metric) string {
+	switch m.Unit {
+	case "fraction":
+		return m.Name + " (%)"
+	case "ms":
+		return m.Name + " (ms)"
+	case "/s":
+		return m.Name + " (per second)"
+	case "x":
+		return m.Name + " (×)"
+	}
+	return m.Name
+}
+
+// plotValue is a run's value of the metric as a chart shows it: fractions as percentages.
+func plotValue(m results.Metric, r *results.Run) float64 { return plotScale(m) * m.Value(r) }
+
+// plotScale is what a chart multiplies the metric's values by: 100 for fractions (drawn as percentages), else 1.
+func plotScale(m results.Metric) float64 {
+	if m.Unit == "fraction" {
+		return 100
+	}
+	return 1
 }

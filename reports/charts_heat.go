@@ -74,6 +74,7 @@ type heatPanel struct {
 	z        [][]float64 // z[j][i] at (xs[i], ys[j]); NaN where no run is
 	fail     [][]bool    // the SLO fails there
 	pick     [2]int      // the recommended cell (i, j), or −1
+	lo, hi   float64     // the smallest and largest value laid out
 }
 
 // HeatChart draws a metric over two swept parameters as a heat map, one panel per strategy that varies both.
@@ -81,21 +82,49 @@ type heatPanel struct {
 // SLO is faded, and the recommended cell is outlined. Runs with other swept parameters are taken at their
 // strategy's recommended values of those (or the first run's, without a recommendation).
 func HeatChart(f *results.File, px, py, metric string) (Chart, error) {
-	m, err := LookupMetric(metric)
+	if err := judged(f); err != nil {
+		return Chart{}, err
+	}
+	m, err := results.LookupMetric(metric)
 	if err != nil {
 		return Chart{}, fmt.Errorf("%w: %w", ErrChart, err)
 	}
 	name := "heat-" + slug(m.Name) + "-by-" + slug(px) + "-and-" + slug(py)
 	title := fmt.Sprintf("%s over %s and %s", m.Name, px, py)
-	var slo SLO
-	role := map[int]string{}
-	if f.Tune != nil {
-		slo, _ = ParseSLO(f.Tune.SLO)
-		role = roles(f)
-	}
 	var panels []*heatPanel
-	byStrategy := map[string][]int{}
-	var order []string
+	fixed := false // some runs were left out for their other swept parameters
+	order, byStrategy := runsVaryingBoth(f, px, py)
+	for _, s := range order {
+		p, held := newHeatPanel(f, s, byStrategy[s], px, py, m)
+		panels = append(panels, p)
+		fixed = fixed || held
+	}
+	if len(panels) == 0 {
+		return Chart{}, fmt.Errorf("%w: no strategy varies both %q and %q", ErrChart, px, py)
+	}
+	better := m.Better
+	if better == 0 {
+		better = +1
+	}
+	caption := fmt.Sprintf("%s (%s) for each %s and %s, one panel per strategy; darker is better.", m.Name, m.Doc, px, py)
+	if len(sloConditions(f)) > 0 {
+		caption += " Faded cells miss the SLO; the outlined cell is the recommendation."
+	}
+	if fixed {
+		caption += " Other swept parameters are held at each strategy's recommended values."
+	}
+	lo, hi := heatRange(panels)
+	plots := make([]*plot.Plot, len(panels))
+	for k, p := range panels {
+		plots[k] = heatPlot(p, px, py, &heatCells{panel: p, lo: lo, hi: hi, better: better, metric: m, labels: len(p.xs) <= 16 && len(p.ys) <= 16})
+	}
+	return Chart{Name: name, Title: title, Caption: caption, draw: drawPanels(title, plots, heatLayout(len(panels), len(panels[0].xs), len(panels[0].ys)))}, nil
+}
+
+// runsVaryingBoth groups the runs that have numeric values of both px and py by strategy: the strategies in run
+// order and each one's run indexes.
+func runsVaryingBoth(f *results.File, px, py string) (order []string, byStrategy map[string][]int) {
+	byStrategy = map[string][]int{}
 	for i := range f.Runs {
 		r := &f.Runs[i]
 		_, okx := toFloat(r.Params[px])
@@ -108,85 +137,85 @@ func HeatChart(f *results.File, px, py, metric string) (Chart, error) {
 		}
 		byStrategy[r.Strategy] = append(byStrategy[r.Strategy], i)
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	fixed := false
-	for _, s := range order {
-		idx := byStrategy[s]
-		// Hold the other parameters at the recommended point's values.
-		anchor := idx[0]
-		for _, i := range idx {
-			if role[i] == "recommended" || role[i] == "closest" {
-				anchor = i
-			}
+	return order, byStrategy
+}
+
+// newHeatPanel lays strategy s's runs idx out on the grid of px and py: the metric's plotted value in each cell,
+// whether the cell misses the SLO, and the recommended cell. Runs whose other swept parameters differ from the
+// recommended (or closest, else first) run's are left out, and held says some were.
+func newHeatPanel(f *results.File, s string, idx []int, px, py string, m results.Metric) (p *heatPanel, held bool) {
+	anchor := idx[0]
+	for _, i := range idx {
+		if r := role(f, i); r == results.RoleRecommended || r == results.RoleClosest {
+			anchor = i
 		}
-		rest := otherParams2(f.Runs[anchor].Params, px, py)
-		p := &heatPanel{strategy: s, pick: [2]int{-1, -1}}
-		var keep []int
-		for _, i := range idx {
-			if otherParams2(f.Runs[i].Params, px, py) != rest {
-				fixed = true
-				continue
-			}
-			keep = append(keep, i)
-			x, _ := toFloat(f.Runs[i].Params[px])
-			y, _ := toFloat(f.Runs[i].Params[py])
-			p.xs, p.ys = append(p.xs, x), append(p.ys, y)
+	}
+	rest := otherParams2(f.Runs[anchor].Params, px, py)
+	p = &heatPanel{strategy: s, pick: [2]int{-1, -1}, lo: math.Inf(1), hi: math.Inf(-1)}
+	var keep []int
+	for _, i := range idx {
+		if otherParams2(f.Runs[i].Params, px, py) != rest {
+			held = true
+			continue
 		}
-		p.xs, p.ys = uniqueSorted(p.xs), uniqueSorted(p.ys)
-		p.z = make([][]float64, len(p.ys))
-		p.fail = make([][]bool, len(p.ys))
-		for j := range p.ys {
-			p.z[j] = make([]float64, len(p.xs))
-			p.fail[j] = make([]bool, len(p.xs))
-			for i := range p.z[j] {
-				p.z[j][i] = math.NaN()
-			}
+		keep = append(keep, i)
+		x, _ := toFloat(f.Runs[i].Params[px])
+		y, _ := toFloat(f.Runs[i].Params[py])
+		p.xs, p.ys = append(p.xs, x), append(p.ys, y)
+	}
+	p.xs, p.ys = uniqueSorted(p.xs), uniqueSorted(p.ys)
+	p.z = make([][]float64, len(p.ys))
+	p.fail = make([][]bool, len(p.ys))
+	for j := range p.ys {
+		p.z[j] = make([]float64, len(p.xs))
+		p.fail[j] = make([]bool, len(p.xs))
+		for i := range p.z[j] {
+			p.z[j][i] = math.NaN()
 		}
-		for _, k := range keep {
-			r := &f.Runs[k]
-			x, _ := toFloat(r.Params[px])
-			y, _ := toFloat(r.Params[py])
-			i, j := sort.SearchFloat64s(p.xs, x), sort.SearchFloat64s(p.ys, y)
-			v := m.plotValue(r)
-			p.z[j][i] = v
-			p.fail[j][i] = len(slo.Conditions) > 0 && !slo.Check(r).Met
-			if role[k] == "recommended" {
-				p.pick = [2]int{i, j}
-			}
-			lo, hi = min(lo, v), max(hi, v)
+	}
+	for _, k := range keep {
+		r := &f.Runs[k]
+		x, _ := toFloat(r.Params[px])
+		y, _ := toFloat(r.Params[py])
+		i, j := sort.SearchFloat64s(p.xs, x), sort.SearchFloat64s(p.ys, y)
+		v := plotValue(m, r)
+		p.z[j][i] = v
+		p.lo, p.hi = min(p.lo, v), max(p.hi, v)
+		p.fail[j][i] = missesSLO(f, k)
+		if role(f, k) == results.RoleRecommended {
+			p.pick = [2]int{i, j}
 		}
-		panels = append(panels, p)
 	}
-	if len(panels) == 0 {
-		return Chart{}, fmt.Errorf("%w: no strategy varies both %q and %q", ErrChart, px, py)
+	return p, held
+}
+
+// heatRange is the smallest and largest value over every panel: the ends of the shared colour scale.
+func heatRange(panels []*heatPanel) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, p := range panels {
+		lo, hi = min(lo, p.lo), max(hi, p.hi)
 	}
-	better := m.Better
-	if better == 0 {
-		better = +1
-	}
-	caption := fmt.Sprintf("%s (%s) for each %s and %s, one panel per strategy; darker is better.", m.Name, m.Doc, px, py)
-	if len(slo.Conditions) > 0 {
-		caption += " Faded cells miss the SLO; the outlined cell is the recommendation."
-	}
-	if fixed {
-		caption += " Other swept parameters are held at each strategy's recommended values."
-	}
-	plots := make([]*plot.Plot, len(panels))
-	for k, p := range panels {
-		pl := newPlot(p.strategy, px, py)
-		pl.Title.TextStyle.Font = sans(13, true)
-		pl.Title.Padding = vg.Points(4)
-		pl.X.Tick.Marker = indexTicks(p.xs)
-		pl.Y.Tick.Marker = indexTicks(p.ys)
-		pl.X.Min, pl.X.Max = -0.5, float64(len(p.xs))-0.5
-		pl.Y.Min, pl.Y.Max = -0.5, float64(len(p.ys))-0.5
-		pl.X.Padding, pl.Y.Padding = 0, 0
-		pl.Add(&heatCells{panel: p, lo: lo, hi: hi, better: better, metric: m, labels: len(p.xs) <= 16 && len(p.ys) <= 16})
-		plots[k] = pl
-	}
-	cols := heatLayout(len(panels), len(panels[0].xs), len(panels[0].ys))
-	rows := (len(panels) + cols - 1) / cols
-	draw := func(c draw.Canvas) {
+	return lo, hi
+}
+
+// heatPlot is one panel's plot: the strategy as its title, the swept values as ticks on cell-index axes, the cells.
+func heatPlot(p *heatPanel, px, py string, cells *heatCells) *plot.Plot {
+	pl := newPlot(p.strategy, px, py)
+	pl.Title.TextStyle.Font = sans(13, true)
+	pl.Title.Padding = vg.Points(4)
+	pl.X.Tick.Marker = indexTicks(p.xs)
+	pl.Y.Tick.Marker = indexTicks(p.ys)
+	pl.X.Min, pl.X.Max = -0.5, float64(len(p.xs))-0.5
+	pl.Y.Min, pl.Y.Max = -0.5, float64(len(p.ys))-0.5
+	pl.X.Padding, pl.Y.Padding = 0, 0
+	pl.Add(cells)
+	return pl
+}
+
+// drawPanels draws plots as a grid of cols columns under one title, their axes aligned.
+func drawPanels(title string, plots []*plot.Plot, cols int) func(c draw.Canvas) {
+	rows := (len(plots) + cols - 1) / cols
+	return func(c draw.Canvas) {
 		ts := text.Style{Font: sans(16, true), Color: ink, XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
 		c.FillText(ts, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - vg.Points(10)}, title)
 		grid := make([][]*plot.Plot, rows)
@@ -209,7 +238,6 @@ func HeatChart(f *results.File, px, py, metric string) (Chart, error) {
 			}
 		}
 	}
-	return Chart{Name: name, Title: title, Caption: caption, draw: draw}, nil
 }
 
 // heatLayout picks the number of panel columns that gives the cells the most room for their labels, which
@@ -236,7 +264,7 @@ func otherParams2(p map[string]any, a, b string) string {
 			rest[k] = v
 		}
 	}
-	return FormatParams(rest)
+	return results.FormatParams(rest)
 }
 
 func uniqueSorted(xs []float64) []float64 {
@@ -264,7 +292,7 @@ type heatCells struct {
 	panel  *heatPanel
 	lo, hi float64
 	better int
-	metric Metric
+	metric results.Metric
 	labels bool
 }
 
@@ -333,7 +361,7 @@ func (h *heatCells) Plot(c draw.Canvas, plt *plot.Plot) {
 }
 
 // heatLabel writes a plotted value compactly: percentages with one decimal, times, factors with two.
-func heatLabel(m Metric, v float64) string {
+func heatLabel(m results.Metric, v float64) string {
 	switch m.Unit {
 	case "fraction":
 		return fmt.Sprintf("%.1f", v)

@@ -69,28 +69,67 @@ func sweepCharts(f *results.File, lk []look) ([]Chart, error) {
 // SweepChart draws a metric against a swept parameter, one line per strategy (runs that differ in other
 // parameters get lines of their own). Runs without the parameter are left out. The parameter axis is
 // logarithmic when its values are positive and span a factor of 10 or more, and is ticked at the swept values.
+// A tune sweep adds each line's confidence band, rings the recommended settings and draws the SLO's conditions
+// on the metric as dashed lines.
 func SweepChart(f *results.File, param, metric string) (Chart, error) {
-	m, err := LookupMetric(metric)
+	if err := judged(f); err != nil {
+		return Chart{}, err
+	}
+	m, err := results.LookupMetric(metric)
 	if err != nil {
 		return Chart{}, fmt.Errorf("%w: %w", ErrChart, err)
 	}
-	lk := looks(f)
 	name := "sweep-" + slug(m.Name) + "-by-" + slug(param)
 	title := fmt.Sprintf("%s against %s", m.Name, param)
+	lines, xs := sweepLines(f, param, m)
+	if len(lines) == 0 {
+		return Chart{}, fmt.Errorf("%w: no run has a numeric parameter %q", ErrChart, param)
+	}
+	p := newPlot(title, param, axisLabel(m))
+	sweepAxis(p, xs, lines)
+	p.Y.Min = 0
+	entries, banded, err := drawSweepLines(p, lines)
+	if err != nil {
+		return Chart{}, fmt.Errorf("%w %s, %w", ErrChart, name, err)
+	}
+	caption := fmt.Sprintf("%s (%s) for each value of %s, one line per strategy.", m.Name, m.Doc, param)
+	if banded {
+		caption += fmt.Sprintf(" Shaded: the %s %% confidence interval of the mean over %d seeds.", number(100*f.Tune.Confidence), f.Tune.Seeds)
+	}
+	ringed, err := ringPicks(p, lines)
+	if err != nil {
+		return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
+	}
+	if ringed != nil {
+		entries = append(entries, *ringed)
+		caption += " Ringed: each strategy's recommended setting."
+	}
+	slo, err := drawSLO(p, f, m)
+	if err != nil {
+		return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
+	}
+	entries = append(entries, slo...)
+	if p.Y.Max <= 0 {
+		p.Y.Max = 1
+	}
+	p.Y.Max *= 1.08
+	return Chart{Name: name, Title: title, Caption: caption, draw: withLegend(p, entries)}, nil
+}
 
-	type line struct {
-		look   look
-		xy     plotter.XYs
-		lo, hi plotter.XYs // the confidence band, when the runs have intervals
-		picks  plotter.XYs // the recommended points
-	}
-	role := map[int]string{}
-	if f.Tune != nil {
-		role = roles(f)
-	}
-	var lines []*line
-	byKey := map[string]*line{}
-	var xs []float64
+// sweepLine is one line of a sweep chart: a strategy (and the values of the other swept parameters) across the
+// values of the swept one.
+type sweepLine struct {
+	look   look
+	xy     plotter.XYs
+	lo, hi plotter.XYs // the confidence band, when the runs have intervals
+	picks  plotter.XYs // the recommended points
+}
+
+// sweepLines gathers the runs that have a numeric param into lines, in run order, with the values of param
+// they span (xs, unsorted, one per run).
+func sweepLines(f *results.File, param string, m results.Metric) (lines []*sweepLine, xs []float64) {
+	lk := looks(f)
+	byKey := map[string]*sweepLine{}
 	for i := range f.Runs {
 		r := &f.Runs[i]
 		x, ok := toFloat(r.Params[param])
@@ -103,61 +142,66 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 		}
 		l := byKey[key]
 		if l == nil {
-			l = &line{look: lk[i]}
+			l = &sweepLine{look: lk[i]}
 			l.look.label = key
 			byKey[key] = l
 			lines = append(lines, l)
 		}
-		y := m.plotValue(r)
+		y := plotValue(m, r)
 		l.xy = append(l.xy, plotter.XY{X: x, Y: y})
 		if iv, ok := r.CI[m.Name]; ok && r.Replications > 1 {
-			l.lo = append(l.lo, plotter.XY{X: x, Y: m.plotScale() * iv.Lo})
-			l.hi = append(l.hi, plotter.XY{X: x, Y: m.plotScale() * iv.Hi})
+			l.lo = append(l.lo, plotter.XY{X: x, Y: plotScale(m) * iv.Lo})
+			l.hi = append(l.hi, plotter.XY{X: x, Y: plotScale(m) * iv.Hi})
 		}
-		if role[i] == "recommended" {
+		if role(f, i) == results.RoleRecommended {
 			l.picks = append(l.picks, plotter.XY{X: x, Y: y})
 		}
 		xs = append(xs, x)
 	}
-	if len(lines) == 0 {
-		return Chart{}, fmt.Errorf("%w: no run has a numeric parameter %q", ErrChart, param)
-	}
+	return lines, xs
+}
+
+// sweepAxis ticks the parameter axis at the swept values xs (sorted in place), on a log scale when they are
+// positive and span a factor of 10 or more; the lines' x values are then moved to log10.
+func sweepAxis(p *plot.Plot, xs []float64, lines []*sweepLine) {
 	sort.Float64s(xs)
-	p := newPlot(title, param, m.Label())
-	logX := xs[0] > 0 && xs[len(xs)-1]/xs[0] >= 10
 	p.X.Tick.Marker = valueTicks{values: xs}
-	if logX {
-		p.X.Label.Text += " (log scale)"
-		p.X.Tick.Marker = logTicks{valueTicks{values: xs, log: true}}
-		p.X.Min, p.X.Max = math.Log10(xs[0]/1.2), math.Log10(xs[len(xs)-1]*1.2)
-		for _, l := range lines {
-			for _, xy := range []plotter.XYs{l.xy, l.lo, l.hi, l.picks} {
-				for i := range xy {
-					xy[i].X = math.Log10(xy[i].X)
-				}
+	if !(xs[0] > 0 && xs[len(xs)-1]/xs[0] >= 10) {
+		return
+	}
+	p.X.Label.Text += " (log scale)"
+	p.X.Tick.Marker = logTicks{valueTicks{values: xs, log: true}}
+	p.X.Min, p.X.Max = math.Log10(xs[0]/1.2), math.Log10(xs[len(xs)-1]*1.2)
+	for _, l := range lines {
+		for _, xy := range []plotter.XYs{l.xy, l.lo, l.hi, l.picks} {
+			for i := range xy {
+				xy[i].X = math.Log10(xy[i].X)
 			}
 		}
 	}
-	p.Y.Min = 0
-	entries := make([]entry, 0, len(lines))
-	banded := false
+}
+
+// drawSweepLines draws the confidence bands of the lines that have one at every point, the grid over them, and
+// the lines with their points over both; it returns the lines' legend entries and whether a band was drawn.
+func drawSweepLines(p *plot.Plot, lines []*sweepLine) (entries []entry, banded bool, err error) {
 	for _, l := range lines {
 		if len(l.lo) < 2 || len(l.lo) != len(l.xy) {
 			continue
 		}
 		band, err := confidenceBand(l.lo, l.hi, l.look.color)
 		if err != nil {
-			return Chart{}, fmt.Errorf("%w %s, %s: %w", ErrChart, name, l.look.label, err)
+			return nil, false, fmt.Errorf("%s: %w", l.look.label, err)
 		}
 		p.Add(band)
 		banded = true
 	}
 	p.Add(grid()) // over the bands, under the lines
+	entries = make([]entry, 0, len(lines))
 	for _, l := range lines {
 		sort.Slice(l.xy, func(a, b int) bool { return l.xy[a].X < l.xy[b].X })
 		ln, pts, err := plotter.NewLinePoints(l.xy)
 		if err != nil {
-			return Chart{}, fmt.Errorf("%w %s, %s: %w", ErrChart, name, l.look.label, err)
+			return nil, false, fmt.Errorf("%s: %w", l.look.label, err)
 		}
 		ln.LineStyle = l.look.line(vg.Points(2.2))
 		pts.Shape = draw.CircleGlyph{}
@@ -165,46 +209,46 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 		p.Add(ln, pts)
 		entries = append(entries, entry{l.look.label, thumbLine(ln.LineStyle)})
 	}
-	caption := fmt.Sprintf("%s (%s) for each value of %s, one line per strategy.", m.Name, m.Doc, param)
-	if banded {
-		caption += fmt.Sprintf(" Shaded: the %s %% confidence interval of the mean over %d seeds.", number(100*f.Tune.Confidence), f.Tune.Seeds)
-	}
+	return entries, banded, nil
+}
+
+// ringPicks rings the recommended points of every line and returns their legend entry; nil when no line has one.
+func ringPicks(p *plot.Plot, lines []*sweepLine) (*entry, error) {
 	var picks plotter.XYs
 	for _, l := range lines {
 		picks = append(picks, l.picks...)
 	}
-	if len(picks) > 0 {
-		sc, err := plotter.NewScatter(picks)
+	if len(picks) == 0 {
+		return nil, nil
+	}
+	sc, err := plotter.NewScatter(picks)
+	if err != nil {
+		return nil, err
+	}
+	sc.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Color: ink, Radius: vg.Points(7.5)}
+	p.Add(sc)
+	return &entry{"recommended", sc}, nil
+}
+
+// drawSLO draws each condition of a tune sweep's SLO on metric m that applies to every strategy as a dashed
+// level across the chart, raising the y axis to show it, and returns their legend entries.
+func drawSLO(p *plot.Plot, f *results.File, m results.Metric) ([]entry, error) {
+	var entries []entry
+	for _, c := range sloConditions(f) {
+		if c.Metric != m.Name || c.Strategy != "" {
+			continue
+		}
+		y := plotScale(m) * c.Value
+		hl, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: y}, {X: p.X.Max, Y: y}})
 		if err != nil {
-			return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
+			return nil, err
 		}
-		sc.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Color: ink, Radius: vg.Points(7.5)}
-		p.Add(sc)
-		entries = append(entries, entry{"recommended", sc})
-		caption += " Ringed: each strategy's recommended setting."
+		hl.LineStyle = draw.LineStyle{Color: ink, Width: vg.Points(1.4), Dashes: []vg.Length{vg.Points(8), vg.Points(4)}}
+		p.Add(hl)
+		p.Y.Max = max(p.Y.Max, y)
+		entries = append(entries, entry{"SLO " + c.Text, thumbLine(hl.LineStyle)})
 	}
-	if f.Tune != nil {
-		slo, _ := ParseSLO(f.Tune.SLO)
-		for _, c := range slo.Conditions {
-			if c.Metric.Name != m.Name || c.Strategy != "" {
-				continue
-			}
-			y := m.plotScale() * c.Value
-			hl, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: y}, {X: p.X.Max, Y: y}})
-			if err != nil {
-				return Chart{}, fmt.Errorf("%w %s: %w", ErrChart, name, err)
-			}
-			hl.LineStyle = draw.LineStyle{Color: ink, Width: vg.Points(1.4), Dashes: []vg.Length{vg.Points(8), vg.Points(4)}}
-			p.Add(hl)
-			p.Y.Max = max(p.Y.Max, y)
-			entries = append(entries, entry{"SLO " + c.Text, thumbLine(hl.LineStyle)})
-		}
-	}
-	if p.Y.Max <= 0 {
-		p.Y.Max = 1
-	}
-	p.Y.Max *= 1.08
-	return Chart{Name: name, Title: title, Caption: caption, draw: withLegend(p, entries)}, nil
+	return entries, nil
 }
 
 // confidenceBand is the area between an interval's lower and upper bounds along a line, in the line's colour
@@ -233,7 +277,7 @@ func otherParams(p map[string]any, skip string) string {
 	if len(rest) == 0 {
 		return ""
 	}
-	return FormatParams(rest)
+	return results.FormatParams(rest)
 }
 
 // valueTicks ticks an axis at the given sorted values (deduplicated). A value closer than 4 % of the axis to

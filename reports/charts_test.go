@@ -34,7 +34,7 @@ func TestFocusOnLargeSweeps(t *testing.T) {
 	for i, r := range ff.Runs {
 		assert.Equal(t, 50.0, r.Params["clients"], "the largest value, the most stressed point")
 		assert.Nil(t, lk[i].dash, "drawn solid")
-		assert.Equal(t, lk[i].label, RunLabel(&ff.Runs[i]))
+		assert.Equal(t, lk[i].label, ff.Runs[i].Label())
 	}
 	assert.Contains(t, note, "Of the 15 runs of this sweep, each strategy is shown at its largest clients")
 	assert.Len(t, f.Runs, 15, "the file itself is left alone")
@@ -147,4 +147,40 @@ func TestAllZeroChartSaysSo(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, c.WriteSVG(&b))
 	assert.Contains(t, b.String(), "0 throughout, in every run")
+}
+
+func TestHeatChartErrors(t *testing.T) {
+	_, err := HeatChart(fixture(t, "sweep"), "base_ms", "max_retries", "success_rate")
+	require.ErrorIs(t, err, ErrChart)
+	assert.Contains(t, err.Error(), `no strategy varies both "base_ms" and "max_retries"`)
+	_, err = HeatChart(fixture(t, "tune"), "base_ms", "max_retries", "p99_mss")
+	assert.ErrorIs(t, err, ErrChart)
+}
+
+func TestHeatLayout(t *testing.T) {
+	assert.Equal(t, 1, heatLayout(3, 9, 4), "wide grids stack")
+	assert.Equal(t, 2, heatLayout(4, 9, 4))
+	assert.Equal(t, 2, heatLayout(3, 3, 3), "small grids side by side")
+	assert.Equal(t, 2, heatLayout(2, 3, 3))
+	assert.Equal(t, 1, heatLayout(1, 5, 5))
+}
+
+// TestTuneNeedsItsJudgement: a tune sweep is drawn from what verdict.Judge concluded; without it every renderer
+// that shows conclusions says so instead of drawing a report without them.
+func TestTuneNeedsItsJudgement(t *testing.T) {
+	f := fixture(t, "tune")
+	f.Tune.Judgement = nil
+	var b bytes.Buffer
+	for name, render := range map[string]func() error{
+		"table":    func() error { return Table(&b, f) },
+		"markdown": func() error { return Markdown(&b, f, Meta{}) },
+		"html":     func() error { return HTML(&b, f, Meta{}) },
+		"charts":   func() error { _, err := Charts(f); return err },
+		"sweep":    func() error { _, err := SweepChart(f, "base_ms", "p99_ms"); return err },
+		"heat":     func() error { _, err := HeatChart(f, "base_ms", "max_retries", "p99_ms"); return err },
+	} {
+		t.Run(name, func(t *testing.T) { assert.ErrorIs(t, render(), ErrNotJudged) })
+	}
+	assert.NoError(t, Render(&b, f, "json"), "results.json holds no judgement")
+	assert.NoError(t, Render(&b, f, "csv"))
 }

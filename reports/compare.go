@@ -28,12 +28,12 @@ func CompareEngines(w io.Writer, virtual, live *results.File) (int, error) {
 	t.AppendHeader(table.Row{"strategy", "metric", "virtual", "live", "difference", "tolerance"})
 	lv := map[string]*results.Run{}
 	for i := range live.Runs {
-		lv[RunLabel(&live.Runs[i])] = &live.Runs[i]
+		lv[live.Runs[i].Label()] = &live.Runs[i]
 	}
 	bad := 0
 	for i := range virtual.Runs {
 		v := &virtual.Runs[i]
-		l, ok := lv[RunLabel(v)]
+		l, ok := lv[v.Label()]
 		if !ok {
 			continue
 		}
@@ -47,7 +47,7 @@ func CompareEngines(w io.Writer, virtual, live *results.File) (int, error) {
 		}{
 			{"success", v.SuccessRate, l.SuccessRate, percent, true, TolSuccessPoints, fmt.Sprintf("±%.0f pts", TolSuccessPoints)},
 			{"amplification", v.Amplification, l.Amplification, times, false, TolAmplification, fmt.Sprintf("±%.0f %%", 100*TolAmplification)},
-			{"p50 latency", v.LatencyMs.P50, l.LatencyMs.P50, millis, false, TolP50, fmt.Sprintf("±%.0f %%", 100*TolP50)},
+			{"p50 latency", v.LatencyMs.P50, l.LatencyMs.P50, results.FormatMillis, false, TolP50, fmt.Sprintf("±%.0f %%", 100*TolP50)},
 			{"peak load", v.PeakAttemptsPerS, l.PeakAttemptsPerS, perSec, false, TolPeak, fmt.Sprintf("±%.0f %%", 100*TolPeak)},
 		}
 		for _, r := range rows {
@@ -64,7 +64,7 @@ func CompareEngines(w io.Writer, virtual, live *results.File) (int, error) {
 				diff += " !"
 				bad++
 			}
-			t.AppendRow(table.Row{RunLabel(v), r.metric, r.format(r.a), r.format(r.b), diff, r.tolDisplay})
+			t.AppendRow(table.Row{v.Label(), r.metric, r.format(r.a), r.format(r.b), diff, r.tolDisplay})
 		}
 		t.AppendSeparator()
 	}

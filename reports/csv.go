@@ -30,7 +30,7 @@ func SeriesCSV(w io.Writer, f *results.File) error {
 		s := &r.Series
 		params := ""
 		if len(r.Params) > 0 {
-			params = FormatParams(r.Params)
+			params = results.FormatParams(r.Params)
 		}
 		for b := range s.Offered {
 			row := []string{

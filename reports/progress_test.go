@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -78,13 +79,33 @@ func TestProgressOnATerminal(t *testing.T) {
 	assert.GreaterOrEqual(t, strings.Count(s, "done"), 2, "both runs shown done:\n%s", s)
 }
 
+// TestProgressNilAndEmpty: a nil Progress, and a progress display of nothing to show, take Done and Stop (twice)
+// without panicking, start no render loop and draw nothing, even on a terminal.
 func TestProgressNilAndEmpty(t *testing.T) {
-	var p *Progress
-	p.Done(0)
-	p.Stop()
-	q := newProgress(&bytes.Buffer{}, nil, true)
-	q.Done(0)
-	q.Stop()
+	cases := []struct {
+		name string
+		make func(w io.Writer) *Progress
+	}{
+		{"nil", func(io.Writer) *Progress { return nil }},
+		{"no runs", func(w io.Writer) *Progress { return newProgress(w, nil, true) }},
+		{"counter of no runs", func(w io.Writer) *Progress { return newCounter(w, "tune", 0, true) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out syncBuffer
+			p := tc.make(&out)
+			assert.NotPanics(t, func() {
+				p.Done(0)
+				p.Done(-1)
+				p.Stop()
+				p.Stop()
+			})
+			if p != nil {
+				assert.True(t, p.pw == nil, "no render loop started")
+			}
+			assert.Empty(t, out.String(), "nothing drawn")
+		})
+	}
 }
 
 func TestCounterOnATerminal(t *testing.T) {

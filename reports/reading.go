@@ -42,7 +42,7 @@ func Reading(f *results.File) []string {
 	out = append(out, recoverySentences(f)...)
 	for i := range f.Runs {
 		if r := &f.Runs[i]; r.Unfinished > 0 {
-			out = append(out, fmt.Sprintf("%s left %d requests unfinished when the run ended: its figures leave them out.", RunLabel(r), r.Unfinished))
+			out = append(out, fmt.Sprintf("%s left %d requests unfinished when the run ended: its figures leave them out.", r.Label(), r.Unfinished))
 		}
 	}
 	return out
@@ -56,7 +56,7 @@ func herdSentence(f *results.File) string {
 		}
 	}
 	r := &f.Runs[top]
-	s := fmt.Sprintf("Peak load: %s offered %s attempts/s at its peak", RunLabel(r), rate(r.PeakAttemptsPerS))
+	s := fmt.Sprintf("Peak load: %s offered %s attempts/s at its peak", r.Label(), rate(r.PeakAttemptsPerS))
 	switch l := f.Limits; {
 	case l.CapacityPerS > 0:
 		s += fmt.Sprintf(", %s× the server's capacity (%s/s)", number(round1(r.PeakAttemptsPerS/l.CapacityPerS)), rate(l.CapacityPerS))
@@ -80,7 +80,7 @@ func successSentence(f *results.File) string {
 	if h.SuccessRate-l.SuccessRate < sameSuccess {
 		return fmt.Sprintf("Success rate: every strategy succeeded on about %s of its finished requests.", pct(h.SuccessRate))
 	}
-	return fmt.Sprintf("Success rate: %s highest (%s), %s lowest (%s).", RunLabel(h), pct(h.SuccessRate), RunLabel(l), pct(l.SuccessRate))
+	return fmt.Sprintf("Success rate: %s highest (%s), %s lowest (%s).", h.Label(), pct(h.SuccessRate), l.Label(), pct(l.SuccessRate))
 }
 
 // baseline is the run the others are compared with: plain exponential backoff if the file has it (the
@@ -108,7 +108,7 @@ func versus(r, base *results.Run) string {
 		parts = append(parts, fmt.Sprintf("success rate %s points lower", number(round1(-100*d))))
 	}
 	parts = append(parts, "p99 latency "+relative(r.LatencyMs.P99, base.LatencyMs.P99, sameLatency))
-	return fmt.Sprintf("%s vs %s: %s.", RunLabel(r), RunLabel(base), strings.Join(parts, ", "))
+	return fmt.Sprintf("%s vs %s: %s.", r.Label(), base.Label(), strings.Join(parts, ", "))
 }
 
 // relative says how a compares with b: "38 % lower", "the same", "2.5× as high".
@@ -148,7 +148,7 @@ func cheapestSentence(f *results.File) string {
 		return ""
 	}
 	r := &f.Runs[pick]
-	return fmt.Sprintf("Of the %d runs within a point of the best success rate, %s sent the fewest attempts per request (%s×).", n, RunLabel(r), number(round2(r.Amplification)))
+	return fmt.Sprintf("Of the %d runs within a point of the best success rate, %s sent the fewest attempts per request (%s×).", n, r.Label(), number(round2(r.Amplification)))
 }
 
 // sweepSentences say, per strategy and swept parameter, which value gave the best success rate and which the
@@ -180,7 +180,7 @@ func sweepSentences(f *results.File) []string {
 				}
 			}
 			out = append(out, fmt.Sprintf("%s over %s: best success rate at %s=%v (%s), lowest p99 latency at %s=%v (%s).",
-				s, param, param, succ.Params[param], pct(succ.SuccessRate), param, fast.Params[param], millis(fast.LatencyMs.P99)))
+				s, param, param, succ.Params[param], pct(succ.SuccessRate), param, fast.Params[param], results.FormatMillis(fast.LatencyMs.P99)))
 		}
 	}
 	return out
@@ -199,9 +199,9 @@ func recoverySentences(f *results.File) []string {
 			}
 			switch rec := r.Phases[k].RecoverS; {
 			case rec == nil:
-				parts = append(parts, RunLabel(r)+" not within the run")
+				parts = append(parts, r.Label()+" not within the run")
 			default:
-				parts = append(parts, fmt.Sprintf("%s %s s", RunLabel(r), number(round1(*rec))))
+				parts = append(parts, fmt.Sprintf("%s %s s", r.Label(), number(round1(*rec))))
 			}
 		}
 		if len(parts) > 0 {

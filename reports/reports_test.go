@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"flag"
+	"fmt"
 	htmltemplate "html/template"
 	"image/png"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"stampede/sim/results"
+	"stampede/verdict"
 )
 
 // The fixtures testdata/herd.json and testdata/sweep.json were made once by a seeded simulation of
@@ -29,6 +31,7 @@ func fixture(t testing.TB, name string) *results.File {
 	defer r.Close()
 	f, err := results.Read(r)
 	require.NoError(t, err)
+	require.NoError(t, verdict.Judge(f), "a tune sweep is rendered with its judgement")
 	return f
 }
 
@@ -370,4 +373,22 @@ func TestCSVFormulaInjection(t *testing.T) {
 			assert.True(t, strings.HasPrefix(rows[1][0], c.want), rows[1][0])
 		})
 	}
+}
+
+func ExampleRender() {
+	r, _ := os.Open("testdata/herd.json")
+	defer r.Close()
+	f, err := results.Read(r)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var b bytes.Buffer
+	if err := Render(&b, f, "csv"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.String()[:strings.Index(b.String(), "\n")])
+	// Output:
+	// strategy,params,bucket,start_s,end_s,offered,accepted,rejected_429,rejected_529,rejected_other,timeouts,succeeded,failed,queue,in_flight
 }

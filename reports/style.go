@@ -76,7 +76,7 @@ func looks(f *results.File) []look {
 			strategy[r.Strategy] = c
 		}
 		out[i] = look{
-			label: RunLabel(r),
+			label: r.Label(),
 			color: palette[c%len(palette)],
 			dash:  dashes[(seen[r.Strategy]+c/len(palette))%len(dashes)],
 			shade: seen[r.Strategy],
@@ -199,4 +199,12 @@ func number(v float64) string {
 		return "-" + s
 	}
 	return s
+}
+
+// ratio is a/b, or 0 when b is 0.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }

@@ -22,13 +22,7 @@ type column struct {
 func count(v float64) string   { return fmt.Sprintf("%d", int64(v)) }
 func percent(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }
 func times(v float64) string   { return fmt.Sprintf("%.2fx", v) }
-func millis(v float64) string {
-	if v >= 10000 {
-		return fmt.Sprintf("%.1fs", v/1000)
-	}
-	return fmt.Sprintf("%.0fms", v)
-}
-func perSec(v float64) string { return fmt.Sprintf("%.0f/s", v) }
+func perSec(v float64) string  { return fmt.Sprintf("%.0f/s", v) }
 
 var columns = []column{
 	{"requests", func(r *results.Run) float64 { return float64(r.Requests) }, count, 0},
@@ -37,9 +31,9 @@ var columns = []column{
 	{"failed", func(r *results.Run) float64 { return float64(r.Failed) }, count, -1},
 	{"attempts", func(r *results.Run) float64 { return float64(r.Attempts) }, count, 0},
 	{"amplif.", func(r *results.Run) float64 { return r.Amplification }, times, -1},
-	{"p50", func(r *results.Run) float64 { return r.LatencyMs.P50 }, millis, -1},
-	{"p99", func(r *results.Run) float64 { return r.LatencyMs.P99 }, millis, -1},
-	{"p99.9", func(r *results.Run) float64 { return r.LatencyMs.P999 }, millis, -1},
+	{"p50", func(r *results.Run) float64 { return r.LatencyMs.P50 }, results.FormatMillis, -1},
+	{"p99", func(r *results.Run) float64 { return r.LatencyMs.P99 }, results.FormatMillis, -1},
+	{"p99.9", func(r *results.Run) float64 { return r.LatencyMs.P999 }, results.FormatMillis, -1},
 	{"peak load", func(r *results.Run) float64 { return r.PeakAttemptsPerS }, perSec, -1},
 	{"peak/mean", func(r *results.Run) float64 { return r.PeakToMean }, times, -1},
 }
@@ -76,7 +70,7 @@ func comparison(f *results.File) (header []string, rows [][]cell) {
 	}
 	for i := range f.Runs {
 		r := &f.Runs[i]
-		row := []cell{{text: RunLabel(r)}}
+		row := []cell{{text: r.Label()}}
 		for j, c := range columns {
 			v := c.value(r)
 			row = append(row, cell{text: c.format(v), best: c.better != 0 && distinct[j] && v == best[j]})
@@ -91,6 +85,9 @@ func comparison(f *results.File) (header []string, rows [][]cell) {
 //
 // A tune sweep is written as its recommendation and a table of its points with their confidence intervals.
 func Table(w io.Writer, f *results.File) error {
+	if err := judged(f); err != nil {
+		return err
+	}
 	if f.Tune != nil {
 		return tuneTable(w, f)
 	}
@@ -104,31 +101,6 @@ func Table(w io.Writer, f *results.File) error {
 	_, err := fmt.Fprintf(w, "%s — seed %d, %s engine, %g s\n%s\n%s best in column; latency from first send to final outcome\n",
 		f.Scenario, f.Seed, f.Engine, f.DurationS, t.Render(), BestMark[1:])
 	return err
-}
-
-// RunLabel names a run: its strategy, followed by its swept parameters if any.
-func RunLabel(r *results.Run) string {
-	if len(r.Params) == 0 {
-		return r.Strategy
-	}
-	return r.Strategy + " " + FormatParams(r.Params)
-}
-
-// FormatParams formats swept parameters as "k1=v1,k2=v2", keys sorted.
-func FormatParams(p map[string]any) string {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	s := ""
-	for i, k := range keys {
-		if i > 0 {
-			s += ","
-		}
-		s += fmt.Sprintf("%s=%v", k, p[k])
-	}
-	return s
 }
 
 // newTextTable is a go-pretty table of header and rows in the house style; a cell marked best gets mark appended.

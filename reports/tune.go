@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -16,9 +17,40 @@ import (
 // tuneMetrics are the metrics the points table shows with their intervals, before the SLO's and the objective's.
 var tuneMetrics = []string{"success_rate", "p99_ms", "amplification"}
 
-// Recommendation is the answer of a tune sweep as a report opens with it: the rule the recommendation follows,
-// the recommendation across strategies, then one paragraph per strategy. Empty for a file that is not a
-// tune sweep.
+// ErrNotJudged is returned for a tune sweep whose Tune.Judgement is not filled: verdict.Judge fills it.
+var ErrNotJudged = errors.New("reports: a tune sweep without its judgement (verdict.Judge fills it)")
+
+// judged checks that a tune sweep carries its judgement; every other file needs none.
+func judged(f *results.File) error {
+	if f.Tune != nil && f.Tune.Judgement == nil {
+		return ErrNotJudged
+	}
+	return nil
+}
+
+// role is run i's role in its sweep's recommendation; none outside a tune sweep.
+func role(f *results.File, i int) results.Role {
+	if f.Tune == nil {
+		return results.RoleNone
+	}
+	return f.Tune.Judgement.Points[i].Role
+}
+
+// missesSLO reports whether run i misses its sweep's SLO; false outside a tune sweep and without an SLO.
+func missesSLO(f *results.File, i int) bool {
+	return f.Tune != nil && !f.Tune.Judgement.Points[i].Met
+}
+
+// sloConditions are the conditions of a tune sweep's SLO; none outside a tune sweep.
+func sloConditions(f *results.File) []results.Condition {
+	if f.Tune == nil {
+		return nil
+	}
+	return f.Tune.Judgement.Conditions
+}
+
+// Recommendation is the answer of a tune sweep as a report opens with it: the recommendation across
+// strategies (Judgement.Summary), then one paragraph per strategy. Empty for a file that is not a tune sweep.
 func Recommendation(f *results.File) []string {
 	if f.Tune == nil {
 		return nil
@@ -27,8 +59,8 @@ func Recommendation(f *results.File) []string {
 	if f.Tune.Shard != nil {
 		out = append(out, fmt.Sprintf("Shard %d/%d of a sweep of %d points: it holds %d of them. Merge every shard with `stampede merge` for the recommendation.",
 			f.Tune.Shard.Index, f.Tune.Shard.Count, f.Tune.Points, len(f.Runs)))
-	} else if s := Summary(f); s != "" {
-		out = append(out, s)
+	} else if j := f.Tune.Judgement; j != nil && j.Summary != "" {
+		out = append(out, j.Summary)
 	}
 	for _, rec := range f.Tune.Recommendations {
 		out = append(out, rec.Strategy+": "+rec.Reason)
@@ -62,20 +94,18 @@ func TuneRule(f *results.File) string {
 }
 
 // pointsTable is the table of a tune sweep: one row per point, its parameters, each shown metric's mean and
-// interval, the SLO verdict and the role the point plays in the recommendation. The recommended rows are
-// flagged best.
+// interval, the SLO verdict and the role the point plays in the recommendation (Tune.Judgement). The
+// recommended rows are flagged best.
 func pointsTable(f *results.File) (header []string, rows [][]cell) {
-	t := f.Tune
-	slo, _ := ParseSLO(t.SLO)
-	obj, _ := ParseObjective(t.Objective)
+	j := f.Tune.Judgement
 	names := append([]string{}, tuneMetrics...)
-	for _, c := range slo.Conditions {
-		if !slices.Contains(names, c.Metric.Name) {
-			names = append(names, c.Metric.Name)
+	for _, c := range j.Conditions {
+		if !slices.Contains(names, c.Metric) {
+			names = append(names, c.Metric)
 		}
 	}
-	if obj.Metric.Name != "" && !slices.Contains(names, obj.Metric.Name) {
-		names = append(names, obj.Metric.Name)
+	if j.Objective != "" && !slices.Contains(names, j.Objective) {
+		names = append(names, j.Objective)
 	}
 	params := paramKeys(f)
 	header = append([]string{"strategy"}, params...)
@@ -83,7 +113,6 @@ func pointsTable(f *results.File) (header []string, rows [][]cell) {
 		header = append(header, n)
 	}
 	header = append(header, "SLO", "")
-	role := roles(f)
 	for i := range f.Runs {
 		r := &f.Runs[i]
 		row := []cell{{text: r.Strategy}}
@@ -95,53 +124,23 @@ func pointsTable(f *results.File) (header []string, rows [][]cell) {
 			}
 			row = append(row, cell{text: fmt.Sprint(v)})
 		}
-		best := role[i] == "recommended"
+		pt := j.Points[i]
+		best := pt.Role == results.RoleRecommended
 		for _, n := range names {
-			m, _ := LookupMetric(n)
+			m, _ := results.LookupMetric(n)
 			row = append(row, cell{text: intervalText(m, r), best: best})
 		}
-		v := slo.Check(r)
 		verdict := "met"
-		if !v.Met {
-			var failed []string
-			for _, c := range v.Failed {
-				failed = append(failed, c.Text)
-			}
-			verdict = "misses " + strings.Join(failed, ", ")
+		if !pt.Met {
+			verdict = "misses " + strings.Join(pt.Failed, ", ")
 		}
-		if len(slo.Conditions) == 0 {
+		if len(j.Conditions) == 0 {
 			verdict = "–"
 		}
-		row = append(row, cell{text: verdict}, cell{text: role[i], best: best})
+		row = append(row, cell{text: verdict}, cell{text: string(pt.Role), best: best})
 		rows = append(rows, row)
 	}
 	return header, rows
-}
-
-// roles marks the recommended, runner-up and closest points, by run index.
-func roles(f *results.File) map[int]string {
-	out := map[int]string{}
-	for _, rec := range f.Tune.Recommendations {
-		for i := range f.Runs {
-			r := &f.Runs[i]
-			if r.Strategy != rec.Strategy {
-				continue
-			}
-			switch FormatParams(settingParams(r.Params, f.Tune.Workload)) {
-			case FormatParams(rec.Params):
-				if rec.Met {
-					out[i] = "recommended"
-				} else {
-					out[i] = "closest"
-				}
-			case FormatParams(rec.RunnerUp):
-				if rec.RunnerUp != nil {
-					out[i] = "runner-up"
-				}
-			}
-		}
-	}
-	return out
 }
 
 // paramKeys lists the params keys of a file's runs, sorted.
@@ -162,7 +161,7 @@ func paramKeys(f *results.File) []string {
 
 // intervalText reads "96.93 % (96.73–97.12)", "1.98x (1.96–2.00)", "251ms (240ms–262ms)", or the bare value
 // when the run has no interval.
-func intervalText(m Metric, r *results.Run) string {
+func intervalText(m results.Metric, r *results.Run) string {
 	iv, ok := r.CI[m.Name]
 	if !ok || r.Replications < 2 {
 		return m.Format(m.Value(r))
@@ -171,7 +170,7 @@ func intervalText(m Metric, r *results.Run) string {
 }
 
 // bare formats a value of the metric without its unit where the unit is clear from the mean beside it.
-func bare(m Metric, v float64) string {
+func bare(m results.Metric, v float64) string {
 	switch m.Unit {
 	case "fraction":
 		return fmt.Sprintf("%.2f", 100*v)

@@ -13,7 +13,7 @@ import (
 	"stampede/sim/results"
 )
 
-// Each shipped scenario exists to show one lesson (../shared/reference/literature.md). These tests run it from the
+// Each shipped scenario exists to show one lesson (docs/literature.md). These tests run it from the
 // file, as `stampede run NAME` does, on several seeds, and assert the lesson with a margin wider than seed noise.
 
 var lessonSeeds = []uint64{1, 2, 3}
@@ -170,7 +170,7 @@ func TestLessonRetryAfterSync(t *testing.T) {
 	})
 }
 
-// contention: the shape of literature item 1, averaged over seeds and summed over N ≥ 100.
+// contention: the shape of docs/literature.md item 1, averaged over seeds and summed over N ≥ 100.
 func TestLessonContention(t *testing.T) {
 	type agg struct{ calls, time map[int]float64 }
 	sum := map[string]*agg{}

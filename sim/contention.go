@@ -30,18 +30,17 @@ type ocClient struct {
 
 // runContention runs the optimistic-concurrency model: every client of the fleet starts at t = 0 (or fleet.at) and
 // commits once (literature item 1). Attempts are write calls; the run's makespan is the time of the last commit.
-func runContention(cfg Config, strat strategies.Strategy) (results.Run, error) {
+func runContention(cfg Config, strat strategies.Strategy, q queue) (results.Run, error) {
 	msg, err := cfg.Server.Contention.Message.Sampler()
 	if err != nil {
 		return results.Run{}, err
 	}
 	n := cfg.Fleet.Clients
 	cs := make([]ocClient, n)
-	var q eventQueue
 	defer q.release()
 	for i := range cs {
 		cs[i].rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
-		q.push(event{at: int64(cfg.Fleet.At), idx: int32(i), tag: ocStart << 28})
+		q.push(newEvent(int64(cfg.Fleet.At), ocStart, int32(i), 0))
 	}
 	var (
 		row                       fakeserver.Row
@@ -68,16 +67,16 @@ func runContention(cfg Config, strat strategies.Strategy) (results.Run, error) {
 		switch ev.kind() {
 		case ocStart:
 			reads++
-			q.push(event{at: delay(), idx: i, tag: ocReadAtRow << 28})
+			q.push(newEvent(delay(), ocReadAtRow, i, 0))
 		case ocReadAtRow:
 			c.version = row.Read()
-			q.push(event{at: delay(), idx: i, tag: ocReadBack << 28})
+			q.push(newEvent(delay(), ocReadBack, i, 0))
 		case ocReadBack:
-			q.push(event{at: delay(), idx: i, tag: ocWriteAtRow << 28})
+			q.push(newEvent(delay(), ocWriteAtRow, i, 0))
 		case ocWriteAtRow:
 			c.ok = row.Write(c.version)
 			writesPerBucket = bump2(writesPerBucket, now)
-			q.push(event{at: delay(), idx: i, tag: ocWriteBack << 28})
+			q.push(newEvent(delay(), ocWriteBack, i, 0))
 		case ocWriteBack:
 			status := 200
 			if !c.ok {
@@ -91,7 +90,7 @@ func runContention(cfg Config, strat strategies.Strategy) (results.Run, error) {
 			case d.Retry:
 				c.number++
 				c.memo = d.Memo
-				q.push(event{at: now + int64(d.Wait), idx: i, tag: ocStart << 28})
+				q.push(newEvent(now+int64(d.Wait), ocStart, i, 0))
 				continue
 			default:
 				failed++

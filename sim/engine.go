@@ -1,11 +1,11 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"reflect"
 	"time"
 	"unsafe"
 
@@ -22,33 +22,21 @@ const (
 	stIdle     uint8 = iota // no request (open-loop slot on the free list, or a client that is done)
 	stThinking              // waiting to send the first attempt of a new request
 	stBackoff               // waiting to send a retry
-	stHeld                  // a guard delayed the send; the next evSend sends without asking again
+	stHeld                  // a guard holds the send; the next evSend sends without asking again
 	stWaiting               // an attempt is at the server
 )
 
 // slot is one client's request in progress (closed and burst fleets: one per client; open fleets: one per
 // concurrent request, recycled). 64 bytes: one cache line, so that the one random access an event makes to its
-// slot is one miss, not two (a session fleet's response ids live beside, in engine.prevIDs).
+// slot is one miss, not two (a session fleet's conversation state lives beside, in engine.prevIDs and engine.sess).
 type slot struct {
 	rng    rand.PCG // the slot's own stream: think times and jitter draws
-	start  int64    // intended send of the request's first attempt: latency is measured from here
-	memo   float64  // backoff memo carried between retries
-	hold   float64  // guard state carried between retries (strategies.Attempt.Held: retry-quota tokens held)
+	req    reqState // what the request carries between attempts (the life cycle's record, lifecycle.go)
 	gen    uint32   // attempt generation: stale completions and timeouts carry an older one
 	client int32    // owning client instance (strategy state)
 	left   int32    // requests still to send; negative: unlimited
-	number uint16   // attempt number of the current attempt
 	state  uint8
-	held   bool  // the pending send was delayed by a guard and is admitted
-	sess   uint8 // session fleets: sessHit once the session met an error, sessPoisoned once its state holds an invented id
-	over   uint8 // 529 answers the request has had (strategies.Attempt.Overloaded), saturating
 }
-
-// Session flags.
-const (
-	sessHit      uint8 = 1 << iota // the session met a failed attempt
-	sessPoisoned                   // the session's state holds an id the server never issued
-)
 
 // syntheticID marks a response id a session client invented; the server issues ids counting up from 1.
 const syntheticID = 1 << 63
@@ -59,29 +47,23 @@ const bgSlot = 1<<32 - 1
 // engine is one run: one strategy, one fresh server, one fleet. Single-threaded.
 type engine struct {
 	cfg      Config
-	strat    strategies.Strategy
-	timeout  int64
+	life     life
 	srv      *fakeserver.Server
 	q        eventQueue
+	ref      *heapQueue // when set (tests), the reference queue holds the events instead of q
 	now      int64
-	end      int64 // no request starts at or after this instant
 	stop     int64 // the run ends here
 	slots    []slot
-	prevIDs  []uint64            // session fleets: per slot, the response id the next request builds on
+	prevIDs  []uint64            // session fleets: per client, the response id its next request builds on
+	sess     []uint8             // session fleets: per client, its session flags
 	clients  []strategies.Client // per-client strategy state, nil when shared
 	shared   strategies.Client   // the one client of a stateless strategy
-	pol      *strategies.Policy  // shared, when it is a Policy: sends need no Admit call, answers a direct call
 	dec      strategies.Decision // scratch decision the strategy fills
 	release  []func()            // free what allocHuge mapped
 	units    []unitRef           // per server unit: the generation of its completions and the slot it serves
 	free     []int32
-	think    fakeserver.Sampler
-	thinkAvg float64
-	gap      fakeserver.Sampler // open-loop inter-arrival time
-	arrivals rand.PCG           // open-loop arrival stream
-	arrived  int64              // open-loop arrivals so far
+	arrivals arrivals // open-loop arrival process
 	keys     int32
-	session  uint8              // 0: no sessions; sessReplay or sessSynthetic
 	bg       rand.PCG           // background arrival stream
 	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
 	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
@@ -94,6 +76,11 @@ type engine struct {
 
 // newEngine validates the config and builds the run's initial state; the first events are scheduled.
 func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
+	return buildEngine(cfg, strat, false)
+}
+
+// buildEngine is newEngine, with the reference heap in place of the calendar queue when ref is set.
+func buildEngine(cfg Config, strat strategies.Strategy, ref bool) (*engine, error) {
 	cfg = cfg.WithDefaults()
 	f := cfg.Fleet
 	switch {
@@ -108,14 +95,7 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 	case f.Kind == Open && f.Rate <= 0:
 		return nil, fmt.Errorf("%w: fleet.rate must be > 0 for an open fleet", ErrBadConfig)
 	}
-	var session uint8
-	if f.Sessions {
-		session = sessReplay
-		if ss, ok := strat.(strategies.SyntheticStater); ok && ss.SyntheticState() {
-			session = sessSynthetic
-		}
-	}
-	think, err := f.Think.Sampler()
+	lc, err := newLife(cfg, strat)
 	if err != nil {
 		return nil, fmt.Errorf("%w: fleet.think: %w", ErrBadConfig, err)
 	}
@@ -124,58 +104,46 @@ func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
 		return nil, err
 	}
 	e := &engine{
-		cfg:      cfg,
-		strat:    strat,
-		timeout:  int64(strat.AttemptTimeout()),
-		srv:      srv,
-		end:      int64(cfg.Duration),
-		stop:     int64(cfg.Duration + cfg.Drain),
-		think:    think,
-		thinkAvg: think.Mean(),
-		keys:     int32(f.Keys),
-		session:  session,
-		bg:       *rand.NewPCG(mix(cfg.Seed, streamBackground), 0),
-		horizon:  cfg.Duration + cfg.Drain,
+		cfg:     cfg,
+		life:    lc,
+		srv:     srv,
+		stop:    int64(cfg.Duration + cfg.Drain),
+		keys:    int32(f.Keys),
+		bg:      *rand.NewPCG(mix(cfg.Seed, streamBackground), 0),
+		horizon: cfg.Duration + cfg.Drain,
 	}
-	e.m.init(cfg, srv.Capacity())
-	e.q.shift = queueShift(eventRate(cfg, think))
+	if ref {
+		e.ref = &heapQueue{}
+	}
+	e.m.init(cfg, srv.Capacity(), e.horizon)
+	e.q.shift = queueShift(eventRate(cfg, lc.think))
 	var free func()
 	e.units, free = allocHuge[unitRef](srv.Units())
 	e.release = append(e.release, free)
 	for i, p := range srv.Config().Timeline {
-		e.q.push(event{at: int64(p.At), idx: int32(i), tag: evPhase << 28})
+		e.push(newEvent(int64(p.At), evPhase, int32(i), 0))
 		if end := p.End(e.horizon); end < e.horizon {
-			e.q.push(event{at: int64(end), idx: int32(i), tag: evPhase<<28 | 1})
+			e.push(newEvent(int64(end), evPhase, int32(i), 1))
 		}
 	}
 	e.initClients(f.Clients)
-	e.hedge = newHedging(strat)
-	switch f.Kind {
-	case Open:
-		e.gap, _ = fakeserver.Exponential(time.Duration(float64(time.Second) / f.Rate)).Sampler()
-		e.arrivals = *rand.NewPCG(mix(cfg.Seed, streamArrivals), 0)
-		e.q.push(event{at: e.nextArrival(0), tag: evArrival << 28})
-	default:
-		e.slots, free = allocHuge[slot](f.Clients)
-		e.release = append(e.release, free)
-		if session != 0 {
-			e.prevIDs = make([]uint64, f.Clients)
-		}
-		left := int32(f.Requests)
-		if f.Requests == 0 {
-			left = -1
-		}
-		for i := range e.slots {
-			s := &e.slots[i]
-			s.rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
-			s.client, s.left, s.state = int32(i), left, stThinking
-			at := int64(f.At)
-			if f.Kind == Closed {
-				at = int64(strategies.Uniform(&s.rng) * e.thinkAvg)
-			}
-			if at < e.end {
-				e.q.push(event{at: at, idx: int32(i), tag: evSend << 28})
-			}
+	e.hedge = newHedging(lc.hedge)
+	if lc.session != 0 {
+		e.prevIDs, e.sess = make([]uint64, f.Clients), make([]uint8, f.Clients)
+	}
+	if f.Kind == Open {
+		e.arrivals = newArrivals(cfg)
+		e.push(newEvent(e.arrivals.next(0), evArrival, 0, 0))
+		return e, nil
+	}
+	e.slots, free = allocHuge[slot](f.Clients)
+	e.release = append(e.release, free)
+	for i := range e.slots {
+		s := &e.slots[i]
+		s.rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
+		s.client, s.left, s.state = int32(i), lc.requests, stThinking
+		if at := lc.firstSend(&s.rng); at < lc.end {
+			e.push(newEvent(at, evSend, int32(i), 0))
 		}
 	}
 	return e, nil
@@ -198,23 +166,18 @@ func eventRate(cfg Config, think fakeserver.Sampler) (float64, time.Duration) {
 	return 2 * float64(cfg.Fleet.Clients) / cycle * 1e9, time.Duration(cycle)
 }
 
-// initClients creates each client's strategy state. A strategy whose client is the strategy itself (a Policy: no
-// state across requests) serves the whole fleet from one value, which saves a slice of n interfaces and a cache
-// miss per event.
+// initClients creates each client's strategy state. A strategy whose client is the strategy itself (no state
+// across requests) serves the whole fleet from one value, which saves a slice of n interfaces and a cache miss
+// per event.
 func (e *engine) initClients(n int) {
-	c := e.strat.NewClient()
-	if reflect.TypeOf(c).Comparable() && any(c) == any(e.strat) {
-		e.shared = c
-		e.pol, _ = c.(*strategies.Policy) // a Policy's Admit always lets the attempt through
+	if c, pol := sharedClient(e.life.strat); c != nil {
+		e.shared, e.life.pol = c, pol
 		return
 	}
 	e.clients = make([]strategies.Client, n)
-	e.clients[0] = c
-	for i := 1; i < n; i++ {
-		e.clients[i] = e.strat.NewClient()
-	}
-	for i, c := range e.clients {
-		seedClient(c, e.cfg.Seed, i)
+	for i := range e.clients {
+		e.clients[i] = e.life.strat.NewClient()
+		seedClient(e.clients[i], e.cfg.Seed, i)
 	}
 }
 
@@ -234,12 +197,6 @@ const (
 	streamBackground = 0xb9
 )
 
-// Session modes.
-const (
-	sessReplay    = 1
-	sessSynthetic = 2
-)
-
 // DeriveSeed derives a seed for stream (or replication) k from a scenario seed with SplitMix64's finalizer:
 // nearby inputs give unrelated outputs.
 func DeriveSeed(seed, k uint64) uint64 { return mix(seed, k) }
@@ -252,29 +209,37 @@ func mix(seed, stream uint64) uint64 {
 	return z ^ z>>31
 }
 
-// run processes events until none is left or the drain period ends, and returns the result.
-func (e *engine) run() results.Run {
-	for e.q.len() > 0 && e.q.peek().at <= e.stop {
+// cancelEvery is how many events run processes between two looks at its context: a few milliseconds of work.
+const cancelEvery = 1 << 16
+
+// run processes events until none is left or the drain period ends, and returns the result. When ctx is
+// cancelled it stops within cancelEvery events and returns the run as it stands with ctx's error.
+func (e *engine) run(ctx context.Context) (results.Run, error) {
+	done := ctx.Done()
+	for e.qlen() > 0 && e.peek().at <= e.stop {
 		e.step()
-	}
-	e.now = max(e.now, min(e.stop, e.lastActivity()))
-	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
-	if e.session != 0 {
-		// Sessions still running at the end count as they stand.
-		for i := range e.slots {
-			if e.slots[i].state != stIdle {
-				e.m.sessionEnd(e.slots[i].sess, true)
-			}
+		if done != nil && e.events%cancelEvery == 0 && ctx.Err() != nil {
+			return e.result(), ctx.Err()
 		}
 	}
+	e.now = max(e.now, min(e.stop, e.lastActivity()))
+	return e.result(), nil
+}
+
+// result closes the books at e.now and builds the run's record.
+func (e *engine) result() results.Run {
+	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
+	for c := range e.sess { // sessions still running count as they stand
+		sessionEnd(&e.m, &e.sess[c])
+	}
 	return e.m.result(runScope{
-		strategy: e.strat.Name(), now: e.now, end: e.end, horizon: e.horizon,
-		timeline: e.srv.Config().Timeline, sessions: e.session != 0,
+		strategy: e.life.strat.Name(), now: e.now, end: e.life.end, horizon: e.horizon,
+		timeline: e.srv.Config().Timeline, sessions: e.life.session != 0,
 	})
 }
 
 func (e *engine) lastActivity() int64 {
-	if e.q.len() > 0 {
+	if e.qlen() > 0 {
 		return e.stop
 	}
 	return e.now
@@ -289,12 +254,43 @@ func (e *engine) close() {
 	e.release, e.slots, e.units = nil, nil, nil
 }
 
+// The engine's queue operations: the calendar queue, by direct call, or the reference heap in tests.
+
+func (e *engine) push(ev event) {
+	if e.ref != nil {
+		e.ref.push(ev)
+		return
+	}
+	e.q.push(ev)
+}
+
+func (e *engine) pop() event {
+	if e.ref != nil {
+		return e.ref.pop()
+	}
+	return e.q.pop()
+}
+
+func (e *engine) peek() event {
+	if e.ref != nil {
+		return e.ref.peek()
+	}
+	return e.q.peek()
+}
+
+func (e *engine) qlen() int {
+	if e.ref != nil {
+		return e.ref.len()
+	}
+	return e.q.n
+}
+
 // step processes one event.
 func (e *engine) step() {
-	ev := e.q.pop()
+	ev := e.pop()
 	e.now = ev.at
 	e.events++
-	if e.q.n > 0 && e.slots != nil {
+	if e.q.n > 0 && e.slots != nil { // (the reference queue holds nothing in q: no prefetching)
 		e.prefetchNext()
 	}
 	switch ev.kind() {
@@ -309,7 +305,7 @@ func (e *engine) step() {
 			e.m.timeout(e.now)
 			e.endGen = ev.gen()
 			e.att.Outcome = strategies.Outcome{Err: strategies.ErrTimeout}
-			e.outcome(ev.idx)
+			e.ended(ev.idx, 0)
 		}
 	case evArrival:
 		e.arrive()
@@ -362,11 +358,6 @@ type unitRef struct {
 	slot int32  // the slot whose request the unit serves (−1: background)
 }
 
-// nextArrival draws the next Poisson arrival after t.
-func (e *engine) nextArrival(t int64) int64 {
-	return t + int64(e.gap.Sample(&e.arrivals))
-}
-
 // arrive starts one open-loop request in a free slot and schedules the next arrival.
 func (e *engine) arrive() {
 	var i int32
@@ -376,65 +367,58 @@ func (e *engine) arrive() {
 	} else {
 		i = int32(len(e.slots))
 		e.slots = append(e.slots, slot{rng: *rand.NewPCG(mix(e.cfg.Seed, streamClients), uint64(i))})
-		if e.session != 0 {
-			e.prevIDs = append(e.prevIDs, 0)
-		}
-	}
-	if e.prevIDs != nil {
-		e.prevIDs[i] = 0 // a new conversation
 	}
 	s := &e.slots[i]
-	s.client = int32(e.arrived % int64(e.cfg.Fleet.Clients))
+	s.client = int32(e.arrivals.client(e.cfg.Fleet.Clients))
 	s.left, s.state = 1, stThinking
-	e.arrived++
 	e.send(i)
-	if next := e.nextArrival(e.now); next < e.end {
-		e.q.push(event{at: next, tag: evArrival << 28})
+	if next := e.arrivals.next(e.now); next < e.life.end {
+		e.push(newEvent(next, evArrival, 0, 0))
 	}
 }
 
-// send sends the slot's pending attempt.
+// send sends the slot's pending attempt: the first of a new request, a retry, or a send a guard held.
 func (e *engine) send(i int32) {
 	s := &e.slots[i]
 	if s.state == stThinking {
-		s.start, s.number, s.memo, s.hold, s.over = e.now, 0, 0, 0, 0
+		s.req.begin(e.now)
 		e.m.requests++
-	}
-	if !s.held && e.pol == nil {
-		e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold}
-		adm := e.client(s).Admit(time.Duration(e.now), &e.att)
-		if adm.Reject {
-			e.m.localRejects++
-			s.state = stWaiting
-			e.att.Outcome = strategies.Outcome{Err: strategies.ErrLocal}
-			e.outcome(i)
-			return
-		}
-		if adm.Delay > 0 {
-			s.held, s.state = true, stHeld
-			e.q.push(event{at: e.now + int64(adm.Delay), idx: i, tag: evSend << 28})
-			return
+		if e.sess != nil {
+			e.sess[s.client] |= sessActive
 		}
 	}
-	s.held = false
-	if e.hedge != nil && s.number == 0 {
+	hold, reject := e.life.admit(e.client(s), &s.req, e.now, &e.att)
+	switch {
+	case reject:
+		e.m.localRejects++
+		s.state = stWaiting
+		e.endGen = s.gen & genMask
+		e.att.Outcome = strategies.Outcome{Err: strategies.ErrLocal}
+		e.ended(i, 0)
+		return
+	case hold > 0:
+		s.state = stHeld
+		e.push(newEvent(e.now+hold, evSend, i, 0))
+		return
+	}
+	if e.hedge != nil && s.req.number == 0 {
 		e.hedgeBegin(i)
 	}
 	e.transmit(i)
 }
 
-// transmit sends the slot's current attempt to the server (Admit has let it through).
+// transmit sends the slot's current attempt to the server (the client has admitted it).
 func (e *engine) transmit(i int32) {
 	s := &e.slots[i]
 	s.gen++
 	s.state = stWaiting
-	e.m.attempt(e.now, int(s.number))
+	e.m.attempt(e.now, int(s.req.number))
 	req := fakeserver.Request{
 		Ref: fakeserver.Ref(uint64(i)<<32 | uint64(s.gen&genMask)), Key: int(s.client % e.keys),
-		Attempt: int(s.number),
+		Attempt: int(s.req.number),
 	}
 	if e.prevIDs != nil {
-		req.PrevID = e.prevIDs[i]
+		req.PrevID = e.prevIDs[s.client]
 	}
 	v, unit, doneAt := e.srv.Arrive(time.Duration(e.now), req, &e.ans)
 	switch v {
@@ -442,7 +426,7 @@ func (e *engine) transmit(i int32) {
 		e.m.reject(e.now, e.ans.Status, e.ans.Reason)
 		e.endGen = s.gen & genMask
 		outcomeOf(&e.ans, &e.att.Outcome)
-		e.outcome(i)
+		e.ended(i, 0)
 		return
 	case fakeserver.Started:
 		// Queue and busy units integrate up to now with the values before this arrival (a rejection changes
@@ -457,8 +441,8 @@ func (e *engine) transmit(i int32) {
 	case fakeserver.Hung:
 		e.m.hung(e.now)
 	}
-	if e.timeout > 0 {
-		e.q.push(event{at: e.now + e.timeout, idx: i, tag: evTimeout<<28 | s.gen&genMask})
+	if t := e.life.timeout; t > 0 {
+		e.push(newEvent(e.now+t, evTimeout, i, s.gen))
 	}
 }
 
@@ -466,7 +450,7 @@ func (e *engine) transmit(i int32) {
 func (e *engine) schedDone(unit int, at int64, i int32) {
 	u := &e.units[unit]
 	u.slot = i
-	e.q.push(event{at: at, idx: int32(unit), tag: evDone<<28 | u.gen&genMask})
+	e.push(newEvent(at, evDone, int32(unit), u.gen))
 }
 
 // outcomeOf sets *o to what the client reads off the wire of a rejection. Field by field: a composite literal
@@ -481,11 +465,11 @@ func outcomeOf(a *fakeserver.Answer, o *strategies.Outcome) {
 	o.HasLimit, o.LimitRemaining, o.LimitReset = a.HasLimit, a.LimitRemaining, a.LimitReset
 	switch a.ShouldRetry {
 	case 1:
-		o.ShouldRetry = strategies.True
+		o.ShouldRetry = strategies.ShouldRetryTrue
 	case -1:
-		o.ShouldRetry = strategies.False
+		o.ShouldRetry = strategies.ShouldRetryFalse
 	default:
-		o.ShouldRetry = strategies.Unset
+		o.ShouldRetry = strategies.ShouldRetryAbsent
 	}
 }
 
@@ -508,11 +492,8 @@ func (e *engine) done(unit int) {
 	}
 	e.endGen = gen
 	e.m.serve(served.Busy, false, false)
-	if e.session != 0 {
-		e.prevIDs[i] = served.RespID
-	}
 	e.att.Outcome = strategies.Outcome{Status: 200}
-	e.outcome(int32(i))
+	e.ended(int32(i), served.RespID)
 }
 
 // phase starts (end false) or ends timeline phase i.
@@ -535,14 +516,15 @@ func (e *engine) phase(i int, end bool) {
 			if si == bgSlot {
 				continue
 			}
-			if s := &e.slots[si]; answered && s.state == stWaiting && s.gen&genMask == gen {
+			if answered && e.waiting(int32(si), gen) {
 				e.m.reject(e.now, ans.Status, ans.Reason)
+				e.endGen = gen
 				outcomeOf(&ans, &e.att.Outcome)
-				e.outcome(int32(si))
+				e.ended(int32(si), 0)
 			}
 		}
 		if e.srv.Background() > 0 {
-			e.q.push(event{at: e.nextBackground(e.now), idx: int32(i), tag: evBackground << 28})
+			e.push(newEvent(e.nextBackground(e.now), evBackground, int32(i), 0))
 		}
 	}
 	e.srv.Drain(now, func(r fakeserver.Request, unit int, waited, done time.Duration) {
@@ -568,93 +550,81 @@ func (e *engine) background(i int) {
 		e.schedDone(unit, int64(doneAt), -1)
 	}
 	if next := e.nextBackground(e.now); next < e.stop {
-		e.q.push(event{at: next, idx: int32(i), tag: evBackground << 28})
+		e.push(newEvent(next, evBackground, int32(i), 0))
 	}
 }
 
-// outcome hands the end of slot i's attempt, e.att.Outcome (set by the caller), to the strategy and acts on its
-// decision.
-func (e *engine) outcome(i int32) {
-	o := &e.att.Outcome
-	if e.hedge != nil && e.hedgeOutcome(i, *o) {
+// ended settles the end of slot i's attempt: e.att.Outcome says how it ended (the caller set it), respID is the
+// id of a successful answer (sessions build on it). The life cycle decides; the slot pauses and retries, or moves
+// on to its client's next request.
+func (e *engine) ended(i int32, respID uint64) {
+	if e.hedge != nil && e.hedgeOutcome(i) {
 		return
 	}
 	s := &e.slots[i]
-	a := &e.att
-	if o.Status == 529 && s.over < math.MaxUint8 {
-		s.over++
+	if e.sess != nil {
+		e.sessionAfter(s.client, respID)
 	}
-	a.Number, a.Elapsed, a.Memo, a.Held, a.Overloaded = int(s.number), time.Duration(e.now-s.start), s.memo, s.hold, int(s.over)
-	d := &e.dec
-	if e.pol != nil {
-		e.pol.Decide(a, &s.rng, d)
-	} else {
-		*d = e.client(s).Observe(time.Duration(e.now), a, &s.rng)
-	}
-	if e.session != 0 {
-		if !o.OK() {
-			s.sess |= sessHit
-			if e.session == sessSynthetic && e.prevIDs[i]&syntheticID == 0 {
-				// The client folds the error into its conversation state: a placeholder id it made up.
-				e.prevIDs[i] = syntheticID | uint64(i)
-			}
-		}
-		if e.prevIDs[i]&syntheticID != 0 {
-			s.sess |= sessPoisoned
-		}
-	}
-	switch {
-	case o.OK():
-		e.m.finish(e.now, s.start, int(s.number), true, o, strategies.Continue)
-	case d.Retry:
-		s.number++
-		s.memo, s.hold = d.Memo, d.Held
+	if e.life.settle(&e.m, e.client(s), int(s.client), &s.req, e.now, &e.att, &s.rng, &e.dec) == stepRetry {
 		s.state = stBackoff
-		e.q.push(event{at: e.now + int64(d.Wait), idx: i, tag: evSend << 28})
+		e.push(newEvent(e.now+int64(e.dec.Wait), evSend, i, 0))
 		return
-	default:
-		e.m.finish(e.now, s.start, int(s.number), false, o, d.Stop)
 	}
 	e.next(i)
+}
+
+// sessionAfter keeps a session client's conversation state after an attempt (e.att.Outcome): a success's
+// response id becomes what the next request builds on; a synthetic-state client folds a failure into its state as
+// an id it made up.
+func (e *engine) sessionAfter(c int32, respID uint64) {
+	ok := e.att.Outcome.OK()
+	if ok {
+		e.prevIDs[c] = respID
+	}
+	if e.life.sessionAfter(&e.sess[c], ok) {
+		e.prevIDs[c] = syntheticID | uint64(c)
+	}
 }
 
 // next moves a slot to its client's next request, or retires it.
 func (e *engine) next(i int32) {
 	s := &e.slots[i]
-	if s.left > 0 {
-		s.left--
-	}
-	if s.left == 0 {
-		e.m.sessionEnd(s.sess, e.session != 0)
+	if e.life.kind == Open {
 		s.state = stIdle
-		if e.cfg.Fleet.Kind == Open {
-			e.free = append(e.free, i)
+		e.free = append(e.free, i)
+		return
+	}
+	at, ok := e.life.nextSend(&s.left, e.now, &s.rng)
+	if !ok {
+		s.state = stIdle
+		if e.sess != nil {
+			sessionEnd(&e.m, &e.sess[s.client])
 		}
 		return
 	}
-	at := e.now + int64(e.think.Sample(&s.rng))
-	if at >= e.end {
-		e.m.sessionEnd(s.sess, e.session != 0)
-		s.state = stIdle
-		return
-	}
 	s.state = stThinking
-	e.q.push(event{at: at, idx: i, tag: evSend << 28})
+	e.push(newEvent(at, evSend, i, 0))
 }
 
 // Run simulates one strategy against a fresh server and fleet built from cfg.
 func Run(cfg Config, strat strategies.Strategy) (results.Run, error) {
+	return RunContext(context.Background(), cfg, strat)
+}
+
+// RunContext is Run that stops early when ctx is cancelled: it returns the run as it stands, incomplete, with
+// ctx's error.
+func RunContext(ctx context.Context, cfg Config, strat strategies.Strategy) (results.Run, error) {
 	if cfg.Server.Contention != nil {
 		cfg = cfg.WithDefaults()
 		if cfg.Fleet.Clients <= 0 || cfg.Duration <= 0 {
 			return results.Run{}, fmt.Errorf("%w: a contention run needs clients > 0 and duration > 0", ErrBadConfig)
 		}
-		return runContention(cfg, strat)
+		return runContention(cfg, strat, &eventQueue{})
 	}
 	e, err := newEngine(cfg, strat)
 	if err != nil {
 		return results.Run{}, err
 	}
 	defer e.close()
-	return e.run(), nil
+	return e.run(ctx)
 }

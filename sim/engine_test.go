@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func intp(v int) *int { return &v }
 
 // TestBernoulliAmplification: with a fixed per-attempt failure probability p and n retries (no waiting, ample
 // capacity), attempts per request are (1 − p^(n+1))/(1 − p) and the give-up fraction is p^(n+1)
-// (Brooker 2022; ../shared/reference/literature.md item 2).
+// (Brooker 2022; docs/literature.md item 2).
 func TestBernoulliAmplification(t *testing.T) {
 	for _, p := range []float64{0.1, 0.5, 0.9} {
 		for _, n := range []int{0, 1, 3, 6} {
@@ -237,15 +238,51 @@ func TestNoAllocPerEvent(t *testing.T) {
 	}
 }
 
+// TestRunAllCancelled: a cancelled context stops RunAll handing out jobs; every job that ran to its end has its
+// whole run at its own index, and every other one (stopped in progress, or never started) reports the context's
+// error. Which jobs still start is a race (a worker waiting for a job and the cancellation are both ready), so
+// there are many jobs: all 64 starting anyway would take the race going the wrong way 63 times in a row.
 func TestRunAllCancelled(t *testing.T) {
 	cfg, strats := quick(1)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	out := RunAll(ctx, []Job{{Config: cfg, Strategy: strats[0]}, {Config: cfg, Strategy: strats[1]}}, 1, nil)
-	for _, o := range out {
-		if o.Err != nil {
-			assert.ErrorIs(t, o.Err, context.Canceled)
-		}
+	cfg.Fleet.Clients = 50
+	jobs := make([]Job, 64)
+	for i := range jobs {
+		jobs[i] = Job{Config: cfg, Strategy: strats[i%len(strats)]}
+	}
+	for _, tc := range []struct {
+		name        string
+		cancelFirst bool // cancel before RunAll, else when job 0 is done
+	}{
+		{"cancelled before the start", true},
+		{"cancelled when the first job is done", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancelFirst {
+				cancel()
+			}
+			var started atomic.Int64 // jobs handed to a worker: done is called for each
+			out := RunAll(ctx, jobs, 1, func(i int) {
+				started.Add(1)
+				if i == 0 {
+					cancel()
+				}
+			})
+			require.Len(t, out, len(jobs))
+			for i, o := range out {
+				if o.Err != nil {
+					assert.ErrorIs(t, o.Err, context.Canceled, "job %d", i)
+					continue
+				}
+				assert.Equal(t, jobs[i].Strategy.Name(), o.Run.Strategy, "job %d: its own run at its index", i)
+				assert.Positive(t, o.Run.Requests, "job %d ran whole", i)
+			}
+			if !tc.cancelFirst {
+				assert.NoError(t, out[0].Err, "the job done before the cancellation keeps its run")
+			}
+			assert.Less(t, started.Load(), int64(len(jobs)), "no more jobs are handed out after the cancellation")
+		})
 	}
 }
 
@@ -256,11 +293,15 @@ func TestPlainPolicySkipsAdmit(t *testing.T) {
 	for _, s := range strats {
 		fast, err := newEngine(cfg, s)
 		require.NoError(t, err)
-		require.NotNil(t, fast.pol, s.Name())
+		require.NotNil(t, fast.life.pol, s.Name())
 		slow, err := newEngine(cfg, s)
 		require.NoError(t, err)
-		slow.pol = nil // Admit and Observe through the interface
-		assert.Equal(t, slow.run(), fast.run(), s.Name())
+		slow.life.pol = nil // Admit and Observe through the interface
+		want, err := slow.run(context.Background())
+		require.NoError(t, err)
+		got, err := fast.run(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, want, got, s.Name())
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"stampede/strategies"
 )
 
-// halfFailing is literature item 2's server: every attempt fails with a 503 with probability 0.5, independently.
+// halfFailing is the server of docs/literature.md item 2: every attempt fails with a 503 with probability 0.5, independently.
 func halfFailing(kind string) Config {
 	return Config{
 		Seed:     7,
@@ -24,7 +24,7 @@ func halfFailing(kind string) Config {
 	}
 }
 
-// TestBudgetsCapAmplification reproduces literature item 2 (Brooker 2022): with a per-attempt failure probability
+// TestBudgetsCapAmplification reproduces docs/literature.md item 2 (Brooker 2022): with a per-attempt failure probability
 // f = 0.5 and 3 retries, plain retries make (1 − f⁴)/(1 − f) = 1.875 attempts per request, while a token-bucket
 // retry budget keeps the load near 1.1×. The other budgets must also stay well below plain retries.
 func TestBudgetsCapAmplification(t *testing.T) {
@@ -142,7 +142,7 @@ func TestAWSAdaptiveSlowsToTheServerRate(t *testing.T) {
 	assert.Greater(t, float64(adp.Succeeded), 0.9*float64(std.Succeeded), "for about the same work done")
 }
 
-// TestRetryAfterHerd reproduces literature item 5: a burst told "Retry-After: 5" comes back in one instant when it
+// TestRetryAfterHerd reproduces docs/literature.md item 5: a burst told "Retry-After: 5" comes back in one instant when it
 // honors the header exactly, and spread over the next seconds with honor-jitter.
 func TestRetryAfterHerd(t *testing.T) {
 	cfg := Config{

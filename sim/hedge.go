@@ -1,27 +1,100 @@
 package sim
 
 import (
+	"math/rand/v2"
 	"slices"
 	"time"
 
 	"stampede/strategies"
 )
 
-// evHedge fires when a hedged request is due its next copy (idx: the slot; generation: the timer's sequence).
-const evHedge uint32 = 7
-
-// hedging runs the strategies that send copies of a request (strategies.Hedger, gRPC A6 hedging): the first copy
-// goes as any first attempt; while no copy has succeeded, another goes every delay, up to copies in all; the first
-// success wins and the copies still out are abandoned (the server serves them anyway); a failure the strategy
-// would retry sends the next copy at once; any other failure, or the failure of every copy, ends the request.
-// Each copy passes the client's Admit; a copy that a guard rejects or delays is not sent (a throttled hedge is
-// skipped, as A6 says) and the next timer tries again. A copy's outcome goes to the client's Observe for the
-// guards' accounting; the decision is not used, since a hedging strategy never retries.
-type hedging struct {
+// hedgeParams are a hedging strategy's copies (strategies.Hedger, gRPC A6 hedging): the first copy goes as any
+// first attempt; while no copy has succeeded, another goes every delay, up to copies in all. copies < 2: the
+// strategy does not hedge.
+type hedgeParams struct {
 	delay  int64
 	copies int
-	live   map[int32]*hedgeState // by slot
-	seq    uint32                // timer sequence, run-wide so that a stale timer never matches a later request
+}
+
+func hedgingOf(strat strategies.Strategy) hedgeParams {
+	h, ok := strat.(strategies.Hedger)
+	if !ok {
+		return hedgeParams{}
+	}
+	d, n := h.Hedging()
+	if n < 2 || d < 0 {
+		return hedgeParams{}
+	}
+	return hedgeParams{delay: int64(d), copies: n}
+}
+
+// hedgeMove is what a hedged request does after one of its copies ended.
+type hedgeMove uint8
+
+const (
+	hedgeWon   hedgeMove = iota // the copy succeeded: the request succeeded; the copies still out are abandoned
+	hedgeFatal                  // a fatal answer (or a pushback refusing retries) ends every copy
+	hedgeOn                     // a failure the strategy would retry: the next copy goes at once
+)
+
+// settleCopy hands the end of one copy of hedged request r (a.Outcome) to client c: every copy's outcome goes to
+// the client's Observe, for the guards' accounting, but the decision serves only to tell a fatal answer from one
+// worth another copy, since a hedging strategy never retries. The first success wins; any other failure, or the
+// failure of every copy, ends the request (stop tells why: hedgeStop).
+func (lc *life) settleCopy(c strategies.Client, client int, r *reqState, now int64, a *strategies.Attempt, rng rand.Source, d *strategies.Decision) hedgeMove {
+	r.attempt(now, a)
+	var seen strategies.Attempt
+	if lc.trace != nil {
+		seen = *a
+	}
+	*d = c.Observe(time.Duration(now), a, rng)
+	mv := hedgeOn
+	switch {
+	case a.Outcome.OK():
+		mv = hedgeWon
+	case d.Stop == strategies.StopNotRetryable || d.Stop == strategies.StopRetryAfter:
+		mv = hedgeFatal
+	}
+	if lc.trace != nil {
+		s := stepRetry
+		if mv == hedgeWon {
+			s = stepSucceeded
+		} else if mv == hedgeFatal {
+			s = stepStopped
+		}
+		lc.trace(client, seen, *d, s)
+	}
+	return mv
+}
+
+// hedgeStop is why a hedged request whose copies all failed without a fatal answer stopped: every copy was sent
+// (max retries), or the next one was not admitted (a guard).
+func (h hedgeParams) hedgeStop(sent int) strategies.StopReason {
+	if sent < h.copies {
+		return strategies.StopGuard
+	}
+	return strategies.StopMaxRetries
+}
+
+// admitCopy asks the client whether one more copy of request r may go at now: a copy that a guard rejects or holds
+// is not sent (a throttled hedge is skipped, as gRPC A6 says), and the next timer tries again. On true, r counts
+// the copy.
+func (lc *life) admitCopy(c strategies.Client, r *reqState, now int64, a *strategies.Attempt) bool {
+	*a = strategies.Attempt{}
+	r.attempt(now, a)
+	a.Number++
+	if adm := c.Admit(time.Duration(now), a); adm.Reject || adm.Delay > 0 {
+		return false
+	}
+	r.number++
+	return true
+}
+
+// hedging is the engine's state of the hedged requests in flight.
+type hedging struct {
+	hedgeParams
+	live map[int32]*hedgeState // by slot
+	seq  uint32                // timer sequence, run-wide so that a stale timer never matches a later request
 }
 
 // hedgeState is one hedged request in flight.
@@ -32,16 +105,11 @@ type hedgeState struct {
 }
 
 // newHedging returns the hedging state of a run, nil when the strategy does not hedge.
-func newHedging(strat strategies.Strategy) *hedging {
-	h, ok := strat.(strategies.Hedger)
-	if !ok {
+func newHedging(p hedgeParams) *hedging {
+	if p.copies < 2 {
 		return nil
 	}
-	d, n := h.Hedging()
-	if n < 2 {
-		return nil
-	}
-	return &hedging{delay: int64(d), copies: n, live: map[int32]*hedgeState{}}
+	return &hedging{hedgeParams: p, live: map[int32]*hedgeState{}}
 }
 
 // waiting reports whether a completion or timeout of generation gen on slot i belongs to an attempt the client
@@ -69,7 +137,7 @@ func (e *engine) hedgeSchedule(i int32, h *hedgeState) {
 	e.hedge.seq++
 	h.seq = e.hedge.seq
 	if h.sent < e.hedge.copies {
-		e.q.push(event{at: e.now + e.hedge.delay, idx: i, tag: evHedge<<28 | h.seq&genMask})
+		e.push(newEvent(e.now+e.hedge.delay, evHedge, i, h.seq))
 	}
 }
 
@@ -87,22 +155,18 @@ func (e *engine) hedgeTimer(i int32, seq uint32) {
 
 // hedgeCopy sends one more copy, if any is left and the client admits it at once.
 func (e *engine) hedgeCopy(i int32, h *hedgeState) {
-	if h.sent >= e.hedge.copies {
-		return
-	}
 	s := &e.slots[i]
-	e.att = strategies.Attempt{Number: int(s.number) + 1, Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold}
-	if adm := e.client(s).Admit(time.Duration(e.now), &e.att); adm.Reject || adm.Delay > 0 {
+	if h.sent >= e.hedge.copies || !e.life.admitCopy(e.client(s), &s.req, e.now, &e.att) {
 		return
 	}
-	s.number++
 	h.sent++
 	h.gens = append(h.gens, (s.gen+1)&genMask)
 	e.transmit(i)
 }
 
-// hedgeOutcome handles the end of one copy of a hedged request; false when slot i is not hedging.
-func (e *engine) hedgeOutcome(i int32, o strategies.Outcome) bool {
+// hedgeOutcome handles the end of one copy of a hedged request (e.att.Outcome, generation e.endGen); false when
+// slot i is not hedging.
+func (e *engine) hedgeOutcome(i int32) bool {
 	h := e.hedge.live[i]
 	if h == nil {
 		return false
@@ -113,24 +177,18 @@ func (e *engine) hedgeOutcome(i int32, o strategies.Outcome) bool {
 	}
 	h.gens = slices.Delete(h.gens, k, k+1)
 	s := &e.slots[i]
-	e.att = strategies.Attempt{Number: int(s.number), Elapsed: time.Duration(e.now - s.start), Memo: s.memo, Held: s.hold, Outcome: o}
-	d := e.client(s).Observe(time.Duration(e.now), &e.att, &s.rng)
-	switch {
-	case o.OK():
-		e.hedgeEnd(i, true, o, strategies.Continue)
-	case d.Stop == strategies.StopNotRetryable || d.Stop == strategies.StopRetryAfter:
-		e.hedgeEnd(i, false, o, d.Stop) // a fatal answer (or a pushback refusing retries) ends every copy
+	switch e.life.settleCopy(e.client(s), int(s.client), &s.req, e.now, &e.att, &s.rng, &e.dec) {
+	case hedgeWon:
+		e.hedgeEnd(i, true, strategies.Continue)
+	case hedgeFatal:
+		e.hedgeEnd(i, false, e.dec.Stop)
 	default:
-		e.hedgeCopy(i, h) // a non-fatal failure: the next copy goes at once
+		e.hedgeCopy(i, h) // the next copy goes at once
 		if e.hedge.live[i] != h {
 			return true // that copy's own outcome ended the request
 		}
 		if len(h.gens) == 0 {
-			stop := strategies.StopMaxRetries // every copy failed
-			if h.sent < e.hedge.copies {
-				stop = strategies.StopGuard // the next copy was not admitted
-			}
-			e.hedgeEnd(i, false, o, stop)
+			e.hedgeEnd(i, false, e.hedge.hedgeStop(h.sent))
 			return true
 		}
 		e.hedgeSchedule(i, h) // later copies resume at the hedging delay
@@ -138,10 +196,10 @@ func (e *engine) hedgeOutcome(i int32, o strategies.Outcome) bool {
 	return true
 }
 
-// hedgeEnd finishes a hedged request; the copies still out become stale.
-func (e *engine) hedgeEnd(i int32, ok bool, o strategies.Outcome, stop strategies.StopReason) {
+// hedgeEnd finishes a hedged request (its outcome in e.att.Outcome); the copies still out become stale.
+func (e *engine) hedgeEnd(i int32, ok bool, stop strategies.StopReason) {
 	delete(e.hedge.live, i)
 	s := &e.slots[i]
-	e.m.finish(e.now, s.start, int(s.number), ok, &o, stop)
+	e.m.finish(e.now, s.req.start, int(s.req.number), ok, &e.att.Outcome, stop)
 	e.next(i)
 }

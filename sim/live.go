@@ -33,40 +33,37 @@ type LiveOptions struct {
 	// worker busy and the backlog full is not sent: it is counted in results.Run.Dropped, so that a slow server
 	// never slows the arrival process down.
 	Workers int
-	// Grace is how long requests in progress may run past duration + drain before they are cancelled and
-	// counted unfinished (default 5s).
-	Grace time.Duration
 	// ServerState, when the server runs in-process, reads its queue length and busy units; it is sampled into
 	// the queue and in-flight series every SampleEvery (default 50ms).
 	ServerState func() (queue, busy int)
 	SampleEvery time.Duration
 	// Transport replaces the tuned default (tests).
 	Transport http.RoundTripper
+
+	clock liveClock // tests: a clock of their own (default: the real one)
+	wire  liveWire  // tests: a transport of their own (default: HTTP to Target)
 }
 
 // Defaults of LiveOptions.
 const (
 	DefaultLiveConns   = 1024
 	DefaultLiveWorkers = 2048
-	DefaultLiveGrace   = 5 * time.Second
 )
 
 // live is one live run. Its metrics are shared by every client goroutine under mu.
 type live struct {
 	cfg     Config
 	opts    LiveOptions
-	strat   strategies.Strategy
-	hc      *http.Client
-	base    *url.URL
-	dialect liveDialect
-	start   time.Time
-	think   fakeserver.Sampler
-	timeout time.Duration
+	life    life
+	clock   liveClock
+	wire    liveWire
+	idStyle string // the prefix of the ids a synthetic-state session client makes up
 
 	mu      sync.Mutex
 	m       metrics
 	dropped int64
 	late    int64
+	lag     time.Duration // summed over requests: actual start − intended start
 }
 
 // liveClient is one client instance: its strategy state (used by one request at a time: clients of an open fleet
@@ -76,9 +73,58 @@ type liveClient struct {
 	strat  strategies.Client
 	rng    rand.PCG
 	prevID string
-	sess   uint8
+	sess   uint8 // session flags (lifecycle.go)
 	reqs   int
-	ended  bool // its session was counted
+}
+
+// liveClock is a live run's clock: the real one, or in tests one that jumps.
+type liveClock interface {
+	now() time.Duration // since the run started
+	wall() time.Time    // the wall-clock time, to read an HTTP-date Retry-After against
+	// sleepUntil waits until the run's instant t; false when ctx ended first.
+	sleepUntil(ctx context.Context, t time.Duration) bool
+	// after returns a channel that fires after d, and a function that stops it.
+	after(d time.Duration) (<-chan time.Time, func() bool)
+}
+
+type realClock struct{ start time.Time }
+
+func (c realClock) now() time.Duration { return time.Since(c.start) }
+func (c realClock) wall() time.Time    { return time.Now() }
+
+func (c realClock) sleepUntil(ctx context.Context, t time.Duration) bool {
+	d := t - c.now()
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (c realClock) after(d time.Duration) (<-chan time.Time, func() bool) {
+	tm := time.NewTimer(d)
+	return tm.C, tm.Stop
+}
+
+// liveWire sends one attempt and reads how it ended: over HTTP, or in tests from a script.
+type liveWire interface {
+	// send sends attempt a and returns its outcome, with the id of a successful answer (sessions build on it);
+	// ok is false when the run's context ended first.
+	send(ctx context.Context, a wireAttempt) (o strategies.Outcome, respID string, ok bool)
+}
+
+// wireAttempt is what the wire needs to shape one attempt.
+type wireAttempt struct {
+	client  int    // the client instance (its API key is client mod keys)
+	number  int    // the attempt's number (X-Stainless-Retry-Count)
+	idemKey string // the request's idempotency key: the same on every attempt
+	prevID  string // the response id a session builds on ("" for none)
 }
 
 // RunLive runs one strategy against the server at opts.Target in real time and measures it as the virtual engine
@@ -104,20 +150,7 @@ func newLive(cfg Config, strat strategies.Strategy, opts LiveOptions) (*live, er
 	case cfg.Server.Contention != nil:
 		return nil, fmt.Errorf("%w: a contention server runs in the simulator only", ErrLive)
 	}
-	if _, ok := strat.(strategies.Hedger); ok {
-		if d, n := strat.(strategies.Hedger).Hedging(); n >= 2 && d >= 0 {
-			return nil, fmt.Errorf("%w: %s hedges; hedging runs in the simulator only", ErrLive, strat.Name())
-		}
-	}
-	base, err := url.Parse(opts.Target)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("%w: target %q is not an http(s) URL", ErrLive, opts.Target)
-	}
-	d, err := lookupDialect(opts.Dialect)
-	if err != nil {
-		return nil, err
-	}
-	think, err := f.Think.Sampler()
+	lc, err := newLife(cfg, strat)
 	if err != nil {
 		return nil, fmt.Errorf("%w: fleet.think: %w", ErrLive, err)
 	}
@@ -127,63 +160,44 @@ func newLive(cfg Config, strat strategies.Strategy, opts LiveOptions) (*live, er
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultLiveWorkers
 	}
-	if opts.Grace <= 0 {
-		opts.Grace = DefaultLiveGrace
-	}
 	if opts.SampleEvery <= 0 {
 		opts.SampleEvery = 50 * time.Millisecond
 	}
-	tr := opts.Transport
-	if tr == nil {
-		tr = &http.Transport{
-			Proxy:               nil, // a load test goes where it is told, never through a proxy
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        opts.MaxConns,
-			MaxIdleConnsPerHost: opts.MaxConns,
-			MaxConnsPerHost:     opts.MaxConns,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
-			ForceAttemptHTTP2:   false,
+	l := &live{cfg: cfg, opts: opts, life: lc, clock: opts.clock, wire: opts.wire, idStyle: "req"}
+	if l.wire == nil {
+		w, err := newHTTPWire(l, opts)
+		if err != nil {
+			return nil, err
 		}
+		l.wire, l.idStyle = w, w.dialect.idPrefix
 	}
-	l := &live{
-		cfg: cfg, opts: opts, strat: strat, base: base, dialect: d, think: think,
-		timeout: strat.AttemptTimeout(),
-		hc:      &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-	}
-	l.m.init(cfg, 0)
+	l.m.init(cfg, 0, l.horizon())
 	return l, nil
 }
 
 // now is the run's clock: time since it started.
-func (l *live) now() time.Duration { return time.Since(l.start) }
+func (l *live) now() time.Duration { return l.clock.now() }
 
-// sleepUntil waits until the run's instant t; false when ctx ended first.
+// horizon is when the run ends, as the simulator's does: duration + drain. A request still in progress then is
+// cancelled and counts as unfinished, in both engines; nothing that happens later is measured.
+func (l *live) horizon() time.Duration { return l.cfg.Duration + l.cfg.Drain }
+
+// sleepUntil waits until the run's instant t; false when the run is over first.
 func (l *live) sleepUntil(ctx context.Context, t time.Duration) bool {
-	d := t - l.now()
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return t <= l.horizon() && l.clock.sleepUntil(ctx, t)
 }
 
 func (l *live) run(ctx context.Context) (results.Run, error) {
 	cfg := l.cfg
-	hard := cfg.Duration + cfg.Drain + l.opts.Grace
-	runCtx, cancel := context.WithTimeout(ctx, hard)
+	runCtx, cancel := context.WithTimeout(ctx, l.horizon())
 	defer cancel()
-	l.start = time.Now()
+	if l.clock == nil {
+		l.clock = realClock{start: time.Now()}
+	}
 
 	clients := make([]*liveClient, cfg.Fleet.Clients)
 	for i := range clients {
-		c := &liveClient{strat: l.strat.NewClient(), rng: *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))}
+		c := &liveClient{strat: l.life.strat.NewClient(), rng: *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))}
 		seedClient(c.strat, cfg.Seed, i)
 		clients[i] = c
 	}
@@ -205,20 +219,17 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	stopSampling()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	end := int64(l.now())
-	sessions := cfg.Fleet.Sessions
-	if sessions {
-		for _, c := range clients { // sessions still running count as they stand
-			if c.reqs > 0 && !c.ended {
-				l.m.sessionEnd(c.sess, true)
-			}
-		}
+	for _, c := range clients { // sessions still running count as they stand
+		sessionEnd(&l.m, &c.sess)
 	}
 	r := l.m.result(runScope{
-		strategy: l.strat.Name(), now: end, end: int64(cfg.Duration), horizon: cfg.Duration + cfg.Drain,
-		timeline: cfg.Server.WithDefaults().Timeline, sessions: sessions,
+		strategy: l.life.strat.Name(), now: int64(min(l.now(), l.horizon())), end: int64(cfg.Duration), horizon: l.horizon(),
+		timeline: cfg.Server.WithDefaults().Timeline, sessions: l.life.session != 0,
 	})
 	r.Dropped, r.Late = l.dropped, l.late
+	if l.m.requests > 0 {
+		r.LagMs = round3(float64(l.lag) / float64(l.m.requests) / 1e6)
+	}
 	if l.opts.ServerState == nil {
 		r.Server = results.Server{Rejected: map[string]int64{}}
 	}
@@ -261,30 +272,21 @@ func (l *live) sample(ctx context.Context) (stop func()) {
 
 // closedClient runs one client of a closed or burst fleet: request, outcome, think, again.
 func (l *live) closedClient(ctx context.Context, i int, c *liveClient) {
-	cfg := l.cfg
-	left := cfg.Fleet.Requests
-	var at time.Duration
-	if cfg.Fleet.Kind == Burst {
-		at = cfg.Fleet.At
-	} else {
-		at = time.Duration(strategies.Uniform(&c.rng) * l.think.Mean())
-	}
-	for at < cfg.Duration {
-		if !l.sleepUntil(ctx, at) {
+	left := l.life.requests
+	at := l.life.firstSend(&c.rng)
+	for at < l.life.end {
+		if !l.sleepUntil(ctx, time.Duration(at)) {
 			return
 		}
-		l.request(ctx, i, c, at)
-		if left > 0 {
-			if left--; left == 0 {
-				break
-			}
+		l.request(ctx, i, c, time.Duration(at))
+		var more bool
+		if at, more = l.life.nextSend(&left, int64(l.now()), &c.rng); !more {
+			break
 		}
-		at = l.now() + l.think.Sample(&c.rng)
 	}
-	if cfg.Fleet.Sessions && c.reqs > 0 && ctx.Err() == nil {
+	if ctx.Err() == nil {
 		l.mu.Lock()
-		l.m.sessionEnd(c.sess, true)
-		c.ended = true
+		sessionEnd(&l.m, &c.sess)
 		l.mu.Unlock()
 	}
 }
@@ -299,7 +301,6 @@ type arrival struct {
 // Latency counts from the intended instant, so a request that waited for a worker shows that wait (no coordinated
 // omission); an arrival that finds the backlog full is dropped and counted, and the pacer keeps its schedule.
 func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGroup) {
-	cfg := l.cfg
 	work := make(chan arrival, l.opts.Workers)
 	for w := 0; w < l.opts.Workers; w++ {
 		wg.Add(1)
@@ -315,146 +316,291 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 			}
 		}()
 	}
-	gap, _ := fakeserver.Exponential(time.Duration(float64(time.Second) / cfg.Fleet.Rate)).Sampler()
-	src := rand.NewPCG(mix(cfg.Seed, streamArrivals), 0)
-	at := gap.Sample(src)
-	for n := 0; at < cfg.Duration; n++ {
-		if !l.sleepUntil(ctx, at) {
+	arr := newArrivals(l.cfg)
+	for at := arr.next(0); at < l.life.end; at = arr.next(at) {
+		if !l.sleepUntil(ctx, time.Duration(at)) {
 			break
 		}
 		select {
-		case work <- arrival{at: at, client: n % len(clients)}:
+		case work <- arrival{at: time.Duration(at), client: arr.client(len(clients))}:
 		default:
+			arr.client(len(clients)) // the dropped arrival's client still takes its turn
 			l.mu.Lock()
 			l.dropped++
 			l.mu.Unlock()
 		}
-		at += gap.Sample(src)
 	}
 	close(work)
 }
 
-// request runs one request, attempts and pauses included, from its intended start.
+// request runs one request, attempts and pauses included, from its intended start: the life cycle of
+// lifecycle.go on the real clock. c.mu guards the client's strategy state, stream and session: it is held around
+// the life cycle's calls, never across a request on the wire or a pause, so that the requests of an open fleet's
+// client overlap.
 func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Duration) {
-	// c.mu guards the client's strategy state, stream and session: it is held around the strategy's calls,
-	// never across a request on the wire or a pause, so that the requests of an open fleet's client overlap.
 	c.mu.Lock()
 	c.reqs++
 	key := "stampede-" + strconv.FormatUint(l.cfg.Seed, 10) + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(c.reqs)
-	prev := c.prevID
+	if l.life.session != 0 {
+		c.sess |= sessActive
+	}
 	c.mu.Unlock()
 	l.mu.Lock()
 	l.m.requests++
+	l.lag += max(l.now()-start, 0)
 	l.mu.Unlock()
-	var memo float64
-	var over int
-	for n := 0; ; n++ {
-		a := strategies.Attempt{Number: n, Elapsed: l.now() - start, Memo: memo}
+	var (
+		r reqState
+		a strategies.Attempt
+		d strategies.Decision
+	)
+	r.begin(int64(start))
+	for {
+		now := l.now()
 		c.mu.Lock()
-		adm := c.strat.Admit(l.now(), &a)
+		hold, reject := l.life.admit(c.strat, &r, int64(now), &a)
+		prev := c.prevID
 		c.mu.Unlock()
-		var o strategies.Outcome
 		var id string
-		if adm.Reject {
+		switch {
+		case reject:
 			l.mu.Lock()
 			l.m.localRejects++
 			l.mu.Unlock()
-			o = strategies.Outcome{Err: strategies.ErrLocal}
-		} else {
-			if adm.Delay > 0 && !l.sleepUntil(ctx, l.now()+adm.Delay) {
+			a.Outcome = strategies.Outcome{Err: strategies.ErrLocal}
+		case hold > 0:
+			if !l.sleepUntil(ctx, now+time.Duration(hold)) {
 				return
 			}
+			continue // the held send is admitted now
+		case l.life.hedge.copies >= 2:
+			l.hedged(ctx, i, c, &r, key, prev)
+			return
+		default:
 			var ok bool
-			o, id, ok = l.attempt(ctx, i, key, n, prev)
-			if !ok {
+			if a.Outcome, id, ok = l.transmit(ctx, i, int(r.number), key, prev); !ok {
 				return // the run ended under it: unfinished
 			}
 		}
-		now := l.now()
-		if o.Status == 529 {
-			over++
-		}
-		a = strategies.Attempt{Number: n, Elapsed: now - start, Memo: memo, Overloaded: over, Outcome: o}
+		now = l.now()
 		c.mu.Lock()
-		d := c.strat.Observe(now, &a, &c.rng)
-		if l.cfg.Fleet.Sessions {
-			switch {
-			case o.OK():
-				c.prevID = id
-			default:
-				c.sess |= sessHit
-				if ss, ok := l.strat.(strategies.SyntheticStater); ok && ss.SyntheticState() && c.sess&sessPoisoned == 0 {
-					// The client folds the error into its conversation state: an id the server never issued.
-					c.prevID = l.dialect.idPrefix + "_local_" + strconv.Itoa(i)
-					c.sess |= sessPoisoned
-				}
-			}
+		l.mu.Lock()
+		if l.life.session != 0 {
+			l.sessionAfter(c, i, a.Outcome.OK(), id)
 		}
-		prev = c.prevID // a synthetic-state client builds its retry from what it recorded
+		st := l.life.settle(&l.m, c.strat, i, &r, int64(now), &a, &c.rng, &d)
+		l.mu.Unlock()
 		c.mu.Unlock()
-		switch {
-		case o.OK():
-			l.mu.Lock()
-			l.m.finish(int64(now), int64(start), n, true, &o, strategies.Continue)
-			l.mu.Unlock()
-			return
-		case d.Retry:
-			memo = d.Memo
-			if !l.sleepUntil(ctx, now+d.Wait) {
-				return
-			}
-		default:
-			l.mu.Lock()
-			l.m.finish(int64(now), int64(start), n, false, &o, d.Stop)
-			l.mu.Unlock()
+		if st != stepRetry || !l.sleepUntil(ctx, now+d.Wait) {
 			return
 		}
 	}
 }
 
-// attempt sends one HTTP request and reads its outcome; ok is false when the run's context ended first.
-func (l *live) attempt(ctx context.Context, client int, idemKey string, n int, prevID string) (o strategies.Outcome, respID string, ok bool) {
+// transmit sends attempt number of client i's request and records what the wire showed.
+func (l *live) transmit(ctx context.Context, i, number int, key, prev string) (strategies.Outcome, string, bool) {
 	sent := int64(l.now())
 	l.mu.Lock()
-	l.m.attempt(sent, n)
+	l.m.attempt(sent, number)
 	l.mu.Unlock()
+	o, id, ok := l.wire.send(ctx, wireAttempt{client: i, number: number, idemKey: key, prevID: prev})
+	if !ok || l.now() > l.horizon() {
+		return o, id, false // the run ended under it
+	}
+	t := int64(l.now())
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case o.Err == strategies.ErrTimeout:
+		l.m.admit(sent)
+		l.m.timeout(t)
+	case o.Err != strategies.ErrNone:
+	case o.OK():
+		l.m.admit(sent)
+		l.m.serve(0, false, false)
+	default:
+		l.m.reject(t, o.Status, reasonOf(o.Status))
+	}
+	return o, id, true
+}
+
+// sessionAfter keeps a session client's conversation state after an attempt: a success's response id becomes what
+// the next request builds on; a synthetic-state client folds a failure into its state as an id it made up.
+// Called with c.mu held.
+func (l *live) sessionAfter(c *liveClient, i int, ok bool, id string) {
+	if ok {
+		c.prevID = id
+	}
+	if l.life.sessionAfter(&c.sess, ok) {
+		c.prevID = l.idStyle + "_local_" + strconv.Itoa(i)
+	}
+}
+
+// copyEnd is how one copy of a hedged request ended.
+type copyEnd struct {
+	o  strategies.Outcome
+	id string
+	ok bool
+}
+
+// hedged runs a hedged request whose first copy the client has admitted (the life cycle's hedging rules,
+// hedge.go): another copy every hedging delay while none has succeeded, the first success wins, and a fatal
+// answer or the failure of every copy ends the request. Copies still out when it ends are abandoned: their
+// answers are read and dropped, as the simulator's server serves them and nobody waits.
+func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, key, prev string) {
+	hp := l.life.hedge
+	ends := make(chan copyEnd, hp.copies)
+	send := func(n int, prev string) {
+		go func() {
+			o, id, ok := l.transmit(ctx, i, n, key, prev)
+			ends <- copyEnd{o: o, id: id, ok: ok}
+		}()
+	}
+	sent, out := 1, 1
+	send(0, prev)
+	launch := func() bool { // one more copy, if the client admits it at once
+		c.mu.Lock()
+		var a strategies.Attempt
+		admitted := sent < hp.copies && l.life.admitCopy(c.strat, r, int64(l.now()), &a)
+		n, prev := int(r.number), c.prevID
+		c.mu.Unlock()
+		if !admitted {
+			return false
+		}
+		sent++
+		out++
+		send(n, prev)
+		return true
+	}
+	timer, stop := l.clock.after(time.Duration(hp.delay))
+	defer func() { stop() }()
+	var (
+		a strategies.Attempt
+		d strategies.Decision
+	)
+	for {
+		select {
+		case e := <-ends:
+			out--
+			if !e.ok {
+				return // the run ended under it: unfinished
+			}
+			now := l.now()
+			c.mu.Lock()
+			l.mu.Lock()
+			if l.life.session != 0 {
+				l.sessionAfter(c, i, e.o.OK(), e.id)
+			}
+			a.Outcome = e.o
+			mv := l.life.settleCopy(c.strat, i, r, int64(now), &a, &c.rng, &d)
+			l.mu.Unlock()
+			c.mu.Unlock()
+			finish := func(ok bool, why strategies.StopReason) {
+				l.mu.Lock()
+				l.m.finish(int64(now), r.start, int(r.number), ok, &a.Outcome, why)
+				l.mu.Unlock()
+			}
+			switch mv {
+			case hedgeWon:
+				finish(true, strategies.Continue)
+				return
+			case hedgeFatal:
+				finish(false, d.Stop)
+				return
+			}
+			launch() // the next copy goes at once
+			if out == 0 {
+				finish(false, hp.hedgeStop(sent))
+				return
+			}
+			stop()
+			timer, stop = l.clock.after(time.Duration(hp.delay)) // later copies resume at the hedging delay
+		case <-timer:
+			launch()
+			if sent < hp.copies {
+				timer, stop = l.clock.after(time.Duration(hp.delay))
+			} else {
+				timer = nil
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// httpWire sends attempts over HTTP in one API dialect.
+type httpWire struct {
+	hc       *http.Client
+	base     *url.URL
+	dialect  liveDialect
+	keys     int
+	timeout  time.Duration
+	sessions bool // read a success's body for its id
+	clock    func() liveClock
+}
+
+func newHTTPWire(l *live, opts LiveOptions) (*httpWire, error) {
+	base, err := url.Parse(opts.Target)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("%w: target %q is not an http(s) URL", ErrLive, opts.Target)
+	}
+	d, err := lookupDialect(opts.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	tr := opts.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			Proxy:               nil, // a load test goes where it is told, never through a proxy
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        opts.MaxConns,
+			MaxIdleConnsPerHost: opts.MaxConns,
+			MaxConnsPerHost:     opts.MaxConns,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+			ForceAttemptHTTP2:   false,
+		}
+	}
+	return &httpWire{
+		hc:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		base: base, dialect: d, keys: max(l.cfg.Fleet.Keys, 1), timeout: time.Duration(l.life.timeout),
+		sessions: l.life.session != 0, clock: func() liveClock { return l.clock },
+	}, nil
+}
+
+// send sends one HTTP request and reads its outcome; ok is false when the run's context ended first.
+func (w *httpWire) send(ctx context.Context, at wireAttempt) (o strategies.Outcome, respID string, ok bool) {
 	actx := ctx
-	if l.timeout > 0 {
+	if w.timeout > 0 {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, l.timeout)
+		actx, cancel = context.WithTimeout(ctx, w.timeout)
 		defer cancel()
 	}
-	keys := max(l.cfg.Fleet.Keys, 1)
-	req, err := l.dialect.build(actx, l.base, client%keys, keys, prevID)
+	req, err := w.dialect.build(actx, w.base, at.client%w.keys, w.keys, at.prevID)
 	if err != nil {
 		return strategies.Outcome{Err: strategies.ErrConn}, "", ctx.Err() == nil
 	}
-	if l.dialect.sdkHeaders || n > 0 {
+	if w.dialect.sdkHeaders || at.number > 0 {
 		// What the Stainless SDKs send on every attempt; a plain client says only that an attempt is a retry.
-		req.Header.Set("X-Stainless-Retry-Count", strconv.Itoa(n))
+		req.Header.Set("X-Stainless-Retry-Count", strconv.Itoa(at.number))
 	}
-	if l.dialect.sdkHeaders {
-		req.Header.Set("Idempotency-Key", idemKey)
+	if w.dialect.sdkHeaders {
+		req.Header.Set("Idempotency-Key", at.idemKey)
 	}
-	resp, err := l.hc.Do(req)
-	t := int64(l.now())
+	resp, err := w.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return strategies.Outcome{}, "", false
 		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(actx.Err(), context.DeadlineExceeded) {
-			l.m.admit(sent)
-			l.m.timeout(t)
 			return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
 		}
 		return strategies.Outcome{Err: strategies.ErrConn}, "", true
 	}
 	var body []byte
 	var rerr error
-	if l.cfg.Fleet.Sessions && resp.StatusCode/100 == 2 {
-		body, rerr = io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // the response id the session builds on
+	if w.sessions && resp.StatusCode/100 == 2 {
+		body, rerr = io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // the response id a session builds on
 	} else {
 		_, rerr = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	}
@@ -463,22 +609,13 @@ func (l *live) attempt(ctx context.Context, client int, idemKey string, n int, p
 		return strategies.Outcome{}, "", false
 	}
 	if rerr != nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		l.mu.Lock()
-		l.m.admit(sent)
-		l.m.timeout(t)
-		l.mu.Unlock()
 		return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
 	}
-	o = strategies.ParseOutcome(resp.StatusCode, resp.Header.Get, time.Now())
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	o = strategies.ParseOutcome(resp.StatusCode, resp.Header.Get, w.clock().wall())
 	if o.OK() {
-		l.m.admit(sent)
-		l.m.serve(0, false, false)
-		return o, responseID(body), true
+		respID = responseID(body)
 	}
-	l.m.reject(t, o.Status, reasonOf(o.Status))
-	return o, "", true
+	return o, respID, true
 }
 
 // reasonOf guesses, from the status alone, why a server refused: what a client can tell.

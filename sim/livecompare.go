@@ -11,7 +11,6 @@ import (
 
 	"stampede/fakeserver"
 	"stampede/sim/results"
-	"stampede/strategies"
 )
 
 // ErrRemoteTarget is returned for a live target that is not on this machine when remote targets are not allowed.
@@ -36,19 +35,12 @@ func CheckTarget(target string, allowRemote bool) error {
 	return fmt.Errorf("%w: %s", ErrRemoteTarget, target)
 }
 
-// LiveJob is one live run to make.
-type LiveJob struct {
-	Config   Config
-	Strategy strategies.Strategy
-	Params   map[string]any
-}
-
 // CollectLive runs the jobs one after the other in real time (a live run needs the machine to itself) and gathers
 // them into a results file marked "live". With opts.Target empty each run gets a fresh copy of the scenario's server
 // on a loopback port of this process; with a target, runs share it (a stampede server is reset between runs through
 // its control API when it allows it). done is called after each run. When ctx is cancelled, the runs gathered so far
 // (the interrupted one included) are returned in a file marked partial, with ctx's error.
-func CollectLive(ctx context.Context, scenario, dialect string, cfg Config, jobs []LiveJob, opts LiveOptions, done func(i int)) (*results.File, error) {
+func CollectLive(ctx context.Context, scenario, dialect string, cfg Config, jobs []Job, opts LiveOptions, done func(i int)) (*results.File, error) {
 	f := NewFile(scenario, cfg)
 	f.Engine = "live"
 	var errs []error
@@ -117,12 +109,3 @@ func resetTarget(ctx context.Context, target string) {
 
 // resetClient never follows a redirect.
 var resetClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-// LiveJobs turns simulator jobs into live ones.
-func LiveJobs(jobs []Job) []LiveJob {
-	out := make([]LiveJob, len(jobs))
-	for i, j := range jobs {
-		out[i] = LiveJob{Config: j.Config, Strategy: j.Strategy, Params: j.Params}
-	}
-	return out
-}

@@ -35,14 +35,14 @@ type metrics struct {
 
 	requests, succeeded, failed, gaveUp, attempts, localRejects int64
 	failedBy                                                    [nLabels]int64
-	stoppedBy                                                   [6]int64
+	stoppedBy                                                   [strategies.NumStopReasons]int64
 	perRequest, byNumber                                        []int64
 	ok, fail                                                    *hdrhistogram.Histogram // latency of requests that succeeded, failed
 
 	served, abandoned, bg, hungs int64
 	busyAll, busyWasted          float64 // ns of unit time: all, and spent on requests nobody waited for any more
 	sessions, sessHit, sessBroke int64
-	rejected                     [8]int64 // by fakeserver.Reason
+	rejected                     [fakeserver.NumReasons]int64 // by fakeserver.Reason
 	waitSum                      float64
 	waitN                        int64
 	waitBatch                    int
@@ -58,9 +58,10 @@ type metrics struct {
 	capacity                                                    int
 }
 
-func (m *metrics) init(cfg Config, capacity int) {
+// init sizes the series for a run whose events all happen by horizon (duration + drain, in both engines).
+func (m *metrics) init(cfg Config, capacity int, horizon time.Duration) {
 	m.bucket = int64(cfg.Bucket)
-	n := int((int64(cfg.Duration+cfg.Drain)+m.bucket-1)/m.bucket) + 1
+	n := int((int64(horizon)+m.bucket-1)/m.bucket) + 1
 	for _, p := range []*[]int64{&m.offered, &m.accepted, &m.r429, &m.r529, &m.rOther, &m.timeouts, &m.okS, &m.failS} {
 		*p = make([]int64, n)
 	}
@@ -73,12 +74,13 @@ func (m *metrics) init(cfg Config, capacity int) {
 }
 
 // at returns the index of the bucket holding instant t. Nearly every call asks for the bucket of the previous
-// one (time moves forward), which is answered without a division.
+// one (time moves forward), which is answered without a division. An instant past the series (which neither
+// engine records) would count in the last bucket rather than out of bounds.
 func (m *metrics) at(t int64) int {
 	if t >= m.atLo && t < m.atHi {
 		return m.atIdx
 	}
-	i := int(t / m.bucket)
+	i := min(int(t/m.bucket), len(m.offered)-1)
 	m.atIdx, m.atLo, m.atHi = i, int64(i)*m.bucket, int64(i+1)*m.bucket
 	return i
 }
@@ -121,10 +123,7 @@ func (m *metrics) serve(busy time.Duration, abandoned, background bool) {
 func (m *metrics) hung(int64) { m.hungs++ }
 
 // sessionEnd records the end of a client's session (session fleets only) with its flags.
-func (m *metrics) sessionEnd(flags uint8, session bool) {
-	if !session {
-		return
-	}
+func (m *metrics) sessionEnd(flags uint8) {
 	m.sessions++
 	if flags&sessHit != 0 {
 		m.sessHit++

@@ -17,6 +17,7 @@ const (
 	evArrival    uint32 = 4 // the open-loop arrival process fires
 	evPhase      uint32 = 5 // a timeline phase starts (generation 0) or ends (generation 1)
 	evBackground uint32 = 6 // a background (unmeasured) request arrives
+	evHedge      uint32 = 7 // a hedged request is due its next copy (idx: the slot; generation: the timer's sequence)
 )
 
 const genMask = 1<<28 - 1
@@ -26,6 +27,12 @@ type event struct {
 	at  int64  // virtual instant, ns
 	idx int32  // slot or server unit
 	tag uint32 // kind<<28 | generation
+}
+
+// newEvent builds every event: kind at instant at for slot or unit idx, with an attempt generation or timer
+// sequence (kept modulo 2^28).
+func newEvent(at int64, kind uint32, idx int32, gen uint32) event {
+	return event{at: at, idx: idx, tag: kind<<28 | gen&genMask}
 }
 
 func (e event) kind() uint32 { return e.tag >> 28 }
@@ -57,8 +64,12 @@ const (
 // events over fine buckets; reaching a fine bucket sorts its few events into cur, from which pops are sequential.
 // An event moves at most twice over its life, through memory touched in order, which is what keeps a million
 // pending events fast: a binary heap pays a cache miss per level and a radix heap moves each event a dozen times.
-// Events at the same instant pop in a deterministic order, which is the push order but for events that waited in
-// the overflow list or the early heap.
+// Events pop in a defined order: by instant, and events at the same instant in the order they were pushed — the
+// (time, insertion sequence) key of ns-3 and SimPy, so that a result never depends on which queue holds the events.
+// No sequence number is stored: every level keeps its events in push order and sorts stably (overflow events,
+// pushed before anything else that lands in their coarse bucket, go to its front), and only the early heap, which
+// does reorder, keeps a sequence for its few events. heapQueue is the plain reference implementation of the same
+// order; TestQueuesAgree and TestShippedScenariosOnBothQueues hold the two to it.
 //
 // The queue may also look ahead (peek) while an event is being processed: that may move cur on to a later fine
 // bucket, and a push that then lands before cur (an event the current one schedules sooner than the next queued
@@ -71,7 +82,8 @@ type eventQueue struct {
 	cur          []event
 	head         int
 	curLo, curHi int64
-	early        []event // binary min-heap of events pushed before curLo; all of them precede everything else
+	early        []seqEvent // binary min-heap of events pushed before curLo; all of them precede everything else
+	pushes       uint64     // events pushed so far: the sequence of an early event
 
 	shift uint // a coarse bucket spans 2^shift ns (0: defaultShift, set at the first push)
 
@@ -102,7 +114,34 @@ type eventQueue struct {
 
 	over    []event // events past the wheel, in push order
 	overMin int64   // the smallest coarse key in over
+	moved   []event // scratch of migrate
 }
+
+// seqEvent is an event with its push sequence, where the order of a heap must be told it.
+type seqEvent struct {
+	event
+	seq uint64
+}
+
+// before orders events by instant, then by push sequence.
+func (a seqEvent) before(b seqEvent) bool { return a.at < b.at || a.at == b.at && a.seq < b.seq }
+
+// queue is what the engine needs of an event queue: a monotone priority queue (nothing is pushed before the last
+// instant popped) that pops events by instant and, at the same instant, in push order. ahead may guess at coming
+// events for prefetching (false: no guess).
+type queue interface {
+	push(event)
+	pop() event
+	peek() event
+	len() int
+	ahead(k int) (event, bool)
+	release()
+}
+
+var (
+	_ queue = (*eventQueue)(nil)
+	_ queue = (*heapQueue)(nil)
+)
 
 // fineChunk holds up to three events pushed into one fine bucket while level 0 is in use: one cache line, so that
 // reading a bucket's pushes back costs a miss per three events, not one per event as a list of nodes did.
@@ -135,6 +174,7 @@ func (q *eventQueue) len() int { return q.n }
 
 func (q *eventQueue) push(e event) {
 	q.n++
+	q.pushes++
 	switch {
 	case e.at < q.curLo:
 		q.pushEarly(e)
@@ -246,7 +286,7 @@ func (q *eventQueue) release() {
 // peek returns the earliest event without removing it. The queue must not be empty.
 func (q *eventQueue) peek() event {
 	if len(q.early) > 0 {
-		return q.early[0]
+		return q.early[0].event
 	}
 	if q.head == len(q.cur) {
 		q.advance()
@@ -364,9 +404,11 @@ func (q *eventQueue) nextCoarse() (int64, bool) {
 	return q.coarseNext + int64((i-start)&coarseMask), true
 }
 
-// migrate moves the overflow events whose keys the wheel now covers into their coarse buckets.
+// migrate moves the overflow events whose keys the wheel now covers into their coarse buckets. They go to the
+// front of each bucket: an event waited in the overflow only while its bucket was beyond the wheel, so it was
+// pushed before any event that went into that bucket directly (push order is the tie order).
 func (q *eventQueue) migrate() {
-	keep := q.over[:0]
+	keep, moved := q.over[:0], q.moved[:0]
 	q.overMin = 0
 	for _, e := range q.over {
 		if k := e.at >> q.shift; k >= q.coarseNext+coarseN {
@@ -376,9 +418,46 @@ func (q *eventQueue) migrate() {
 			keep = append(keep, e)
 			continue
 		}
-		q.pushCoarse(e)
+		moved = append(moved, e)
 	}
 	q.over = keep
+	sh := q.shift
+	slices.SortStableFunc(moved, func(a, b event) int { return cmp.Compare(a.at>>sh, b.at>>sh) })
+	for len(moved) > 0 {
+		k := moved[0].at >> sh
+		n := 1
+		for n < len(moved) && moved[n].at>>sh == k {
+			n++
+		}
+		q.prependCoarse(k, moved[:n])
+		moved = moved[n:]
+	}
+	q.moved = moved[:0]
+}
+
+// prependCoarse puts evs, in their order, at the front of coarse bucket k, ahead of the events it holds.
+func (q *eventQueue) prependCoarse(k int64, evs []event) {
+	i := int(k & coarseMask)
+	b := &q.coarse[i]
+	var first, last *chunk
+	for len(evs) > 0 {
+		c := q.newChunk()
+		c.n = int32(copy(c.ev[:], evs))
+		evs = evs[c.n:]
+		if last == nil {
+			first = c
+		} else {
+			last.next = c
+		}
+		last = c
+		b.count += c.n
+	}
+	if b.tail == nil {
+		b.head, b.tail, b.n = first, last, last.n
+		q.coarseBits[i>>6] |= 1 << (i & 63)
+		return
+	}
+	last.next, b.head = b.head, first
 }
 
 // loadCoarse makes coarse bucket k level 0: its events are grouped by fine bucket, with as many fine buckets as
@@ -476,22 +555,33 @@ func nextBit(words []uint64, from int) int {
 }
 
 func (q *eventQueue) pushEarly(e event) {
-	h := append(q.early, e)
+	q.early = heapPush(q.early, seqEvent{e, q.pushes})
+}
+
+func (q *eventQueue) popEarly() event {
+	var top seqEvent
+	top, q.early = heapPop(q.early)
+	return top.event
+}
+
+// heapPush adds e to the binary min-heap h (ordered by seqEvent.before).
+func heapPush(h []seqEvent, e seqEvent) []seqEvent {
+	h = append(h, e)
 	i := len(h) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if h[p].at <= e.at {
+		if !e.before(h[p]) {
 			break
 		}
 		h[i] = h[p]
 		i = p
 	}
 	h[i] = e
-	q.early = h
+	return h
 }
 
-func (q *eventQueue) popEarly() event {
-	h := q.early
+// heapPop removes the least event of the non-empty heap h.
+func heapPop(h []seqEvent) (seqEvent, []seqEvent) {
 	top := h[0]
 	n := len(h) - 1
 	last := h[n]
@@ -502,10 +592,10 @@ func (q *eventQueue) popEarly() event {
 		if c >= n {
 			break
 		}
-		if c+1 < n && h[c+1].at < h[c].at {
+		if c+1 < n && h[c+1].before(h[c]) {
 			c++
 		}
-		if h[c].at >= last.at {
+		if !h[c].before(last) {
 			break
 		}
 		h[i] = h[c]
@@ -514,6 +604,29 @@ func (q *eventQueue) popEarly() event {
 	if n > 0 {
 		h[i] = last
 	}
-	q.early = h
-	return top
+	return top, h
 }
+
+// heapQueue is the reference event queue: a plain binary heap ordered by (instant, push sequence), by
+// definition. It is slower than the calendar queue on large runs (a cache miss per level) and has no look-ahead;
+// it exists so that tests can hold the calendar queue to the order it defines.
+type heapQueue struct {
+	h      []seqEvent
+	pushes uint64
+}
+
+func (q *heapQueue) push(e event) {
+	q.pushes++
+	q.h = heapPush(q.h, seqEvent{e, q.pushes})
+}
+
+func (q *heapQueue) pop() event {
+	var top seqEvent
+	top, q.h = heapPop(q.h)
+	return top.event
+}
+
+func (q *heapQueue) peek() event             { return q.h[0].event }
+func (q *heapQueue) len() int                { return len(q.h) }
+func (q *heapQueue) ahead(int) (event, bool) { return event{}, false }
+func (q *heapQueue) release()                { q.h = nil }

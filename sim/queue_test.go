@@ -151,3 +151,53 @@ func TestQueueShift(t *testing.T) {
 func TestChunkSize(t *testing.T) {
 	require.Equal(t, uintptr(512), unsafe.Sizeof(chunk{}))
 }
+
+// TestQueuesAgree holds the calendar queue to the order the reference heap defines: driven by the same random
+// operations (pushes that never precede the last pop, with many ties, far-future events that wait in the overflow
+// list, look-aheads that move the calendar on and send later pushes to its early heap), both pop the same events
+// in the same order: by instant, and at one instant in push order.
+func TestQueuesAgree(t *testing.T) {
+	spreads := []int64{0, 0, 0, 1, 1000, 1 << 20, 1 << 27, 1 << 33, 1 << 40, int64(coarseN+5) << maxShift}
+	for trial := 0; trial < 60; trial++ {
+		r := rand.New(rand.NewPCG(11, uint64(trial)))
+		var cal eventQueue
+		cal.shift = []uint{minShift, defaultShift, maxShift}[trial%3]
+		var ref heapQueue
+		now := int64(0)
+		var instants []int64 // instants pushed so far, for ties across levels
+		for step := 0; step < 8000; step++ {
+			if cal.len() == 0 || r.IntN(3) > 0 {
+				at := now
+				if spread := spreads[r.IntN(len(spreads))]; spread > 0 {
+					at += r.Int64N(spread)
+				}
+				switch r.IntN(6) {
+				case 0: // a tie with a coarse boundary or the instant just popped
+					at = now + int64(r.IntN(3))<<cal.shift
+				case 1, 2: // a tie with an event pushed earlier, wherever it waits (the overflow list included)
+					if prev := instants[r.IntN(len(instants)+1)%max(len(instants), 1):]; len(prev) > 0 && prev[0] >= now {
+						at = prev[0]
+					}
+				}
+				instants = append(instants, at)
+				e := newEvent(at, uint32(1+r.IntN(7)), int32(step), uint32(step))
+				cal.push(e)
+				ref.push(e)
+				continue
+			}
+			if k := r.IntN(4); k > 0 {
+				cal.ahead(k)
+			}
+			c, h := cal.pop(), ref.pop()
+			require.Equal(t, h, c, "trial %d step %d", trial, step)
+			now = c.at
+			if cal.len() > 0 && r.IntN(2) == 0 {
+				cal.peek() // a look-ahead while the event is processed
+			}
+		}
+		require.Equal(t, ref.len(), cal.len())
+		for cal.len() > 0 {
+			require.Equal(t, ref.pop(), cal.pop(), "trial %d, draining", trial)
+		}
+	}
+}

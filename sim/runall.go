@@ -9,27 +9,28 @@ import (
 	"stampede/strategies"
 )
 
-// Job is one run to make: a config and the strategy to run under it.
+// Job is one run to make, in either engine: a config and the strategy to run under it.
 type Job struct {
 	Config   Config
 	Strategy strategies.Strategy
 	Params   map[string]any // copied into the result (sweeps)
 }
 
-// Outcome is one job's result or error, at the job's index.
-type Outcome struct {
+// JobResult is one job's result or error, at the job's index.
+type JobResult struct {
 	Run results.Run
 	Err error
 }
 
 // RunAll runs the jobs on up to workers goroutines (0: GOMAXPROCS) and returns their outcomes in job order,
 // whatever order they finish in. done, when not nil, is called after each job with its index (from any goroutine).
-// A cancelled ctx stops handing out jobs; jobs not started report ctx.Err().
-func RunAll(ctx context.Context, jobs []Job, workers int, done func(i int)) []Outcome {
+// A cancelled ctx stops handing out jobs and stops the runs in progress within a few milliseconds: those and the
+// jobs not started report ctx.Err().
+func RunAll(ctx context.Context, jobs []Job, workers int, done func(i int)) []JobResult {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	out := make([]Outcome, len(jobs))
+	out := make([]JobResult, len(jobs))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < min(workers, len(jobs)); w++ {
@@ -37,11 +38,11 @@ func RunAll(ctx context.Context, jobs []Job, workers int, done func(i int)) []Ou
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r, err := Run(jobs[i].Config, jobs[i].Strategy)
+				r, err := RunContext(ctx, jobs[i].Config, jobs[i].Strategy)
 				if err == nil && jobs[i].Params != nil {
 					r.Params = jobs[i].Params
 				}
-				out[i] = Outcome{Run: r, Err: err}
+				out[i] = JobResult{Run: r, Err: err}
 				if done != nil {
 					done(i)
 				}

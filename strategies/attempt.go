@@ -32,24 +32,25 @@ func (k ErrKind) String() string {
 	return "none"
 }
 
-// Tri is a header that may be absent, true or false (x-should-retry).
-type Tri int8
+// ShouldRetryHeader is what an answer's `x-should-retry` header said: nothing, "true" or "false". The Anthropic
+// and OpenAI APIs send it to override the client's own judgement of the status.
+type ShouldRetryHeader int8
 
 const (
-	Unset Tri = iota
-	True
-	False
+	ShouldRetryAbsent ShouldRetryHeader = iota // no header (or a value other than "true"/"false")
+	ShouldRetryTrue                            // x-should-retry: true — retry, whatever the status
+	ShouldRetryFalse                           // x-should-retry: false — do not retry
 )
 
 // Outcome is what one attempt returned, exactly as the client could read it off the wire.
 // Header values are already parsed: RetryAfter is the delay the header carried (whole seconds for
 // the delay-seconds and HTTP-date forms, milliseconds for retry-after-ms).
 type Outcome struct {
-	Status        int           // HTTP status; 0 when Err is not ErrNone
-	Err           ErrKind       // how the attempt failed without an answer
-	RetryAfter    time.Duration // server-requested delay; meaningful when HasRetryAfter
-	HasRetryAfter bool          // a usable Retry-After (or retry-after-ms) was present
-	ShouldRetry   Tri           // the x-should-retry header
+	Status        int               // HTTP status; 0 when Err is not ErrNone
+	Err           ErrKind           // how the attempt failed without an answer
+	RetryAfter    time.Duration     // server-requested delay; meaningful when HasRetryAfter
+	HasRetryAfter bool              // a usable Retry-After (or retry-after-ms) was present
+	ShouldRetry   ShouldRetryHeader // the x-should-retry header
 	// The rate-limit state the answer carried (anthropic-ratelimit-*, x-ratelimit-*, RateLimit): whole
 	// tokens remaining and the time until the bucket is full. Meaningful when HasLimit.
 	HasLimit       bool
@@ -99,6 +100,16 @@ const (
 	StopRetryAfter
 	// StopGuard: a budget, breaker or throttle shared across requests vetoed the retry.
 	StopGuard
+	// NumStopReasons is the number of reasons: arrays indexed by StopReason have this length.
+	NumStopReasons
+)
+
+var stopNames = [...]string{"continue", "not-retryable", "max-retries", "deadline", "retry-after", "guard"}
+
+// One name per reason: either constant overflows (a compile error) when a reason is added without its name.
+const (
+	_ = uint(len(stopNames) - int(NumStopReasons))
+	_ = uint(int(NumStopReasons) - len(stopNames))
 )
 
 // GaveUp reports whether the request failed on a retryable outcome because a limit stopped it.
@@ -106,7 +117,7 @@ func (r StopReason) GaveUp() bool { return r >= StopMaxRetries }
 
 // String names the reason.
 func (r StopReason) String() string {
-	return [...]string{"continue", "not-retryable", "max-retries", "deadline", "retry-after", "guard"}[r]
+	return stopNames[r]
 }
 
 // Decision is a strategy's answer after a failed attempt.

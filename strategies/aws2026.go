@@ -30,6 +30,8 @@ func init() {
 		Formula:  "U(0,1)·min(x·2^(n−1), cap), x = 50ms (1s after a throttle)",
 		Source:   "aws/aws-sdk-go-v2 aws/retry/jitter_backoff.go backoffDelay2026 (AWS_NEW_RETRIES_2026)",
 		Defaults: BackoffSpec{Base: Dur(50 * time.Millisecond), Cap: 20 * time.Second, ThrottleBase: Dur(time.Second)},
-		New:      func(s BackoffSpec) Backoff { return AWS2026{Base: s.B(), Throttle: *s.ThrottleBase, Cap: s.Cap} },
+		New: func(s BackoffSpec) Backoff {
+			return AWS2026{Base: s.BaseOrDefault(), Throttle: *s.ThrottleBase, Cap: s.Cap}
+		},
 	})
 }

@@ -31,6 +31,6 @@ func init() {
 		Formula:  "U(0,1)·base·2^n; cap exactly once n > ⌊log2(cap/base)⌋",
 		Source:   "aws/aws-sdk-go-v2 aws/retry/jitter_backoff.go backoffDelayLegacy",
 		Defaults: BackoffSpec{Base: Dur(time.Second), Cap: 20 * time.Second},
-		New:      func(s BackoffSpec) Backoff { return AWSLegacy{Base: s.B(), Cap: s.Cap} },
+		New:      func(s BackoffSpec) Backoff { return AWSLegacy{Base: s.BaseOrDefault(), Cap: s.Cap} },
 	})
 }

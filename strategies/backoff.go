@@ -89,16 +89,16 @@ func (b BackoffSpec) WithDefaults() BackoffSpec {
 	return b
 }
 
-// B is the base of a spec whose defaults were applied.
-func (b BackoffSpec) B() time.Duration {
+// BaseOrDefault is the spec's base delay, or DefaultBase when it sets none (WithDefaults has not filled it).
+func (b BackoffSpec) BaseOrDefault() time.Duration {
 	if b.Base == nil {
 		return DefaultBase
 	}
 	return *b.Base
 }
 
-// J is the jitter of a spec whose defaults were applied.
-func (b BackoffSpec) J() float64 {
+// JitterOrZero is the spec's jitter fraction, or 0 when it sets none.
+func (b BackoffSpec) JitterOrZero() float64 {
 	if b.Jitter == nil {
 		return 0
 	}

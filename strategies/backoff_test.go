@@ -22,7 +22,7 @@ func build(t *testing.T, kind string) Backoff {
 	return f.New(spec(kind))
 }
 
-// TestBackoffFormulas checks each family against the formula of ../shared/reference/retry-policies.md with fixed draws.
+// TestBackoffFormulas checks each family against the formula of docs/retry-policies.md with fixed draws.
 func TestBackoffFormulas(t *testing.T) {
 	cases := []struct {
 		name string

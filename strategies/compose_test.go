@@ -98,7 +98,7 @@ func TestCompositionOrder(t *testing.T) {
 		assert.Equal(t, strategies.StopDeadline, p.Observe(0, failed(0, withRA(503, 30*time.Second)), draw(0.5)).Stop)
 	})
 	t.Run("x-should-retry beats retry_on unless ignored", func(t *testing.T) {
-		yes := strategies.Outcome{Status: 400, ShouldRetry: strategies.True}
+		yes := strategies.Outcome{Status: 400, ShouldRetry: strategies.ShouldRetryTrue}
 		assert.True(t, base.MustBuild().Observe(0, failed(0, yes), draw(0)).Retry)
 		ign := with(func(s *strategies.Spec) { s.ShouldRetry = "ignore" }).MustBuild()
 		assert.False(t, ign.Observe(0, failed(0, yes), draw(0)).Retry)

@@ -34,6 +34,6 @@ func init() {
 	RegisterBackoff(Family{
 		Name: "decorrelated-jitter", Formula: "sleep = min(cap, U(base, 3·sleep)), sleep₀ = base", Retries: true, Params: []string{"base", "cap"},
 		Source: `AWS Architecture Blog, "Exponential Backoff And Jitter" (2015)`,
-		New:    func(s BackoffSpec) Backoff { return DecorrelatedJitter{Base: s.B(), Cap: s.Cap} },
+		New:    func(s BackoffSpec) Backoff { return DecorrelatedJitter{Base: s.BaseOrDefault(), Cap: s.Cap} },
 	})
 }

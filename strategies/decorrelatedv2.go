@@ -42,6 +42,6 @@ func init() {
 		Name: "decorrelated-jitter-v2", Retries: true, Params: []string{"base", "cap"},
 		Formula: "t = n−1+U(0,1); next = 2^t·tanh(√(4t)); min(cap, (next − prev)·base/1.4)",
 		Source:  "Polly v8 src/Polly.Core/Retry/RetryHelper.cs DecorrelatedJitterBackoffV2 (App-vNext/Polly#530)",
-		New:     func(s BackoffSpec) Backoff { return DecorrelatedJitterV2{Base: s.B(), Cap: s.Cap} },
+		New:     func(s BackoffSpec) Backoff { return DecorrelatedJitterV2{Base: s.BaseOrDefault(), Cap: s.Cap} },
 	})
 }

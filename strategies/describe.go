@@ -222,7 +222,7 @@ var raSources = map[RetryAfterPolicy]string{
 	RAIgnore:      "AWS standard (before 2026), Stripe, gRPC, gax-go, cenkalti/backoff",
 	RAHonor:       "anthropic-sdk-go; go-retryablehttp (429/503); client-go (required)",
 	RAHonorCapped: "anthropic-sdk-python (60s); openai-python ≥ 2.52 (120s, give-up); anthropic-sdk-typescript (2³¹−1 ms)",
-	RAHonorJitter: "literature item 5: spreads a herd told the same Retry-After",
+	RAHonorJitter: "docs/literature.md item 5: spreads a herd told the same Retry-After",
 	RAClamp:       "AWS SDK 2026 x-amz-retry-after (aws/retry/middleware.go adjustForRetryAfterHeader)",
 }
 
@@ -234,13 +234,13 @@ func backoffParams(f Family, s BackoffSpec) string {
 		var v string
 		switch p {
 		case "base":
-			v = s.B().String()
+			v = s.BaseOrDefault().String()
 		case "cap":
 			v = s.Cap.String()
 		case "multiplier":
 			v = fmt.Sprint(s.Multiplier)
 		case "jitter":
-			v = fmt.Sprint(s.J())
+			v = fmt.Sprint(s.JitterOrZero())
 		case "base_max":
 			v = s.BaseMax.String()
 		case "throttle_base":

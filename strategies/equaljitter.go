@@ -27,6 +27,8 @@ func init() {
 	RegisterBackoff(Family{
 		Name: "equal-jitter", Formula: "t/2 + U(0, t/2), t = min(cap, base·m^(n−1))", Retries: true, Params: []string{"base", "cap", "multiplier"},
 		Source: `AWS Architecture Blog, "Exponential Backoff And Jitter" (2015)`,
-		New:    func(s BackoffSpec) Backoff { return EqualJitter{Base: s.B(), Cap: s.Cap, Multiplier: s.Multiplier} },
+		New: func(s BackoffSpec) Backoff {
+			return EqualJitter{Base: s.BaseOrDefault(), Cap: s.Cap, Multiplier: s.Multiplier}
+		},
 	})
 }

@@ -28,6 +28,8 @@ func init() {
 	RegisterBackoff(Family{
 		Name: "exponential", Formula: "min(cap, base·m^(n−1))", Retries: true, Params: []string{"base", "cap", "multiplier"},
 		Source: `AWS Architecture Blog, "Exponential Backoff And Jitter" (2015)`,
-		New:    func(s BackoffSpec) Backoff { return Exponential{Base: s.B(), Cap: s.Cap, Multiplier: s.Multiplier} },
+		New: func(s BackoffSpec) Backoff {
+			return Exponential{Base: s.BaseOrDefault(), Cap: s.Cap, Multiplier: s.Multiplier}
+		},
 	})
 }

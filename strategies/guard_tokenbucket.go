@@ -5,7 +5,7 @@ import "time"
 // TokenBucket is the retry budget of Brooker, "Fixing retries with token buckets and circuit breakers" (2022):
 // every request deposits `deposit` tokens (default 0.1) into a bucket of `max_tokens` (default 5, starting full);
 // a retry needs `cost` tokens (default 1) and spends them. In steady state retries are at most deposit/cost of the
-// requests, so at a 50 % failure rate the load stays near 1.1× where plain retries reach ~1.9× (literature item 2).
+// requests, so at a 50 % failure rate the load stays near 1.1× where plain retries reach ~1.9× (docs/literature.md item 2).
 //
 // Worked example, defaults, every attempt failing: the bucket starts at 5; request 1 deposits 0.1 (5 is the cap),
 // its retries spend 1 each until fewer than 1 token is left: 5 retries go out, then each later request brings 0.1,

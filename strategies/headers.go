@@ -57,15 +57,15 @@ func clampDur(ns float64) time.Duration {
 }
 
 // ParseShouldRetry reads the `x-should-retry` header: "true" and "false" exactly, as the Stainless SDKs compare
-// them; anything else is Unset.
-func ParseShouldRetry(v string) Tri {
+// them; anything else is ShouldRetryAbsent.
+func ParseShouldRetry(v string) ShouldRetryHeader {
 	switch strings.TrimSpace(v) {
 	case "true":
-		return True
+		return ShouldRetryTrue
 	case "false":
-		return False
+		return ShouldRetryFalse
 	}
-	return Unset
+	return ShouldRetryAbsent
 }
 
 // ParseOutcome builds the Outcome of an HTTP answer with the given status from its headers, read at now.

@@ -48,8 +48,8 @@ func TestParseRetryAfter(t *testing.T) {
 func TestParseOutcome(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	o := strategies.ParseOutcome(529, headers{"retry-after": "7", "x-should-retry": "false"}.get, now)
-	assert.Equal(t, strategies.Outcome{Status: 529, RetryAfter: 7 * time.Second, HasRetryAfter: true, ShouldRetry: strategies.False}, o)
-	assert.Equal(t, strategies.True, strategies.ParseShouldRetry("true"))
-	assert.Equal(t, strategies.Unset, strategies.ParseShouldRetry("TRUE"), "the SDKs compare exactly")
-	assert.Equal(t, strategies.Unset, strategies.ParseShouldRetry(""))
+	assert.Equal(t, strategies.Outcome{Status: 529, RetryAfter: 7 * time.Second, HasRetryAfter: true, ShouldRetry: strategies.ShouldRetryFalse}, o)
+	assert.Equal(t, strategies.ShouldRetryTrue, strategies.ParseShouldRetry("true"))
+	assert.Equal(t, strategies.ShouldRetryAbsent, strategies.ParseShouldRetry("TRUE"), "the SDKs compare exactly")
+	assert.Equal(t, strategies.ShouldRetryAbsent, strategies.ParseShouldRetry(""))
 }

@@ -24,6 +24,6 @@ func (l Linear) Delay(s Step) (time.Duration, float64) {
 func init() {
 	RegisterBackoff(Family{
 		Name: "linear", Formula: "min(cap, base·n)", Source: "baseline", Retries: true, Params: []string{"base", "cap"},
-		New: func(s BackoffSpec) Backoff { return Linear{Base: s.B(), Cap: s.Cap} },
+		New: func(s BackoffSpec) Backoff { return Linear{Base: s.BaseOrDefault(), Cap: s.Cap} },
 	})
 }

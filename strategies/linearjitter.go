@@ -29,6 +29,6 @@ func init() {
 	RegisterBackoff(Family{
 		Name: "linear-jitter", Formula: "n·U(base, base_max)", Retries: true, Params: []string{"base", "base_max"},
 		Source: "hashicorp/go-retryablehttp client.go LinearJitterBackoff",
-		New:    func(s BackoffSpec) Backoff { return LinearJitter{Min: s.B(), Max: s.BaseMax} },
+		New:    func(s BackoffSpec) Backoff { return LinearJitter{Min: s.BaseOrDefault(), Max: s.BaseMax} },
 	})
 }

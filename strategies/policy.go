@@ -56,7 +56,7 @@ type Spec struct {
 	// SessionState is what a stateful client does with its conversation after a failed attempt: "replay"
 	// (default) retries the identical request and keeps its state; "synthetic-state" records an id it made up
 	// and builds every later request from it, the failure of the seed document "Session Unrecoverable After
-	// 429" (../shared/reference/retry-policies.md). Only session fleets read it.
+	// 429" (docs/retry-policies.md). Only session fleets read it.
 	SessionState string `yaml:"session_state"`
 }
 
@@ -290,9 +290,9 @@ func (p *Policy) retryable(o *Outcome) bool {
 	}
 	if p.shouldRetry {
 		switch o.ShouldRetry {
-		case True:
+		case ShouldRetryTrue:
 			return true
-		case False:
+		case ShouldRetryFalse:
 			return false
 		}
 	}

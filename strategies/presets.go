@@ -12,7 +12,7 @@ var ErrUnknownPreset = errors.New("strategies: unknown preset")
 
 // Preset is a complete strategy reproducing a real SDK's defaults, with the source it was read from. Its Spec is
 // what `preset: NAME` starts from in a scenario; every field the scenario sets overrides it.
-// The facts are those of ../shared/reference/retry-policies.md; presets_test.go checks them.
+// The facts are those of docs/retry-policies.md; presets_test.go checks them.
 type Preset struct {
 	Name    string
 	Summary string // one line: what the SDK does under overload

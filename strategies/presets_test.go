@@ -11,7 +11,7 @@ import (
 	"stampede/strategies"
 )
 
-// TestPresetDelays checks each preset's schedule against its source's formula (../shared/reference/retry-policies.md)
+// TestPresetDelays checks each preset's schedule against its source's formula (docs/retry-policies.md)
 // with fixed draws: the pause before retry n for u = 0 and u = 0.5, computed by hand from the formula.
 func TestPresetDelays(t *testing.T) {
 	s := time.Second
@@ -208,8 +208,8 @@ func TestPresetRetryAfterSpecifics(t *testing.T) {
 		assert.Equal(t, 437500*time.Microsecond, d.Wait)
 	})
 	t.Run("Stainless SDKs obey x-should-retry, AWS ignores it", func(t *testing.T) {
-		yes := strategies.Outcome{Status: 400, ShouldRetry: strategies.True}
-		no := strategies.Outcome{Status: 503, ShouldRetry: strategies.False}
+		yes := strategies.Outcome{Status: 400, ShouldRetry: strategies.ShouldRetryTrue}
+		no := strategies.Outcome{Status: 503, ShouldRetry: strategies.ShouldRetryFalse}
 		assert.True(t, build("anthropic-python").Observe(0, failed(0, yes), draw(0)).Retry)
 		assert.False(t, build("anthropic-python").Observe(0, failed(0, no), draw(0)).Retry)
 		assert.False(t, build("aws-standard").Observe(0, failed(0, yes), draw(0)).Retry)

@@ -57,7 +57,7 @@ func init() {
 		Source:   "cenkalti/backoff v4/v5 exponential.go",
 		Defaults: BackoffSpec{Base: Dur(500 * time.Millisecond), Cap: 60 * time.Second, Multiplier: 1.5, Jitter: Float(0.5)},
 		New: func(s BackoffSpec) Backoff {
-			return RandomizedExponential{Base: s.B(), Cap: s.Cap, Multiplier: s.Multiplier, Jitter: s.J()}
+			return RandomizedExponential{Base: s.BaseOrDefault(), Cap: s.Cap, Multiplier: s.Multiplier, Jitter: s.JitterOrZero()}
 		},
 	})
 }

@@ -13,7 +13,7 @@ var ErrBadRetryAfter = errors.New("strategies: unknown retry_after policy")
 
 // RetryAfterPolicy says what a client does with a server's Retry-After (or retry-after-ms) header.
 // It is one composable piece of a strategy: the backoff proposes a pause, the policy may replace it,
-// clamp it, or refuse to retry at all. ../shared/reference/retry-policies.md lists which SDK does what.
+// clamp it, or refuse to retry at all. docs/retry-policies.md lists which SDK does what.
 type RetryAfterPolicy uint8
 
 const (
@@ -27,7 +27,7 @@ const (
 	// back; openai-python ≥ 2.52.0: cap 120 s, give up; anthropic-sdk-typescript ≥ 0.79: cap 2³¹−1 ms.
 	RAHonorCapped
 	// RAHonorJitter waits d + U(0, jitter·d): the server's delay, spread so that a herd told the same
-	// Retry-After does not come back in the same instant (literature item 5).
+	// Retry-After does not come back in the same instant (docs/literature.md item 5).
 	RAHonorJitter
 	// RAClamp keeps the backoff t and lets the header move it within [t, t + cap] (default cap 5 s):
 	// the AWS SDK's 2026 treatment of x-amz-retry-after (aws/retry/middleware.go adjustForRetryAfterHeader).

@@ -11,7 +11,7 @@ import (
 var ErrBadRetryOn = errors.New("strategies: bad retry_on entry")
 
 // DefaultRetryOn is what retry_on means when a scenario leaves it out: the statuses the Stainless-generated SDKs
-// retry (408, 409, 429, ≥ 500; ../shared/reference/retry-policies.md) plus client timeouts and connection errors.
+// retry (408, 409, 429, ≥ 500; docs/retry-policies.md) plus client timeouts and connection errors.
 var DefaultRetryOn = []string{"408", "409", "429", "5xx", "timeout", "connection"}
 
 // RetryOn is the set of outcomes worth retrying. The zero value retries nothing.

@@ -37,7 +37,7 @@ func init() {
 		Source:   "Stainless SDKs: _base_client.py (python), requestconfig.go (go), src/client.ts (typescript)",
 		Defaults: BackoffSpec{Base: Dur(500 * time.Millisecond), Cap: 8 * time.Second, Multiplier: 2, Jitter: Float(0.25)},
 		New: func(s BackoffSpec) Backoff {
-			return Stainless{Base: s.B(), Cap: s.Cap, Multiplier: s.Multiplier, Jitter: s.J()}
+			return Stainless{Base: s.BaseOrDefault(), Cap: s.Cap, Multiplier: s.Multiplier, Jitter: s.JitterOrZero()}
 		},
 	})
 }

@@ -32,6 +32,6 @@ func init() {
 		Formula:  "max(base, t − U·t/4), t = min(cap, base + base·(n−1)²)",
 		Source:   "stripe/stripe-go stripe.go sleepTime",
 		Defaults: BackoffSpec{Base: Dur(500 * time.Millisecond), Cap: 5 * time.Second},
-		New:      func(s BackoffSpec) Backoff { return Stripe{Base: s.B(), Cap: s.Cap} },
+		New:      func(s BackoffSpec) Backoff { return Stripe{Base: s.BaseOrDefault(), Cap: s.Cap} },
 	})
 }

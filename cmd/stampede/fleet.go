@@ -45,7 +45,7 @@ func (o *liveFlags) runLive(ctx context.Context, cmd *cobra.Command, s *scenario
 	}
 	progress := reports.NewProgress(cmd.ErrOrStderr(), jobNames(jobs))
 	defer progress.Stop()
-	return sim.CollectLive(ctx, s.Name, dialect, s.SimConfig(), sim.LiveJobs(jobs),
+	return sim.CollectLive(ctx, s.Name, dialect, s.SimConfig(), jobs,
 		sim.LiveOptions{Target: o.target, Dialect: dialect, MaxConns: o.conns, Workers: o.workers}, progress.Done)
 }
 
@@ -61,7 +61,7 @@ func newFleetCmd() *cobra.Command {
 		Long: "Run the scenario's fleets for real: clients send HTTP requests on the real clock with the same strategies,\n" +
 			"and are measured as `run` measures them (results marked \"engine\": \"live\"). Without --target each strategy\n" +
 			"gets a fresh copy of the scenario's server in this process on a loopback port. Every run is bounded by the\n" +
-			"scenario's duration and drain plus a grace period; Ctrl-C stops it and still writes what was gathered (marked partial).",
+			"scenario's duration and drain (requests still in progress then are unfinished, as in `run`); Ctrl-C stops it and still writes what was gathered (marked partial).",
 		Args: positional(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ts, err := out.check()

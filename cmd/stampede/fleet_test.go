@@ -80,3 +80,46 @@ func TestFleetInterrupted(t *testing.T) {
 	require.Len(t, f.Runs, 1)
 	assert.Greater(t, f.Runs[0].Requests, int64(0))
 }
+
+// TestFleetRequestsAliveAfterDrain is the regression test of `fleet` panicking on a valid scenario: a request
+// still in service when duration + drain is over (here a 3 s service with drain: 1s) used to end in a grace
+// period, past the series the run had sized. Now the live run ends at duration + drain as the simulator does, and
+// the request is unfinished in both engines.
+func TestFleetRequestsAliveAfterDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 2 s real-time run")
+	}
+	const slow = `name: slow
+seed: 1
+duration: 1s
+drain: 1s
+server: {capacity: 4, service_time: 3s}
+fleet: {kind: closed, clients: 2, think: 200ms, requests: 1}
+strategies:
+  - {name: none, backoff: {kind: none}}
+`
+	dir := t.TempDir()
+	path := filepath.Join(dir, "slow.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(slow), 0o644))
+	out, stderr, code := runCLI(t, "fleet", path, "-o", dir, "--no-png")
+	require.Equal(t, 0, code, out+stderr)
+	f, err := results.Read(mustOpen(t, filepath.Join(dir, "results.json")))
+	require.NoError(t, err)
+	require.Len(t, f.Runs, 1)
+	assert.Equal(t, int64(2), f.Runs[0].Requests)
+	assert.Equal(t, int64(2), f.Runs[0].Unfinished, "both requests were still in service at duration + drain")
+
+	out, stderr, code = runCLI(t, "run", path, "-o", dir, "--no-png", "--format", "json")
+	require.Equal(t, 0, code, out+stderr)
+	f, err = results.Read(mustOpen(t, filepath.Join(dir, "results.json")))
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), f.Runs[0].Unfinished, "the simulator agrees")
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	fh, err := os.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { fh.Close() })
+	return fh
+}

@@ -10,6 +10,7 @@ import (
 
 	"stampede/reports"
 	"stampede/sim/results"
+	"stampede/verdict"
 )
 
 // reportFlags are the output flags that run and report share.
@@ -23,27 +24,31 @@ type reportFlags struct {
 func (o *reportFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&o.outDir, "out", "o", "", "directory to write the report set into: report.html, report.md, results.json, series.csv, charts/")
 	cmd.Flags().StringVar(&o.format, "format", "table", "what to print on stdout: "+strings.Join(reports.Formats, ", "))
-	cmd.Flags().StringVar(&o.failIf, "fail-if", "", "exit 1 if a run crosses a threshold, e.g. 'success_rate<0.99,p99_ms>2000' (metrics: "+strings.Join(reports.MetricNames(), ", ")+")")
+	cmd.Flags().StringVar(&o.failIf, "fail-if", "", "exit 1 if a run crosses a threshold, e.g. 'success_rate<0.99,p99_ms>2000' (metrics: "+strings.Join(results.MetricNames(), ", ")+")")
 	cmd.Flags().BoolVar(&o.noPNG, "no-png", false, "with -o, write the charts as SVG only")
 }
 
 // check validates the flags before any work: a bad format or threshold is a usage error.
-func (o *reportFlags) check() (reports.Thresholds, error) {
+func (o *reportFlags) check() (verdict.Thresholds, error) {
 	if err := reports.CheckFormat(o.format); err != nil {
 		return nil, &usageError{fmt.Errorf("--format: %w", err)}
 	}
 	if o.failIf == "" {
 		return nil, nil
 	}
-	ts, err := reports.ParseThresholds(o.failIf)
+	ts, err := verdict.ParseThresholds(o.failIf)
 	if err != nil {
 		return nil, &usageError{fmt.Errorf("--fail-if: %w", err)}
 	}
 	return ts, nil
 }
 
-// emit prints the chosen format, writes the report set with -o and checks the thresholds.
-func (o *reportFlags) emit(cmd *cobra.Command, f *results.File, meta reports.Meta, ts reports.Thresholds) error {
+// emit judges a tune sweep (verdict.Judge), prints the chosen format, writes the report set with -o and checks
+// the thresholds.
+func (o *reportFlags) emit(cmd *cobra.Command, f *results.File, meta reports.Meta, ts verdict.Thresholds) error {
+	if err := verdict.Judge(f); err != nil {
+		return err
+	}
 	if err := reports.Render(cmd.OutOrStdout(), f, o.format); err != nil {
 		return err
 	}
@@ -78,6 +83,9 @@ func newReportCmd() *cobra.Command {
 			}
 			defer in.Close()
 			f, err := results.Read(in)
+			if err == nil {
+				err = verdict.Judge(f) // a hand-edited SLO or objective is named with the file
+			}
 			if err != nil {
 				return &usageError{fmt.Errorf("%s: %w", args[0], err)}
 			}

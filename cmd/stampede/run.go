@@ -164,5 +164,5 @@ func params(p map[string]any) string {
 	if len(p) == 0 {
 		return ""
 	}
-	return " " + reports.FormatParams(p)
+	return " " + results.FormatParams(p)
 }

@@ -10,24 +10,43 @@ import (
 	"github.com/spf13/cobra"
 
 	"stampede/reports"
+	"stampede/scenarios"
 	"stampede/sim/results"
 	"stampede/sim/tune"
+	"stampede/verdict"
 )
 
+// tuneFlags are tune's flags beside the report flags it shares with run.
+type tuneFlags struct {
+	out        reportFlags
+	vary       []string
+	seeds      int
+	slo        string
+	minimize   string
+	maximize   string
+	only       []string
+	shard      string
+	seed       uint64
+	confidence float64
+	workers    int
+}
+
+func (o *tuneFlags) add(cmd *cobra.Command) {
+	o.out.add(cmd)
+	cmd.Flags().StringArrayVar(&o.vary, "vary", nil, "a setting and its values, [STRATEGY:]KEY=VALUES (repeat the flag for a grid)")
+	cmd.Flags().IntVar(&o.seeds, "seeds", 10, "replications per point (seed k derived from the scenario's seed and k)")
+	cmd.Flags().StringVar(&o.slo, "slo", "", "conditions a recommended setting must meet, e.g. 'success_rate>=0.999,p99<=30s'")
+	cmd.Flags().StringVar(&o.minimize, "minimize", "", "the metric to minimize among the settings that meet the SLO (default amplification)")
+	cmd.Flags().StringVar(&o.maximize, "maximize", "", "the metric to maximize instead")
+	cmd.Flags().StringSliceVar(&o.only, "only", nil, "tune only these strategies (comma-separated names)")
+	cmd.Flags().StringVar(&o.shard, "shard", "", "run only the points i of the grid with i mod N = I (`I/N`), e.g. --shard $JOB_COMPLETION_INDEX/8 (join the slices with stampede merge)")
+	cmd.Flags().Uint64Var(&o.seed, "seed", 0, "override the scenario's seed (replication 0 runs with it)")
+	cmd.Flags().Float64Var(&o.confidence, "confidence", tune.DefaultConfidence, "level of the confidence intervals")
+	cmd.Flags().IntVar(&o.workers, "workers", 0, "simulations at once (default: one per core)")
+}
+
 func newTuneCmd() *cobra.Command {
-	var (
-		out        reportFlags
-		vary       []string
-		seeds      int
-		slo        string
-		minimize   string
-		maximize   string
-		only       []string
-		shard      string
-		seed       uint64
-		confidence float64
-		workers    int
-	)
+	var flags tuneFlags
 	cmd := &cobra.Command{
 		Use:   "tune [FILE|NAME] --vary KEY=VALUES [--vary …] [--seeds N] [--slo CONDITIONS]",
 		Short: "Sweep strategy settings over seeds and recommend the one that meets an SLO at the least load",
@@ -41,86 +60,91 @@ func newTuneCmd() *cobra.Command {
 			"Values: lists (1,2,5), ranges (0..8), steps (100ms..1s+100ms) and factors (100ms..3.2s*2).\n" +
 			"--shard I/N runs the points i with i mod N = I (with -o, only results.json); `stampede merge` joins the shards.",
 		Args: positional(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ts, err := out.check()
-			if err != nil {
-				return err
-			}
-			if len(vary) == 0 {
-				return &usageError{fmt.Errorf("tune needs at least one --vary KEY=VALUES, e.g. --vary max_retries=0..8 (keys: %s)", strings.Join(tune.KeyNames(), ", "))}
-			}
-			objective := tune.DefaultObjective
-			switch {
-			case minimize != "" && maximize != "":
-				return &usageError{fmt.Errorf("--minimize and --maximize exclude each other")}
-			case minimize != "":
-				objective = "minimize " + minimize
-			case maximize != "":
-				objective = "maximize " + maximize
-			}
-			s, err := loadScenario(cmd, args, seed)
-			if err != nil {
-				return err
-			}
-			sw := tune.Sweep{Scenario: s, Vary: vary, Seeds: seeds, SLO: slo, Objective: objective, Confidence: confidence, Workers: workers}
-			if shard != "" {
-				if sw.Shard, err = tune.ParseShard(shard); err != nil {
-					return &usageError{err}
-				}
-			}
-			if len(only) > 0 {
-				strats, err := s.Build()
-				if err != nil {
-					return err
-				}
-				if _, err := selectStrategies(strats, only); err != nil {
-					return err
-				}
-				sw.Keep = func(n string) bool { return slices.Contains(only, n) }
-			}
-			plan, err := sw.Plan()
-			if err != nil {
-				return &usageError{flagged(err)}
-			}
-			label := "tune " + s.Name
-			if sw.Shard.Count > 1 {
-				label += fmt.Sprintf(" shard %d/%d", sw.Shard.Index, sw.Shard.Count)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d points × %d seed(s) = %d runs\n", label, plan.Points(), seeds, plan.Runs())
-			for _, n := range plan.Grid.Notes {
-				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
-			}
-			progress := reports.NewCounter(cmd.ErrOrStderr(), label, plan.Runs())
-			start := time.Now()
-			f, runErr := plan.Run(cmd.Context(), func() { progress.Done(0) })
-			progress.Stop()
-			wall := time.Since(start)
-			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, plan.Points(), "points", runErr)
-			if !f.Partial {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d runs in %s\n", label, plan.Runs(), wall.Round(time.Millisecond))
-			}
-			if len(f.Runs) == 0 {
-				return runErr
-			}
-			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: wall}
-			if f.Tune.Shard != nil {
-				return joinErr(runErr, writeShard(cmd, &out, f, ts))
-			}
-			return joinErr(runErr, out.emit(cmd, f, meta, ts))
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runTune(cmd, args, &flags) },
 	}
-	out.add(cmd)
-	cmd.Flags().StringArrayVar(&vary, "vary", nil, "a setting and its values, [STRATEGY:]KEY=VALUES (repeat the flag for a grid)")
-	cmd.Flags().IntVar(&seeds, "seeds", 10, "replications per point (seed k derived from the scenario's seed and k)")
-	cmd.Flags().StringVar(&slo, "slo", "", "conditions a recommended setting must meet, e.g. 'success_rate>=0.999,p99<=30s'")
-	cmd.Flags().StringVar(&minimize, "minimize", "", "the metric to minimize among the settings that meet the SLO (default amplification)")
-	cmd.Flags().StringVar(&maximize, "maximize", "", "the metric to maximize instead")
-	cmd.Flags().StringSliceVar(&only, "only", nil, "tune only these strategies (comma-separated names)")
-	cmd.Flags().StringVar(&shard, "shard", "", "run only the points i of the grid with i mod N = I (`I/N`), e.g. --shard $JOB_COMPLETION_INDEX/8 (join the slices with stampede merge)")
-	cmd.Flags().Uint64Var(&seed, "seed", 0, "override the scenario's seed (replication 0 runs with it)")
-	cmd.Flags().Float64Var(&confidence, "confidence", tune.DefaultConfidence, "level of the confidence intervals")
-	cmd.Flags().IntVar(&workers, "workers", 0, "simulations at once (default: one per core)")
+	flags.add(cmd)
 	return cmd
+}
+
+// runTune plans the sweep the flags describe, runs it with a progress counter and reports it: a whole sweep as
+// run reports, a shard as its results.json only.
+func runTune(cmd *cobra.Command, args []string, o *tuneFlags) error {
+	ts, err := o.out.check()
+	if err != nil {
+		return err
+	}
+	s, sw, err := o.sweep(cmd, args)
+	if err != nil {
+		return err
+	}
+	plan, err := sw.Plan()
+	if err != nil {
+		return &usageError{flagged(err)}
+	}
+	label := "tune " + s.Name
+	if sw.Shard.Count > 1 {
+		label += fmt.Sprintf(" shard %d/%d", sw.Shard.Index, sw.Shard.Count)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d points × %d seed(s) = %d runs\n", label, plan.Points(), o.seeds, plan.Runs())
+	for _, n := range plan.Grid.Notes {
+		fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
+	}
+	progress := reports.NewCounter(cmd.ErrOrStderr(), label, plan.Runs())
+	start := time.Now()
+	f, runErr := plan.Run(cmd.Context(), func() { progress.Done(0) })
+	progress.Stop()
+	wall := time.Since(start)
+	runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, plan.Points(), "points", runErr)
+	if !f.Partial {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d runs in %s\n", label, plan.Runs(), wall.Round(time.Millisecond))
+	}
+	if len(f.Runs) == 0 {
+		return runErr
+	}
+	meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: wall}
+	if f.Tune.Shard != nil {
+		return joinErr(runErr, writeShard(cmd, &o.out, f, ts))
+	}
+	return joinErr(runErr, o.out.emit(cmd, f, meta, ts))
+}
+
+// sweep loads the scenario and describes the sweep of the flags: the axes, seeds, SLO, objective, shard and the
+// strategies to keep. Contradictory or malformed flags are usage errors.
+func (o *tuneFlags) sweep(cmd *cobra.Command, args []string) (*scenarios.Scenario, tune.Sweep, error) {
+	if len(o.vary) == 0 {
+		return nil, tune.Sweep{}, &usageError{fmt.Errorf("tune needs at least one --vary KEY=VALUES, e.g. --vary max_retries=0..8 (keys: %s)", strings.Join(tune.KeyNames(), ", "))}
+	}
+	objective := tune.DefaultObjective
+	switch {
+	case o.minimize != "" && o.maximize != "":
+		return nil, tune.Sweep{}, &usageError{fmt.Errorf("--minimize and --maximize exclude each other")}
+	case o.minimize != "":
+		objective = "minimize " + o.minimize
+	case o.maximize != "":
+		objective = "maximize " + o.maximize
+	}
+	s, err := loadScenario(cmd, args, o.seed)
+	if err != nil {
+		return nil, tune.Sweep{}, err
+	}
+	sw := tune.Sweep{Scenario: s, Vary: o.vary, Seeds: o.seeds, SLO: o.slo, Objective: objective, Confidence: o.confidence, Workers: o.workers}
+	if o.shard != "" {
+		if sw.Shard, err = tune.ParseShard(o.shard); err != nil {
+			return nil, tune.Sweep{}, &usageError{err}
+		}
+	}
+	if len(o.only) > 0 {
+		strats, err := s.Build()
+		if err != nil {
+			return nil, tune.Sweep{}, err
+		}
+		if _, err := selectStrategies(strats, o.only); err != nil {
+			return nil, tune.Sweep{}, err
+		}
+		only := o.only
+		sw.Keep = func(n string) bool { return slices.Contains(only, n) }
+	}
+	return s, sw, nil
 }
 
 // flagged names the flag an error came from, unless the error already does.
@@ -135,7 +159,10 @@ func flagged(err error) error {
 }
 
 // writeShard prints a shard's points and, with -o, writes only its results.json: a shard is half a report.
-func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts reports.Thresholds) error {
+func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts verdict.Thresholds) error {
+	if err := verdict.Judge(f); err != nil {
+		return err
+	}
 	if err := reports.Render(cmd.OutOrStdout(), f, o.format); err != nil {
 		return err
 	}

@@ -1,5 +1,7 @@
 // Package results defines the records a run produces: the schema of results.json, shared by the simulator,
-// the live fleet and the reports. It holds plain data and the code that reads and writes it, nothing that runs.
+// the live fleet, the verdicts and the reports. It holds plain data, the code that reads and writes it, and the
+// catalogue of a run's named figures (Metrics: the keys of a tune point's intervals, the names thresholds use),
+// nothing that runs or decides. The records are plain values, safe for concurrent reading; Metrics is read-only.
 package results
 
 import (
@@ -70,6 +72,9 @@ type Run struct {
 
 	Dropped int64 `json:"dropped,omitempty"` // live open fleets: arrivals not sent because every worker was busy
 	Late    int64 `json:"late,omitempty"`    // live open fleets: arrivals sent more than 10 ms after their intended instant
+	// LagMs is, for a live run, the mean time from a request's intended start to its actual start: what the load
+	// generator itself (timers, a busy machine) adds to every latency, which is measured from the intended start.
+	LagMs float64 `json:"lag_ms,omitempty"`
 
 	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
 	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)

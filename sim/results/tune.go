@@ -21,6 +21,8 @@ type Tune struct {
 	// which combinations were skipped because they do not build (cap below base).
 	Notes           []string         `json:"notes,omitempty"`
 	Recommendations []Recommendation `json:"recommendations"` // one per strategy, in run order; empty for a shard
+	// Judgement is filled by verdict.Judge before the file is rendered; it is not part of results.json.
+	Judgement *Judgement `json:"-"`
 }
 
 // Shard names a slice of a grid: the points whose index i in grid order has i mod Count == Index.
@@ -56,3 +58,42 @@ type SLOFailure struct {
 	Params map[string]any `json:"params"`
 	Failed []string       `json:"failed"` // the conditions as written in the SLO
 }
+
+// Judgement is what package verdict concluded about a tune sweep beyond the recommendations results.json
+// stores, for the reports to draw: the recommendation across strategies, the SLO's conditions as parsed, the
+// objective's metric and each point's standing. It is derived from the file (verdict.Judge) and never written
+// to results.json, so a saved file is judged again when it is re-rendered and always agrees with itself.
+type Judgement struct {
+	Summary    string      // the recommendation across strategies in one sentence; "" for a shard
+	Conditions []Condition // the SLO's conditions in the order written; empty without an SLO
+	Objective  string      // the name of the metric the objective optimizes (a Metrics name)
+	Points     []Standing  // one per run of the file, in file order
+}
+
+// Condition is one condition of an SLO: `Metric Op Value` must hold for the runs of Strategy ("" for every run).
+type Condition struct {
+	Strategy string
+	Metric   string  // a Metrics name (aliases resolved)
+	Op       string  // <, <=, >, >=, ==, !=
+	Value    float64 // in the metric's unit: a fraction, milliseconds, a factor, …
+	Text     string  // the condition as written
+}
+
+// Standing is a point's place in the answer of its sweep.
+type Standing struct {
+	Met    bool     // the point meets the SLO (every point does without one)
+	Failed []string // the conditions it misses, as written, in SLO order
+	Role   Role     // what the point is to its strategy's recommendation
+}
+
+// Role is what a point is to its strategy's recommendation.
+type Role string
+
+// The roles of a point. With a workload (Tune.Workload) every point of the recommended setting is recommended,
+// one per workload value.
+const (
+	RoleNone        Role = ""
+	RoleRecommended Role = "recommended" // the recommended setting, which meets the SLO
+	RoleRunnerUp    Role = "runner-up"   // the next best setting that meets the SLO
+	RoleClosest     Role = "closest"     // no setting meets the SLO: the one that comes closest
+)

@@ -5,7 +5,6 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"stampede/reports"
 	"stampede/sim/results"
 )
 
@@ -46,7 +45,7 @@ func TQuantile(p float64, df int) float64 {
 
 // Aggregate summarizes the replications of one point as one run: every figure is the mean over the
 // replications (counts rounded to whole numbers, series bucket by bucket, the latency CDF quantile by
-// quantile), Replications is their number, and CI holds every metric of reports.Metrics with its confidence
+// quantile), Replications is their number, and CI holds every metric of results.Metrics with its confidence
 // interval at level c, clipped to the metric's range. A phase's recovery time is kept only when every
 // replication recovered. runs must not be empty; the strategy and params are the first run's.
 func Aggregate(runs []results.Run, c float64) results.Run {
@@ -110,10 +109,10 @@ func Aggregate(runs []results.Run, c float64) results.Run {
 			Queue:         meanFloats(runs, func(r *results.Run) []float64 { return r.Series.Queue }),
 			InFlight:      meanFloats(runs, func(r *results.Run) []float64 { return r.Series.InFlight }),
 		},
-		CI: make(map[string]results.Interval, len(reports.Metrics)),
+		CI: make(map[string]results.Interval, len(results.Metrics)),
 	}
 	xs := make([]float64, len(runs))
-	for _, m := range reports.Metrics {
+	for _, m := range results.Metrics {
 		for i := range runs {
 			xs[i] = m.Value(&runs[i])
 		}

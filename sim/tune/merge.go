@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"stampede/reports"
 	"stampede/sim/results"
+	"stampede/verdict"
 )
 
 // ErrMerge wraps every reason shard files cannot be merged.
@@ -89,7 +89,7 @@ func Merge(files []*results.File) (*results.File, error) {
 	for j := range points {
 		out.Runs = append(out.Runs, byIndex[j%count].Runs[j/count])
 	}
-	recs, err := reports.Recommend(&out)
+	recs, err := verdict.Recommend(&out)
 	if err != nil {
 		return nil, err
 	}

@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"stampede/reports"
 	"stampede/scenarios"
 	"stampede/sim"
 	"stampede/sim/results"
+	"stampede/verdict"
 )
 
 // ErrShard wraps a malformed --shard.
@@ -59,7 +59,7 @@ type Sweep struct {
 	Keep       func(string) bool // the strategies to run (nil: all)
 	Seeds      int               // replications per point
 	Confidence float64           // interval level (0: DefaultConfidence)
-	SLO        string            // --slo, in threshold syntax (reports.ParseSLO)
+	SLO        string            // --slo, in threshold syntax (verdict.ParseSLO)
 	Objective  string            // "minimize METRIC" or "maximize METRIC" ("": minimize amplification)
 	Shard      results.Shard     // the slice to run (zero: all)
 	Workers    int               // parallel runs (0: GOMAXPROCS)
@@ -77,7 +77,7 @@ type Plan struct {
 }
 
 // Plan parses the --vary expressions, the SLO and the objective, and expands the grid. Errors point at the
-// offending expression (*VaryError, *reports.ThresholdError).
+// offending expression (*VaryError, *verdict.ThresholdError).
 func (s Sweep) Plan() (*Plan, error) {
 	if s.Seeds < 1 {
 		return nil, fmt.Errorf("%w, got %d", ErrSeeds, s.Seeds)
@@ -91,10 +91,10 @@ func (s Sweep) Plan() (*Plan, error) {
 	if s.Objective == "" {
 		s.Objective = DefaultObjective
 	}
-	if _, err := reports.ParseObjective(s.Objective); err != nil {
+	if _, err := verdict.ParseObjective(s.Objective); err != nil {
 		return nil, err
 	}
-	if _, err := reports.ParseSLO(s.SLO); err != nil {
+	if _, err := verdict.ParseSLO(s.SLO); err != nil {
 		return nil, err
 	}
 	s.axes = nil
@@ -130,7 +130,7 @@ const batchRuns = 2048
 
 // Run makes every run of the plan on all cores and returns the results file: one run per point of the shard,
 // in grid order, each the mean of its replications with confidence intervals (Aggregate). For a whole sweep the
-// file carries the recommendation (reports.Recommend). done, when not nil, is called after each simulation
+// file carries the recommendation (verdict.Recommend). done, when not nil, is called after each simulation
 // (from any goroutine). The same plan gives the same bytes. If some runs fail, or ctx is cancelled, the file
 // holds the points that completed and the error says what did not.
 func (p *Plan) Run(ctx context.Context, done func()) (*results.File, error) {
@@ -201,7 +201,7 @@ func (p *Plan) Run(ctx context.Context, done func()) (*results.File, error) {
 		return f, err
 	}
 	if f.Tune.Shard == nil {
-		recs, err := reports.Recommend(f)
+		recs, err := verdict.Recommend(f)
 		if err != nil {
 			return f, err
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"stampede/reports"
 	"stampede/scenarios"
 	"stampede/sim/results"
 )
@@ -253,7 +252,7 @@ func TestAggregate(t *testing.T) {
 	assert.InDelta(t, 0.95, sr.Mean, 1e-12)
 	assert.Equal(t, 1.0, sr.Hi, "a fraction's interval is clipped at 1")
 	assert.InDelta(t, 0.95-12.7062*0.05, sr.Lo, 1e-4, "unclipped below")
-	assert.Len(t, r.CI, len(reports.Metrics))
+	assert.Len(t, r.CI, len(results.Metrics))
 }
 
 // TestShardsMergeToTheUnshardedSweep: every shard written to results.json and read back, merged in any

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"stampede/reports"
 	"stampede/strategies"
+	"stampede/verdict"
 )
 
 // ErrVary wraps every error in a --vary expression.
@@ -25,7 +25,7 @@ type VaryError struct {
 }
 
 // Error says what is wrong, quotes the expression and underlines the offending part.
-func (e *VaryError) Error() string { return reports.PointAt("bad --vary", e.Expr, e.Pos, e.Len, e.Msg) }
+func (e *VaryError) Error() string { return verdict.PointAt("bad --vary", e.Expr, e.Pos, e.Len, e.Msg) }
 
 // Unwrap makes errors.Is(err, ErrVary) true.
 func (e *VaryError) Unwrap() error { return ErrVary }

@@ -1,12 +1,11 @@
-package reports
+package verdict
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,6 +20,16 @@ func mustRead(r io.Reader) *results.File {
 		panic(err)
 	}
 	return f
+}
+
+// fixture reads a results file the reports tests render (../reports/testdata: see mkfixture there), so that
+// the verdicts are checked on the same seeded runs.
+func fixture(t testing.TB, name string) *results.File {
+	t.Helper()
+	r, err := os.Open(filepath.Join("..", "reports", "testdata", name+".json"))
+	require.NoError(t, err)
+	defer r.Close()
+	return mustRead(r)
 }
 
 func TestParseThresholds(t *testing.T) {
@@ -154,22 +163,8 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func TestMetricsAreComplete(t *testing.T) {
-	f := fixture(t, "herd")
-	seen := map[string]bool{}
-	for _, m := range Metrics {
-		assert.False(t, seen[m.Name], "duplicate metric %s", m.Name)
-		seen[m.Name] = true
-		assert.NotEmpty(t, m.Doc, m.Name)
-		assert.NotPanics(t, func() { m.Value(&f.Runs[0]) }, m.Name)
-		got, err := LookupMetric(m.Name)
-		require.NoError(t, err)
-		assert.Equal(t, m.Name, got.Name)
-	}
-}
-
 func ExampleParseThresholds() {
-	r, _ := os.Open("testdata/herd.json")
+	r, _ := os.Open("../reports/testdata/herd.json")
 	defer r.Close()
 	f := mustRead(r)
 
@@ -190,18 +185,4 @@ func ExampleParseThresholds() {
 	// bad threshold at column 24: "30x" is neither a number (of milliseconds) nor a duration such as 30s or 250ms
 	//   success_rate<0.99,p99<=30x
 	//                          ^^^
-}
-
-func ExampleRender() {
-	r, _ := os.Open("testdata/herd.json")
-	defer r.Close()
-	f := mustRead(r)
-	var b bytes.Buffer
-	if err := Render(&b, f, "csv"); err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(b.String()[:strings.Index(b.String(), "\n")])
-	// Output:
-	// strategy,params,bucket,start_s,end_s,offered,accepted,rejected_429,rejected_529,rejected_other,timeouts,succeeded,failed,queue,in_flight
 }

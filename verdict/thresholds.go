@@ -1,4 +1,4 @@
-package reports
+package verdict
 
 import (
 	"errors"
@@ -12,14 +12,14 @@ import (
 )
 
 // ErrThreshold wraps every error in a threshold expression.
-var ErrThreshold = errors.New("reports: bad threshold")
+var ErrThreshold = errors.New("verdict: bad threshold")
 
 // Threshold is one condition of a --fail-if expression: the run fails it when `metric op value` holds.
 // An optional "strategy:" prefix limits it to the runs of that strategy. Thresholds are plain values: safe
 // for concurrent use.
 type Threshold struct {
 	Strategy string // "" for every run
-	Metric   Metric
+	Metric   results.Metric
 	Op       string // <, <=, >, >=, ==, !=
 	Value    float64
 	Text     string // the condition as written, trimmed
@@ -117,7 +117,7 @@ func parseCondition(expr string, from, to int) (Threshold, error) {
 	if name == "" {
 		return Threshold{}, bad(pos+opAt, len(op), "no metric before %q", op)
 	}
-	m, err := LookupMetric(name)
+	m, err := results.LookupMetric(name)
 	if err != nil {
 		return Threshold{}, bad(namePos, len(name), "%s", err.Error())
 	}
@@ -141,7 +141,7 @@ func parseCondition(expr string, from, to int) (Threshold, error) {
 
 // parseValue reads the number of a condition: a plain number, a percentage ("99.9%", divided by 100), or for a
 // latency metric a duration ("30s", "250ms"), converted to the metric's milliseconds.
-func parseValue(num string, m Metric) (float64, error) {
+func parseValue(num string, m results.Metric) (float64, error) {
 	scale := 1.0
 	digits := num
 	if strings.HasSuffix(num, "%") {
@@ -207,7 +207,7 @@ func (ts Thresholds) Check(f *results.File) []Violation {
 			}
 			found = true
 			if v := t.Metric.Value(r); t.crossed(v) {
-				out = append(out, Violation{Threshold: t, Run: RunLabel(r), Value: v})
+				out = append(out, Violation{Threshold: t, Run: r.Label(), Value: v})
 			}
 		}
 		if !found && t.Strategy != "" {

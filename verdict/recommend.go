@@ -1,4 +1,4 @@
-package reports
+package verdict
 
 import (
 	"errors"
@@ -6,151 +6,14 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"stampede/sim/results"
 )
 
-// ErrObjective wraps a malformed objective.
-var ErrObjective = errors.New("reports: bad objective")
-
 // ErrNotTune is returned by Recommend for a results file that is not a tune sweep.
-var ErrNotTune = errors.New("reports: not the result of stampede tune")
-
-// Objective is what a recommendation optimizes among the settings that meet the SLO. A plain value: safe for
-// concurrent use.
-type Objective struct {
-	Metric   Metric
-	Maximize bool
-}
-
-// ParseObjective reads "minimize METRIC" or "maximize METRIC" (METRIC as in thresholds, aliases included).
-func ParseObjective(s string) (Objective, error) {
-	verb, name, ok := strings.Cut(strings.TrimSpace(s), " ")
-	name = strings.TrimSpace(name)
-	if !ok || (verb != "minimize" && verb != "maximize") || name == "" {
-		return Objective{}, fmt.Errorf("%w %q: want \"minimize METRIC\" or \"maximize METRIC\"", ErrObjective, s)
-	}
-	m, err := LookupMetric(name)
-	if err != nil {
-		return Objective{}, fmt.Errorf("%w: %w", ErrObjective, err)
-	}
-	return Objective{Metric: m, Maximize: verb == "maximize"}, nil
-}
-
-// String is the objective as ParseObjective reads it.
-func (o Objective) String() string {
-	if o.Maximize {
-		return "maximize " + o.Metric.Name
-	}
-	return "minimize " + o.Metric.Name
-}
-
-// superlative reads "the least amplification", "the highest success_rate".
-func (o Objective) superlative() string {
-	if o.Maximize {
-		return "the highest " + o.Metric.Name
-	}
-	return "the least " + o.Metric.Name
-}
-
-// better reports whether a beats b.
-func (o Objective) better(a, b float64) bool {
-	if o.Maximize {
-		return a > b
-	}
-	return a < b
-}
-
-// SLO is a service-level objective: conditions in threshold syntax that a setting must meet, e.g.
-// "success_rate>=0.999,p99<=30s". Unlike --fail-if, whose conditions name failures, an SLO's conditions must
-// hold. A plain value: safe for concurrent use.
-type SLO struct {
-	Text       string
-	Conditions Thresholds
-}
-
-// ParseSLO reads an SLO; "" is the empty SLO that every setting meets. Errors point at the part at fault
-// (*ThresholdError).
-func ParseSLO(expr string) (SLO, error) {
-	if strings.TrimSpace(expr) == "" {
-		return SLO{}, nil
-	}
-	ts, err := ParseThresholds(expr)
-	if err != nil {
-		return SLO{}, err
-	}
-	return SLO{Text: expr, Conditions: ts}, nil
-}
-
-// Bound is the value a condition is checked against in a run with confidence intervals: the pessimistic end
-// of the metric's interval for that condition, the lower bound for > and >=, the upper bound for < and <=
-// (the mean for == and !=). A point meets success_rate>=0.999 only if the whole interval is at or above 99.9 %:
-// a point that meets the SLO on its mean by luck of the seeds is not recommended. A run without intervals (a
-// plain run, or one seed) is checked on its value.
-func (t Threshold) Bound(r *results.Run) float64 {
-	iv, ok := r.CI[t.Metric.Name]
-	if !ok {
-		return t.Metric.Value(r)
-	}
-	switch t.Op {
-	case ">", ">=":
-		return iv.Lo
-	case "<", "<=":
-		return iv.Hi
-	}
-	return iv.Mean
-}
-
-// boundWord says which end Bound uses: "at least", "at most", "".
-func (t Threshold) boundWord() string {
-	switch t.Op {
-	case ">", ">=":
-		return "at least"
-	case "<", "<=":
-		return "at most"
-	}
-	return "about"
-}
-
-// Verdict is one run checked against an SLO.
-type Verdict struct {
-	Met    bool
-	Failed Thresholds // the conditions the run misses, in SLO order
-	// Shortfall sums, over the missed conditions, how far the bound is from the target relative to the target
-	// (|bound − target| / |target|; absolute when the target is 0): how close a point that misses comes.
-	Shortfall float64
-}
-
-// Check checks a run against every condition of the SLO that applies to its strategy.
-func (s SLO) Check(r *results.Run) Verdict {
-	v := Verdict{Met: true}
-	for _, c := range s.Conditions {
-		if c.Strategy != "" && c.Strategy != r.Strategy {
-			continue
-		}
-		b := c.Bound(r)
-		if c.crossed(b) {
-			continue
-		}
-		v.Met = false
-		v.Failed = append(v.Failed, c)
-		d := math.Abs(b - c.Value)
-		if c.Value != 0 {
-			d /= math.Abs(c.Value)
-		}
-		v.Shortfall += d
-	}
-	return v
-}
-
-// objectiveValue is the run's mean of the objective's metric.
-func objectiveValue(o Objective, r *results.Run) float64 {
-	if iv, ok := r.CI[o.Metric.Name]; ok {
-		return iv.Mean
-	}
-	return o.Metric.Value(r)
-}
+var ErrNotTune = errors.New("verdict: not the result of stampede tune")
 
 // Recommend answers a tune sweep for each strategy, in run order: among its settings that meet the SLO (Check),
 // the one with the best objective mean (ties to the first in grid order), the runner-up, whether their
@@ -232,7 +95,7 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 	for _, i := range idx {
 		r := &f.Runs[i]
 		sp := settingParams(r.Params, workload)
-		key := FormatParams(sp)
+		key := results.FormatParams(sp)
 		st := byKey[key]
 		if st == nil {
 			st = &setting{params: sp, met: true}
@@ -327,7 +190,7 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 func objectiveText(o Objective, st *setting, workload []string, conf string) string {
 	s := ciText(o.Metric, st.worst, conf)
 	if len(st.runs) > 1 {
-		s += " at " + FormatParams(workloadParams(st.worst.Params, workload)) + ", its worst"
+		s += " at " + results.FormatParams(workloadParams(st.worst.Params, workload)) + ", its worst"
 	}
 	return s
 }
@@ -338,18 +201,20 @@ func settingName(p map[string]any) string {
 	if len(p) == 0 {
 		return "its only setting"
 	}
-	return FormatParams(p)
+	return results.FormatParams(p)
 }
 
+// confidenceText reads "95 % confidence" (the level to three decimals: "99.9 % confidence"), or "" for a sweep
+// of one seed, which has no intervals.
 func confidenceText(f *results.File) string {
 	if f.Tune == nil || f.Tune.Seeds < 2 {
 		return ""
 	}
-	return fmt.Sprintf("%s %% confidence", number(100*f.Tune.Confidence))
+	return strconv.FormatFloat(math.Round(100*f.Tune.Confidence*1000)/1000, 'f', -1, 64) + " % confidence"
 }
 
 // ciText reads "1.98x (95 % CI 1.97x–1.99x)", or "1.98x (1.97x–1.99x)" without conf, or "1.98x" with no interval.
-func ciText(m Metric, r *results.Run, conf string) string {
+func ciText(m results.Metric, r *results.Run, conf string) string {
 	iv, ok := r.CI[m.Name]
 	if !ok || r.Replications < 2 {
 		return m.Format(m.Value(r))
@@ -443,7 +308,7 @@ func failingText(fs []results.SLOFailure) string {
 		} else if len(f.Params) == 0 {
 			items = append(items, "its only setting")
 		} else {
-			items = append(items, FormatParams(f.Params))
+			items = append(items, results.FormatParams(f.Params))
 		}
 	}
 	s := strings.Join(items, ", ")
@@ -471,7 +336,7 @@ func Summary(f *results.File) string {
 		var w *results.Run
 		for i := range f.Runs {
 			r := &f.Runs[i]
-			if r.Strategy == rec.Strategy && FormatParams(settingParams(r.Params, f.Tune.Workload)) == FormatParams(rec.Params) &&
+			if r.Strategy == rec.Strategy && results.FormatParams(settingParams(r.Params, f.Tune.Workload)) == results.FormatParams(rec.Params) &&
 				(w == nil || obj.better(objectiveValue(obj, w), objectiveValue(obj, r))) {
 				w = r
 			}

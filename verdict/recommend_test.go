@@ -1,4 +1,4 @@
-package reports
+package verdict
 
 import (
 	"testing"
@@ -164,22 +164,6 @@ func TestRecommendVariants(t *testing.T) {
 	})
 }
 
-func TestHeatChartErrors(t *testing.T) {
-	_, err := HeatChart(fixture(t, "sweep"), "base_ms", "max_retries", "success_rate")
-	require.ErrorIs(t, err, ErrChart)
-	assert.Contains(t, err.Error(), `no strategy varies both "base_ms" and "max_retries"`)
-	_, err = HeatChart(fixture(t, "tune"), "base_ms", "max_retries", "p99_mss")
-	assert.ErrorIs(t, err, ErrChart)
-}
-
-func TestHeatLayout(t *testing.T) {
-	assert.Equal(t, 1, heatLayout(3, 9, 4), "wide grids stack")
-	assert.Equal(t, 2, heatLayout(4, 9, 4))
-	assert.Equal(t, 2, heatLayout(3, 3, 3), "small grids side by side")
-	assert.Equal(t, 2, heatLayout(2, 3, 3))
-	assert.Equal(t, 1, heatLayout(1, 5, 5))
-}
-
 // TestRecommendAcrossAWorkload: clients is the traffic, not a setting to choose. A setting is recommended only
 // if it meets the SLO at every fleet size, and it is judged by its worst amplification among them.
 func TestRecommendAcrossAWorkload(t *testing.T) {
@@ -207,7 +191,7 @@ func TestRecommendAcrossAWorkload(t *testing.T) {
 	f.Tune.Recommendations = recs
 	assert.Equal(t, "Recommended: s at max_retries=3.", Summary(f))
 	r := roles(f)
-	assert.Equal(t, "recommended", r[4])
-	assert.Equal(t, "recommended", r[5], "every fleet size of the recommended setting")
-	assert.Equal(t, "runner-up", r[2])
+	assert.Equal(t, results.RoleRecommended, r[4])
+	assert.Equal(t, results.RoleRecommended, r[5], "every fleet size of the recommended setting")
+	assert.Equal(t, results.RoleRunnerUp, r[2])
 }
