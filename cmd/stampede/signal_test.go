@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,22 +78,46 @@ func (p *proc) wait(t *testing.T, d time.Duration) time.Duration {
 	}
 }
 
-// sweepScenario has many short runs: a run that is interrupted keeps the runs finished before.
+// writeScenario writes a scenario file for a test.
+func writeScenario(t *testing.T, name, text string) string {
+	path := filepath.Join(t.TempDir(), name+".yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
+}
+
+// sweepScenario has 400 runs of about a quarter of a second each (over a minute in all): an interrupted run
+// keeps those finished before the signal.
 func sweepScenario(t *testing.T) string {
 	var b strings.Builder
-	b.WriteString("name: many\nseed: 1\nduration: 20s\nserver: {capacity: 50, service_time: 50ms, queue: 50}\n")
+	b.WriteString("name: many\nseed: 1\nduration: 60s\nserver: {capacity: 50, service_time: 50ms, queue: 50}\n")
 	b.WriteString("fleet: {kind: closed, clients: 4000, think: {kind: exponential, mean: 1s}}\nsweep: {clients: [")
 	for i := range 400 {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprint(&b, 1000+i)
+		fmt.Fprint(&b, 5000+i)
 	}
 	b.WriteString("]}\nstrategies: [{name: fj, backoff: {kind: full-jitter, base: 100ms, cap: 5s}, max_retries: 5}]\n")
-	path := filepath.Join(t.TempDir(), "many.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
-	return path
+	return writeScenario(t, "many", b.String())
 }
+
+// tuneScenario runs in about a quarter of a second: a sweep of 41 points × 2 seeds takes about 10 s.
+const tuneScenario = `name: one
+seed: 1
+duration: 60s
+server: {capacity: 50, service_time: 50ms, queue: 50}
+fleet: {kind: closed, clients: 4000, think: {kind: exponential, mean: 1s}}
+strategies: [{name: fj, backoff: {kind: full-jitter, base: 100ms, cap: 5s}, max_retries: 5}]
+`
+
+// longScenario is one run of about 15 s on the 2-core machine.
+const longScenario = `name: long
+seed: 1
+duration: 3000s
+server: {capacity: 500, service_time: 50ms, queue: 500}
+fleet: {kind: closed, clients: 20000, think: {kind: exponential, mean: 1s}}
+strategies: [{name: fj, backoff: {kind: full-jitter, base: 100ms, cap: 5s}, max_retries: 5}]
+`
 
 // TestInterruptKeepsFinishedRuns: SIGINT or SIGTERM during `run -o` stops it and writes the runs finished so
 // far, marked partial, with exit status 130; the same for `tune`.
@@ -107,7 +134,7 @@ func TestInterruptKeepsFinishedRuns(t *testing.T) {
 	}{
 		{"run, SIGINT", syscall.SIGINT, []string{"run", scenario, "--no-png"}, "runs"},
 		{"run, SIGTERM", syscall.SIGTERM, []string{"run", scenario, "--no-png"}, "runs"},
-		{"tune, SIGINT", syscall.SIGINT, []string{"tune", scenario, "--vary", "max_retries=0..8", "--seeds", "40", "--no-png"}, "points"},
+		{"tune, SIGINT", syscall.SIGINT, []string{"tune", writeScenario(t, "one", tuneScenario), "--vary", "max_retries=0..40", "--seeds", "2", "--no-png"}, "points"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,6 +144,7 @@ func TestInterruptKeepsFinishedRuns(t *testing.T) {
 			require.NoError(t, p.cmd.Process.Signal(c.sig))
 			took := p.wait(t, 10*time.Second)
 			t.Logf("stopped %v after the signal", took.Round(time.Millisecond))
+			assert.Less(t, took, time.Second)
 			assert.Equal(t, exitInterrupted, p.code, p.stderr.String())
 			assert.Contains(t, p.stderr.String(), "stopping, keeping what is finished")
 			assert.Contains(t, p.stderr.String(), `marked "partial": true`)
@@ -131,18 +159,70 @@ func TestInterruptKeepsFinishedRuns(t *testing.T) {
 	}
 }
 
-// TestSecondInterruptExitsAtOnce: a second signal ends the process at once, whatever the first one is
-// waiting for.
+// TestInterruptStopsALongRun: Ctrl-C stops a single long simulation within a second, with exit status 130;
+// there is no finished run to keep, so nothing is written.
+func TestInterruptStopsALongRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a stampede process")
+	}
+	dir := t.TempDir()
+	p := startStampede(t, "run", writeScenario(t, "long", longScenario), "-o", dir)
+	time.Sleep(time.Second)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
+	took := p.wait(t, 10*time.Second)
+	t.Logf("stopped %v after the signal", took.Round(time.Millisecond))
+	assert.Less(t, took, time.Second)
+	assert.Equal(t, exitInterrupted, p.code, p.stderr.String())
+	assert.Contains(t, p.stderr.String(), "0 of 1 runs finished")
+	assert.NoFileExists(t, filepath.Join(dir, "results.json"))
+}
+
+// TestSecondInterruptExitsAtOnce: a second signal ends the process at once, whatever the first one is waiting
+// for — here `serve`'s graceful shutdown, which waits up to --grace for an answer that never comes.
 func TestSecondInterruptExitsAtOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a stampede process")
 	}
-	p := startStampede(t, "run", sweepScenario(t), "--no-png")
-	time.Sleep(800 * time.Millisecond)
+	hang := writeScenario(t, "hang", "name: hang\nduration: 10s\nfleet: {clients: 1}\nserver: {timeline: [{at: 0s, outage: {mode: hang}}]}\n"+
+		"strategies: [{name: none, backoff: {kind: none}}]\n")
+	p := startStampede(t, "serve", hang, "--addr", "127.0.0.1:0", "--grace", "60s")
+	addr := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`)
+	var base string
+	require.Eventually(t, func() bool {
+		m := addr.FindStringSubmatch(p.stdout.String())
+		if m != nil {
+			base = "http://" + m[1]
+		}
+		return m != nil
+	}, 10*time.Second, 10*time.Millisecond, p.stderr.String())
+	go func() { // hangs until the process is gone
+		res, err := http.Post(base+"/x", "application/json", strings.NewReader("{}"))
+		if err == nil {
+			res.Body.Close()
+		}
+	}()
+	require.Eventually(t, func() bool {
+		res, err := http.Get(base + "/_stampede/state")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		var st struct {
+			Stats struct{ Requests int } `json:"stats"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&st)
+		return st.Stats.Requests == 0 && res.StatusCode == 200
+	}, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the hanging request is in
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-p.done:
+		t.Fatal("serve stopped on the first signal although a request was in progress and --grace is 60s")
+	case <-time.After(500 * time.Millisecond):
+	}
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
 	took := p.wait(t, 5*time.Second)
 	assert.Less(t, took, time.Second)
 	assert.Equal(t, exitInterrupted, p.code)
+	assert.Contains(t, p.stderr.String(), "exiting at once")
 }
