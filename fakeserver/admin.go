@@ -114,14 +114,14 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 			adminJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use PUT"})
 			return
 		}
-		body, err := readBody(w, r, 1<<20, h.opts.BodyTimeout)
+		body, err := readBody(w, r, maxPatchBytes, h.opts.BodyTimeout)
 		if err != nil {
 			adminJSON(w, http.StatusBadRequest, map[string]string{"error": "could not read the body: " + err.Error()})
 			return
 		}
-		var p Patch
-		if err := yaml.Unmarshal(body, &p); err != nil {
-			adminJSON(w, http.StatusBadRequest, map[string]string{"error": "faults: " + err.Error()})
+		p, doc, ok := readPatch(body)
+		if !ok {
+			refusePatch(w, doc)
 			return
 		}
 		if err := h.Change(p); err != nil {

@@ -202,3 +202,34 @@ func TestMetricsEndpoint(t *testing.T) {
 		assert.Contains(t, w.Body.String(), line)
 	}
 }
+
+// TestPatchRefusals: a change is read by the scenario checker: unknown fields and malformed values are
+// refused whole, each located in the body, and nothing changes.
+func TestPatchRefusals(t *testing.T) {
+	h := newTestHandler(t, Config{ServiceTime: Constant(0), Faults: []Fault{{Probability: 0.25, Rejection: Rejection{Status: 503}}}}, "plain")
+	before := adminDo(h, "GET", "/_stampede/state", "", "127.0.0.1:1", "").Body.String()
+	cases := []struct {
+		name, body string
+		want       []PatchProblem
+	}{
+		{"unknown field", `{"faults": [{"probabilty": 0.5, "status": 529}]}`,
+			[]PatchProblem{{1, 14, "faults[0].probabilty", `unknown field "probabilty" (valid: probability, retry_after, should_retry, status)`}}},
+		{"unknown top-level field", "{\n  \"faults\": [],\n  \"latency\": 2\n}",
+			[]PatchProblem{{3, 3, "latency", `unknown field "latency" (valid: concurrency_penalty, fail_first, faults, overload, queue, rate_limits, retry_after_unit, service_time)`}}},
+		{"wrong type", `{"queue": "long"}`, []PatchProblem{{1, 2, "queue", "cannot unmarshal !!str `long` into int"}}},
+		{"not an object", `[1]`, []PatchProblem{{1, 1, "", "want a mapping of fields (an object), got a list"}}},
+		{"empty", ``, []PatchProblem{{0, 0, "", `an empty change; send a JSON object such as {"faults": []}`}}},
+		{"syntax", `{"faults": [}`, []PatchProblem{{0, 0, "", "did not find expected node content"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := adminDo(h, "PUT", "/_stampede/faults", c.body, "127.0.0.1:1", "")
+			require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+			var got patchRefusal
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
+			assert.Equal(t, c.want, got.Problems)
+			assert.Contains(t, got.Error, "the change is refused, nothing was changed")
+			assert.Equal(t, before, adminDo(h, "GET", "/_stampede/state", "", "127.0.0.1:1", "").Body.String(), "nothing changed")
+		})
+	}
+}
