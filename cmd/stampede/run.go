@@ -22,6 +22,7 @@ func newRunCmd() *cobra.Command {
 		sel    selection
 		live   liveFlags
 		engine string
+		mem    memoryFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "run [FILE|NAME]",
@@ -43,6 +44,11 @@ func newRunCmd() *cobra.Command {
 			s, jobs, err := sel.load(cmd, args)
 			if err != nil {
 				return err
+			}
+			if engine != "live" {
+				if err := mem.check(jobs, 0, 0); err != nil {
+					return err
+				}
 			}
 			if engine == "both" {
 				return runBoth(cmd, s, jobs, out, live)
@@ -72,6 +78,7 @@ func newRunCmd() *cobra.Command {
 	out.add(cmd)
 	sel.add(cmd)
 	live.add(cmd)
+	mem.add(cmd)
 	cmd.Flags().StringVar(&engine, "engine", "virtual", "virtual (simulated time), live (real HTTP, as fleet) or both (and compare them)")
 	return cmd
 }

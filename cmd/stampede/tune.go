@@ -29,6 +29,7 @@ type tuneFlags struct {
 	seed       uint64
 	confidence float64
 	workers    int
+	mem        memoryFlag
 }
 
 func (o *tuneFlags) add(cmd *cobra.Command) {
@@ -43,6 +44,7 @@ func (o *tuneFlags) add(cmd *cobra.Command) {
 	cmd.Flags().Uint64Var(&o.seed, "seed", 0, "override the scenario's seed (replication 0 runs with it)")
 	cmd.Flags().Float64Var(&o.confidence, "confidence", tune.DefaultConfidence, "level of the confidence intervals")
 	cmd.Flags().IntVar(&o.workers, "workers", 0, "simulations at once (default: one per core)")
+	o.mem.add(cmd)
 }
 
 func newTuneCmd() *cobra.Command {
@@ -80,6 +82,9 @@ func runTune(cmd *cobra.Command, args []string, o *tuneFlags) error {
 	plan, err := sw.Plan()
 	if err != nil {
 		return &usageError{flagged(err)}
+	}
+	if err := o.mem.check(plan.Jobs(), o.workers, plan.Held()); err != nil {
+		return err
 	}
 	label := "tune " + s.Name
 	if sw.Shard.Count > 1 {

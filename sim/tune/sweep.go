@@ -18,8 +18,12 @@ import (
 // ErrShard wraps a malformed --shard.
 var ErrShard = errors.New("tune: bad --shard")
 
-// ErrSeeds is returned for fewer than one seed.
-var ErrSeeds = errors.New("tune: --seeds must be ≥ 1")
+// ErrSeeds is returned for fewer than one seed or more than MaxSeeds.
+var ErrSeeds = errors.New("tune: --seeds must be within 1–10000")
+
+// MaxSeeds bounds the replications of a point: its runs are held together until it is reduced to its mean, and
+// 10,000 seeds narrow a confidence interval a hundredfold.
+const MaxSeeds = 10_000
 
 // ParseShard reads "I/N": the I-th of N slices of a grid, 0 ≤ I < N (Kubernetes' JOB_COMPLETION_INDEX counts
 // from 0). Point i of the grid belongs to the slice i mod N, so every slice gets a share of every strategy and of
@@ -79,7 +83,7 @@ type Plan struct {
 // Plan parses the --vary expressions, the SLO and the objective, and expands the grid. Errors point at the
 // offending expression (*VaryError, *verdict.ThresholdError).
 func (s Sweep) Plan() (*Plan, error) {
-	if s.Seeds < 1 {
+	if s.Seeds < 1 || s.Seeds > MaxSeeds {
 		return nil, fmt.Errorf("%w, got %d", ErrSeeds, s.Seeds)
 	}
 	if s.Confidence == 0 {
@@ -123,6 +127,20 @@ func (p *Plan) Points() int { return len(p.points) }
 
 // Runs is the number of simulations the plan makes: its points times the seeds.
 func (p *Plan) Runs() int { return len(p.points) * p.Seeds }
+
+// Jobs returns one job per point of the plan (with the scenario's seed): what sizes the plan's runs, for an
+// estimate of its memory.
+func (p *Plan) Jobs() []sim.Job {
+	out := make([]sim.Job, len(p.points))
+	for k, i := range p.points {
+		pt := &p.Grid.points[i]
+		out[k] = sim.Job{Config: pt.cfg, Strategy: pt.strat, Params: pt.params}
+	}
+	return out
+}
+
+// Held is the number of runs whose results Run holds at once: a batch.
+func (p *Plan) Held() int { return min(max(batchRuns, p.Seeds), p.Runs()) }
 
 // batchRuns bounds the runs held in memory at once: points are run in batches of about this many runs and
 // each point is reduced to its mean as soon as its batch is done.

@@ -183,6 +183,8 @@ func TestSweepErrors(t *testing.T) {
 	}
 	_, err := Sweep{Scenario: s, Seeds: 0}.Plan()
 	assert.ErrorIs(t, err, ErrSeeds)
+	_, err = Sweep{Scenario: s, Seeds: MaxSeeds + 1, Vary: []string{"max_retries=1"}}.Plan()
+	assert.ErrorIs(t, err, ErrSeeds, "a billion seeds once ran out of memory")
 	// A value that only some combinations make valid is no error: cap 50ms with base 10ms is fine.
 	plan, err := Sweep{Scenario: s, Seeds: 1, Vary: []string{"cap=50ms,1s", "base=10ms,100ms"}}.Plan()
 	require.NoError(t, err)

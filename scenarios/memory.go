@@ -1,0 +1,159 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"stampede/fakeserver"
+	"stampede/sim"
+)
+
+// Memory a simulation needs, estimated before it starts so that a scenario too large for the machine is refused
+// with a clear message instead of running out of memory part way. The estimate is an upper bound on what a run
+// may touch; the per-item costs were measured on the virtual engine (peak resident set size, `/usr/bin/time
+// -f %M`, linux/amd64, Go 1.26) and rounded up:
+//
+//	1,000,000 closed clients, 60 s: 99 MiB; 50,000,000: 3.8 GiB   ≈ 80–84 bytes per client → clientBytes 128
+//	time series: 8 counters and 2 areas per bucket while a run runs, 10 arrays in its result → 80 + 80 bytes
+//	open fleet, 20,000/s against 200/s, unbounded queue: 378 MiB ≈ 310 bytes per queued request → requestBytes 320
+//
+// The estimate for those three is 154 MiB, 6.0 GiB and 395 MiB. A scenario whose open load outruns an unbounded
+// queue is assumed to queue the whole excess, as it does; a time series touched only here and there (1 ms buckets
+// over minutes of sparse load) is counted whole, so its estimate is up to 3× what it uses.
+const (
+	baseBytes         = 32 << 20 // the process: runtime, histograms, the scenario, the output
+	clientBytes       = 128      // a closed or burst client: its slot, events, strategy state
+	sessionBytes      = 9        // per client, with sessions
+	bucketBytes       = 80       // per bucket of a run's time series while it runs
+	resultBucketBytes = 80       // per bucket of a finished run's series, held until the report
+	requestBytes      = 320      // per request held at once beyond the clients' own: queued or in service
+	unitBytes         = 64       // per service unit
+	keyBytes          = 64       // per API key and per-key rate limit
+	resultBytes       = 16 << 10 // per finished run held until the report: its figures besides the series
+)
+
+// Estimate is a run's memory estimate with the figures it comes from, for the message that refuses it.
+type Estimate struct {
+	Bytes   uint64
+	PerRun  uint64 // the largest single run
+	Workers int    // runs at once
+	Runs    int    // runs whose results are held together
+	Clients int    // of the largest run
+	Buckets int64
+	Queued  float64 // requests an overloaded unbounded queue may hold, in the largest run
+}
+
+// RunBytes estimates the memory of one run of cfg while it runs, and the buckets and queued requests it counts.
+func RunBytes(cfg sim.Config) (bytes uint64, buckets int64, queued float64) {
+	cfg = cfg.WithDefaults()
+	srv := cfg.Server.WithDefaults()
+	f := cfg.Fleet
+	b := float64(0)
+	if f.Kind != sim.Open {
+		b += float64(f.Clients) * clientBytes
+	}
+	if f.Sessions {
+		b += float64(f.Clients) * sessionBytes
+	}
+	buckets = int64((cfg.Duration+cfg.Drain)/cfg.Bucket) + 1
+	b += float64(buckets) * bucketBytes
+	units := float64(srv.Capacity)
+	var background float64
+	for _, p := range srv.Timeline {
+		units = math.Max(units, math.Ceil(float64(srv.Capacity)*p.Capacity))
+		background = math.Max(background, p.Background)
+	}
+	b += units * unitBytes
+	perKey := 0
+	for _, l := range srv.RateLimits {
+		if l.Scope == "key" {
+			perKey++
+		}
+	}
+	b += float64(max(f.Keys, 1)) * float64(perKey+1) * keyBytes
+	queued = backlog(cfg, srv, units, background)
+	b += queued * requestBytes
+	return uint64(min(b, math.MaxUint64/4)), buckets, queued
+}
+
+// backlog is the number of requests a run may hold at once beyond its clients' own: those in service, and
+// those queued. A closed fleet's requests are its clients'; open and background arrivals that outrun the
+// server pile up in an unbounded queue for the whole duration, or fill a bounded one.
+func backlog(cfg sim.Config, srv fakeserver.Config, units, background float64) float64 {
+	arrivals := background
+	if cfg.Fleet.Kind == sim.Open {
+		arrivals += cfg.Fleet.Rate
+	}
+	held := units
+	if arrivals == 0 {
+		return held
+	}
+	if srv.Queue >= 0 {
+		return held + float64(srv.Queue)
+	}
+	throughput := math.Inf(1)
+	if s, err := srv.ServiceTime.Sampler(); err == nil && s.Mean() > 0 {
+		throughput = units / (s.Mean() / 1e9)
+	}
+	return held + math.Max(0, arrivals-throughput)*cfg.Duration.Seconds()
+}
+
+// EstimateJobs estimates the memory of running jobs on workers goroutines (0: one per core, cores given),
+// holding the results of up to held runs until the report (0: all of them).
+func EstimateJobs(jobs []sim.Job, workers, cores, held int) Estimate {
+	if workers <= 0 {
+		workers = cores
+	}
+	workers = max(1, min(workers, len(jobs)))
+	if held <= 0 || held > len(jobs) {
+		held = len(jobs)
+	}
+	var e Estimate
+	var results float64
+	for _, j := range jobs {
+		b, buckets, queued := RunBytes(j.Config)
+		if b > e.PerRun {
+			e.PerRun, e.Clients, e.Buckets, e.Queued = b, j.Config.Fleet.Clients, buckets, queued
+		}
+		results = math.Max(results, float64(buckets)*resultBucketBytes+resultBytes)
+	}
+	e.Workers, e.Runs = workers, held
+	total := float64(baseBytes) + float64(workers)*float64(e.PerRun) + float64(held)*results
+	e.Bytes = uint64(min(total, math.MaxUint64/4))
+	return e
+}
+
+// Explain says what the estimate is made of, for the message that refuses a run.
+func (e Estimate) Explain() string {
+	var parts []string
+	if e.Clients > 0 {
+		parts = append(parts, fmt.Sprintf("%d clients × %d B", e.Clients, clientBytes))
+	}
+	parts = append(parts, fmt.Sprintf("%d buckets × %d B", e.Buckets, bucketBytes))
+	if e.Queued >= 1e4 {
+		parts = append(parts, fmt.Sprintf("%.3g requests held at once × %d B (arrivals outrun the server into an unbounded queue)", e.Queued, requestBytes))
+	}
+	s := fmt.Sprintf("%s per run (%s)", FormatBytes(e.PerRun), strings.Join(parts, ", "))
+	if e.Workers > 1 {
+		s += fmt.Sprintf(", %d runs at once", e.Workers)
+	}
+	if e.Runs > 1 {
+		s += fmt.Sprintf(", %d results held", e.Runs)
+	}
+	return s
+}
+
+// FormatBytes writes n in binary units: "512 MiB", "12.3 GiB".
+func FormatBytes(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if i == 0 || v >= 100 {
+		return fmt.Sprintf("%.0f %s", v, units[i])
+	}
+	return fmt.Sprintf("%.3g %s", v, units[i])
+}
