@@ -32,11 +32,12 @@ func TestOverload(t *testing.T) {
 		require.NoError(t, err)
 		dur = d
 	}
-	// Capacity: 4 units × 1/40ms = 100 requests/s. Offered: 1,000/s.
+	// Capacity: 2 units × 1/100ms = 20 requests/s. Offered: 200/s — a rate any machine reaches, so that the test
+	// is about the server's overload and not about how fast the machine can generate load.
 	const (
-		capacity = 4
-		service  = 40 * time.Millisecond
-		rate     = 1000
+		capacity = 2
+		service  = 100 * time.Millisecond
+		rate     = 200
 		workers  = 64
 	)
 	cfg := Config{Dialect: "anthropic", Capacity: capacity, Queue: 8, ServiceTime: Constant(service),
@@ -168,7 +169,7 @@ func TestOverload(t *testing.T) {
 	assert.Zero(t, errs.Load(), "every request got an answer")
 	assert.Zero(t, probeFails, "/metrics and /_stampede/state answered during the storm")
 	assert.Greater(t, probes, 0)
-	assert.GreaterOrEqual(t, sent.Load(), int64(total)/2, "the generator offered at least 5× capacity")
+	assert.GreaterOrEqual(t, float64(sent.Load()), 5*elapsed.Seconds()*capacity/service.Seconds(), "the generator offered at least 5× capacity")
 	assert.Greater(t, count(529), count(200), "mostly fast rejections")
 	servedMax := int64(elapsed.Seconds()*capacity/service.Seconds()) + capacity + 8
 	assert.LessOrEqual(t, count(200), servedMax, "never more served than capacity allows")

@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"stampede/fakeserver"
 	"stampede/sim/results"
 	"stampede/strategies"
@@ -51,7 +49,7 @@ func runContention(cfg Config, strat strategies.Strategy, q queue) (results.Run,
 		failedBy                  = map[string]int64{}
 		stoppedBy                 = map[string]int64{}
 		clients                   = make([]strategies.Client, n)
-		hist                      = hdrhistogram.New(histMin, histMax, 3)
+		hist                      = newHist()
 		writesPerBucket, okBucket []int64
 	)
 	for i := range clients {
@@ -100,18 +98,19 @@ func runContention(cfg Config, strat strategies.Strategy, q queue) (results.Run,
 			last = max(last, now)
 			okBucket = bump2(okBucket, now)
 			perReq = bump(perReq, c.number)
-			_ = hist.RecordValue(min(max((now-int64(cfg.Fleet.At))/int64(time.Microsecond), histMin), histMax))
+			hist.record((now - int64(cfg.Fleet.At)) / int64(time.Microsecond))
 		}
 	}
 	writes := int64(row.Writes())
+	lat := hist.latency()
 	r := results.Run{
 		Strategy: strat.Name(), Params: map[string]any{},
 		Requests: int64(n), Succeeded: succeeded, Failed: failed, Unfinished: int64(n) - succeeded - failed,
 		FailedBy: failedBy, StoppedBy: stoppedBy,
 		Attempts: writes, SuccessRate: ratio(float64(succeeded), float64(succeeded+failed)),
 		Amplification:      ratio(float64(writes), float64(n)),
-		LatencyMs:          latency(hist),
-		SuccessLatencyMs:   latency(hist),
+		LatencyMs:          lat,
+		SuccessLatencyMs:   lat,
 		AttemptsPerRequest: perReq,
 		RetriesByNumber:    []int64{},
 		MakespanS:          round3(float64(last-int64(cfg.Fleet.At)) / 1e9),

@@ -50,7 +50,7 @@ type engine struct {
 	life     life
 	srv      *fakeserver.Server
 	q        eventQueue
-	ref      *heapQueue // when set (tests), the reference queue holds the events instead of q
+	ref      *heapQueue // when set (small runs, tests), the binary heap holds the events instead of q
 	now      int64
 	stop     int64 // the run ends here
 	slots    []slot
@@ -74,13 +74,40 @@ type engine struct {
 	m        metrics
 }
 
-// newEngine validates the config and builds the run's initial state; the first events are scheduled.
-func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
-	return buildEngine(cfg, strat, false)
+// queueKind chooses a run's event queue. Both pop events in the same defined order (queue.go), so the choice
+// changes how fast a run goes, never its result.
+type queueKind uint8
+
+const (
+	queueAuto     queueKind = iota // the heap for small runs, the calendar queue for large ones
+	queueCalendar                  // the calendar queue
+	queueHeap                      // the binary heap
+)
+
+// heapUpTo is the most events a run expects to hold pending for which the binary heap is the faster queue: a
+// small heap stays in the cache and has none of the calendar's fixed costs per bucket (measured: the heap is
+// faster up to about 300 clients of a closed fleet, two events pending each, the calendar beyond).
+const heapUpTo = 512
+
+// pickQueue resolves queueAuto for a run that expects pending events at once.
+func pickQueue(k queueKind, pending float64) queueKind {
+	if k != queueAuto {
+		return k
+	}
+	if pending <= heapUpTo {
+		return queueHeap
+	}
+	return queueCalendar
 }
 
-// buildEngine is newEngine, with the reference heap in place of the calendar queue when ref is set.
-func buildEngine(cfg Config, strat strategies.Strategy, ref bool) (*engine, error) {
+// newEngine validates the config and builds the run's initial state on the calendar queue; the first events are
+// scheduled.
+func newEngine(cfg Config, strat strategies.Strategy) (*engine, error) {
+	return buildEngine(cfg, strat, queueCalendar)
+}
+
+// buildEngine is newEngine with the event queue of the given kind.
+func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, error) {
 	cfg = cfg.WithDefaults()
 	f := cfg.Fleet
 	switch {
@@ -112,11 +139,12 @@ func buildEngine(cfg Config, strat strategies.Strategy, ref bool) (*engine, erro
 		bg:      *rand.NewPCG(mix(cfg.Seed, streamBackground), 0),
 		horizon: cfg.Duration + cfg.Drain,
 	}
-	if ref {
+	rate, delay := eventRate(cfg, lc.think)
+	if pickQueue(qk, rate*delay.Seconds()) == queueHeap {
 		e.ref = &heapQueue{}
 	}
 	e.m.init(cfg, srv.Capacity(), e.horizon)
-	e.q.shift = queueShift(eventRate(cfg, lc.think))
+	e.q.shift = queueShift(rate, delay)
 	var free func()
 	e.units, free = allocHuge[unitRef](srv.Units())
 	e.release = append(e.release, free)
@@ -254,7 +282,7 @@ func (e *engine) close() {
 	e.release, e.slots, e.units = nil, nil, nil
 }
 
-// The engine's queue operations: the calendar queue, by direct call, or the reference heap in tests.
+// The engine's queue operations: the calendar queue, by direct call, or the binary heap.
 
 func (e *engine) push(ev event) {
 	if e.ref != nil {
@@ -614,14 +642,23 @@ func Run(cfg Config, strat strategies.Strategy) (results.Run, error) {
 // RunContext is Run that stops early when ctx is cancelled: it returns the run as it stands, incomplete, with
 // ctx's error.
 func RunContext(ctx context.Context, cfg Config, strat strategies.Strategy) (results.Run, error) {
+	return runOn(ctx, cfg, strat, queueAuto)
+}
+
+// runOn runs cfg with the event queue of the given kind.
+func runOn(ctx context.Context, cfg Config, strat strategies.Strategy, qk queueKind) (results.Run, error) {
 	if cfg.Server.Contention != nil {
 		cfg = cfg.WithDefaults()
 		if cfg.Fleet.Clients <= 0 || cfg.Duration <= 0 {
 			return results.Run{}, fmt.Errorf("%w: a contention run needs clients > 0 and duration > 0", ErrBadConfig)
 		}
+		// Every client has one message in flight: as many events pending as clients.
+		if pickQueue(qk, float64(cfg.Fleet.Clients)) == queueHeap {
+			return runContention(cfg, strat, &heapQueue{})
+		}
 		return runContention(cfg, strat, &eventQueue{})
 	}
-	e, err := newEngine(cfg, strat)
+	e, err := buildEngine(cfg, strat, qk)
 	if err != nil {
 		return results.Run{}, err
 	}

@@ -7,16 +7,11 @@ import (
 	"stampede/strategies"
 )
 
-// RunOnReferenceQueue runs cfg like Run, with the reference heap (heapQueue) in place of the calendar queue.
-func RunOnReferenceQueue(cfg Config, strat strategies.Strategy) (results.Run, error) {
-	if cfg.Server.Contention != nil {
-		cfg = cfg.WithDefaults()
-		return runContention(cfg, strat, &heapQueue{})
+// RunOnQueue runs cfg like Run, on the binary heap (heap) or on the calendar queue, whatever the run's size.
+func RunOnQueue(cfg Config, strat strategies.Strategy, heap bool) (results.Run, error) {
+	k := queueCalendar
+	if heap {
+		k = queueHeap
 	}
-	e, err := buildEngine(cfg, strat, true)
-	if err != nil {
-		return results.Run{}, err
-	}
-	defer e.close()
-	return e.run(context.Background())
+	return runOn(context.Background(), cfg, strat, k)
 }

@@ -5,17 +5,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"stampede/fakeserver"
 	"stampede/sim/results"
 	"stampede/strategies"
-)
-
-// Latency histograms record microseconds from 1 µs to 1 hour at 3 significant digits.
-const (
-	histMin = 1
-	histMax = int64(time.Hour / time.Microsecond)
 )
 
 // Outcome labels beyond HTTP statuses, indexed after the 600 status slots.
@@ -37,7 +29,7 @@ type metrics struct {
 	failedBy                                                    [nLabels]int64
 	stoppedBy                                                   [strategies.NumStopReasons]int64
 	perRequest, byNumber                                        []int64
-	ok, fail                                                    *hdrhistogram.Histogram // latency of requests that succeeded, failed
+	ok, fail                                                    hist // latency of requests that succeeded, failed
 
 	served, abandoned, bg, hungs int64
 	busyAll, busyWasted          float64 // ns of unit time: all, and spent on requests nobody waited for any more
@@ -67,8 +59,7 @@ func (m *metrics) init(cfg Config, capacity int, horizon time.Duration) {
 	}
 	m.queueArea, m.busyArea = make([]float64, n), make([]float64, n)
 	m.perRequest, m.byNumber = make([]int64, 8), make([]int64, 8)
-	m.ok = hdrhistogram.New(histMin, histMax, 3)
-	m.fail = hdrhistogram.New(histMin, histMax, 3)
+	m.ok, m.fail = newHist(), newHist()
 	m.waitBatch = cfg.WaitBatch
 	m.capacity = capacity
 }
@@ -164,16 +155,16 @@ func (m *metrics) integrate(t int64, queue, busy int) {
 
 // finish records the end of a request that started at start and made number+1 attempts.
 func (m *metrics) finish(t, start int64, number int, ok bool, o *strategies.Outcome, stop strategies.StopReason) {
-	us := min(max((t-start)/int64(time.Microsecond), histMin), histMax)
+	us := (t - start) / int64(time.Microsecond)
 	m.perRequest = bump(m.perRequest, number)
 	m.lastFinish = t
 	if ok {
 		m.succeeded++
 		m.okS[m.at(t)]++
-		_ = m.ok.RecordValue(us)
+		m.ok.record(us)
 		return
 	}
-	_ = m.fail.RecordValue(us)
+	m.fail.record(us)
 	m.failed++
 	m.failS[m.at(t)]++
 	m.failedBy[label(o)]++
@@ -231,10 +222,10 @@ type runScope struct {
 // result turns the counters into the run record.
 func (m *metrics) result(sc runScope) results.Run {
 	finished := m.succeeded + m.failed
+	okLatency := m.ok.latency()
 	// Every request's latency: the two histograms (kept apart so that a request records into one) added up.
-	all := hdrhistogram.New(histMin, histMax, 3)
-	all.Merge(m.ok)
-	all.Merge(m.fail)
+	all := &m.ok
+	all.absorb(&m.fail)
 	r := results.Run{
 		Strategy:           sc.strategy,
 		Params:             map[string]any{},
@@ -249,9 +240,9 @@ func (m *metrics) result(sc runScope) results.Run {
 		LocalRejected:      m.localRejects,
 		SuccessRate:        ratio(float64(m.succeeded), float64(finished)),
 		Amplification:      ratio(float64(m.attempts), float64(m.requests)),
-		LatencyMs:          latency(all),
-		SuccessLatencyMs:   latency(m.ok),
-		LatencyCDF:         cdf(all),
+		LatencyMs:          all.latency(),
+		SuccessLatencyMs:   okLatency,
+		LatencyCDF:         all.cdf(),
 		AttemptsPerRequest: trim(m.perRequest),
 		RetriesByNumber:    trim(m.byNumber),
 		MakespanS:          round3(float64(m.lastFinish) / 1e9),
@@ -331,37 +322,6 @@ func (m *metrics) result(sc runScope) results.Run {
 		r.PeakToMean = round3(ratio(float64(peak), mean))
 	}
 	return r
-}
-
-func latency(h *hdrhistogram.Histogram) results.Latency {
-	if h.TotalCount() == 0 {
-		return results.Latency{}
-	}
-	ms := func(us int64) float64 { return round3(float64(us) / 1000) }
-	return results.Latency{
-		Mean: round3(h.Mean() / 1000),
-		P50:  ms(h.ValueAtQuantile(50)),
-		P90:  ms(h.ValueAtQuantile(90)),
-		P99:  ms(h.ValueAtQuantile(99)),
-		P999: ms(h.ValueAtQuantile(99.9)),
-		Max:  ms(h.Max()),
-	}
-}
-
-// cdf samples h at results.CDFQuantiles, in milliseconds.
-func cdf(h *hdrhistogram.Histogram) []results.Quantile {
-	if h.TotalCount() == 0 {
-		return []results.Quantile{}
-	}
-	out := make([]results.Quantile, len(results.CDFQuantiles))
-	for i, q := range results.CDFQuantiles {
-		us := h.ValueAtQuantile(q * 100)
-		if q == 0 {
-			us = h.Min()
-		}
-		out[i] = results.Quantile{Q: q, Ms: round3(float64(us) / 1000)}
-	}
-	return out
 }
 
 func ratio(a, b float64) float64 {

@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -44,7 +47,56 @@ func TestLatencyCDF(t *testing.T) {
 }
 
 func TestLatencyCDFEmpty(t *testing.T) {
-	assert.Empty(t, cdf(hdrhistogram.New(histMin, histMax, 3)))
+	h := newHist()
+	assert.Empty(t, h.cdf())
+	assert.Equal(t, results.Latency{}, h.latency())
+}
+
+// referenceLatency summarizes a dense histogram query by query, as the results were computed before hist.
+func referenceLatency(h *hdrhistogram.Histogram) (results.Latency, []results.Quantile) {
+	ms := func(us int64) float64 { return round3(float64(us) / 1000) }
+	l := results.Latency{Mean: round3(h.Mean() / 1000), P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)),
+		P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max())}
+	var q []results.Quantile
+	for _, f := range results.CDFQuantiles {
+		us := h.ValueAtQuantile(f * 100)
+		if f == 0 {
+			us = h.Min()
+		}
+		q = append(q, results.Quantile{Q: f, Ms: ms(us)})
+	}
+	return l, q
+}
+
+// TestHistFormsAgree: a hist answers exactly as one dense hdrhistogram queried percentile by percentile, whether it
+// is still sparse, has just turned dense, or absorbed another in either form.
+func TestHistFormsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	draw := func() int64 { return int64(math.Exp(r.NormFloat64()*2 + 9)) } // µs: a wide lognormal, beyond an hour at times
+	for _, n := range []int{1, 10, denseAfter - 1, denseAfter, denseAfter + 1, 20_000} {
+		for _, m := range []int{0, 5, denseAfter + 7} {
+			t.Run(fmt.Sprintf("%d+%d", n, m), func(t *testing.T) {
+				a, b, ref := newHist(), newHist(), hdrhistogram.New(histMin, histMax, 3)
+				for i := 0; i < n; i++ {
+					v := draw()
+					a.record(v)
+					_ = ref.RecordValue(min(max(v, histMin), histMax))
+				}
+				wantL, wantQ := referenceLatency(ref)
+				assert.Equal(t, wantL, a.latency(), "alone")
+				assert.Equal(t, wantQ, a.cdf(), "alone")
+				for i := 0; i < m; i++ {
+					v := draw()
+					b.record(v)
+					_ = ref.RecordValue(min(max(v, histMin), histMax))
+				}
+				a.absorb(&b)
+				wantL, wantQ = referenceLatency(ref)
+				assert.Equal(t, wantL, a.latency(), "merged")
+				assert.Equal(t, wantQ, a.cdf(), "merged")
+			})
+		}
+	}
 }
 
 // TestLittlesLaw checks the queue and in-flight series against Little's law on the same sample path: the

@@ -105,12 +105,12 @@ type eventQueue struct {
 
 	// Level 1: coarse buckets, key at>>shift, for keys in [coarseNext, coarseNext+coarseN), circular.
 	coarseNext int64
-	coarse     [coarseN]coarseBucket
-	coarseBits [coarseN / 64]uint64 // non-empty coarse buckets
-	spare      *chunk               // free chunks, linked by next
-	slabs      [][]chunk            // every chunk lives in one, which keeps those on the Go heap alive
-	slabFree   int                  // chunks of the last slab not yet handed out
-	frees      []func()             // what frees the slabs mapped outside the Go heap
+	coarse     *[coarseN]coarseBucket // allocated at the first push into it (96 KB a small run never needs)
+	coarseBits [coarseN / 64]uint64   // non-empty coarse buckets
+	spare      *chunk                 // free chunks, linked by next
+	slabs      [][]chunk              // every chunk lives in one, which keeps those on the Go heap alive
+	slabFree   int                    // chunks of the last slab not yet handed out
+	frees      []func()               // what frees the slabs mapped outside the Go heap
 
 	over    []event // events past the wheel, in push order
 	overMin int64   // the smallest coarse key in over
@@ -224,6 +224,9 @@ func (q *eventQueue) pushCoarse(e event) {
 		return
 	}
 	i := int(k & coarseMask)
+	if q.coarse == nil {
+		q.coarse = new([coarseN]coarseBucket)
+	}
 	b := &q.coarse[i]
 	if c := b.tail; c != nil && b.n < chunkLen {
 		// The store touches only the line it writes: within this branch c is known not to be nil, so no load
@@ -438,6 +441,9 @@ func (q *eventQueue) migrate() {
 // prependCoarse puts evs, in their order, at the front of coarse bucket k, ahead of the events it holds.
 func (q *eventQueue) prependCoarse(k int64, evs []event) {
 	i := int(k & coarseMask)
+	if q.coarse == nil {
+		q.coarse = new([coarseN]coarseBucket)
+	}
 	b := &q.coarse[i]
 	var first, last *chunk
 	for len(evs) > 0 {

@@ -24,10 +24,10 @@ func TestShippedScenariosOnBothQueues(t *testing.T) {
 			calendar, reference := sim.NewFile(s.Name, s.SimConfig()), sim.NewFile(s.Name, s.SimConfig())
 			for _, j := range jobs {
 				cfg := j.Config.WithDefaults()
-				r, err := sim.Run(cfg, j.Strategy)
+				r, err := sim.RunOnQueue(cfg, j.Strategy, false)
 				require.NoError(t, err)
 				calendar.Runs = append(calendar.Runs, r)
-				r, err = sim.RunOnReferenceQueue(cfg, j.Strategy)
+				r, err = sim.RunOnQueue(cfg, j.Strategy, true)
 				require.NoError(t, err)
 				reference.Runs = append(reference.Runs, r)
 			}
