@@ -14,8 +14,9 @@ import (
 //
 //   - A connection is idle (no request yet, or between requests), sending a body, or being answered. When a new
 //     connection would pass max, the oldest one that is idle or still sending its body is closed to make room
-//     (its client sees a reset, as from a server that sheds load); if every connection is being answered, the
-//     new one is closed instead.
+//     (its client sees a reset, as from a server that sheds load): a slow body first, then an idle API
+//     connection, then one that has sent nothing yet, and a control or metrics client's last (victimLocked); if
+//     every connection is being answered, the new one is closed instead.
 //   - API requests that have sent their body and wait for their answer may hold at most max − reserve
 //     connections; past that the handler answers 503 at once. The reserve is what a control request or a
 //     scrape of /metrics can always get, whatever the API port is offered.
@@ -37,9 +38,12 @@ type connLimiter struct {
 type ConnStats struct {
 	Accepted atomic.Int64 // connections accepted
 	Shed     atomic.Int64 // idle or slow connections closed to make room for a new one
-	Refused  atomic.Int64 // new connections closed because every open one was being answered
-	Busy     atomic.Int64 // API requests answered 503 because max − reserve of them were waiting
-	Peak     atomic.Int64 // the most connections open at once
+	// ShedControl counts the shed connections whose last request was for control or metrics (a subset of Shed):
+	// only when no API connection could go.
+	ShedControl atomic.Int64
+	Refused     atomic.Int64 // new connections closed because every open one was being answered
+	Busy        atomic.Int64 // API requests answered 503 because max − reserve of them were waiting
+	Peak        atomic.Int64 // the most connections open at once
 }
 
 // DefaultConnReserve is the part of the connection limit kept for control and metrics requests.
@@ -61,6 +65,8 @@ type trackedConn struct {
 	l          *connLimiter
 	prev, next *trackedConn
 	state      connState
+	control    bool // its last request was for the control API or /metrics
+	served     bool // it has had a request
 }
 
 func newConnLimiter(ln net.Listener, max, reserve int, stats *ConnStats) *connLimiter {
@@ -82,12 +88,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		l.mu.Lock()
 		var victim *trackedConn
 		if l.open >= l.max {
-			for v := l.head; v != nil; v = v.next {
-				if v.state == connIdle || v.state == connBody {
-					victim = v
-					break
-				}
-			}
+			victim = l.victimLocked()
 			if victim == nil {
 				l.mu.Unlock()
 				l.stats.Refused.Add(1)
@@ -99,11 +100,47 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		l.linkLocked(tc)
 		l.mu.Unlock()
 		if victim != nil {
+			if victim.control {
+				l.stats.ShedControl.Add(1)
+			}
 			l.stats.Shed.Add(1)
 			_ = victim.Conn.Close()
 		}
 		return tc, nil
 	}
+}
+
+// victimLocked picks the connection to close for a new one, among those idle or still sending a body, oldest
+// first in this order: one sending an API request's body (the slow client), one idle after answering an API
+// request, one that has sent no request yet, and last one whose last request was for the control API or
+// /metrics (a control client's keep-alive connection is kept while an API client's can go). nil if every
+// connection is being answered.
+func (l *connLimiter) victimLocked() *trackedConn {
+	var best [4]*trackedConn
+	for v := l.head; v != nil; v = v.next {
+		var rank int
+		switch {
+		case v.state != connIdle && v.state != connBody:
+			continue
+		case v.control:
+			rank = 3
+		case v.state == connBody:
+			return v // the best there is
+		case v.served:
+			rank = 1
+		default:
+			rank = 2
+		}
+		if best[rank] == nil {
+			best[rank] = v
+		}
+	}
+	for _, v := range best {
+		if v != nil {
+			return v
+		}
+	}
+	return nil
 }
 
 func (l *connLimiter) linkLocked(tc *trackedConn) {
@@ -210,6 +247,17 @@ func trackedFrom(ctx context.Context) *trackedConn {
 // markBusy: a handler is answering a request on the connection of ctx.
 func markBusy(ctx context.Context) {
 	if tc := trackedFrom(ctx); tc != nil {
+		tc.set(connBusy)
+	}
+}
+
+// markRequest: a handler is answering a request on the connection of ctx; control tells whether it is for the
+// control API or /metrics.
+func markRequest(ctx context.Context, control bool) {
+	if tc := trackedFrom(ctx); tc != nil {
+		tc.l.mu.Lock()
+		tc.control, tc.served = control, true
+		tc.l.mu.Unlock()
 		tc.set(connBusy)
 	}
 }

@@ -203,8 +203,9 @@ func (h *Handler) Stats() Stats {
 func (h *Handler) Dialect() string { return h.name }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	markBusy(r.Context())
-	switch p := r.URL.Path; {
+	p := r.URL.Path
+	markRequest(r.Context(), p == "/metrics" || strings.HasPrefix(p, adminPrefix))
+	switch {
 	case p == "/metrics":
 		h.metricsH.ServeHTTP(w, r)
 	case strings.HasPrefix(p, adminPrefix):

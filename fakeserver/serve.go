@@ -3,6 +3,7 @@ package fakeserver
 import (
 	"context"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"time"
@@ -19,6 +20,8 @@ type ServeOptions struct {
 	Reserve int
 	// Stats, when not nil, counts what the connection limit did.
 	Stats *ConnStats
+	// ErrorLog receives the server's own errors (a handler's recovered panic among them); nil: the log package.
+	ErrorLog *log.Logger
 }
 
 // Server timeouts: a client has ReadHeaderTimeout to send its headers and the handler's Options.BodyTimeout
@@ -55,6 +58,7 @@ func ServeWith(ctx context.Context, ln net.Listener, h http.Handler, o ServeOpti
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ConnContext:       withTracked,
 		ConnState:         lim.connState,
+		ErrorLog:          o.ErrorLog,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lim) }()
