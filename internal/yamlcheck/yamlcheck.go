@@ -8,11 +8,13 @@ package yamlcheck
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -77,6 +79,9 @@ func Parse(data []byte, schema reflect.Type, lim Limits, empty string, suggest f
 	return d
 }
 
+// Empty is a document with no input, for checks of values built in code: problems it records have no line.
+func Empty(lim Limits) *Doc { return &Doc{lim: lim, pos: map[string]pos{}} }
+
 // TooLarge is the message for input over max bytes.
 func TooLarge(max int) string {
 	return fmt.Sprintf("larger than %d bytes (%d KiB), more than it needs to be; is it the right input?", max, max>>10)
@@ -95,6 +100,12 @@ func (d *Doc) Problems() []Problem {
 		out = append(out, Problem{Msg: fmt.Sprintf("and %d more problems (the first %d are listed)", d.more, d.lim.MaxProblems)})
 	}
 	return out
+}
+
+// Has reports whether the input writes the field at path (as opposed to leaving it to its zero value).
+func (d *Doc) Has(path string) bool {
+	_, ok := d.pos[path]
+	return ok
 }
 
 // OK reports whether no problem was found.
@@ -357,4 +368,51 @@ func kindName(n *yaml.Node) string {
 		return fmt.Sprintf("%q", n.Value)
 	}
 	return "something else"
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// Numbers checks every number of v (a struct, or a pointer to one, of the schema) wherever it stands: a float
+// must be finite (YAML reads .nan and .inf), a duration at most maxDur. fail receives each problem with the
+// field's YAML path.
+func Numbers(v any, maxDur time.Duration, fail func(path, format string, args ...any)) {
+	numbers(reflect.ValueOf(v), "", maxDur, fail)
+}
+
+func numbers(v reflect.Value, path string, maxDur time.Duration, fail func(path, format string, args ...any)) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			numbers(v.Elem(), path, maxDur, fail)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if strings.Contains(opts, "inline") {
+				numbers(v.Field(i), path, maxDur, fail)
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			numbers(v.Field(i), Join(path, name), maxDur, fail)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			numbers(v.Index(i), fmt.Sprintf("%s[%d]", path, i), maxDur, fail)
+		}
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			fail(path, "must be a finite number, got %g", f)
+		}
+	case reflect.Int64:
+		if v.Type() == durationType && maxDur > 0 && time.Duration(v.Int()) > maxDur {
+			fail(path, "must be at most %v, got %v", maxDur, time.Duration(v.Int()))
+		}
+	}
 }

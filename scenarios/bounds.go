@@ -1,0 +1,163 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"stampede/fakeserver"
+	"stampede/internal/yamlcheck"
+	"stampede/sim"
+	"stampede/strategies"
+)
+
+// What `validate` accepts must run: without a panic, without a hang, within memory. bounds checks every
+// quantity that sizes a run's memory or work, and every number a run computes with, beyond the range checks of
+// each field: numbers are finite and durations at most fakeserver.MaxTime everywhere; the server stays within
+// fakeserver's bounds; the fleet's requests are bounded in number and advance time; unlimited retries pause.
+// Whether the memory a valid scenario needs fits the machine is checked before a run (Estimate), not here: the
+// same file may run on a larger machine.
+const (
+	MaxKeys       = 1_000_000 // API keys of a fleet: per-key buckets are sized by them
+	MaxSweep      = 1_000     // values of a sweep
+	MaxStrategies = 1_000
+	// MaxRetriesPerRequest bounds the retries an unlimited strategy makes within its deadline at its median
+	// pauses: beyond it, the pauses are too short for time to advance (immediate retries against instant
+	// refusals never reach the deadline).
+	MaxRetriesPerRequest = 100_000
+)
+
+// CheckRun validates one run built in code (a point of a `tune` grid: a scenario's strategy and fleet with
+// values from --vary) as a scenario of that one strategy, with the same checks a file gets; nil when it may run.
+func CheckRun(cfg sim.Config, spec strategies.Spec) error {
+	s := &Scenario{Seed: cfg.Seed, Duration: cfg.Duration, Drain: cfg.Drain, Bucket: cfg.Bucket, Server: cfg.Server,
+		Fleet: cfg.Fleet, Strategies: []strategies.Spec{spec}}
+	c := &checker{doc: yamlcheck.Empty(limits)}
+	c.validate(s)
+	var errs []error
+	for _, p := range c.doc.Problems() {
+		if p.Field != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", p.Field, p.Msg))
+		} else {
+			errs = append(errs, errors.New(p.Msg))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *checker) bounds(s *Scenario) {
+	yamlcheck.Numbers(s, fakeserver.MaxTime, c.fail)
+	if s.Duration > 0 && s.Drain >= 0 && s.Duration+s.Drain > fakeserver.MaxTime {
+		c.fail("drain", "duration + drain is %v, more than %v", s.Duration+s.Drain, fakeserver.MaxTime)
+	}
+	if c.doc.Has("bucket") && s.Bucket == 0 {
+		c.fail("bucket", "must be > 0 (leave it out for the default %v)", sim.DefaultBucket)
+	}
+	if c.doc.Has("server.capacity") && s.Server.Capacity == 0 {
+		c.fail("server.capacity", "must be > 0 requests served at once (leave it out for the default %d)", fakeserver.DefaultCapacity)
+	}
+	s.Server.CheckBounds(func(path, format string, args ...any) { c.fail("server."+path, format, args...) })
+	c.background(s)
+	c.fleetBounds(s)
+	if len(s.Sweep.Clients) > MaxSweep {
+		c.fail("sweep.clients", "at most %d values, got %d", MaxSweep, len(s.Sweep.Clients))
+	}
+	if len(s.Strategies) > MaxStrategies {
+		c.fail("strategies", "at most %d strategies, got %d", MaxStrategies, len(s.Strategies))
+	}
+	for i, spec := range s.Strategies {
+		c.retriesAdvance(fmt.Sprintf("strategies[%d]", i), spec)
+	}
+}
+
+// background bounds the arrivals a phase's background load adds over the phase (to the end of the run when it
+// has no end), as an open fleet's are.
+func (c *checker) background(s *Scenario) {
+	horizon := s.SimConfig().WithDefaults()
+	end := horizon.Duration + horizon.Drain
+	for i, p := range s.Server.Timeline {
+		if p.Background <= 0 || p.Background > fakeserver.MaxBackground {
+			continue
+		}
+		if n := p.Background * (p.End(end) - p.At).Seconds(); n > MaxRequests {
+			c.fail(fmt.Sprintf("server.timeline[%d].background", i), "%g arrivals/s over the phase are %.3g requests, more than %d", p.Background, n, int64(MaxRequests))
+		}
+	}
+}
+
+// fleetBounds bounds what the fleet sizes (keys) and the requests it makes, and requires time to advance
+// between a closed client's requests.
+func (c *checker) fleetBounds(s *Scenario) {
+	f := s.Fleet
+	if f.Keys > MaxKeys {
+		c.fail("fleet.keys", "must be at most %d, got %d", MaxKeys, f.Keys)
+	}
+	if c.doc.Has("fleet.think") {
+		if top, ok := fakeserver.LargestSample(f.Think); ok && top > fakeserver.MaxTime {
+			c.fail("fleet.think", "the longest think time it can draw (%v) is more than %v; a tail that long overflows the clock", top.Round(time.Second), fakeserver.MaxTime)
+		}
+	}
+	switch f.Kind {
+	case "", sim.Closed:
+		think, err := s.SimConfig().WithDefaults().Fleet.Think.Sampler()
+		if err != nil || f.Clients <= 0 || s.Duration <= 0 {
+			return
+		}
+		clients := float64(f.Clients)
+		for _, n := range s.Sweep.Clients {
+			clients = math.Max(clients, float64(n))
+		}
+		if think.Mean() <= 0 {
+			c.fail("fleet.think", "a closed fleet needs a think time with a mean > 0: with none, a client refused at once sends again at the same instant and time never advances")
+			return
+		}
+		if n := clients * s.Duration.Seconds() / (think.Mean() / 1e9); n > MaxRequests {
+			c.fail("fleet.think", "%g clients thinking %v on average over %v send up to %.3g requests, more than %d; a scenario that large belongs in several runs",
+				clients, time.Duration(think.Mean()).Round(time.Microsecond), s.Duration, n, int64(MaxRequests))
+		}
+	case sim.Burst:
+		requests := max(f.Requests, 1)
+		if n := float64(f.Clients) * float64(requests); n > MaxRequests {
+			c.fail("fleet.requests", "%d clients × %d requests are %.3g requests, more than %d", f.Clients, requests, n, int64(MaxRequests))
+		}
+	}
+}
+
+// retriesAdvance refuses a strategy with unlimited retries whose pauses let time stand still: at the median draw,
+// more than MaxRetriesPerRequest of them fit within its deadline (none of them may be 0).
+func (c *checker) retriesAdvance(path string, spec strategies.Spec) {
+	p, err := spec.Build()
+	if err != nil || p.MaxRetries() != strategies.Unlimited {
+		return
+	}
+	b := p.Spec().Backoff
+	fam, err := strategies.LookupBackoff(b.Kind)
+	if err != nil || fam.New == nil {
+		return
+	}
+	backoff := fam.New(fam.Resolve(b))
+	var deadline time.Duration
+	if d := p.Spec().Deadline; d != nil {
+		deadline = *d
+	}
+	var total time.Duration
+	memo := 0.0
+	for n := 1; n <= MaxRetriesPerRequest; n++ {
+		var pause time.Duration
+		pause, memo = backoff.Delay(strategies.Step{N: n, Memo: memo, U: 0.5})
+		if pause <= 0 && n == 1 {
+			c.fail(path+".backoff", "unlimited retries (max_retries: -1) need a pause > 0: with %s, retries refused at once would never let time advance to the deadline", b.Kind)
+			return
+		}
+		total += pause
+		if deadline > 0 && total >= deadline {
+			return
+		}
+		if deadline == 0 {
+			return // bounded by a guard, which counts requests, not time
+		}
+	}
+	c.fail(path+".backoff", "unlimited retries pausing %v each (median) make more than %d retries per request before the %v deadline; use a longer pause or a retry limit",
+		(total / MaxRetriesPerRequest).Round(time.Nanosecond), MaxRetriesPerRequest, deadline)
+}
