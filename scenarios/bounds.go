@@ -48,8 +48,8 @@ func CheckRun(cfg sim.Config, spec strategies.Spec) error {
 
 func (c *checker) bounds(s *Scenario) {
 	yamlcheck.Numbers(s, fakeserver.MaxTime, c.fail)
-	if s.Duration > 0 && s.Drain >= 0 && s.Duration+s.Drain > fakeserver.MaxTime {
-		c.fail("drain", "duration + drain is %v, more than %v", s.Duration+s.Drain, fakeserver.MaxTime)
+	if cfg := s.SimConfig().WithDefaults(); s.Duration > 0 && s.Duration <= fakeserver.MaxTime && s.Drain >= 0 && cfg.Duration+cfg.Drain > fakeserver.MaxTime {
+		c.fail("drain", "duration + drain is %v, more than %v", cfg.Duration+cfg.Drain, fakeserver.MaxTime)
 	}
 	if c.doc.Has("bucket") && s.Bucket == 0 {
 		c.fail("bucket", "must be > 0 (leave it out for the default %v)", sim.DefaultBucket)
