@@ -8,13 +8,15 @@ import (
 )
 
 // Config is a server as a scenario writes it; the struct is the YAML schema. Zero values are documented per field.
+// The service's fields are here; each admission stage's configuration type lives in its file (stage_*.go), which
+// also fills its defaults and validates it. Validate checks a Config as written; WithDefaults fills it.
 type Config struct {
 	Capacity    int         `yaml:"capacity"`     // requests served at once (default 100)
 	ServiceTime Dist        `yaml:"service_time"` // time to serve one request (default constant 100ms)
 	Queue       int         `yaml:"queue"`        // waiting room beyond capacity; 0 none, -1 unbounded
 	Overload    Rejection   `yaml:"overload"`     // the answer when capacity and queue are full (default 529)
-	RateLimits  []RateLimit `yaml:"rate_limits"`  // token buckets checked before the queue
-	Faults      []Fault     `yaml:"faults"`       // random failures injected on arrival, checked first
+	RateLimits  []RateLimit `yaml:"rate_limits"`  // token buckets, the last check before the service (stage_ratelimit.go)
+	Faults      []Fault     `yaml:"faults"`       // random failures on arrival, before the rate limits (stage_faults.go)
 	// RetryAfterUnit is the precision of the Retry-After the client sees: values are rounded up to a
 	// multiple of it (default 1s, as delay-seconds carries; 1ms models retry-after-ms).
 	RetryAfterUnit time.Duration `yaml:"retry_after_unit"`
@@ -26,7 +28,7 @@ type Config struct {
 	// Bronson et al. (HotOS 2021), docs/literature.md item 3.
 	ConcurrencyPenalty time.Duration `yaml:"concurrency_penalty"`
 	// FailFirst answers the first attempts of each request (or of each API key) with an error, then lets
-	// them through: the "fail N times, then succeed" fixture.
+	// them through: the "fail N times, then succeed" fixture (stage_failfirst.go).
 	FailFirst []FailFirst `yaml:"fail_first"`
 	// Contention, when set, replaces the API server by one contended row under optimistic concurrency
 	// control (see Contention); capacity, queue, limits and faults do not apply.
@@ -34,14 +36,6 @@ type Config struct {
 	// Timeline changes the server for a while: outages, brownouts, rate-limit changes, background load.
 	// Phases may not overlap; when one ends, the parameters it changed return to their values before it.
 	Timeline []Phase `yaml:"timeline"`
-}
-
-// FailFirst rejects the first Attempts attempts of every request (Per "request": attempts carry their retry
-// number) or of every API key (Per "key": counted across the key's requests).
-type FailFirst struct {
-	Per       string `yaml:"per"`      // request | key (default request)
-	Attempts  int    `yaml:"attempts"` // how many attempts fail
-	Rejection `yaml:",inline"`
 }
 
 // Phase is one interval of the timeline, from At for For (0: until the end of the run).
@@ -63,15 +57,6 @@ type Phase struct {
 	Background float64 `yaml:"background"`
 }
 
-// Outage is how the server fails every arrival during a phase.
-type Outage struct {
-	Mode      string `yaml:"mode"` // status (answer with Status) | refuse (connection refused) | hang (never answer)
-	Rejection `yaml:",inline"`
-	// DropInFlight fails the requests in service and in the queue when the outage starts, as a crash does:
-	// they all get the outage's answer at that same instant (hang: they are never answered).
-	DropInFlight bool `yaml:"drop_in_flight"`
-}
-
 // Rejection describes one kind of refusal: its status and what it says in Retry-After.
 type Rejection struct {
 	Status     int        `yaml:"status"`      // HTTP status (overload default 529, rate limits default 429)
@@ -91,30 +76,12 @@ type RetryAfter struct {
 	Jitter float64 `yaml:"jitter"`
 }
 
-// Rejection formats.
+// Rejection formats: how a Retry-After is written, as scenarios name them and as Answer.Format reports them.
 const (
-	FormatSeconds  = "seconds"
-	FormatHTTPDate = "http-date"
-	FormatMillis   = "ms"
+	FormatSeconds  = "seconds"   // Retry-After: delay-seconds (RFC 9110), at the precision of retry_after_unit
+	FormatHTTPDate = "http-date" // Retry-After: an HTTP-date, a whole second
+	FormatMillis   = "ms"        // retry-after-ms, as the OpenAI API sends it
 )
-
-// RateLimit is a token bucket: Rate tokens per second, at most Burst stored, one token per request.
-// Scope "global" has one bucket; scope "key" has one per API key of the fleet.
-type RateLimit struct {
-	Scope string  `yaml:"scope"` // global | key (default global)
-	Rate  float64 `yaml:"rate"`  // tokens per second (> 0)
-	Burst float64 `yaml:"burst"` // bucket size (default: Rate, one second's worth)
-	// Rates gives keys different quotas: key i gets Rates[i mod len(Rates)] tokens per second, and a burst
-	// of Burst scaled by Rates[i]/Rate. Only for scope key.
-	Rates     []float64 `yaml:"rates"`
-	Rejection `yaml:",inline"`
-}
-
-// Fault answers a random share of arrivals with a status before anything else is checked.
-type Fault struct {
-	Probability float64 `yaml:"probability"` // chance per attempt, in [0, 1]
-	Rejection   `yaml:",inline"`
-}
 
 // Defaults for zero Config fields.
 const (
@@ -125,7 +92,8 @@ const (
 	DefaultRetryAfterUnit = time.Second
 )
 
-// WithDefaults returns c with zero fields filled.
+// WithDefaults returns c with zero fields filled: the service's here, each stage's by the stage (its file's
+// defaults function), the timeline's phase names. It copies the lists it fills, never writing into c's.
 func (c Config) WithDefaults() Config {
 	if c.Capacity == 0 {
 		c.Capacity = DefaultCapacity
@@ -139,53 +107,27 @@ func (c Config) WithDefaults() Config {
 	if c.RetryAfterUnit == 0 {
 		c.RetryAfterUnit = DefaultRetryAfterUnit
 	}
-	rl := make([]RateLimit, len(c.RateLimits))
-	for i, l := range c.RateLimits {
-		if len(l.Rates) > 0 && l.Rate == 0 {
-			l.Rate = l.Rates[0]
+	for _, k := range stages.kinds {
+		if k.defaults != nil {
+			k.defaults(&c)
 		}
-		if l.Scope == "" {
-			l.Scope = "global"
-		}
-		if l.Burst == 0 {
-			l.Burst = l.Rate
-		}
-		if l.Status == 0 {
-			l.Status = DefaultLimitStatus
-		}
-		rl[i] = l
 	}
-	c.RateLimits = rl
-	ff := make([]FailFirst, len(c.FailFirst))
-	for i, f := range c.FailFirst {
-		if f.Per == "" {
-			f.Per = "request"
-		}
-		if f.Status == 0 {
-			f.Status = DefaultLimitStatus
-		}
-		ff[i] = f
-	}
-	c.FailFirst = ff
-	tl := make([]Phase, len(c.Timeline))
-	for i, p := range c.Timeline {
-		if p.Outage != nil {
-			o := *p.Outage
-			if o.Mode == "" {
-				o.Mode = "status"
-			}
-			if o.Status == 0 && o.Mode == "status" {
-				o.Status = 503
-			}
-			p.Outage = &o
-		}
+	c.Timeline = withDefaults(c.Timeline, func(p *Phase) {
 		if p.Name == "" {
 			p.Name = p.kind()
 		}
-		tl[i] = p
-	}
-	c.Timeline = tl
+	})
 	return c
+}
+
+// withDefaults returns a copy of list (never nil) with fill applied to every element.
+func withDefaults[T any](list []T, fill func(*T)) []T {
+	out := make([]T, len(list))
+	for i := range list {
+		out[i] = list[i]
+		fill(&out[i])
+	}
+	return out
 }
 
 // UnmarshalYAML accepts `none`, `computed` or a duration (fixed) as shorthand.

@@ -1,9 +1,6 @@
 package fakeserver
 
-import (
-	"math"
-	"time"
-)
+import "time"
 
 // LimitState is one rate limit as a client may read it at an instant: the token bucket's size, its level and
 // how long it takes to fill up again, at the rate in force (a timeline phase may scale it). The plain dialect
@@ -18,55 +15,47 @@ type LimitState struct {
 }
 
 // LimitStates appends to dst the state at instant now of every rate limit that applies to API key key, in
-// the order of Config.RateLimits, and returns the extended slice. The buckets are refilled to now, as
-// Arrive would.
+// the order of the stages that meter and, within one, of their configuration (Config.RateLimits), and returns
+// the extended slice. The buckets are brought up to now, as Arrive would.
 func (s *Server) LimitStates(dst []LimitState, now time.Duration, key int) []LimitState {
-	for i := range s.limiters {
-		l := &s.limiters[i]
-		b := &l.buckets[0]
-		if l.perKey {
-			b = &l.buckets[key%len(l.buckets)]
-		}
-		s.refill(b, now)
-		rate := b.rate * s.rateScale
-		tokens := math.Max(b.tokens, 0)
-		st := LimitState{Scope: l.Scope, Rate: rate, Limit: b.burst, Remaining: tokens}
-		if tokens < b.burst {
-			st.UntilFull = time.Duration((b.burst - tokens) / rate * float64(time.Second))
-		}
-		dst = append(dst, st)
+	for _, l := range s.limiters {
+		dst = l.states(s, dst, now, key)
 	}
 	return dst
 }
 
 // Adopt takes from next, a server built from a changed configuration for as many keys, what a live fault
 // change may alter, and keeps what is in progress on s: its service units, queue, random stream, timeline
-// phase, fail-first counts and issued response ids. Taken: the configuration (faults, rate limits, fail-first,
-// overload answer, Retry-After unit, queue bound, service time and concurrency penalty, for services that
-// start from now on), except the capacity and the timeline, which need a fresh server. A rate limit present
-// in both at the same index and scope keeps its buckets' levels (refilled to now at the old rate, then
-// clamped to the new size); a new one starts full. next is not usable afterwards.
+// phase and issued response ids. Taken: the configuration (faults, rate limits, fail-first, overload answer,
+// Retry-After unit, queue bound, service time and concurrency penalty, for services that start from now on),
+// except the capacity and the timeline, which need a fresh server; that is, next's chain of stages, each of which
+// may keep state of its counterpart on s (fail-first counts per key; the levels of a rate limit's buckets present
+// at the same index and scope, brought up to now at the old rate, then cut down to the new size, where a new one
+// starts full). The phase in force applies to the new stages. next is not usable afterwards.
 func (s *Server) Adopt(now time.Duration, next *Server) {
-	for i := range next.limiters {
-		if i >= len(s.limiters) {
-			break
-		}
-		old, nw := &s.limiters[i], &next.limiters[i]
-		if old.Scope != nw.Scope || len(old.buckets) != len(nw.buckets) {
+	for i, st := range next.refs.stages {
+		a, ok := st.(adopter)
+		if !ok {
 			continue
 		}
-		for j := range nw.buckets {
-			b := &old.buckets[j]
-			s.refill(b, now)
-			nw.buckets[j].tokens = math.Min(b.tokens, nw.buckets[j].burst)
-			nw.buckets[j].last = now
+		for j, old := range s.refs.stages {
+			if s.kinds[j] == next.kinds[i] {
+				a.adopt(s, now, old)
+			}
 		}
 	}
 	capacity, timeline := s.cfg.Capacity, s.cfg.Timeline
 	s.cfg = next.cfg
 	s.cfg.Capacity, s.cfg.Timeline = capacity, timeline
-	s.limiters = next.limiters
-	s.faults = next.faults
-	s.service = next.service
-	s.qcap = next.qcap
+	s.raUnit = next.raUnit
+	s.plain, s.refs, s.kinds, s.settles, s.phasers, s.limiters = next.plain, next.refs, next.kinds, next.settles, next.phasers, next.limiters
+	s.service, s.svcMean, s.overload, s.penalty, s.qcap = next.service, next.svcMean, next.overload, next.penalty, next.qcap
+	if s.settles && s.inflight == nil {
+		s.inflight = make([]Request, len(s.units))
+	}
+	if s.phase >= 0 {
+		for _, st := range s.phasers {
+			st.phase(s, now, s.phase)
+		}
+	}
 }

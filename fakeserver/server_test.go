@@ -166,13 +166,15 @@ func TestPhaseRestoresExactly(t *testing.T) {
 	before := *s
 	s.StartPhase(10*s1, 0)
 	assert.Equal(t, 2, s.capacity)
+	assert.Equal(t, 1.0, s.LimitStates(nil, 10*s1, 0)[0].Rate, "rate ×0.1")
 	_, _, _, done := arrive(s, 10*s1, Request{})
 	assert.Equal(t, 13*s1, done, "latency ×3")
 	s.EndPhase(15 * s1)
 	assert.Equal(t, before.capacity, s.capacity)
 	assert.Equal(t, before.latency, s.latency)
-	assert.Equal(t, before.rateScale, s.rateScale)
-	assert.Nil(t, s.outage)
+	assert.Equal(t, 10.0, s.LimitStates(nil, 15*s1, 0)[0].Rate, "the rate back to its base")
+	_, out := s.OutageAnswer(15 * s1)
+	assert.False(t, out)
 	assert.Equal(t, -1, s.Phase())
 	assert.Equal(t, cfg.WithDefaults(), s.Config(), "the configuration itself never changes")
 

@@ -82,6 +82,9 @@ type probeItem struct {
 // renders with no console message (no error, no blocked load), every chart and the table are laid out at a
 // readable size, visible and not covered, and nothing was fetched.
 func TestHTMLInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium: the full run does it")
+	}
 	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("STAMPEDE_REQUIRE_BROWSER") != "" { // CI installs chromium: a skip there would hide a broken install
 			t.Fatal("STAMPEDE_REQUIRE_BROWSER is set but " + chromium + " is missing: " + err.Error())

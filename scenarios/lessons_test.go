@@ -217,3 +217,40 @@ func TestLessonContention(t *testing.T) {
 		assert.Greater(t, calls("no-backoff"), calls(k), "no backoff makes the most calls (vs %s)", k)
 	}
 }
+
+// TestContentionMatchesReference holds the contention scenario to the reference implementation of the AWS study
+// (aws-samples/aws-arch-backoff-simulator, src/backoff_simulator.py): the mean write calls per run at N ≥ 100,
+// over 30 seeds, within 5 % of the reference's own means over 100 runs (docs/literature.md item 1).
+func TestContentionMatchesReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 seeds of the large fleets")
+	}
+	reference := map[string]map[int]float64{ // docs/literature.md item 1
+		"no-backoff":          {100: 2422.1, 125: 3659.8, 150: 5139.8, 175: 6851.0, 190: 7994.0},
+		"exponential":         {100: 1847.2, 125: 2657.6, 150: 3535.9, 175: 4545.2, 190: 5162.4},
+		"full-jitter":         {100: 795.1, 125: 1051.3, 150: 1317.2, 175: 1599.5, 190: 1772.6},
+		"equal-jitter":        {100: 814.1, 125: 1061.8, 150: 1323.3, 175: 1593.0, 190: 1760.4},
+		"decorrelated-jitter": {100: 1005.3, 125: 1366.2, 150: 1764.0, 175: 2178.6, 190: 2437.3},
+	}
+	s, err := Load("contention")
+	require.NoError(t, err)
+	jobs, err := s.Jobs(nil)
+	require.NoError(t, err)
+	const seeds = 30
+	for _, j := range jobs {
+		n := j.Config.Fleet.Clients
+		want, ok := reference[j.Strategy.Name()][n]
+		if !ok {
+			continue
+		}
+		var calls float64
+		for k := 0; k < seeds; k++ {
+			cfg := j.Config
+			cfg.Seed = sim.DeriveSeed(cfg.Seed, uint64(k))
+			r, err := sim.Run(cfg, j.Strategy)
+			require.NoError(t, err)
+			calls += float64(r.Attempts) / seeds
+		}
+		assert.InEpsilon(t, want, calls, 0.05, "%s at N=%d: %.0f calls, the reference %.0f", j.Strategy.Name(), n, calls, want)
+	}
+}

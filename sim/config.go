@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"stampede/fakeserver"
@@ -74,4 +77,62 @@ func (c Config) WithDefaults() Config {
 		f.Think = fakeserver.Constant(DefaultThink)
 	}
 	return c
+}
+
+// MaxClients is the largest fleet: a simulated client costs about 100 bytes.
+const MaxClients = 50_000_000
+
+// FieldError is one problem of a fleet, tied to its field by the YAML path inside the fleet's section ("clients",
+// "think"), so that a scenario loader can point at the file, line and column. It unwraps to ErrBadConfig and to
+// the cause.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+// Error reads "clients: must be > 0, got 0", without the package prefix of a wrapped sentinel.
+func (e *FieldError) Error() string {
+	return e.Field + ": " + strings.TrimPrefix(e.Err.Error(), "fakeserver: ")
+}
+
+func (e *FieldError) Unwrap() []error { return []error{ErrBadConfig, e.Err} }
+
+// Validate checks f as a scenario writes it (zero fields stand for their defaults) and returns every problem it
+// finds, each a *FieldError, joined with errors.Join; nil when a run can use it.
+func (f Fleet) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
+	if f.Clients > MaxClients {
+		bad("clients", "must be at most %d (about 100 bytes each), got %d", MaxClients, f.Clients)
+	}
+	switch f.Kind {
+	case "", Closed, Burst:
+		if f.Clients <= 0 {
+			bad("clients", "must be > 0, got %d", f.Clients)
+		}
+	case Open:
+		if !(f.Rate > 0) {
+			bad("rate", "an open fleet needs rate > 0 arrivals per second, got %g", f.Rate)
+		}
+		if f.Clients < 0 {
+			bad("clients", "must not be negative, got %d", f.Clients)
+		}
+	default:
+		bad("kind", "unknown fleet kind %q (valid: %s, %s, %s)", f.Kind, Closed, Open, Burst)
+	}
+	if f.Keys < 0 {
+		bad("keys", "must not be negative, got %d", f.Keys)
+	}
+	if f.Requests < 0 {
+		bad("requests", "must not be negative, got %d", f.Requests)
+	}
+	if f.At < 0 {
+		bad("at", "must not be negative, got %v", f.At)
+	}
+	if _, err := f.Think.Sampler(); err != nil {
+		bad("think", "%w", err)
+	}
+	return errors.Join(errs...)
 }

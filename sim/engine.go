@@ -654,9 +654,9 @@ func runOn(ctx context.Context, cfg Config, strat strategies.Strategy, qk queueK
 		}
 		// Every client has one message in flight: as many events pending as clients.
 		if pickQueue(qk, float64(cfg.Fleet.Clients)) == queueHeap {
-			return runContention(cfg, strat, &heapQueue{})
+			return runContention(ctx, cfg, strat, &heapQueue{})
 		}
-		return runContention(cfg, strat, &eventQueue{})
+		return runContention(ctx, cfg, strat, &eventQueue{})
 	}
 	e, err := buildEngine(cfg, strat, qk)
 	if err != nil {

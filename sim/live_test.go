@@ -15,32 +15,34 @@ import (
 	"stampede/strategies"
 )
 
-// TestLiveAgainstStubServer drives a tiny HTTP server that fails every other attempt with 503 and checks the live
-// accounting: retries recorded, retry count header sent, latency measured.
+// TestLiveAgainstStubServer drives a tiny HTTP server that fails the first attempt of every request with 503 and
+// checks the live accounting: retries recorded, retry count header sent, latency measured. The drain leaves every
+// request time to end however slow the machine, so that the counts are exact.
 func TestLiveAgainstStubServer(t *testing.T) {
-	var n, retries atomic.Int64
+	if testing.Short() {
+		t.Skip("a 1 s real-time run")
+	}
+	var retries atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n := r.Header.Get("X-Stainless-Retry-Count"); n != "" && n != "0" {
-			retries.Add(1)
-		}
-		if n.Add(1)%2 == 1 {
+		if n := r.Header.Get("X-Stainless-Retry-Count"); n == "" || n == "0" {
 			w.Header().Set("Retry-After", "0")
 			w.WriteHeader(503)
 			return
 		}
+		retries.Add(1)
 		time.Sleep(5 * time.Millisecond)
 		w.WriteHeader(200)
 	}))
 	defer srv.Close()
-	cfg := Config{Seed: 1, Duration: time.Second, Drain: time.Second, Bucket: 100 * time.Millisecond,
+	cfg := Config{Seed: 1, Duration: time.Second, Drain: 30 * time.Second, Bucket: 100 * time.Millisecond,
 		Fleet: Fleet{Kind: Closed, Clients: 20, Think: fakeserver.Constant(50 * time.Millisecond)}}
 	strat, err := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: strategies.Dur(10 * time.Millisecond)}, MaxRetries: intp(3)}.Build()
 	require.NoError(t, err)
 	r, err := RunLive(context.Background(), cfg, strat, LiveOptions{Target: srv.URL})
 	require.NoError(t, err)
 	assert.Greater(t, r.Requests, int64(50))
-	assert.Equal(t, r.Requests, r.Succeeded+r.Failed+r.Unfinished)
-	assert.InDelta(t, 2.0, r.Amplification, 0.2, "every other attempt fails")
+	assert.Equal(t, r.Requests, r.Succeeded, "every request ends, on its retry")
+	assert.Equal(t, 2.0, r.Amplification, "the first attempt fails, the retry succeeds")
 	assert.Equal(t, r.Attempts-r.Requests, retries.Load(), "the server saw each retry's count")
 	assert.GreaterOrEqual(t, r.LatencyMs.P50, 5.0)
 	assert.Greater(t, r.Series.Offered[0], int64(0))
@@ -63,16 +65,16 @@ func TestLiveOptionsErrors(t *testing.T) {
 }
 
 // TestLiveHedging: the live driver hedges as the engine does (the rules live in hedge.go): against a server whose
-// every twentieth answer takes 400 ms, a copy after 40 ms cuts the tail, for a few copies more; every request ends.
+// every twentieth answer takes 2 s, a copy after 40 ms cuts the tail, for a few copies more; every request ends.
 func TestLiveHedging(t *testing.T) {
 	if testing.Short() {
-		t.Skip("two 1.5 s real-time runs")
+		t.Skip("real-time runs of 3 s and 1 s")
 	}
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := 2 * time.Millisecond
 		if n.Add(1)%20 == 0 {
-			d = 400 * time.Millisecond
+			d = 2 * time.Second
 		}
 		select {
 		case <-time.After(d):
@@ -81,7 +83,7 @@ func TestLiveHedging(t *testing.T) {
 		w.WriteHeader(200)
 	}))
 	defer srv.Close()
-	cfg := Config{Seed: 1, Duration: time.Second, Drain: time.Second, Bucket: 100 * time.Millisecond,
+	cfg := Config{Seed: 1, Duration: time.Second, Drain: 5 * time.Second, Bucket: 100 * time.Millisecond,
 		Fleet: Fleet{Kind: Closed, Clients: 10, Think: fakeserver.Constant(20 * time.Millisecond)}}
 	plain := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "none"}}.MustBuild()
 	hedged := strategies.Spec{Name: "hedged", Backoff: strategies.BackoffSpec{Kind: "none"},
@@ -91,9 +93,10 @@ func TestLiveHedging(t *testing.T) {
 	b, err := RunLive(context.Background(), cfg, hedged, LiveOptions{Target: srv.URL})
 	require.NoError(t, err)
 	t.Logf("p99 %.1f ms → %.1f ms, load %.3f×, requests %d → %d", a.LatencyMs.P99, b.LatencyMs.P99, b.Amplification, a.Requests, b.Requests)
-	assert.Greater(t, a.LatencyMs.P99, 390.0, "without hedging the slow twentieth shows")
-	// Hedged p99 measured 44–144 ms over 8 runs with both cores loaded; 250 ms sits between that and the 400 ms tail.
-	assert.Less(t, b.LatencyMs.P99, 250.0, "a copy after 40 ms cuts the tail")
+	assert.Greater(t, a.LatencyMs.P99, 1990.0, "without hedging the slow twentieth shows")
+	// The hedged p99 measured 44–144 ms with both cores loaded, and up to 790 ms with a load average of 14 (the
+	// machine stalls the client whatever it does); 1 s sits between that and the 2 s tail.
+	assert.Less(t, b.LatencyMs.P99, 1000.0, "a copy after 40 ms cuts the tail")
 	assert.Greater(t, b.Amplification, 1.02, "copies were sent")
 	assert.Less(t, b.Amplification, 2.0, "at most two copies")
 	assert.Equal(t, b.Requests, b.Succeeded+b.Failed+b.Unfinished)

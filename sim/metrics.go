@@ -22,6 +22,7 @@ const (
 // bucket arrays cover the run.
 type metrics struct {
 	bucket     int64
+	maxBuckets int   // the series hold at most this many buckets: the run's horizon
 	atIdx      int   // the bucket at answered last,
 	atLo, atHi int64 // and its span
 
@@ -53,25 +54,39 @@ type metrics struct {
 // init sizes the series for a run whose events all happen by horizon (duration + drain, in both engines).
 func (m *metrics) init(cfg Config, capacity int, horizon time.Duration) {
 	m.bucket = int64(cfg.Bucket)
-	n := int((int64(horizon)+m.bucket-1)/m.bucket) + 1
-	for _, p := range []*[]int64{&m.offered, &m.accepted, &m.r429, &m.r529, &m.rOther, &m.timeouts, &m.okS, &m.failS} {
-		*p = make([]int64, n)
-	}
-	m.queueArea, m.busyArea = make([]float64, n), make([]float64, n)
+	m.maxBuckets = int((int64(horizon)+m.bucket-1)/m.bucket) + 1
+	m.grow(min(m.maxBuckets, initialBuckets) - 1)
 	m.perRequest, m.byNumber = make([]int64, 8), make([]int64, 8)
 	m.ok, m.fail = newHist(), newHist()
 	m.waitBatch = cfg.WaitBatch
 	m.capacity = capacity
 }
 
-// at returns the index of the bucket holding instant t. Nearly every call asks for the bucket of the previous
-// one (time moves forward), which is answered without a division. An instant past the series (which neither
-// engine records) would count in the last bucket rather than out of bounds.
+// initialBuckets is how many buckets the series start with; they grow as the run goes on (a run that ends early,
+// as a contention run does well before its duration bound, never pays for the rest).
+const initialBuckets = 64
+
+// grow extends every series to hold bucket i (at most maxBuckets in all).
+func (m *metrics) grow(i int) {
+	n := min(max(i+1, 2*len(m.offered)), m.maxBuckets)
+	for _, p := range []*[]int64{&m.offered, &m.accepted, &m.r429, &m.r529, &m.rOther, &m.timeouts, &m.okS, &m.failS} {
+		*p = append(*p, make([]int64, n-len(*p))...)
+	}
+	m.queueArea = append(m.queueArea, make([]float64, n-len(m.queueArea))...)
+	m.busyArea = append(m.busyArea, make([]float64, n-len(m.busyArea))...)
+}
+
+// at returns the index of the bucket holding instant t, growing the series to it. Nearly every call asks for the
+// bucket of the previous one (time moves forward), which is answered without a division. An instant past the
+// horizon (which neither engine records) would count in the last bucket rather than out of bounds.
 func (m *metrics) at(t int64) int {
 	if t >= m.atLo && t < m.atHi {
 		return m.atIdx
 	}
-	i := min(int(t/m.bucket), len(m.offered)-1)
+	i := min(int(t/m.bucket), m.maxBuckets-1)
+	if i >= len(m.offered) {
+		m.grow(i)
+	}
 	m.atIdx, m.atLo, m.atHi = i, int64(i)*m.bucket, int64(i+1)*m.bucket
 	return i
 }

@@ -3,6 +3,8 @@ package strategies
 import (
 	"math"
 	"time"
+
+	"stampede/meter"
 )
 
 // CubicLimiter (guard kind aws-adaptive) is the AWS SDK's adaptive retry mode send-rate limiter (aws/aws-sdk-go-v2 aws/retry/adaptive.go,
@@ -26,11 +28,10 @@ type CubicLimiter struct {
 	Throttle RetryOn
 
 	enabled                                  bool
-	fillRate, calculated, measured, maxRate  float64
+	calculated, measured, maxRate            float64
 	lastBucket, count, lastThrottle, timeWin float64
-	tokens, capacity                         float64
-	lastRefill                               time.Duration
-	refilled                                 bool
+	// bucket refills at the fill rate and holds the bucket size; empty and still until the first answer
+	bucket meter.Bucket
 }
 
 var _ Guard = (*CubicLimiter)(nil)
@@ -43,26 +44,12 @@ const (
 	cubicMin    = 0.5
 )
 
-func (l *CubicLimiter) refill(now time.Duration) {
-	if !l.refilled {
-		l.lastRefill, l.refilled = now, true
-		return
-	}
-	l.tokens = math.Min(l.tokens+(now-l.lastRefill).Seconds()*l.fillRate, l.capacity)
-	l.lastRefill = now
-}
-
 // Admit takes a token once the limiter is on, delaying the attempt until the bucket covers it.
 func (l *CubicLimiter) Admit(now time.Duration, _ *Attempt) Admission {
 	if !l.enabled {
 		return Admission{}
 	}
-	l.refill(now)
-	l.tokens--
-	if l.tokens >= 0 {
-		return Admission{}
-	}
-	return Admission{Delay: time.Duration(-l.tokens / l.fillRate * float64(time.Second))}
+	return Admission{Delay: l.bucket.Reserve(now, 1)}
 }
 
 // Allow never vetoes a retry: the limiter acts on sends.
@@ -84,7 +71,7 @@ func (l *CubicLimiter) Record(now time.Duration, a *Attempt, _ Record) {
 	if a.Outcome.Err == ErrNone && l.Throttle.Status(a.Outcome.Status) {
 		rate := l.measured
 		if l.enabled {
-			rate = math.Min(l.measured, l.fillRate)
+			rate = math.Min(l.measured, l.bucket.Rate())
 		}
 		l.maxRate = rate
 		l.timeWin = math.Cbrt(l.maxRate * (1 - cubicBeta) / cubicScale)
@@ -96,14 +83,11 @@ func (l *CubicLimiter) Record(now time.Duration, a *Attempt, _ Record) {
 		l.calculated = cubicScale*math.Pow(t-l.lastThrottle-l.timeWin, 3) + l.maxRate
 	}
 	next := math.Min(l.calculated, 2*l.measured)
-	l.refill(now)
-	l.fillRate = math.Max(next, cubicMin)
-	l.capacity = math.Max(next, 1)
-	l.tokens = math.Min(l.tokens, l.capacity)
+	l.bucket.SetLimits(now, math.Max(next, cubicMin), math.Max(next, 1))
 }
 
 // Rate returns whether the limiter is on and its fill rate in requests per second.
-func (l *CubicLimiter) Rate() (enabled bool, perSecond float64) { return l.enabled, l.fillRate }
+func (l *CubicLimiter) Rate() (enabled bool, perSecond float64) { return l.enabled, l.bucket.Rate() }
 
 func init() {
 	RegisterGuard(GuardKind{

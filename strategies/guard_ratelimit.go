@@ -1,6 +1,10 @@
 package strategies
 
-import "time"
+import (
+	"time"
+
+	"stampede/meter"
+)
 
 // RateLimit is a client-side send-rate limiter: a token bucket of burst tokens (default 10, starting full) refilled
 // at rate per second (default 5); every attempt, first or retry, takes a token and waits for it when the bucket is
@@ -13,24 +17,14 @@ import "time"
 //
 // One client's state: not safe for concurrent use.
 type RateLimit struct {
-	Rate, Burst float64
-	tokens      float64
-	last        time.Duration
+	bucket meter.Bucket
 }
 
 var _ Guard = (*RateLimit)(nil)
 
 // Admit takes a token, delaying the attempt until the bucket covers it.
 func (r *RateLimit) Admit(now time.Duration, _ *Attempt) Admission {
-	if now > r.last {
-		r.tokens = min(r.Burst, r.tokens+(now-r.last).Seconds()*r.Rate)
-		r.last = now
-	}
-	r.tokens--
-	if r.tokens >= 0 {
-		return Admission{}
-	}
-	return Admission{Delay: time.Duration(-r.tokens / r.Rate * float64(time.Second))}
+	return Admission{Delay: r.bucket.Reserve(now, 1)}
 }
 
 // Allow never vetoes a retry.
@@ -54,7 +48,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return func() Guard { return &RateLimit{Rate: rate, Burst: burst, tokens: burst} }, nil
+			return func() Guard { return &RateLimit{bucket: meter.New(rate, burst)} }, nil
 		},
 	})
 }

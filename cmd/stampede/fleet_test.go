@@ -31,6 +31,9 @@ strategies:
 `
 
 func TestFleetRunsLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 3 s real-time run")
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tiny.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(tinyLive), 0o644))
@@ -58,6 +61,9 @@ func TestFleetRefusesRemoteTargets(t *testing.T) {
 
 // TestFleetInterrupted: cancelling a live run still writes the runs gathered so far, marked partial.
 func TestFleetInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 1.5 s real-time run")
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tiny.yaml")
 	long := []byte(tinyLive[:len("name: tiny\nseed: 3\n")] + "duration: 60s\n" + tinyLive[len("name: tiny\nseed: 3\nduration: 2s\n"):])
