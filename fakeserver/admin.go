@@ -125,7 +125,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := h.Change(p); err != nil {
-			adminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			locate(doc, err)
+			refusePatch(w, doc)
 			return
 		}
 		adminJSON(w, http.StatusOK, h.State())
@@ -145,7 +146,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 }
 
 // Change applies a live change to the running model (see Server.Adopt for what carries over). A change
-// that leaves the configuration invalid is refused whole, with the model's error.
+// that leaves the configuration invalid is refused whole, with Config.Validate's errors (each a *FieldError
+// naming its field as the patch does): the checks a scenario's server passes.
 func (h *Handler) Change(p Patch) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -1,6 +1,7 @@
 package fakeserver
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -42,6 +43,27 @@ func readPatch(body []byte) (p Patch, doc *yamlcheck.Doc, ok bool) {
 		return p, doc, false
 	}
 	return p, doc, true
+}
+
+// locate records the errors of a change that does not validate in doc, each where its field stands in the
+// body (a patch names its fields as the configuration does).
+func locate(doc *yamlcheck.Doc, err error) {
+	if fe, ok := err.(*FieldError); ok {
+		doc.Fail(fe.Field, "%s", strings.TrimPrefix(fe.Err.Error(), "fakeserver: "))
+		return
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			locate(doc, e)
+		}
+		return
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		locate(doc, fe)
+		return
+	}
+	doc.Add(yamlcheck.Problem{Msg: strings.TrimPrefix(err.Error(), "fakeserver: ")})
 }
 
 // refusePatch answers 400 with the problems of a change.

@@ -36,7 +36,7 @@ func (c Config) CheckBounds(fail func(path, format string, args ...any)) {
 			name string
 			v    float64
 		}{{"capacity", p.Capacity}, {"latency", p.Latency}, {"rate_scale", p.RateScale}} {
-			if f.v != 0 && (f.v < MinFactor || f.v > MaxFactor) {
+			if f.v > 0 && (f.v < MinFactor || f.v > MaxFactor) { // a negative one is refused by checkTimeline
 				fail(path+"."+f.name, "a factor must be within %g–%g (or 0: unchanged), got %g", MinFactor, MaxFactor, f.v)
 			}
 		}

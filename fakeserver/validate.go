@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"stampede/internal/yamlcheck"
 )
 
 // ErrBadConfig wraps every configuration error: each *FieldError of Validate, and NewServer's.
@@ -32,7 +34,8 @@ func (e *FieldError) Unwrap() []error { return []error{ErrBadConfig, e.Err} }
 // Validate checks c as a scenario writes it (zero fields stand for their defaults) and returns every problem it
 // finds, each a *FieldError, joined with errors.Join in the order of the checks; nil when NewServer builds it.
 // The service (capacity, queue, service time, overload answer) and the timeline are checked here, every stage's
-// configuration by the stage itself (the validate function it registers).
+// configuration by the stage itself (the validate function it registers), and what bounds memory and the clock
+// by CheckBounds; every number must be finite and every duration at most MaxTime.
 func (c Config) Validate() error {
 	var p problems
 	p.checkService(c)
@@ -49,6 +52,8 @@ func (c Config) Validate() error {
 			k.validate(c, &p)
 		}
 	}
+	yamlcheck.Numbers(c, MaxTime, p.add) // NaN and ±Inf, and delays past the clock's range, wherever they stand
+	c.CheckBounds(p.add)
 	return errors.Join(p...)
 }
 

@@ -14,13 +14,14 @@ import (
 
 // What `validate` accepts must run: without a panic, without a hang, within memory. bounds checks every
 // quantity that sizes a run's memory or work, and every number a run computes with, beyond the range checks of
-// each field: numbers are finite and durations at most fakeserver.MaxTime everywhere; the server stays within
-// fakeserver's bounds; the fleet's requests are bounded in number and advance time; unlimited retries pause.
+// each field: numbers are finite and durations at most fakeserver.MaxTime everywhere; the server and the fleet
+// check their own bounds (fakeserver.Config.Validate with CheckBounds, sim.Fleet.Validate); here, what belongs to
+// the scenario as a whole: the requests over its duration, background load over its phases, the lists' lengths,
+// and that unlimited retries pause.
 // Whether the memory a valid scenario needs fits the machine is checked before a run (Estimate), not here: the
 // same file may run on a larger machine.
 const (
-	MaxKeys       = 1_000_000 // API keys of a fleet: per-key buckets are sized by them
-	MaxSweep      = 1_000     // values of a sweep
+	MaxSweep      = 1_000 // values of a sweep
 	MaxStrategies = 1_000
 	// MaxRetriesPerRequest bounds the retries an unlimited strategy makes within its deadline at its median
 	// pauses: beyond it, the pauses are too short for time to advance (immediate retries against instant
@@ -47,7 +48,18 @@ func CheckRun(cfg sim.Config, spec strategies.Spec) error {
 }
 
 func (c *checker) bounds(s *Scenario) {
-	yamlcheck.Numbers(s, fakeserver.MaxTime, c.fail)
+	// The server and the fleet check their own numbers (fakeserver.Config.Validate, sim.Fleet.Validate).
+	top := struct {
+		Duration time.Duration `yaml:"duration"`
+		Drain    time.Duration `yaml:"drain"`
+		Bucket   time.Duration `yaml:"bucket"`
+	}{s.Duration, s.Drain, s.Bucket}
+	yamlcheck.Numbers(top, fakeserver.MaxTime, c.fail)
+	for i := range s.Strategies {
+		yamlcheck.Numbers(s.Strategies[i], fakeserver.MaxTime, func(path, format string, args ...any) {
+			c.fail(fmt.Sprintf("strategies[%d].%s", i, path), format, args...)
+		})
+	}
 	if cfg := s.SimConfig().WithDefaults(); s.Duration > 0 && s.Duration <= fakeserver.MaxTime && s.Drain >= 0 && cfg.Duration+cfg.Drain > fakeserver.MaxTime {
 		c.fail("drain", "duration + drain is %v, more than %v", cfg.Duration+cfg.Drain, fakeserver.MaxTime)
 	}
@@ -57,7 +69,6 @@ func (c *checker) bounds(s *Scenario) {
 	if c.doc.Has("server.capacity") && s.Server.Capacity == 0 {
 		c.fail("server.capacity", "must be > 0 requests served at once (leave it out for the default %d)", fakeserver.DefaultCapacity)
 	}
-	s.Server.CheckBounds(func(path, format string, args ...any) { c.fail("server."+path, format, args...) })
 	c.background(s)
 	c.fleetBounds(s)
 	if len(s.Sweep.Clients) > MaxSweep {
@@ -86,31 +97,19 @@ func (c *checker) background(s *Scenario) {
 	}
 }
 
-// fleetBounds bounds what the fleet sizes (keys) and the requests it makes, and requires time to advance
-// between a closed client's requests.
+// fleetBounds bounds the requests the fleet makes over the scenario's duration (the fleet bounds its own keys,
+// think time and clients in sim.Fleet.Validate).
 func (c *checker) fleetBounds(s *Scenario) {
 	f := s.Fleet
-	if f.Keys > MaxKeys {
-		c.fail("fleet.keys", "must be at most %d, got %d", MaxKeys, f.Keys)
-	}
-	if c.doc.Has("fleet.think") {
-		if top, ok := fakeserver.LargestSample(f.Think); ok && top > fakeserver.MaxTime {
-			c.fail("fleet.think", "the longest think time it can draw (%v) is more than %v; a tail that long overflows the clock", top.Round(time.Second), fakeserver.MaxTime)
-		}
-	}
 	switch f.Kind {
 	case "", sim.Closed:
 		think, err := s.SimConfig().WithDefaults().Fleet.Think.Sampler()
-		if err != nil || f.Clients <= 0 || s.Duration <= 0 {
-			return
+		if err != nil || f.Clients <= 0 || s.Duration <= 0 || think.Mean() <= 0 {
+			return // sim.Fleet.Validate says why
 		}
 		clients := float64(f.Clients)
 		for _, n := range s.Sweep.Clients {
 			clients = math.Max(clients, float64(n))
-		}
-		if think.Mean() <= 0 {
-			c.fail("fleet.think", "a closed fleet needs a think time with a mean > 0: with none, a client refused at once sends again at the same instant and time never advances")
-			return
 		}
 		if n := clients * s.Duration.Seconds() / (think.Mean() / 1e9); n > MaxRequests {
 			c.fail("fleet.think", "%g clients thinking %v on average over %v send up to %.3g requests, more than %d; a scenario that large belongs in several runs",
