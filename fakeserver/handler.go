@@ -10,8 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"runtime/debug"
 	"time"
 	"unicode/utf8"
+
+	"stampede/internal/bug"
 )
 
 // Options configure a Handler. Zero values are documented per field.
@@ -35,6 +38,10 @@ type Options struct {
 	// OnAttempt, if set, is called after each API request is answered (or abandoned by its client), outside
 	// the handler's lock, possibly concurrently.
 	OnAttempt func(Attempt)
+	// OnBug, if set, is called (on a goroutine of its own) with an error wrapping bug.ErrBug when a request or
+	// a timer of the model panics: a bug, which `stampede serve` ends on with exit status 3. Without it the
+	// panic goes on (net/http logs a request's and drops its connection; a timer's ends the process).
+	OnBug func(error)
 }
 
 // Option defaults.
@@ -203,6 +210,7 @@ func (h *Handler) Stats() Stats {
 func (h *Handler) Dialect() string { return h.name }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer h.recoverRequest()
 	p := r.URL.Path
 	markRequest(r.Context(), p == "/metrics" || strings.HasPrefix(p, adminPrefix))
 	switch {
@@ -395,4 +403,18 @@ func logSafe(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// recoverRequest, deferred by ServeHTTP, reports a request's panic to OnBug and drops its connection; the
+// deliberate abort of a refused connection (http.ErrAbortHandler) is no bug.
+func (h *Handler) recoverRequest() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler || h.opts.OnBug == nil {
+		panic(p)
+	}
+	go h.opts.OnBug(bug.FromPanic(p, debug.Stack()))
+	panic(http.ErrAbortHandler)
 }

@@ -3,7 +3,10 @@ package fakeserver
 import (
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
+
+	"stampede/internal/bug"
 )
 
 // The handler's drive of the model on the real clock: an epoch is one life of the model, from the handler's
@@ -59,9 +62,19 @@ func (h *Handler) newEpoch(srv *Server) *epoch {
 	return e
 }
 
+// locked runs a timer's work on the model under the lock. A panic there is a bug: with OnBug set it is reported
+// (and the model left as it stands), else it goes on and ends the process.
 func (h *Handler) locked(f func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			if h.opts.OnBug == nil {
+				panic(p)
+			}
+			go h.opts.OnBug(bug.FromPanic(p, debug.Stack()))
+		}
+	}()
 	f()
 	h.gaugesLocked()
 }

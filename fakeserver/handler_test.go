@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"stampede/internal/bug"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -195,5 +197,52 @@ func TestAttemptLogLineEscapes(t *testing.T) {
 		require.Len(t, lines, 1)
 		assert.NotContains(t, lines[0], "\n")
 		assert.Contains(t, lines[0], `/x\x0a03:04:05.000 GET /forged 200 req_1`)
+	})
+}
+
+// TestPanicsAreBugs: a panic in a request or a timer is reported to OnBug as an error wrapping bug.ErrBug (serve
+// then exits with status 3); the deliberate abort of a refused connection is not a bug.
+func TestPanicsAreBugs(t *testing.T) {
+	bugs := make(chan error, 4)
+	onBug := func(err error) { bugs <- err }
+	t.Run("in a request", func(t *testing.T) {
+		h, err := NewHandler(Config{ServiceTime: Constant(0)}, Options{OnBug: onBug, OnAttempt: func(Attempt) { panic("a broken hook") }})
+		require.NoError(t, err)
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		_, err = http.Post(srv.URL+"/x", "application/json", strings.NewReader("{}"))
+		require.Error(t, err, "the connection is dropped")
+		select {
+		case b := <-bugs:
+			require.ErrorIs(t, b, bug.ErrBug)
+			assert.Contains(t, b.Error(), "a broken hook")
+		case <-time.After(5 * time.Second):
+			t.Fatal("no bug reported")
+		}
+	})
+	t.Run("in a timer", func(t *testing.T) {
+		h, err := NewHandler(Config{}, Options{OnBug: onBug})
+		require.NoError(t, err)
+		h.locked(func() { panic("a broken phase") })
+		b := <-bugs
+		require.ErrorIs(t, b, bug.ErrBug)
+		assert.Contains(t, b.Error(), "a broken phase")
+		assert.NotPanics(t, func() { h.State() }, "the lock was released")
+		plain, err := NewHandler(Config{}, Options{})
+		require.NoError(t, err)
+		assert.Panics(t, func() { plain.locked(func() { panic("x") }) }, "without OnBug the panic goes on")
+	})
+	t.Run("a refused connection is no bug", func(t *testing.T) {
+		h, err := NewHandler(Config{Timeline: []Phase{{Outage: &Outage{Mode: "refuse"}}}}, Options{OnBug: onBug})
+		require.NoError(t, err)
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		_, err = http.Post(srv.URL+"/x", "application/json", strings.NewReader("{}"))
+		require.Error(t, err)
+		select {
+		case b := <-bugs:
+			t.Fatalf("reported as a bug: %v", b)
+		case <-time.After(200 * time.Millisecond):
+		}
 	})
 }

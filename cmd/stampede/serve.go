@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -53,6 +55,17 @@ func newServeCmd() *cobra.Command {
 			if verbose {
 				opts.OnAttempt = func(a fakeserver.Attempt) { fmt.Fprintln(cmd.ErrOrStderr(), a) }
 			}
+			// A panic in the server is a bug: serve stops and exits with status 3, naming it.
+			ctx, stop := context.WithCancel(cmd.Context())
+			defer stop()
+			var bugs = make(chan error, 1)
+			opts.OnBug = func(err error) {
+				select {
+				case bugs <- err:
+				default:
+				}
+				stop()
+			}
 			h, err := fakeserver.NewHandler(s.Server, opts)
 			if err != nil {
 				return &usageError{err}
@@ -64,8 +77,13 @@ func newServeCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "stampede: serving %s (%s dialect) on http://%s\n", s.Name, h.Dialect(), ln.Addr())
 			fmt.Fprintf(out, "  metrics: http://%s/metrics   control: http://%s/_stampede/state\n", ln.Addr(), ln.Addr())
-			err = fakeserver.ServeWith(cmd.Context(), ln, h, fakeserver.ServeOptions{Grace: grace, MaxConns: conns})
+			err = fakeserver.ServeWith(ctx, ln, h, fakeserver.ServeOptions{Grace: grace, MaxConns: conns})
 			fmt.Fprint(out, h.Summary())
+			select {
+			case b := <-bugs:
+				return errors.Join(b, err)
+			default:
+			}
 			return err
 		},
 	}
