@@ -7,10 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
-	"runtime/debug"
 	"time"
 	"unicode/utf8"
 
