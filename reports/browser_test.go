@@ -45,7 +45,7 @@ func headless(t *testing.T, page string, args ...string) (stdout, stderr string)
 // has no script and a Content-Security-Policy that would forbid this one.
 const probe = `<script>
 (function () {
-  var out = {items: [], resources: []};
+  var out = {items: [], resources: [], wraps: []};
   function check(sel, name) {
     document.querySelectorAll(sel).forEach(function (el, i) {
       el.scrollIntoView({block: "center"});
@@ -58,6 +58,12 @@ const probe = `<script>
   }
   check("#comparison-table", "table");
   check("#points-table", "table");
+  check("#checks-table", "table");
+  out.wraps = [];
+  document.querySelectorAll(".table-wrap").forEach(function (el, i) {
+    var t = el.querySelector("table");
+    out.wraps.push({name: (t && t.id) || String(i), scroll: el.scrollWidth, client: el.clientWidth});
+  });
   check("figure.chart svg", "chart");
   check("#reading li", "reading");
   out.resources = performance.getEntriesByType("resource").map(function (e) { return e.name; });
@@ -80,7 +86,8 @@ type probeItem struct {
 
 // TestHTMLInBrowser loads report.html in headless Chromium from disk with networking disabled: the page
 // renders with no console message (no error, no blocked load), every chart and the table are laid out at a
-// readable size, visible and not covered, and nothing was fetched.
+// readable size, visible and not covered, no table is cut off (needs a scroll bar) in a 1400 px window, and
+// nothing was fetched.
 func TestHTMLInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium: the full run does it")
@@ -143,12 +150,16 @@ func browse(t *testing.T, fx string) {
 		probedPage := filepath.Join(dir, "probed.html")
 		require.NoError(t, os.WriteFile(probedPage, []byte(probed), 0o644))
 
-		dom, stderr := headless(t, probedPage, "--window-size=1280,900", "--dump-dom")
+		dom, stderr := headless(t, probedPage, "--window-size=1400,900", "--dump-dom")
 		m := regexp.MustCompile(`(?s)<pre id="probe">(.*?)</pre>`).FindStringSubmatch(dom)
 		require.NotNil(t, m, "probe output missing; chromium said:\n%s", stderr)
 		var got struct {
 			Items     []probeItem
 			Resources []string
+			Wraps     []struct {
+				Name           string
+				Scroll, Client float64
+			}
 		}
 		require.NoError(t, json.Unmarshal([]byte(stdhtml.UnescapeString(m[1])), &got))
 
@@ -157,7 +168,7 @@ func browse(t *testing.T, fx string) {
 		require.NoError(t, err)
 		want := map[string]bool{"table comparison-table": false}
 		if f.Tune != nil {
-			want["table points-table"] = false
+			want = map[string]bool{"table points-table": false}
 		}
 		for _, c := range charts {
 			want["chart chart-"+c.Name] = false
@@ -183,5 +194,10 @@ func browse(t *testing.T, fx string) {
 		for name, seen := range want {
 			assert.True(t, seen, "%s not found on the page", name)
 		}
+		require.NotEmpty(t, got.Wraps)
+		for _, w := range got.Wraps {
+			assert.LessOrEqual(t, w.Scroll, w.Client, "table %s is cut off at 1400 px: %v of %v px shown", w.Name, w.Client, w.Scroll)
+		}
 	})
+
 }

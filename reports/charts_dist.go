@@ -25,6 +25,13 @@ func cdfChart(f *results.File, lk []look) (Chart, error) {
 	p.Y.Min, p.Y.Max = 0, 100
 	p.Y.Tick.Marker = percentTicks
 	p.Add(grid())
+	all := make([][]float64, len(f.Runs))
+	for i := range f.Runs {
+		for _, q := range f.Runs[i].LatencyCDF {
+			all[i] = append(all[i], q.Ms)
+		}
+	}
+	lk, note := apart(lk, all)
 	lo, hi := math.Inf(1), 0.0
 	for i := range f.Runs {
 		cdf := f.Runs[i].LatencyCDF
@@ -49,7 +56,7 @@ func cdfChart(f *results.File, lk []look) (Chart, error) {
 	}
 	p.X.Min, p.X.Max = math.Log10(lo/1.25), math.Log10(max(hi*1.25, lo*10))
 	return Chart{Name: name, Title: title,
-		Caption: "Share of finished requests (succeeded or failed) that ended within a given time, from their first intended send; curves further left are faster, the top right is the tail.",
+		Caption: "Share of finished requests (succeeded or failed) that ended within a given time, from their first intended send; curves further left are faster, the top right is the tail." + note,
 		draw:    withLegend(p, lineEntries(lk))}, nil
 }
 

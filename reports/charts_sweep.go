@@ -88,13 +88,18 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 	p := newPlot(title, param, axisLabel(m))
 	sweepAxis(p, xs, lines)
 	p.Y.Min = 0
+	note := separateLines(lines)
 	entries, banded, err := drawSweepLines(p, lines)
 	if err != nil {
 		return Chart{}, fmt.Errorf("%w %s, %w", ErrChart, name, err)
 	}
-	caption := fmt.Sprintf("%s (%s) for each value of %s, one line per strategy.", m.Name, m.Doc, param)
+	caption := fmt.Sprintf("%s (%s) for each value of %s, one line per strategy.", m.Name, m.Doc, param) + note
 	if banded {
-		caption += fmt.Sprintf(" Shaded: the %s %% confidence interval of the mean over %d seeds.", number(100*f.Tune.Confidence), f.Tune.Seeds)
+		confidence, seeds := f.Confidence, f.Seeds // `run --seeds N`
+		if f.Tune != nil {
+			confidence, seeds = f.Tune.Confidence, f.Tune.Seeds
+		}
+		caption += fmt.Sprintf(" Shaded: the %s %% confidence interval of the mean over %d seeds.", number(100*confidence), seeds)
 	}
 	ringed, err := ringPicks(p, lines)
 	if err != nil {
@@ -123,6 +128,25 @@ type sweepLine struct {
 	xy     plotter.XYs
 	lo, hi plotter.XYs // the confidence band, when the runs have intervals
 	picks  plotter.XYs // the recommended points
+}
+
+// separateLines dashes the lines that coincide with an earlier one (apart) and returns the caption's note.
+func separateLines(lines []*sweepLine) string {
+	lk := make([]look, len(lines))
+	series := make([][]float64, len(lines))
+	for i, l := range lines {
+		lk[i] = l.look
+		xy := append(plotter.XYs(nil), l.xy...)
+		sort.Slice(xy, func(a, b int) bool { return xy[a].X < xy[b].X })
+		for _, p := range xy {
+			series[i] = append(series[i], p.X, p.Y)
+		}
+	}
+	lk, note := apart(lk, series)
+	for i := range lines {
+		lines[i].look = lk[i]
+	}
+	return note
 }
 
 // sweepLines gathers the runs that have a numeric param into lines, in run order, with the values of param

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"stampede/internal/bug"
 	"stampede/sim/results"
 )
 
@@ -172,7 +173,7 @@ func TestTuneNeedsItsJudgement(t *testing.T) {
 	f.Tune.Judgement = nil
 	var b bytes.Buffer
 	for name, render := range map[string]func() error{
-		"table":    func() error { return Table(&b, f) },
+		"table":    func() error { return Table(&b, f, Layout{}) },
 		"markdown": func() error { return Markdown(&b, f, Meta{}) },
 		"html":     func() error { return HTML(&b, f, Meta{}) },
 		"charts":   func() error { _, err := Charts(f); return err },
@@ -181,6 +182,81 @@ func TestTuneNeedsItsJudgement(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) { assert.ErrorIs(t, render(), ErrNotJudged) })
 	}
-	assert.NoError(t, Render(&b, f, "json"), "results.json holds no judgement")
-	assert.NoError(t, Render(&b, f, "csv"))
+	assert.NoError(t, Render(&b, f, "json", Layout{}), "results.json holds no judgement")
+	assert.NoError(t, Render(&b, f, "csv", Layout{}))
+}
+
+// TestIdenticalSeriesStayVisible: a run whose series is the same as an earlier run's is drawn dashed (the
+// earlier line shows through the gaps) and the caption names the pair; when every run is the same, the caption
+// says the chart is one line for all of them.
+func TestIdenticalSeriesStayVisible(t *testing.T) {
+	f := fixture(t, "herd")
+	f.Runs[1].Series = f.Runs[0].Series // immediate drawn as none
+	f.Runs[1].LatencyCDF = f.Runs[0].LatencyCDF
+	charts, err := Charts(f)
+	require.NoError(t, err)
+	byName := map[string]Chart{}
+	for _, c := range charts {
+		byName[c.Name] = c
+	}
+	for _, name := range []string{"offered-load", "goodput", "queue", "in-flight", "latency-cdf"} {
+		assert.Contains(t, byName[name].Caption, "Identical here, drawn dashed over one another: none and immediate.", name)
+	}
+	lk, note := apart(looks(f), [][]float64{{1, 2}, {1, 2}, {3, 4}, nil, {1, 2.5}})
+	assert.Nil(t, lk[0].dash)
+	assert.Equal(t, apartDashes[0], lk[1].dash, "the second of a pair is dashed")
+	assert.Equal(t, looks(f)[2].dash, lk[2].dash)
+	assert.Contains(t, note, "none and immediate")
+
+	one := fixture(t, "herd")
+	for i := range one.Runs {
+		one.Runs[i].Series, one.Runs[i].LatencyCDF = one.Runs[0].Series, one.Runs[0].LatencyCDF
+	}
+	charts, err = Charts(one)
+	require.NoError(t, err)
+	for _, c := range charts[:4] {
+		assert.Contains(t, c.Caption, "All 5 runs coincide in this chart", c.Name)
+		var b bytes.Buffer
+		require.NoError(t, c.WriteSVG(&b))
+		assert.Contains(t, b.String(), "all 5 runs identical", "the chart itself says so")
+	}
+}
+
+// TestChartPanics: a panic while plotting is an ErrChart; one that is a runtime error (a nil pointer, an index
+// out of range) is also a bug in stampede (exit status 3), with its stack.
+func TestChartPanics(t *testing.T) {
+	runtimeErr := func() (r any) {
+		defer func() { r = recover() }()
+		var m map[string]int
+		m["x"]++
+		return nil
+	}()
+	err := chartPanic("latency-cdf", runtimeErr)
+	require.ErrorIs(t, err, ErrChart)
+	require.ErrorIs(t, err, bug.ErrBug)
+	assert.Contains(t, err.Error(), "reports: chart latency-cdf: internal error")
+	assert.Contains(t, err.Error(), "charts_test.go", "the stack says where")
+	err = chartPanic("latency-cdf", "plotter: no data")
+	require.ErrorIs(t, err, ErrChart)
+	assert.NotErrorIs(t, err, bug.ErrBug, "gonum's refusal of an impossible plot is no bug")
+	assert.Equal(t, "reports: chart latency-cdf: plotter: no data", err.Error())
+}
+
+// TestSweepChartOfRunOnSeeds: the sweep charts of `run --seeds N` (intervals without a tune section) draw, and
+// say over how many seeds (they used to dereference the missing tune section).
+func TestSweepChartOfRunOnSeeds(t *testing.T) {
+	f := fixture(t, "sweep")
+	f.Seeds, f.Confidence = 2, 0.95
+	for i := range f.Runs {
+		r := &f.Runs[i]
+		r.Replications = 2
+		r.CI = map[string]results.Interval{"success_rate": {Mean: r.SuccessRate, Lo: r.SuccessRate * 0.9, Hi: min(1, r.SuccessRate*1.1)}}
+	}
+	charts, err := Charts(f)
+	require.NoError(t, err)
+	var shaded bool
+	for _, c := range charts {
+		shaded = shaded || strings.Contains(c.Caption, "over 2 seeds")
+	}
+	assert.True(t, shaded, "a sweep chart shades the intervals and says over how many seeds")
 }

@@ -98,9 +98,18 @@ func timeChart(f *results.File, lk []look, name, title, caption, yLabel string, 
 	p.Y.Min = 0
 	p.Add(phaseBands{phases: f.Phases}, grid(), phaseBands{phases: f.Phases, names: true})
 	top := 0.0
+	all := make([][]float64, len(f.Runs))
+	for i := range f.Runs {
+		all[i] = series(&f.Runs[i])
+	}
+	lk, note := apart(lk, all)
+	caption += note
+	if note != "" && len(f.Runs) > 1 && len(coincide(all)) == 1 && len(coincide(all)[0]) == len(f.Runs) {
+		p.Add(notice(fmt.Sprintf("all %d runs identical", len(f.Runs))))
+	}
 	entries := lineEntries(lk)
 	for i := range f.Runs {
-		v := series(&f.Runs[i])
+		v := all[i]
 		for _, y := range v {
 			top = max(top, y)
 		}

@@ -3,75 +3,74 @@ package reports
 import (
 	"fmt"
 	"io"
-	"math"
-
-	"github.com/jedib0t/go-pretty/v6/table"
-	"github.com/jedib0t/go-pretty/v6/text"
+	"strings"
 
 	"stampede/sim/results"
 )
 
-// Engine agreement tolerances: the live run of a scenario should land this close to its virtual-time run.
-const (
-	TolSuccessPoints = 2.0  // success rate, percentage points
-	TolAmplification = 0.10 // relative
-	TolP50           = 0.20 // relative
-	TolPeak          = 0.20 // relative
-)
+// CompareEngines writes the engines' agreement (verdict.CompareEngines) within l's width: each figure of each
+// run with its virtual and live value, their difference and the tolerance, a figure beyond tolerance marked
+// "! beyond", and a last line that says "agree" when every figure is within its tolerance, or how many are not.
+func CompareEngines(w io.Writer, virtual *results.File, agreements []results.Agreement, seeds int, l Layout) error {
+	g := Grid{Header: []string{"strategy", "figure", "virtual", "live", "difference", "tolerance", ""},
+		Cols:  []Col{{}, {Wrap: true}, {Right: true}, {Right: true}, {Right: true}, {Right: true}, {}},
+		Merge: true}
+	beyond := 0
+	for i, a := range agreements {
+		mark := "agree"
+		if !a.Within {
+			mark = "! beyond"
+			beyond++
+		}
+		g.Rows = append(g.Rows, []string{a.Run, a.Figure, unitText(a.Unit, a.Virtual), unitText(a.Unit, a.Live),
+			diffText(a.Unit, a.Live-a.Virtual), "±" + diffText(a.Unit, a.Tolerance)[1:], mark})
+		if i+1 < len(agreements) && agreements[i+1].Run != a.Run {
+			g.Separators = append(g.Separators, i)
+		}
+	}
+	tbl, _ := g.Fit(l)
+	rule := fmt.Sprintf("tolerance: %d√2 × the figure's seed-to-seed standard deviation over %d seeds in virtual time, at least its floor", 4, seeds)
+	var verdict string
+	switch {
+	case len(agreements) == 0:
+		verdict = "No run is in both files: nothing to compare."
+	case beyond == 0:
+		verdict = fmt.Sprintf("The engines agree: all %d figures are within tolerance.", len(agreements))
+	default:
+		verdict = fmt.Sprintf("The engines disagree on %d of %d figures (! beyond): when they disagree, the model is wrong.", beyond, len(agreements))
+	}
+	width := l.lineWidth()
+	_, err := fmt.Fprintf(w, "%s\n%s\n%s\n%s\n", wrapText(fmt.Sprintf("%s — virtual vs live (seed %d)", virtual.Scenario, virtual.Seed), width, 0, ""),
+		tbl, wrapText(rule, width, 0, ""), wrapText(verdict, width, 0, ""))
+	return err
+}
 
-// CompareEngines writes, for each run present in both files (matched by label), the virtual and live values of the
-// figures the engines must agree on and their difference; a difference beyond its tolerance is marked "!".
-// It returns how many differences were beyond tolerance.
-func CompareEngines(w io.Writer, virtual, live *results.File) (int, error) {
-	t := table.NewWriter()
-	t.SetStyle(table.StyleLight)
-	t.AppendHeader(table.Row{"strategy", "metric", "virtual", "live", "difference", "tolerance"})
-	lv := map[string]*results.Run{}
-	for i := range live.Runs {
-		lv[live.Runs[i].Label()] = &live.Runs[i]
+// unitText formats a figure: "92.84%", "1.52x", "100ms", "481/s".
+func unitText(unit string, v float64) string {
+	switch unit {
+	case "fraction":
+		return percent(v)
+	case "x":
+		return times(v)
+	case "ms":
+		return results.FormatMillis(v)
 	}
-	bad := 0
-	for i := range virtual.Runs {
-		v := &virtual.Runs[i]
-		l, ok := lv[v.Label()]
-		if !ok {
-			continue
-		}
-		rows := []struct {
-			metric     string
-			a, b       float64
-			format     func(float64) string
-			points     bool
-			tol        float64
-			tolDisplay string
-		}{
-			{"success", v.SuccessRate, l.SuccessRate, percent, true, TolSuccessPoints, fmt.Sprintf("±%.0f pts", TolSuccessPoints)},
-			{"amplification", v.Amplification, l.Amplification, times, false, TolAmplification, fmt.Sprintf("±%.0f %%", 100*TolAmplification)},
-			{"p50 latency", v.LatencyMs.P50, l.LatencyMs.P50, results.FormatMillis, false, TolP50, fmt.Sprintf("±%.0f %%", 100*TolP50)},
-			{"peak load", v.PeakAttemptsPerS, l.PeakAttemptsPerS, perSec, false, TolPeak, fmt.Sprintf("±%.0f %%", 100*TolPeak)},
-		}
-		for _, r := range rows {
-			var diff string
-			var off bool
-			if r.points {
-				d := 100 * (r.b - r.a)
-				diff, off = fmt.Sprintf("%+.2f pts", d), math.Abs(d) > r.tol
-			} else {
-				rel := (r.b - r.a) / math.Max(math.Abs(r.a), 1e-9)
-				diff, off = fmt.Sprintf("%+.1f %%", 100*rel), math.Abs(rel) > r.tol
-			}
-			if off {
-				diff += " !"
-				bad++
-			}
-			t.AppendRow(table.Row{v.Label(), r.metric, r.format(r.a), r.format(r.b), diff, r.tolDisplay})
-		}
-		t.AppendSeparator()
+	return perSec(v)
+}
+
+// diffText formats a signed difference in the figure's unit: "-0.34 pts", "+0.02x", "+3ms", "-25/s".
+func diffText(unit string, d float64) string {
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
 	}
-	t.SetColumnConfigs([]table.ColumnConfig{
-		{Number: 3, Align: text.AlignRight}, {Number: 4, Align: text.AlignRight}, {Number: 5, Align: text.AlignRight},
-		{Number: 1, AutoMerge: true},
-	})
-	_, err := fmt.Fprintf(w, "%s — virtual vs live (seed %d)\n%s\n! beyond tolerance: when the engines disagree, the model is wrong\n", virtual.Scenario, virtual.Seed, t.Render())
-	return bad, err
+	switch unit {
+	case "fraction":
+		return fmt.Sprintf("%s%.2f pts", sign, 100*d)
+	case "x":
+		return fmt.Sprintf("%s%.3fx", sign, d)
+	case "ms":
+		return sign + strings.TrimSpace(fmt.Sprintf("%.1fms", d))
+	}
+	return fmt.Sprintf("%s%.0f/s", sign, d)
 }

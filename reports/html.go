@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"stampede/sim/results"
@@ -43,15 +44,39 @@ type htmlChart struct {
 }
 
 type htmlPage struct {
-	File    *results.File
-	Meta    htmlMeta
-	Facts   string
-	Reading []string
-	Header  []string
-	Rows    []htmlRow
-	Charts  []htmlChart
-	Tune    *htmlTune // a tune sweep's recommendation and points, which open the page
-	looks   []look
+	File      *results.File
+	Meta      htmlMeta
+	Facts     string
+	Reading   []string
+	Header    []string
+	Rows      []htmlRow
+	TableNote string
+	Verdict   *htmlVerdict // a plain run's verdict, which opens the page
+	Lead      []htmlChart  // the chart a tune sweep leads with, after its recommendation
+	Charts    []htmlChart
+	Tune      *htmlTune // a tune sweep's recommendation and points, which open the page
+	looks     []look
+}
+
+type htmlVerdict struct {
+	Intro    string
+	Rankings []htmlRanking
+	Checks   []htmlCheck
+}
+
+type htmlRanking struct {
+	Params string
+	Places []htmlPlace
+}
+
+type htmlPlace struct {
+	Rank, Strategy, Reason string
+	Run                    int
+}
+
+type htmlCheck struct {
+	Mark, Text, Run, Value string
+	Pass                   bool
 }
 
 type htmlTune struct {
@@ -63,16 +88,70 @@ type htmlTune struct {
 	Note           string
 }
 
-func htmlRows(rows [][]cell) []htmlRow {
+// htmlRows turns table rows into the page's, row i drawn in the colour of run runs[i] (of run i when runs is nil).
+func htmlRows(rows [][]cell, runs []int) []htmlRow {
 	var out []htmlRow
 	for i, row := range rows {
 		hr := htmlRow{}
+		run := i
+		if runs != nil {
+			run = runs[i]
+		}
 		for _, c := range row {
-			hr.Cells = append(hr.Cells, htmlCell{Text: c.text, Best: c.best, Row: i})
+			hr.Cells = append(hr.Cells, htmlCell{Text: c.text, Best: c.best, Row: run})
 		}
 		out = append(out, hr)
 	}
 	return out
+}
+
+// verdictPage is the page's form of a plain run's verdict.
+func verdictPage(f *results.File) *htmlVerdict {
+	v := f.Verdict
+	if v == nil {
+		return nil
+	}
+	out := &htmlVerdict{Intro: verdictIntro(v)}
+	for _, rk := range v.Rankings {
+		hr := htmlRanking{}
+		if len(rk.Params) > 0 {
+			hr.Params = results.FormatParams(rk.Params)
+		}
+		for _, p := range rk.Places {
+			hr.Places = append(hr.Places, htmlPlace{Rank: rankText(p), Strategy: f.Runs[p.Run].Strategy, Reason: p.Reason, Run: p.Run})
+		}
+		out.Rankings = append(out.Rankings, hr)
+	}
+	for _, c := range v.Checks {
+		out.Checks = append(out.Checks, htmlCheck{Mark: checkMark(c), Text: checkText(c), Run: c.Run, Value: c.Shown, Pass: c.Pass})
+	}
+	for _, s := range v.Skipped {
+		out.Checks = append(out.Checks, htmlCheck{Mark: "–", Text: s, Run: "not run", Pass: true})
+	}
+	return out
+}
+
+// leadChart is the chart a tune sweep's page leads with: the heat map (or, with one swept parameter, the sweep
+// chart) of the objective's first metric, else of the success rate; -1 for a file that is not a tune sweep.
+func leadChart(f *results.File, charts []Chart) int {
+	if f.Tune == nil || len(charts) == 0 {
+		return -1
+	}
+	var metrics []string
+	if j := f.Tune.Judgement; j != nil {
+		metrics = append(metrics, j.Objective...)
+	}
+	metrics = append(metrics, "success_rate")
+	for _, prefix := range []string{"heat-", "sweep-"} {
+		for _, m := range metrics {
+			for i, c := range charts {
+				if strings.HasPrefix(c.Name, prefix+strings.ReplaceAll(m, "_", "-")+"-by-") {
+					return i
+				}
+			}
+		}
+	}
+	return -1
 }
 
 type htmlMeta struct {
@@ -103,8 +182,6 @@ func html(w io.Writer, f *results.File, meta Meta, charts []Chart, svgs [][]byte
 	if meta.WallTime > 0 {
 		page.Meta.WallTime = meta.WallTime.Round(time.Millisecond).String()
 	}
-	header, rows := comparison(f)
-	page.Header, page.Rows = header, htmlRows(rows)
 	if f.Tune != nil {
 		th, tr := pointsTable(f)
 		note := fmt.Sprintf("Means over %d seeds", f.Tune.Seeds)
@@ -112,8 +189,15 @@ func html(w io.Writer, f *results.File, meta Meta, charts []Chart, svgs [][]byte
 			note += fmt.Sprintf(", in parentheses the %s %% confidence interval", number(100*f.Tune.Confidence))
 		}
 		page.Tune = &htmlTune{Recommendation: Recommendation(f), Rule: TuneRule(f), Notes: f.Tune.Notes,
-			Header: th, Rows: htmlRows(tr), Note: note + "; the recommended points in bold green."}
+			Header: th, Rows: htmlRows(tr, nil), Note: note + "; the recommended points in bold green."}
+	} else {
+		g := comparison(f, false)
+		idx, _ := order(f)
+		page.Header, page.Rows = g.Header, htmlRows(plainCells(g.Rows), idx)
+		page.TableNote = capitalize(tableNote(f, nil, Layout{Wide: true})) + "."
+		page.Verdict = verdictPage(f)
 	}
+	lead := leadChart(f, charts)
 	for i, c := range charts {
 		var svg []byte
 		if svgs != nil {
@@ -123,7 +207,12 @@ func html(w io.Writer, f *results.File, meta Meta, charts []Chart, svgs [][]byte
 		}
 		svg = svgProlog.ReplaceAll(svg, []byte("$1"))
 		svg = svgSize.ReplaceAll(svg, []byte(fmt.Sprintf(`<svg role="img" aria-label="%s"`, htmltemplate.HTMLEscapeString(c.Title))))
-		page.Charts = append(page.Charts, htmlChart{Name: c.Name, Title: c.Title, Caption: c.Caption, SVG: htmltemplate.HTML(bytes.TrimSpace(svg))})
+		hc := htmlChart{Name: c.Name, Title: c.Title, Caption: c.Caption, SVG: htmltemplate.HTML(bytes.TrimSpace(svg))}
+		if i == lead {
+			page.Lead = append(page.Lead, hc)
+		} else {
+			page.Charts = append(page.Charts, hc)
+		}
 	}
 	var b bytes.Buffer
 	if err := reportHTML.Execute(&b, page); err != nil {

@@ -8,8 +8,9 @@ import (
 	"stampede/sim/results"
 )
 
-// Markdown writes the report for a pull-request comment: the reading, the comparison table (best values in
-// bold) and links to the charts as WriteAll lays them out (charts/NAME.svg beside report.md).
+// Markdown writes the report for a pull-request comment: the verdict (the strategies ranked with their reasons,
+// the thresholds checked) or a tune sweep's recommendation, the reading, the comparison table and links to the
+// charts as WriteAll lays them out (charts/NAME.svg beside report.md).
 func Markdown(w io.Writer, f *results.File, meta Meta) error {
 	charts, err := Charts(f)
 	if err != nil {
@@ -23,15 +24,19 @@ func markdown(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
 	fmt.Fprintf(&b, "# stampede report: %s\n\n%s\n\n", mdEscape(f.Scenario), mdEscape(facts(f, meta)))
 	if f.Tune != nil {
 		markdownTune(&b, f)
+	} else {
+		markdownVerdict(&b, f)
 	}
 	b.WriteString("## Reading\n\n")
 	for _, s := range Reading(f) {
 		fmt.Fprintf(&b, "- %s\n", mdEscape(s))
 	}
-	b.WriteString("\n## Comparison\n\n")
-	header, rows := comparison(f)
-	mdTable(&b, header, rows)
-	b.WriteString("\nBest value of each column in **bold**; latency from first send to final outcome.\n")
+	if f.Tune == nil {
+		b.WriteString("\n## Comparison\n\n")
+		g := comparison(f, false)
+		mdTable(&b, g.Header, plainCells(g.Rows))
+		fmt.Fprintf(&b, "\n%s.\n", mdEscape(capitalize(tableNote(f, nil, Layout{Wide: true}))))
+	}
 	if len(charts) > 0 {
 		b.WriteString("\n## Charts\n\n")
 		for _, c := range charts {
@@ -62,6 +67,48 @@ func mdTable(b *strings.Builder, header []string, rows [][]cell) {
 				fmt.Fprintf(b, " %s |", mdEscape(c.text))
 			}
 		}
+		b.WriteString("\n")
+	}
+}
+
+// plainCells turns text rows into cells, none flagged.
+func plainCells(rows [][]string) [][]cell {
+	out := make([][]cell, len(rows))
+	for i, r := range rows {
+		for _, c := range r {
+			out[i] = append(out[i], cell{text: c})
+		}
+	}
+	return out
+}
+
+// markdownVerdict writes a plain run's verdict: the ranking of each workload with the reasons, and the
+// thresholds with ✓ or ✗.
+func markdownVerdict(b *strings.Builder, f *results.File) {
+	v := f.Verdict
+	if v == nil {
+		return
+	}
+	fmt.Fprintf(b, "## Verdict\n\n%s\n\n", mdEscape(verdictIntro(v)))
+	for _, rk := range v.Rankings {
+		if len(rk.Params) > 0 {
+			fmt.Fprintf(b, "At %s:\n\n", mdEscape(results.FormatParams(rk.Params)))
+		}
+		for _, p := range rk.Places {
+			fmt.Fprintf(b, "- **%s %s**: %s\n", rankText(p)+".", mdEscape(f.Runs[p.Run].Strategy), mdEscape(p.Reason))
+		}
+		b.WriteString("\n")
+	}
+	if len(v.Checks) > 0 || len(v.Skipped) > 0 {
+		b.WriteString("### Thresholds\n\n")
+		var rows [][]cell
+		for _, c := range v.Checks {
+			rows = append(rows, []cell{{text: checkMark(c)}, {text: checkText(c)}, {text: c.Run}, {text: c.Shown}})
+		}
+		for _, s := range v.Skipped {
+			rows = append(rows, []cell{{text: "–"}, {text: s}, {text: "not run"}, {text: ""}})
+		}
+		mdTable(b, []string{"", "threshold", "run", "value"}, rows)
 		b.WriteString("\n")
 	}
 }

@@ -23,7 +23,12 @@ func Reading(f *results.File) []string {
 		return []string{"No runs: nothing to compare."}
 	}
 	var out []string
-	out = append(out, herdSentence(f))
+	returns := hasReturns(f)
+	if returns {
+		out = append(out, returnSentences(f)...)
+	} else {
+		out = append(out, herdSentence(f))
+	}
 	if len(f.Runs) > 1 {
 		out = append(out, successSentence(f))
 	}
@@ -32,17 +37,124 @@ func Reading(f *results.File) []string {
 	} else if base := baseline(f); base >= 0 && len(f.Runs) > 1 {
 		for i := range f.Runs {
 			if i != base {
-				out = append(out, versus(&f.Runs[i], &f.Runs[base]))
+				out = append(out, versus(f, &f.Runs[i], &f.Runs[base]))
 			}
 		}
 	}
 	if s := cheapestSentence(f); s != "" {
 		out = append(out, s)
 	}
-	out = append(out, recoverySentences(f)...)
+	if !returns {
+		out = append(out, recoverySentences(f)...)
+	}
 	for i := range f.Runs {
 		if r := &f.Runs[i]; r.Unfinished > 0 {
 			out = append(out, fmt.Sprintf("%s left %d requests unfinished when the run ended: its figures leave them out.", r.Label(), r.Unfinished))
+		}
+	}
+	return out
+}
+
+// hasReturns reports whether the runs carry the herd figures of their phases' returns (results written before
+// they existed do not).
+func hasReturns(f *results.File) bool {
+	for i := range f.Runs {
+		for _, p := range f.Runs[i].Phases {
+			if p.ReturnEndS > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// herdPeak is the figure the reading and the table lead with for a run's herd: the largest peak of a phase's
+// return when the scenario has phases (the clients that failed during the phase coming back), else the
+// whole run's peak.
+func herdPeak(f *results.File, r *results.Run) float64 {
+	if hasReturns(f) {
+		return r.ReturnPeak()
+	}
+	return r.PeakAttemptsPerS
+}
+
+// returnSentences say, per timeline phase, how each run came back after it: the peak offered load of the
+// return and its ratio to the server's capacity, the synchronized waves, and the time until goodput was back.
+// "Return after crash (20–50 s, to 80 s): exponential peaks at 800/s, 4.3× capacity, in 1 synchronized wave,
+// goodput back after 2 s; full-jitter 176/s, 1×, no wave, back after 17 s."
+func returnSentences(f *results.File) []string {
+	if len(f.Runs) > maxRuns {
+		return returnRanges(f)
+	}
+	var out []string
+	for k, ph := range f.Phases {
+		var parts []string
+		end := 0.0
+		for i := range f.Runs {
+			r := &f.Runs[i]
+			if k >= len(r.Phases) || r.Phases[k].Name != ph.Name {
+				continue
+			}
+			p := r.Phases[k]
+			end = max(end, p.ReturnEndS)
+			s := fmt.Sprintf("%s %s/s", r.Label(), rate(p.ReturnPeakPerS))
+			if c := f.Limits.CapacityPerS; c > 0 && p.ReturnPeakPerS/c >= 0.05 {
+				s += fmt.Sprintf(" (%s× capacity)", number(round1(p.ReturnPeakPerS/c)))
+			}
+			switch p.ReturnWaves {
+			case 0:
+				s += ", no wave"
+			case 1:
+				s += ", 1 synchronized wave"
+			default:
+				s += fmt.Sprintf(", %d synchronized waves", p.ReturnWaves)
+			}
+			if p.RecoverS == nil {
+				s += ", goodput not back within the run"
+			} else {
+				s += fmt.Sprintf(", goodput back after %s s", number(round1(*p.RecoverS)))
+			}
+			parts = append(parts, s)
+		}
+		if len(parts) > 0 {
+			out = append(out, fmt.Sprintf("Return after %s (%s–%s s; peak load from its end to %s s, waves above 1.5× the load before it): %s.",
+				ph.Name, number(ph.StartS), number(ph.EndS), number(end), strings.Join(parts, "; ")))
+		}
+	}
+	return out
+}
+
+// returnRanges is returnSentences for a sweep of more runs than a sentence can name: per phase, each strategy's
+// lowest and highest return peak across its runs. "Return after outage (8–12 s): exponential 323–571/s
+// (0.8–1.4× capacity) across its 10 runs; full-jitter 323–543/s (0.8–1.4× capacity) across its 10 runs."
+func returnRanges(f *results.File) []string {
+	var out []string
+	for k, ph := range f.Phases {
+		var order []string
+		lo, hi, n := map[string]float64{}, map[string]float64{}, map[string]int{}
+		for i := range f.Runs {
+			r := &f.Runs[i]
+			if k >= len(r.Phases) || r.Phases[k].Name != ph.Name {
+				continue
+			}
+			v := r.Phases[k].ReturnPeakPerS
+			if n[r.Strategy] == 0 {
+				order = append(order, r.Strategy)
+				lo[r.Strategy], hi[r.Strategy] = v, v
+			}
+			lo[r.Strategy], hi[r.Strategy] = min(lo[r.Strategy], v), max(hi[r.Strategy], v)
+			n[r.Strategy]++
+		}
+		var parts []string
+		for _, s := range order {
+			p := fmt.Sprintf("%s %s–%s/s", s, rate(lo[s]), rate(hi[s]))
+			if c := f.Limits.CapacityPerS; c > 0 && hi[s]/c >= 0.05 {
+				p += fmt.Sprintf(" (%s–%s× capacity)", number(round1(lo[s]/c)), number(round1(hi[s]/c)))
+			}
+			parts = append(parts, fmt.Sprintf("%s across its %d runs", p, n[s]))
+		}
+		if len(parts) > 0 {
+			out = append(out, fmt.Sprintf("Return after %s (%s–%s s), its busiest second: %s.", ph.Name, number(ph.StartS), number(ph.EndS), strings.Join(parts, "; ")))
 		}
 	}
 	return out
@@ -94,11 +206,16 @@ func baseline(f *results.File) int {
 	return 0
 }
 
-// versus compares a run with the baseline on peak load, success rate and p99 latency:
-// "full-jitter vs exponential: peak load 38 % lower, success rate the same, p99 latency 2.5× as high."
-func versus(r, base *results.Run) string {
+// versus compares a run with the baseline on its herd (herdPeak: the return's peak load when the scenario has
+// phases), success rate and p99 latency:
+// "full-jitter vs exponential: return peak 78 % lower, success rate the same, p99 latency 2.5× as high."
+func versus(f *results.File, r, base *results.Run) string {
 	var parts []string
-	parts = append(parts, "peak load "+relative(r.PeakAttemptsPerS, base.PeakAttemptsPerS, samePeak))
+	name := "peak load "
+	if hasReturns(f) {
+		name = "return peak "
+	}
+	parts = append(parts, name+relative(herdPeak(f, r), herdPeak(f, base), samePeak))
 	switch d := r.SuccessRate - base.SuccessRate; {
 	case math.Abs(d) < sameSuccess:
 		parts = append(parts, "success rate the same")

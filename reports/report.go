@@ -41,12 +41,12 @@ func CheckFormat(format string) error {
 	return fmt.Errorf("%w %q (want %s)", ErrFormat, format, strings.Join(Formats, ", "))
 }
 
-// Render writes f to w in one of Formats: the comparison table, the Markdown report, results.json or the
-// series CSV.
-func Render(w io.Writer, f *results.File, format string) error {
+// Render writes f to w in one of Formats: the verdict and comparison table (fitted to l), the Markdown report,
+// results.json or the series CSV.
+func Render(w io.Writer, f *results.File, format string, l Layout) error {
 	switch format {
 	case "table":
-		return Table(w, f)
+		return Table(w, f, l)
 	case "markdown", "md":
 		return Markdown(w, f, Meta{})
 	case "json":

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jedib0t/go-pretty/v6/text"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -62,19 +63,31 @@ func firstBytes(b []byte, n int) string {
 func TestGoldenText(t *testing.T) {
 	herd := fixture(t, "herd")
 	sweep := fixture(t, "sweep")
+	seeds := fixture(t, "seeds")
+	table := func(width int, wide bool) func(b *bytes.Buffer, f *results.File) error {
+		return func(b *bytes.Buffer, f *results.File) error { return Table(b, f, Layout{Width: width, Wide: wide}) }
+	}
 	cases := []struct {
 		name   string
 		file   *results.File
 		render func(b *bytes.Buffer, f *results.File) error
 	}{
-		{"herd.table.txt", herd, func(b *bytes.Buffer, f *results.File) error { return Table(b, f) }},
+		{"herd.table.txt", herd, table(0, false)},
+		{"herd.table-80.txt", herd, table(80, false)},
+		{"herd.table-120.txt", herd, table(120, false)},
+		{"herd.table-wide.txt", herd, table(80, true)},
 		{"herd.md", herd, func(b *bytes.Buffer, f *results.File) error {
 			return Markdown(b, f, Meta{Version: "v0.0.0-test", WallTime: 1500e6})
 		}},
 		{"herd.series.csv", herd, func(b *bytes.Buffer, f *results.File) error { return SeriesCSV(b, f) }},
-		{"sweep.table.txt", sweep, func(b *bytes.Buffer, f *results.File) error { return Table(b, f) }},
+		{"seeds.table-80.txt", seeds, table(80, false)},
+		{"seeds.table-120.txt", seeds, table(120, false)},
+		{"seeds.md", seeds, func(b *bytes.Buffer, f *results.File) error { return Markdown(b, f, Meta{}) }},
+		{"sweep.table-80.txt", sweep, table(80, false)},
+		{"sweep.table-120.txt", sweep, table(120, false)},
 		{"sweep.md", sweep, func(b *bytes.Buffer, f *results.File) error { return Markdown(b, f, Meta{}) }},
-		{"tune.table.txt", fixture(t, "tune"), func(b *bytes.Buffer, f *results.File) error { return Table(b, f) }},
+		{"tune.table-80.txt", fixture(t, "tune"), table(80, false)},
+		{"tune.table-120.txt", fixture(t, "tune"), table(120, false)},
 		{"tune.md", fixture(t, "tune"), func(b *bytes.Buffer, f *results.File) error { return Markdown(b, f, Meta{}) }},
 	}
 	for _, tc := range cases {
@@ -85,6 +98,78 @@ func TestGoldenText(t *testing.T) {
 			require.Equal(t, a.String(), b.String(), "same input, different bytes")
 			golden(t, tc.name, a.Bytes())
 		})
+	}
+}
+
+// TestPagesLead: a plain run's page opens with its verdict; a tune sweep's with its recommendation, then the
+// chart of its objective (or success rate), and only then the points, with no second 100-row comparison table.
+func TestPagesLead(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, HTML(&b, fixture(t, "herd"), Meta{}))
+	page := b.String()
+	verdict, reading, table := strings.Index(page, `id="verdict"`), strings.Index(page, `id="reading"`), strings.Index(page, `id="comparison"`)
+	require.True(t, verdict > 0 && reading > 0 && table > 0)
+	assert.Less(t, verdict, reading)
+	assert.Less(t, reading, table)
+	assert.NotContains(t, page, "best in column")
+
+	b.Reset()
+	require.NoError(t, HTML(&b, fixture(t, "tune"), Meta{}))
+	page = b.String()
+	rec, lead, points := strings.Index(page, `id="recommendation"`), strings.Index(page, `class="chart lead"`), strings.Index(page, `id="points"`)
+	require.True(t, rec > 0 && lead > 0 && points > 0, "recommendation %d, lead chart %d, points %d", rec, lead, points)
+	assert.Less(t, rec, lead)
+	assert.Less(t, lead, points)
+	assert.Contains(t, page[rec:points], `<figure id="chart-heat-amplification-by-max-retries-and-base-ms" class="chart lead">`, "the objective's heat map leads")
+	assert.NotContains(t, page, `id="comparison-table"`)
+}
+
+// TestCompareEnginesText: the engines' comparison marks only the figures beyond tolerance, and its last line
+// says "agree" when all agree.
+func TestCompareEnginesText(t *testing.T) {
+	f := fixture(t, "herd")
+	agree := []results.Agreement{
+		{Run: "exponential", Figure: "success rate", Unit: "fraction", Virtual: 0.9284, Live: 0.925, SeedSD: 0.0019, Tolerance: 0.0107, Within: true},
+		{Run: "exponential", Figure: "amplification", Unit: "x", Virtual: 2.31, Live: 2.33, Tolerance: 0.0231, Within: true},
+		{Run: "full-jitter", Figure: "p50 latency", Unit: "ms", Virtual: 100, Live: 104, Tolerance: 6.5, Within: true},
+		{Run: "full-jitter", Figure: "peak offered load", Unit: "/s", Virtual: 481, Live: 470, Tolerance: 24, Within: true},
+	}
+	var b bytes.Buffer
+	require.NoError(t, CompareEngines(&b, f, agree, 16, Layout{Width: 80}))
+	golden(t, "compare-agree.txt", b.Bytes())
+	assert.NotContains(t, b.String(), "!")
+	assert.Contains(t, b.String(), "The engines agree: all 4 figures are within tolerance.")
+
+	agree[1].Live, agree[1].Within = 2.5, false
+	b.Reset()
+	require.NoError(t, CompareEngines(&b, f, agree, 16, Layout{Width: 80}))
+	golden(t, "compare-beyond.txt", b.Bytes())
+	assert.Equal(t, 1, strings.Count(b.String(), "│ ! beyond"), "only the figure beyond tolerance is marked")
+	assert.Contains(t, b.String(), "The engines disagree on 1 of 4 figures (! beyond)")
+}
+
+// TestTablesFitTheWidth: every line of every text table fits the terminal it was made for (its width in
+// terminal columns, not bytes), down to 60 columns for a plain run and 80 for a tune sweep (whose strategy,
+// settings, objective and SLO verdict are always shown), and the wide layout leaves nothing out.
+func TestTablesFitTheWidth(t *testing.T) {
+	for _, fx := range []string{"herd", "seeds", "sweep", "tune"} {
+		f := fixture(t, fx)
+		widths := []int{60, 80, 100, 120, 160}
+		if fx == "tune" {
+			widths = widths[1:]
+		}
+		for _, width := range widths {
+			t.Run(fmt.Sprintf("%s at %d", fx, width), func(t *testing.T) {
+				var b bytes.Buffer
+				require.NoError(t, Table(&b, f, Layout{Width: width}))
+				for i, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+					assert.LessOrEqual(t, text.StringWidthWithoutEscSequences(line), width, "line %d: %q", i+1, line)
+				}
+			})
+		}
+		var wide bytes.Buffer
+		require.NoError(t, Table(&wide, f, Layout{Width: 60, Wide: true}))
+		assert.NotContains(t, wide.String(), "left out to fit")
 	}
 }
 
@@ -175,19 +260,19 @@ func TestRender(t *testing.T) {
 	for _, format := range Formats {
 		t.Run(format, func(t *testing.T) {
 			var b bytes.Buffer
-			require.NoError(t, Render(&b, f, format))
+			require.NoError(t, Render(&b, f, format, Layout{}))
 			assert.Contains(t, b.String(), "decorrelated-jitter")
 		})
 	}
 	t.Run("json is results.json", func(t *testing.T) {
 		var b bytes.Buffer
-		require.NoError(t, Render(&b, f, "json"))
+		require.NoError(t, Render(&b, f, "json", Layout{}))
 		want, err := os.ReadFile("testdata/herd.json")
 		require.NoError(t, err)
 		assert.Equal(t, string(want), b.String())
 	})
 	t.Run("unknown", func(t *testing.T) {
-		err := Render(&bytes.Buffer{}, f, "xml")
+		err := Render(&bytes.Buffer{}, f, "xml", Layout{})
 		require.ErrorIs(t, err, ErrFormat)
 		assert.Contains(t, err.Error(), `"xml"`)
 		assert.Contains(t, err.Error(), "table, markdown, json, csv")
@@ -290,7 +375,7 @@ func TestEmptyFile(t *testing.T) {
 	require.NoError(t, charts[0].WritePNG(&bytes.Buffer{}))
 	require.NoError(t, HTML(&bytes.Buffer{}, f, Meta{}))
 	for _, format := range Formats {
-		require.NoError(t, Render(&bytes.Buffer{}, f, format), format)
+		require.NoError(t, Render(&bytes.Buffer{}, f, format, Layout{}), format)
 	}
 	assert.Equal(t, []string{"No runs: nothing to compare."}, Reading(f))
 }
@@ -329,14 +414,27 @@ func TestOddFiles(t *testing.T) {
 
 func TestReading(t *testing.T) {
 	lines := Reading(fixture(t, "herd"))
-	assert.Equal(t, "Peak load: immediate offered 1,870 attempts/s at its peak, 4.7× the server's capacity (400/s) and 4× its own mean load.", lines[0])
-	assert.Contains(t, lines, "full-jitter vs exponential: peak load 33 % higher, success rate 4 points lower, p99 latency 33 % lower.")
-	assert.Contains(t, lines, "decorrelated-jitter vs exponential: peak load 15 % lower, success rate the same, p99 latency 30 % higher.")
-	assert.Contains(t, lines[len(lines)-1], "Recovery after outage (8–12 s)")
-	assert.Contains(t, lines[len(lines)-1], "immediate not within the run")
+	assert.Contains(t, lines[0], "Return after outage (8–12 s; peak load from its end to 22 s, waves above 1.5× the load before it): ")
+	assert.Contains(t, lines[0], "full-jitter 548/s (1.4× capacity), 1 synchronized wave, goodput back after 0 s;")
+	assert.Contains(t, lines[0], "none 322/s (0.8× capacity), no wave, goodput not back within the run;")
+	assert.Contains(t, lines, "full-jitter vs exponential: return peak 15 % higher, success rate 3.9 points lower, p99 latency 32 % lower.")
+	assert.Contains(t, lines, "decorrelated-jitter vs exponential: return peak 9 % lower, success rate 0.6 points lower, p99 latency 31 % higher.")
 
 	sweep := Reading(fixture(t, "sweep"))
-	assert.Contains(t, strings.Join(sweep, "\n"), "exponential over base_ms: best success rate at base_ms=500 (100.0 %), lowest p99 latency at base_ms=50 (850ms).")
+	assert.Contains(t, strings.Join(sweep, "\n"), "exponential over base_ms: best success rate at base_ms=500 (100.0 %), lowest p99 latency at base_ms=50 (835ms).")
+
+	t.Run("results without return figures lead with the whole run's peak", func(t *testing.T) {
+		f := fixture(t, "herd")
+		for i := range f.Runs {
+			for k := range f.Runs[i].Phases {
+				f.Runs[i].Phases[k].ReturnEndS = 0
+			}
+		}
+		old := Reading(f)
+		assert.Equal(t, "Peak load: immediate offered 1,680 attempts/s at its peak, 4.2× the server's capacity (400/s) and 3.7× its own mean load.", old[0])
+		assert.Contains(t, old[len(old)-1], "Recovery after outage (8–12 s)")
+		assert.Contains(t, old[len(old)-1], "none not within the run")
+	})
 }
 
 func TestNumber(t *testing.T) {
@@ -384,7 +482,7 @@ func ExampleRender() {
 		return
 	}
 	var b bytes.Buffer
-	if err := Render(&b, f, "csv"); err != nil {
+	if err := Render(&b, f, "csv", Layout{}); err != nil {
 		fmt.Println(err)
 		return
 	}

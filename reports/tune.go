@@ -8,11 +8,14 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/jedib0t/go-pretty/v6/table"
-	"github.com/jedib0t/go-pretty/v6/text"
-
 	"stampede/sim/results"
 )
+
+// cell is one value of a points table: its text and whether it belongs to a recommended point.
+type cell struct {
+	text string
+	best bool
+}
 
 // tuneMetrics are the metrics the points table shows with their intervals, before the SLO's and the objective's.
 var tuneMetrics = []string{"success_rate", "p99_ms", "amplification"}
@@ -104,8 +107,10 @@ func pointsTable(f *results.File) (header []string, rows [][]cell) {
 			names = append(names, c.Metric)
 		}
 	}
-	if j.Objective != "" && !slices.Contains(names, j.Objective) {
-		names = append(names, j.Objective)
+	for _, o := range j.Objective {
+		if !slices.Contains(names, o) {
+			names = append(names, o)
+		}
 	}
 	params := paramKeys(f)
 	header = append([]string{"strategy"}, params...)
@@ -141,6 +146,98 @@ func pointsTable(f *results.File) (header []string, rows [][]cell) {
 		rows = append(rows, row)
 	}
 	return header, rows
+}
+
+// pointsGrid is the points table for a terminal: the strategy, the params, the metrics as "mean ±half-width"
+// (the objective's first, which are never left out; then the SLO's, then the others), and one column with the
+// SLO verdict and the point's role ("✓ recommended", "✗ p99<=3s"). wide shows the intervals as (lo–hi).
+func pointsGrid(f *results.File, wide bool) Grid {
+	j := f.Tune.Judgement
+	var names []string
+	drop := map[string]int{}
+	add := func(n string, d int) {
+		if !slices.Contains(names, n) {
+			names, drop[n] = append(names, n), d
+		}
+	}
+	for _, o := range j.Objective {
+		add(o, 0)
+	}
+	for _, c := range j.Conditions {
+		add(c.Metric, 2)
+	}
+	for _, n := range tuneMetrics {
+		add(n, 1)
+	}
+	params := paramKeys(f)
+	g := Grid{Header: append([]string{"strategy"}, params...), Cols: []Col{{Wrap: true}}}
+	for range params {
+		g.Cols = append(g.Cols, Col{Right: true})
+	}
+	for _, n := range names {
+		g.Header = append(g.Header, shortTitle(n))
+		g.Cols = append(g.Cols, Col{Right: true, Drop: drop[n]})
+	}
+	slo := "SLO"
+	if len(j.Conditions) == 0 {
+		slo = "role"
+	}
+	g.Header = append(g.Header, slo)
+	g.Cols = append(g.Cols, Col{Wrap: true})
+	for i := range f.Runs {
+		r := &f.Runs[i]
+		row := append([]string{r.Strategy}, paramCells(r, params)...)
+		for _, n := range names {
+			m, _ := results.LookupMetric(n)
+			if wide {
+				row = append(row, intervalText(m, r))
+			} else {
+				row = append(row, plusMinus(m, r))
+			}
+		}
+		pt := j.Points[i]
+		var v []string
+		switch {
+		case len(j.Conditions) == 0:
+		case pt.Met:
+			v = append(v, "✓")
+		default:
+			v = append(v, "✗ "+strings.Join(pt.Failed, ", "))
+		}
+		if pt.Role != results.RoleNone {
+			v = append(v, string(pt.Role))
+		}
+		row = append(row, strings.Join(v, " "))
+		g.Rows = append(g.Rows, row)
+	}
+	return g
+}
+
+// shortTitle is a metric's column title in a narrow table: "success", "p99", "amplif.".
+func shortTitle(metric string) string {
+	switch metric {
+	case "success_rate":
+		return "success"
+	case "amplification":
+		return "amplif."
+	case "peak_attempts_per_s":
+		return "peak load"
+	case "return_peak_per_s":
+		return "return peak"
+	}
+	return strings.TrimSuffix(metric, "_ms")
+}
+
+// plusMinus reads a run's metric as "mean ±half-width": "91.31% ±0.36", "1.21x ±0.01", "897ms ±16ms".
+func plusMinus(m results.Metric, r *results.Run) string {
+	c := column{metric: m.Name, value: func(_ *results.File, r *results.Run) float64 { return m.Value(r) }, format: m.Format}
+	switch m.Unit {
+	case "fraction":
+		c.format = percent
+	case "x":
+		c.format = times
+	}
+	return cellText(nil, c, r, true)
 }
 
 // paramKeys lists the params keys of a file's runs, sorted.
@@ -180,28 +277,29 @@ func bare(m results.Metric, v float64) string {
 	return m.Format(v)
 }
 
-// tuneTable writes a tune sweep for a terminal: the rule, the recommendation, the points with their intervals.
-func tuneTable(w io.Writer, f *results.File) error {
+// tuneTable writes a tune sweep for a terminal, within l's width: the rule, the recommendation, the points with
+// their intervals (a narrow terminal wraps the SLO verdicts and loses the metrics that neither the SLO nor the
+// objective names, and a note says so).
+func tuneTable(w io.Writer, f *results.File, l Layout) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s — tune, seed %d, %s engine, %g s\n%s\n\n", f.Scenario, f.Seed, f.Engine, f.DurationS, TuneRule(f))
+	width := l.lineWidth()
+	fmt.Fprintf(&b, "%s — tune, seed %d, %s engine, %g s\n%s\n\n", f.Scenario, f.Seed, f.Engine, f.DurationS, wrapText(TuneRule(f), width, 0, ""))
 	for _, s := range Recommendation(f) {
-		fmt.Fprintf(&b, "%s\n", s)
+		fmt.Fprintf(&b, "%s\n", wrapText(s, width, 0, "  "))
 	}
 	for _, n := range f.Tune.Notes {
-		fmt.Fprintf(&b, "Note: %s\n", n)
+		fmt.Fprintf(&b, "%s\n", wrapText("Note: "+n, width, 0, "  "))
 	}
-	header, rows := pointsTable(f)
-	t := newTextTable(header, rows, "")
-	var cfg []table.ColumnConfig
-	for j := 2; j <= len(header)-2; j++ {
-		cfg = append(cfg, table.ColumnConfig{Number: j, Align: text.AlignRight})
-	}
-	t.SetColumnConfigs(cfg)
-	conf := ""
+	g := pointsGrid(f, l.Wide)
+	tbl, dropped := g.Fit(l)
+	note := fmt.Sprintf("means over %d seeds", f.Tune.Seeds)
 	if f.Tune.Seeds > 1 {
-		conf = fmt.Sprintf("; in parentheses the %s %% confidence interval", number(100*f.Tune.Confidence))
+		note += fmt.Sprintf("; in parentheses the %s %% confidence interval", number(100*f.Tune.Confidence))
 	}
-	fmt.Fprintf(&b, "\n%s\nmeans over %d seeds%s\n", t.Render(), f.Tune.Seeds, conf)
+	if len(dropped) > 0 {
+		note += fmt.Sprintf("; left out to fit %d columns: %s (--wide shows them)", l.width(), strings.Join(dropped, ", "))
+	}
+	fmt.Fprintf(&b, "\n%s\n%s\n", tbl, wrapText(note, width, 0, ""))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -83,7 +83,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field with suggestion", "  capacity: 4", "  capacty: 4",
 			`t.yaml:5:3: server.capacty: unknown field "capacty" (did you mean "capacity"?)`},
 		{"unknown field lists valid", "seed: 1", "colour: 1",
-			`t.yaml:2:1: colour: unknown field "colour" (valid: bucket, description, drain, duration, fleet, name, seed, server, strategies, sweep)`},
+			`t.yaml:2:1: colour: unknown field "colour" (valid: bucket, description, drain, duration, fleet, name, objective, seed, server, strategies, sweep, thresholds)`},
 		{"negative duration", "duration: 10s", "duration: -5s", `t.yaml:3:1: duration: must be > 0 (e.g. 60s), got -5s`},
 		{"missing duration", "duration: 10s\n", "", `t.yaml: duration: must be > 0 (e.g. 60s), got 0s`},
 		{"not a duration", "duration: 10s", "duration: ten seconds", `t.yaml:3:1: duration: cannot unmarshal !!str`},

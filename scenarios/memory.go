@@ -10,23 +10,24 @@ import (
 )
 
 // Memory a simulation needs, estimated before it starts so that a scenario too large for the machine is refused
-// with a clear message instead of running out of memory part way. The estimate is an upper bound on what a run
-// may touch; the per-item costs were measured on the virtual engine (peak resident set size, `/usr/bin/time
-// -f %M`, linux/amd64, Go 1.26) and rounded up:
+// with a clear message instead of running out of memory part way. The estimate is an upper bound on the peak
+// resident set; the per-item costs were measured on the virtual engine (peak RSS, `/usr/bin/time -f %M`,
+// linux/amd64, Go 1.26, garbage awaiting collection included) and rounded up:
 //
-//	1,000,000 closed clients, 60 s: 99 MiB; 50,000,000: 3.8 GiB   ≈ 80–84 bytes per client → clientBytes 128
-//	time series: 8 counters and 2 areas per bucket while a run runs, 10 arrays in its result → 80 + 80 bytes
-//	open fleet, 20,000/s against 200/s, unbounded queue: 378 MiB ≈ 310 bytes per queued request → requestBytes 320
+//	1,000,000 closed clients, 60 s, one seed: 100 MiB ≈ 84 B per client; two runs at once: ≈ 150 B → clientBytes 192
+//	660,000 buckets (1 ms over 660 s) × 2 runs: 247 MiB ≈ 177 B per bucket and run, its series growing while it
+//	  runs and kept in its result                                  → bucketBytes 160 + resultBucketBytes 160
+//	open fleet, 20,000/s against 200/s, unbounded queue: 332 MiB ≈ 280 B per queued request → requestBytes 320
 //
-// The estimate for those three is 154 MiB, 6.0 GiB and 395 MiB. A scenario whose open load outruns an unbounded
-// queue is assumed to queue the whole excess, as it does; a time series touched only here and there (1 ms buckets
-// over minutes of sparse load) is counted whole, so its estimate is up to 3× what it uses.
+// The estimates for those are 215 MiB, 232 MiB and 395 MiB. A scenario whose open load outruns an unbounded
+// queue is assumed to queue the whole excess, as it does; a run on several seeds holds every seed's result until
+// they are averaged.
 const (
 	baseBytes         = 32 << 20 // the process: runtime, histograms, the scenario, the output
-	clientBytes       = 128      // a closed or burst client: its slot, events, strategy state
+	clientBytes       = 192      // a closed or burst client: its slot, events, strategy state
 	sessionBytes      = 9        // per client, with sessions
-	bucketBytes       = 80       // per bucket of a run's time series while it runs
-	resultBucketBytes = 80       // per bucket of a finished run's series, held until the report
+	bucketBytes       = 160      // per bucket of a run's time series while it runs (grown by doubling)
+	resultBucketBytes = 160      // per bucket of a finished run's series, held until the report
 	requestBytes      = 320      // per request held at once beyond the clients' own: queued or in service
 	unitBytes         = 64       // per service unit
 	keyBytes          = 64       // per API key and per-key rate limit
@@ -100,15 +101,16 @@ func backlog(cfg sim.Config, srv fakeserver.Config, units, background float64) f
 }
 
 // EstimateJobs estimates the memory of running jobs on workers goroutines (0: one per core, cores given),
-// holding the results of up to held runs until the report (0: all of them).
+// holding the results of held runs at once until the report (0: one per job; more when each job runs on several
+// seeds).
 func EstimateJobs(jobs []sim.Job, workers, cores, held int) Estimate {
 	if workers <= 0 {
 		workers = cores
 	}
-	workers = max(1, min(workers, len(jobs)))
-	if held <= 0 || held > len(jobs) {
+	if held <= 0 {
 		held = len(jobs)
 	}
+	workers = max(1, min(workers, max(len(jobs), held))) // no more runs at once than there are runs
 	var e Estimate
 	var results float64
 	for _, j := range jobs {

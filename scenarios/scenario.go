@@ -20,6 +20,12 @@ type Scenario struct {
 	Fleet       sim.Fleet         `yaml:"fleet"`       // the clients
 	Strategies  []strategies.Spec `yaml:"strategies"`  // the strategies to compare, each against a fresh server and fleet
 	Sweep       Sweep             `yaml:"sweep"`       // run every strategy once per value (results carry the value in params)
+	// Objective is what the verdict ranks the strategies by, e.g. "maximize success_rate, minimize p99"
+	// (default: the highest success rate, then the fewest attempts per request; --objective overrides it).
+	Objective string `yaml:"objective"`
+	// Thresholds are conditions every run must meet, each checked and listed with ✓ or ✗ after the run; one
+	// that fails makes `stampede run` exit 1 (as --fail-if does). See Threshold.
+	Thresholds []Threshold `yaml:"thresholds"`
 
 	// File is where the scenario came from ("scenarios/quickstart.yaml", or "quickstart.yaml (embedded)").
 	File string `yaml:"-"`

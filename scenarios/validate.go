@@ -33,8 +33,17 @@ func (c *checker) validate(s *Scenario) {
 		}
 	}
 	c.attach("fleet", s.Fleet.Validate())
-	if s.Fleet.Kind == sim.Open && s.Fleet.Rate*s.Duration.Seconds() > MaxRequests {
-		c.fail("fleet.rate", "%g arrivals/s over %v is more than %d requests; a scenario that large belongs in several runs", s.Fleet.Rate, s.Duration, int64(MaxRequests))
+	rate := s.Fleet.Rate // the fastest the fleet's timeline makes it, for the bound on requests
+	for i, p := range s.Fleet.Timeline {
+		if s.Duration > 0 && p.At >= s.Duration {
+			c.fail(fmt.Sprintf("fleet.timeline[%d].at", i), "phase starts at %v, at or past the scenario's duration %v", p.At, s.Duration)
+		}
+		if p.Rate != nil {
+			rate = max(rate, *p.Rate)
+		}
+	}
+	if s.Fleet.Kind == sim.Open && rate*s.Duration.Seconds() > MaxRequests {
+		c.fail("fleet.rate", "%g arrivals/s over %v is more than %d requests; a scenario that large belongs in several runs", rate, s.Duration, int64(MaxRequests))
 	}
 	for i, n := range s.Sweep.Clients {
 		if n <= 0 || n > MaxClients {
@@ -58,6 +67,7 @@ func (c *checker) validate(s *Scenario) {
 		}
 		seen[p.Name()] = i
 	}
+	c.verdict(s)
 }
 
 // attach records every problem err holds, under the path prefix of the section it came from: a field error of the

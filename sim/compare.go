@@ -75,7 +75,7 @@ func Limits(c fakeserver.Config) results.Limits {
 func phases(cfg Config) []results.Phase {
 	out := []results.Phase{}
 	horizon := cfg.Duration + cfg.Drain
-	for _, p := range cfg.Server.WithDefaults().Timeline {
+	for _, p := range timelineOf(cfg) {
 		out = append(out, results.Phase{Name: p.Name, StartS: p.At.Seconds(), EndS: p.End(horizon).Seconds()})
 	}
 	return out

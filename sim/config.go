@@ -31,6 +31,13 @@ type Fleet struct {
 	// successful response. What a client does with that state after a failed attempt is its strategy's
 	// session_state (replay, or synthetic-state: the "session unrecoverable after 429" failure).
 	Sessions bool `yaml:"sessions"`
+	// Timeline changes the fleet for a while: an open fleet's rate, a closed fleet's active clients or think
+	// time, as steps or ramps (FleetPhase).
+	Timeline []FleetPhase `yaml:"timeline"`
+	// Network is the time of each leg between a client and the server (the request's way there, the answer's
+	// way back), drawn per message; it is outside the server's concurrency and inside the client's timeout
+	// (default none). The live driver adds it around each real request.
+	Network fakeserver.Dist `yaml:"network"`
 }
 
 // Config is everything one run needs besides the strategy.
@@ -149,6 +156,12 @@ func (f Fleet) Validate() error {
 	think, _ := Config{Fleet: f}.WithDefaults().Fleet.Think.Sampler()
 	if (f.Kind == "" || f.Kind == Closed) && think.Mean() <= 0 {
 		bad("think", "a closed fleet needs a think time with a mean > 0: with none, a client refused at once sends again at the same instant and time never advances")
+	}
+	f.validateTimeline(bad)
+	if f.Network != (fakeserver.Dist{}) {
+		if _, err := f.Network.Sampler(); err != nil {
+			bad("network", "%w", err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -66,8 +66,10 @@ type engine struct {
 	keys     int32
 	bg       rand.PCG           // background arrival stream
 	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
+	net      *network           // messages on the network between clients and server; nil without network time
 	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
 	horizon  time.Duration      // where a phase without an end ends
+	timeline []fakeserver.Phase // the server's and the fleet's phases, for per-phase figures
 	events   int64              // events processed, for benchmarks
 	att      strategies.Attempt // scratch record handed to the strategy: a field, so passing its address allocates nothing
 	ans      fakeserver.Answer  // scratch answer of a rejection, filled by the server
@@ -156,11 +158,19 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 	}
 	e.initClients(f.Clients)
 	e.hedge = newHedging(lc.hedge)
+	if e.net, err = newNetwork(cfg); err != nil {
+		return nil, fmt.Errorf("%w: fleet.network: %w", ErrBadConfig, err)
+	}
+	if len(cfg.Fleet.Timeline) > 0 {
+		e.timeline = timelineOf(cfg)
+	} else {
+		e.timeline = srv.Config().Timeline
+	}
 	if lc.session != 0 {
 		e.prevIDs, e.sess = make([]uint64, f.Clients), make([]uint8, f.Clients)
 	}
 	if f.Kind == Open {
-		e.arrivals = newArrivals(cfg)
+		e.arrivals = newArrivals(cfg, &e.life)
 		e.push(newEvent(e.arrivals.next(0), evArrival, 0, 0))
 		return e, nil
 	}
@@ -170,7 +180,7 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 		s := &e.slots[i]
 		s.rng = *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))
 		s.client, s.left, s.state = int32(i), lc.requests, stThinking
-		if at := lc.firstSend(&s.rng); at < lc.end {
+		if at, ok := lc.firstSend(i, &s.rng); ok {
 			e.push(newEvent(at, evSend, int32(i), 0))
 		}
 	}
@@ -262,7 +272,7 @@ func (e *engine) result() results.Run {
 	}
 	return e.m.result(runScope{
 		strategy: e.life.strat.Name(), now: e.now, end: e.life.end, horizon: e.horizon,
-		timeline: e.srv.Config().Timeline, sessions: e.life.session != 0,
+		timeline: e.timeline, sessions: e.life.session != 0,
 	})
 }
 
@@ -343,6 +353,10 @@ func (e *engine) step() {
 		e.background(int(ev.idx))
 	case evHedge:
 		e.hedgeTimer(ev.idx, ev.gen())
+	case evReach:
+		e.net.reached(e, ev.idx)
+	case evAnswer:
+		e.net.delivered(e, ev.idx)
 	}
 }
 
@@ -435,10 +449,12 @@ func (e *engine) send(i int32) {
 	e.transmit(i)
 }
 
-// transmit sends the slot's current attempt to the server (the client has admitted it).
+// transmit sends the slot's current attempt to the server (the client has admitted it): at once, or over the
+// network when the fleet has network time (network.go).
 func (e *engine) transmit(i int32) {
 	s := &e.slots[i]
 	s.gen++
+	gen := s.gen
 	s.state = stWaiting
 	e.m.attempt(e.now, int(s.req.number))
 	req := fakeserver.Request{
@@ -448,14 +464,32 @@ func (e *engine) transmit(i int32) {
 	if e.prevIDs != nil {
 		req.PrevID = e.prevIDs[s.client]
 	}
+	if e.net != nil {
+		e.net.send(e, req)
+	} else {
+		e.reach(req)
+	}
+	// After the arrival (pushed in this order, a completion and a timeout at one instant keep their order).
+	if t := e.life.timeout; t > 0 && s.gen == gen && s.state == stWaiting {
+		e.push(newEvent(e.now+t, evTimeout, i, gen))
+	}
+}
+
+// reach is req's arrival at the server: it is admitted, queued, left hanging or rejected; a rejection's answer
+// goes back to the client (at once, or over the network).
+func (e *engine) reach(req fakeserver.Request) {
 	v, unit, doneAt := e.srv.Arrive(time.Duration(e.now), req, &e.ans)
+	i, gen := int32(uint64(req.Ref)>>32), uint32(req.Ref)&genMask
 	switch v {
 	case fakeserver.Rejected:
+		if e.net != nil {
+			e.net.answer(e, i, gen, &e.ans, 0, -1)
+			return
+		}
 		e.m.reject(e.now, e.ans.Status, e.ans.Reason)
-		e.endGen = s.gen & genMask
+		e.endGen = gen
 		outcomeOf(&e.ans, &e.att.Outcome)
 		e.ended(i, 0)
-		return
 	case fakeserver.Started:
 		// Queue and busy units integrate up to now with the values before this arrival (a rejection changes
 		// neither, so it skips the call).
@@ -468,9 +502,6 @@ func (e *engine) transmit(i int32) {
 		e.m.admit(e.now)
 	case fakeserver.Hung:
 		e.m.hung(e.now)
-	}
-	if t := e.life.timeout; t > 0 {
-		e.push(newEvent(e.now+t, evTimeout, i, s.gen))
 	}
 }
 
@@ -514,12 +545,16 @@ func (e *engine) done(unit int) {
 		e.m.serve(served.Busy, false, true)
 		return
 	}
+	if e.net != nil { // whether anybody still waits for the answer is known when it arrives
+		e.net.answer(e, int32(i), gen, nil, served.RespID, served.Busy)
+		return
+	}
 	if !e.waiting(int32(i), gen) {
 		e.m.serve(served.Busy, true, false)
 		return
 	}
-	e.endGen = gen
 	e.m.serve(served.Busy, false, false)
+	e.endGen = gen
 	e.att.Outcome = strategies.Outcome{Status: 200}
 	e.ended(int32(i), served.RespID)
 }
@@ -544,7 +579,10 @@ func (e *engine) phase(i int, end bool) {
 			if si == bgSlot {
 				continue
 			}
-			if answered && e.waiting(int32(si), gen) {
+			switch {
+			case answered && e.net != nil:
+				e.net.answer(e, int32(si), gen, &ans, 0, -1)
+			case answered && e.waiting(int32(si), gen):
 				e.m.reject(e.now, ans.Status, ans.Reason)
 				e.endGen = gen
 				outcomeOf(&ans, &e.att.Outcome)
@@ -622,7 +660,7 @@ func (e *engine) next(i int32) {
 		e.free = append(e.free, i)
 		return
 	}
-	at, ok := e.life.nextSend(&s.left, e.now, &s.rng)
+	at, ok := e.life.nextSend(int(s.client), &s.left, e.now, &s.rng)
 	if !ok {
 		s.state = stIdle
 		if e.sess != nil {

@@ -61,6 +61,7 @@ type life struct {
 	think    fakeserver.Sampler
 	thinkAvg float64
 	hedge    hedgeParams // copies of a hedged request; copies < 2: no hedging
+	shape    fleetShape  // the fleet's timeline: active clients, think times, arrival rate
 	// trace, when set (tests), sees every decision: the attempt record as the strategy was handed it, and what it
 	// decided.
 	trace func(client int, a strategies.Attempt, d strategies.Decision, s step)
@@ -93,6 +94,9 @@ func newLife(cfg Config, strat strategies.Strategy) (life, error) {
 	}
 	if f.Requests == 0 {
 		l.requests = -1
+	}
+	if l.shape, err = newFleetShape(cfg); err != nil {
+		return life{}, err
 	}
 	if f.Sessions {
 		l.session = sessReplay
@@ -197,43 +201,57 @@ func sessionEnd(m *metrics, flags *uint8) {
 	m.sessionEnd(*flags)
 }
 
-// firstSend is when a client of a closed or burst fleet sends its first request: a burst at its instant, a closed
-// client at a uniform instant within one mean think time (so that the fleet does not start in lockstep).
-func (lc *life) firstSend(rng rand.Source) int64 {
-	if lc.kind == Burst {
-		return lc.at
+// firstSend is when client i of a closed or burst fleet sends its first request: a burst at its instant, a closed
+// client at a uniform instant within one mean think time (so that the fleet does not start in lockstep), or later
+// if the fleet's timeline has it paused then; false when that is at or after the end.
+func (lc *life) firstSend(i int, rng rand.Source) (int64, bool) {
+	at := lc.at
+	if lc.kind != Burst {
+		_, avg := lc.thinkAt(0)
+		at = int64(strategies.Uniform(rng) * avg)
 	}
-	return int64(strategies.Uniform(rng) * lc.thinkAvg)
+	return lc.whenActive(i, at, rng)
 }
 
-// nextSend is called when a request of a closed or burst client ended at now; left counts the requests the
-// client still has to send (negative: unlimited). It reports when the next request goes, or false when the
+// nextSend is called when a request of client i (closed or burst fleet) ended at now; left counts the requests
+// the client still has to send (negative: unlimited). It reports when the next request goes, or false when the
 // client is done: no request left, or the next would start at or after the end.
-func (lc *life) nextSend(left *int32, now int64, rng rand.Source) (int64, bool) {
+func (lc *life) nextSend(i int, left *int32, now int64, rng rand.Source) (int64, bool) {
 	if *left > 0 {
 		*left--
 	}
 	if *left == 0 {
 		return 0, false
 	}
-	at := now + int64(lc.think.Sample(rng))
-	return at, at < lc.end
+	think, _ := lc.thinkAt(now)
+	return lc.whenActive(i, now+int64(think.Sample(rng)), rng)
 }
 
 // arrivals is an open fleet's Poisson arrival process: both drivers draw the same instants from the same stream.
 type arrivals struct {
-	gap fakeserver.Sampler
-	src rand.PCG
-	n   int64 // arrivals so far
+	gap  fakeserver.Sampler
+	src  rand.PCG
+	n    int64    // arrivals so far
+	rate *profile // the rate over time when the fleet's timeline changes it (nil: constant)
+	unit fakeserver.Sampler
 }
 
-func newArrivals(cfg Config) arrivals {
+func newArrivals(cfg Config, lc *life) arrivals {
 	gap, _ := fakeserver.Exponential(time.Duration(float64(time.Second) / cfg.Fleet.Rate)).Sampler()
-	return arrivals{gap: gap, src: *rand.NewPCG(mix(cfg.Seed, streamArrivals), 0)}
+	return arrivals{gap: gap, src: *rand.NewPCG(mix(cfg.Seed, streamArrivals), 0), rate: lc.shape.rate, unit: lc.shape.unit}
 }
 
-// next draws the arrival after instant t.
-func (a *arrivals) next(t int64) int64 { return t + int64(a.gap.Sample(&a.src)) }
+// next draws the arrival after instant t (math.MaxInt64 when the rate stays 0 from t on).
+func (a *arrivals) next(t int64) int64 {
+	if a.rate == nil {
+		return t + int64(a.gap.Sample(&a.src))
+	}
+	u, ok := a.rate.advance(t, float64(a.unit.Sample(&a.src))/1e9)
+	if !ok {
+		return math.MaxInt64
+	}
+	return u
+}
 
 // client returns the client instance the next arrival belongs to (arrivals go round the instances) and counts it.
 func (a *arrivals) client(clients int) int {

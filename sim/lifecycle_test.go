@@ -242,6 +242,23 @@ func TestLifecycleDifferential(t *testing.T) {
 			})
 		}
 	}
+	t.Run("fleet timeline", func(t *testing.T) {
+		// The client pauses for 10 s, later thinks 2 s, then is paused to the end: both drivers must wake it
+		// and draw its think times alike.
+		cfg := scriptConfig(false)
+		cfg.Fleet.Timeline = []FleetPhase{
+			{At: 5 * time.Second, For: 10 * time.Second, Clients: ptr(0)},
+			{At: 20 * time.Second, For: 10 * time.Second, Think: fakeserver.Exponential(2 * time.Second)},
+			{At: 60 * time.Second, Ramp: 30 * time.Second, Clients: ptr(0)},
+		}
+		for _, name := range []string{"family full-jitter", "preset aws-standard", "guard rate-limit"} {
+			strat := lifecycleStrategies(t)[name]
+			vt, _ := virtualTrace(t, cfg, strat, script)
+			lt, _ := liveTrace(t, cfg, strat, script)
+			require.Greater(t, len(vt), 20, name)
+			compareTraces(t, vt, lt)
+		}
+	})
 	for _, state := range []string{strategies.SessionReplay, strategies.SessionSynthetic} {
 		t.Run("session "+state, func(t *testing.T) {
 			strat, err := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "exponential"}, MaxRetries: intp(3), SessionState: state}.Build()

@@ -224,7 +224,7 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	}
 	r := l.m.result(runScope{
 		strategy: l.life.strat.Name(), now: int64(min(l.now(), l.horizon())), end: int64(cfg.Duration), horizon: l.horizon(),
-		timeline: cfg.Server.WithDefaults().Timeline, sessions: l.life.session != 0,
+		timeline: timelineOf(cfg), sessions: l.life.session != 0,
 	})
 	r.Dropped, r.Late = l.dropped, l.late
 	if l.m.requests > 0 {
@@ -273,16 +273,13 @@ func (l *live) sample(ctx context.Context) (stop func()) {
 // closedClient runs one client of a closed or burst fleet: request, outcome, think, again.
 func (l *live) closedClient(ctx context.Context, i int, c *liveClient) {
 	left := l.life.requests
-	at := l.life.firstSend(&c.rng)
-	for at < l.life.end {
+	at, ok := l.life.firstSend(i, &c.rng)
+	for ok {
 		if !l.sleepUntil(ctx, time.Duration(at)) {
 			return
 		}
 		l.request(ctx, i, c, time.Duration(at))
-		var more bool
-		if at, more = l.life.nextSend(&left, int64(l.now()), &c.rng); !more {
-			break
-		}
+		at, ok = l.life.nextSend(i, &left, int64(l.now()), &c.rng)
 	}
 	if ctx.Err() == nil {
 		l.mu.Lock()
@@ -316,7 +313,7 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 			}
 		}()
 	}
-	arr := newArrivals(l.cfg)
+	arr := newArrivals(l.cfg, &l.life)
 	for at := arr.next(0); at < l.life.end; at = arr.next(at) {
 		if !l.sleepUntil(ctx, time.Duration(at)) {
 			break
@@ -537,6 +534,8 @@ type httpWire struct {
 	timeout  time.Duration
 	sessions bool // read a success's body for its id
 	clock    func() liveClock
+	net      *network   // legs added around each request (fleet.network), nil for none
+	netMu    sync.Mutex // guards net's stream: the drivers' goroutines share it
 }
 
 func newHTTPWire(l *live, opts LiveOptions) (*httpWire, error) {
@@ -561,7 +560,12 @@ func newHTTPWire(l *live, opts LiveOptions) (*httpWire, error) {
 			ForceAttemptHTTP2:   false,
 		}
 	}
+	nw, err := newNetwork(l.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: fleet.network: %w", ErrLive, err)
+	}
 	return &httpWire{
+		net:  nw,
 		hc:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		base: base, dialect: d, keys: max(l.cfg.Fleet.Keys, 1), timeout: time.Duration(l.life.timeout),
 		sessions: l.life.session != 0, clock: func() liveClock { return l.clock },
@@ -576,6 +580,47 @@ func (w *httpWire) send(ctx context.Context, at wireAttempt) (o strategies.Outco
 		actx, cancel = context.WithTimeout(ctx, w.timeout)
 		defer cancel()
 	}
+	if !w.leg(actx) { // the request's way to the server
+		return w.cut(ctx, actx)
+	}
+	o, respID, ok = w.exchange(ctx, actx, at)
+	if !ok || !w.leg(actx) { // the answer's way back
+		return w.cut(ctx, actx)
+	}
+	return o, respID, true
+}
+
+// leg waits out one network leg (fleet.network); false when the attempt's context ended first.
+func (w *httpWire) leg(ctx context.Context) bool {
+	if w.net == nil {
+		return true
+	}
+	w.netMu.Lock()
+	d := w.net.legTime()
+	w.netMu.Unlock()
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// cut is how an attempt ends when its context ended under it: the run's end (not ok), or the attempt's timeout.
+func (w *httpWire) cut(ctx, actx context.Context) (strategies.Outcome, string, bool) {
+	if ctx.Err() != nil {
+		return strategies.Outcome{}, "", false
+	}
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
+	}
+	return strategies.Outcome{}, "", false
+}
+
+// exchange sends the HTTP request and reads its answer.
+func (w *httpWire) exchange(ctx, actx context.Context, at wireAttempt) (o strategies.Outcome, respID string, ok bool) {
 	req, err := w.dialect.build(actx, w.base, at.client%w.keys, w.keys, at.prevID)
 	if err != nil {
 		return strategies.Outcome{Err: strategies.ErrConn}, "", ctx.Err() == nil

@@ -313,6 +313,7 @@ func (m *metrics) result(sc runScope) results.Run {
 	}
 	r.Series = s
 	r.Phases = phaseStats(sc.timeline, sc.horizon, m.bucket, s)
+	addReturns(r.Phases, sc.timeline, sc.horizon, m.bucket, s)
 	if sc.now > 0 && m.capacity > 0 {
 		r.Server.Utilization = round3(busy / (float64(sc.now) * float64(m.capacity)))
 	}

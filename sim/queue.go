@@ -18,6 +18,8 @@ const (
 	evPhase      uint32 = 5 // a timeline phase starts (generation 0) or ends (generation 1)
 	evBackground uint32 = 6 // a background (unmeasured) request arrives
 	evHedge      uint32 = 7 // a hedged request is due its next copy (idx: the slot; generation: the timer's sequence)
+	evReach      uint32 = 8 // a request reaches the server over the network (idx: its message)
+	evAnswer     uint32 = 9 // an answer reaches its client over the network (idx: its message)
 )
 
 const genMask = 1<<28 - 1

@@ -65,3 +65,30 @@ feed:
 	}
 	return out
 }
+
+// Replicas runs every job on seeds further seeds, replication k (from 0) with DeriveSeed(the job's seed, k+1),
+// on all cores, and returns each job's runs in seed order: what measures a figure's seed-to-seed spread beside
+// the job's own run (the cross-check of the engines derives its tolerances from it). The first error stops it.
+func Replicas(ctx context.Context, jobs []Job, seeds int) ([][]results.Run, error) {
+	var runs []Job
+	for _, j := range jobs {
+		for k := range seeds {
+			r := j
+			r.Config.Seed = DeriveSeed(j.Config.Seed, uint64(k+1))
+			runs = append(runs, r)
+		}
+	}
+	res := RunAll(ctx, runs, 0, nil)
+	out := make([][]results.Run, len(jobs))
+	for i := range jobs {
+		out[i] = make([]results.Run, seeds)
+		for k := range seeds {
+			o := res[i*seeds+k]
+			if o.Err != nil {
+				return nil, o.Err
+			}
+			out[i][k] = o.Run
+		}
+	}
+	return out, nil
+}

@@ -6,15 +6,20 @@ import (
 	"stampede/sim/results"
 )
 
-// Judge fills f.Tune.Judgement, what the reports draw of a tune sweep beyond its stored recommendations: the
-// summary across strategies (Summary), the SLO's conditions, the objective's metric and every point's standing
-// (whether it meets the SLO, which conditions it misses, and its role: recommended, runner-up or closest). It
-// does nothing to a file that is not a tune sweep. Call it before rendering a tune file, fresh or read from
-// disk; it replaces any earlier judgement. An SLO or objective that does not parse (a hand-edited file) is an
-// error naming the field.
-func Judge(f *results.File) error {
+// Judge fills what the reports draw beyond the stored figures; call it before rendering a file, fresh or read
+// from disk (it replaces any earlier judgement). An objective, SLO or threshold that does not parse (a
+// hand-edited file) is an error naming the field.
+//
+// For a plain run it fills f.Verdict: the strategies of each workload ranked by f.Objective (DefaultObjective
+// when empty) with a reason each, and every threshold checked — the scenario's (f.Thresholds, which must hold)
+// and failIf's (--fail-if conditions, which name failures).
+//
+// For a tune sweep it fills f.Tune.Judgement: the summary across strategies (Summary), the SLO's conditions, the
+// objective's metrics and every point's standing (whether it meets the SLO, which conditions it misses, and its
+// role: recommended, runner-up or closest); failIf is then checked by Thresholds.CheckError.
+func Judge(f *results.File, failIf ...Threshold) error {
 	if f.Tune == nil {
-		return nil
+		return judgeRun(f, failIf)
 	}
 	slo, err := ParseSLO(f.Tune.SLO)
 	if err != nil {
@@ -24,7 +29,10 @@ func Judge(f *results.File) error {
 	if err != nil {
 		return fmt.Errorf("tune.objective: %w", err)
 	}
-	j := &results.Judgement{Summary: Summary(f), Objective: obj.Metric.Name, Points: make([]results.Standing, len(f.Runs))}
+	j := &results.Judgement{Summary: Summary(f), Points: make([]results.Standing, len(f.Runs))}
+	for _, k := range obj.Keys {
+		j.Objective = append(j.Objective, k.Metric.Name)
+	}
 	for _, c := range slo.Conditions {
 		j.Conditions = append(j.Conditions, results.Condition{Strategy: c.Strategy, Metric: c.Metric.Name, Op: c.Op, Value: c.Value, Text: c.Text})
 	}

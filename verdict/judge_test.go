@@ -29,7 +29,7 @@ func TestJudge(t *testing.T) {
 	require.NotNil(t, j)
 	assert.Equal(t, Summary(f), j.Summary)
 	assert.NotEmpty(t, j.Summary)
-	assert.Equal(t, "success_rate", j.Objective)
+	assert.Equal(t, []string{"success_rate"}, j.Objective)
 	assert.Equal(t, []results.Condition{
 		{Metric: "success_rate", Op: ">=", Value: 0.98, Text: "success_rate>=98%"},
 		{Strategy: "exp", Metric: "p99_ms", Op: "<=", Value: 2000, Text: "exp:p99<=2s"},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -103,7 +102,7 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 			settings = append(settings, st)
 		}
 		st.runs = append(st.runs, r)
-		if st.worst == nil || obj.better(objectiveValue(obj, st.worst), objectiveValue(obj, r)) {
+		if st.worst == nil || obj.beats(st.worst, r) {
 			st.worst = r
 		}
 		v := slo.Check(r)
@@ -122,7 +121,6 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 		}
 		rec.Failing = append(rec.Failing, results.SLOFailure{Params: r.Params, Failed: failed})
 	}
-	val := func(st *setting) float64 { return objectiveValue(obj, st.worst) }
 	var met []*setting
 	for _, st := range settings {
 		if st.met {
@@ -136,8 +134,12 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 		across = " at every " + strings.Join(workload, " and ")
 	}
 	if len(met) > 0 {
-		sort.SliceStable(met, func(a, b int) bool { return obj.better(val(met[a]), val(met[b])) })
-		best := met[0]
+		worst := make([]*results.Run, len(met))
+		for i, st := range met {
+			worst[i] = st.worst
+		}
+		places := obj.Rank(worst)
+		best := met[places[0].Run]
 		rec.Met, rec.Params = true, best.params
 		b.WriteString(settingName(best.params))
 		if len(slo.Conditions) == 0 {
@@ -146,13 +148,16 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 			fmt.Fprintf(&b, " meets the SLO%s (%s) with %s: %s.", across, boundsText(slo.Conditions, best.runs, conf), obj.superlative(), objectiveText(obj, best, workload, conf))
 		}
 		if len(met) > 1 {
-			ru := met[1]
+			ru := met[places[1].Run]
 			rec.RunnerUp = ru.params
-			rec.Distinct = !overlap(best.worst.CI[obj.Metric.Name], ru.worst.CI[obj.Metric.Name])
+			rec.Distinct = places[1].Rank != places[0].Rank
 			fmt.Fprintf(&b, " Runner-up: %s, %s", settingName(ru.params), objectiveText(obj, ru, workload, ""))
 			switch {
 			case best.worst.Replications < 2:
 				b.WriteString(".")
+			case rec.Distinct && places[1].Split > 0:
+				fmt.Fprintf(&b, "; the two are within seed noise of each other on %s, and their %s intervals do not overlap.",
+					keyNames(obj.Keys[:places[1].Split]), obj.Keys[places[1].Split].Metric.Name)
 			case rec.Distinct:
 				b.WriteString("; the intervals do not overlap.")
 			default:
@@ -171,7 +176,7 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 				if st.short < closest.short {
 					closest = st
 				}
-			case obj.better(val(st), val(closest)):
+			case obj.beats(st.worst, closest.worst):
 				closest = st
 			}
 		}
@@ -185,10 +190,10 @@ func recommend(f *results.File, strategy string, idx []int, slo SLO, obj Objecti
 	return rec
 }
 
-// objectiveText reads "1.98x (95 % CI 1.97x–1.99x)", with ", at clients=190, its worst" when the setting spans
-// several workloads.
+// objectiveText reads "1.98x (95 % CI 1.97x–1.99x)" (each key's metric, comma-separated), with ", at
+// clients=190, its worst" when the setting spans several workloads.
 func objectiveText(o Objective, st *setting, workload []string, conf string) string {
-	s := ciText(o.Metric, st.worst, conf)
+	s := keysText(o, st.worst, conf)
 	if len(st.runs) > 1 {
 		s += " at " + results.FormatParams(workloadParams(st.worst.Params, workload)) + ", its worst"
 	}
@@ -318,7 +323,26 @@ func failingText(fs []results.SLOFailure) string {
 	return s + " (" + strings.Join(condOrder, "; ") + ")"
 }
 
-func overlap(a, b results.Interval) bool { return a.Lo <= b.Hi && b.Lo <= a.Hi }
+// keysText reads each key's metric of r with its interval (ciText), comma-separated.
+func keysText(o Objective, r *results.Run, conf string) string {
+	parts := make([]string, len(o.Keys))
+	for i, k := range o.Keys {
+		if i > 0 {
+			conf = "" // the level is said once
+		}
+		parts[i] = ciText(k.Metric, r, conf)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keyNames reads "success_rate" or "success_rate and amplification".
+func keyNames(keys []Key) string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Metric.Name
+	}
+	return strings.Join(names, " and ")
+}
 
 // Summary is the recommendation across strategies: the strategy whose recommended setting has the best
 // objective among those that meet the SLO, or a sentence saying that none does. "" for a file that is not a
@@ -337,23 +361,29 @@ func Summary(f *results.File) string {
 		for i := range f.Runs {
 			r := &f.Runs[i]
 			if r.Strategy == rec.Strategy && results.FormatParams(settingParams(r.Params, f.Tune.Workload)) == results.FormatParams(rec.Params) &&
-				(w == nil || obj.better(objectiveValue(obj, w), objectiveValue(obj, r))) {
+				(w == nil || obj.beats(w, r)) {
 				w = r
 			}
 		}
 		return w
 	}
-	var best *results.Run
-	var bestRec results.Recommendation
+	var cands []*results.Run
+	var candRecs []results.Recommendation
 	met := 0
 	for _, rec := range f.Tune.Recommendations {
 		if !rec.Met {
 			continue
 		}
 		met++
-		if r := worst(rec); r != nil && (best == nil || obj.better(objectiveValue(obj, r), objectiveValue(obj, best))) {
-			best, bestRec = r, rec
+		if r := worst(rec); r != nil {
+			cands, candRecs = append(cands, r), append(candRecs, rec)
 		}
+	}
+	var best *results.Run
+	var bestRec results.Recommendation
+	if len(cands) > 0 {
+		first := obj.Rank(cands)[0].Run
+		best, bestRec = cands[first], candRecs[first]
 	}
 	switch {
 	case best == nil:
@@ -362,8 +392,8 @@ func Summary(f *results.File) string {
 		return fmt.Sprintf("Recommended: %s at %s.", best.Strategy, settingName(bestRec.Params))
 	case f.Tune.SLO == "":
 		return fmt.Sprintf("Recommended: %s at %s, with %s of the %d strategies (no SLO given): %s.",
-			best.Strategy, settingName(bestRec.Params), obj.superlative(), len(f.Tune.Recommendations), ciText(obj.Metric, best, confidenceText(f)))
+			best.Strategy, settingName(bestRec.Params), obj.superlative(), len(f.Tune.Recommendations), keysText(obj, best, confidenceText(f)))
 	}
 	return fmt.Sprintf("Recommended: %s at %s, with %s among the %d of %d strategies that meet the SLO: %s.",
-		best.Strategy, settingName(bestRec.Params), obj.superlative(), met, len(f.Tune.Recommendations), ciText(obj.Metric, best, confidenceText(f)))
+		best.Strategy, settingName(bestRec.Params), obj.superlative(), met, len(f.Tune.Recommendations), keysText(obj, best, confidenceText(f)))
 }

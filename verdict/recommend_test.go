@@ -69,17 +69,29 @@ func TestSLOCheck(t *testing.T) {
 }
 
 func TestParseObjective(t *testing.T) {
-	o, err := ParseObjective("minimize amplification")
-	require.NoError(t, err)
-	assert.Equal(t, "amplification", o.Metric.Name)
-	assert.False(t, o.Maximize)
-	o, err = ParseObjective("maximize success_rate")
-	require.NoError(t, err)
-	assert.True(t, o.Maximize)
-	o, err = ParseObjective("minimize p99")
-	require.NoError(t, err)
-	assert.Equal(t, "minimize p99_ms", o.String(), "aliases resolve")
-	for _, bad := range []string{"", "amplification", "lower amplification", "minimize", "minimize amp"} {
+	cases := []struct {
+		in, want, words string
+	}{
+		{"minimize amplification", "minimize amplification", "the fewest attempts per request"},
+		{"maximize success_rate", "maximize success_rate", "the highest success rate"},
+		{"minimize p99", "minimize p99_ms", "the lowest p99 latency"},
+		{DefaultObjective, "maximize success_rate, minimize amplification", "the highest success rate, then the fewest attempts per request"},
+		{"success_rate then p99", "maximize success_rate, minimize p99_ms", "the highest success rate, then the lowest p99 latency"},
+		{" max success_rate ,min amplification ", "maximize success_rate, minimize amplification", "the highest success rate, then the fewest attempts per request"},
+		{"amplification", "minimize amplification", "the fewest attempts per request"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			o, err := ParseObjective(tc.in)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, o.String())
+			assert.Equal(t, tc.words, o.Words())
+			again, err := ParseObjective(o.String())
+			require.NoError(t, err)
+			assert.Equal(t, o.String(), again.String(), "String reads back")
+		})
+	}
+	for _, bad := range []string{"", "lower amplification", "minimize", "minimize amp", "requests", "success_rate,", "success_rate, success_rate"} {
 		_, err := ParseObjective(bad)
 		assert.ErrorIs(t, err, ErrObjective, bad)
 	}

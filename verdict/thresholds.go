@@ -198,6 +198,20 @@ func (v Violation) String() string {
 // thresholds in expression order. No violations means the results pass.
 func (ts Thresholds) Check(f *results.File) []Violation {
 	var out []Violation
+	missing := ts.each(f, func(t Threshold, r *results.Run) {
+		if v := t.Metric.Value(r); t.crossed(v) {
+			out = append(out, Violation{Threshold: t, Run: r.Label(), Value: v})
+		}
+	})
+	for _, t := range missing {
+		out = append(out, Violation{Threshold: t, Run: t.Strategy, Missing: true})
+	}
+	return out
+}
+
+// each calls fn for every threshold and every run of f it applies to (its strategy's, or all), thresholds in
+// order and runs in file order, and returns the thresholds scoped to a strategy with no run in f.
+func (ts Thresholds) each(f *results.File, fn func(t Threshold, r *results.Run)) (missing Thresholds) {
 	for _, t := range ts {
 		found := false
 		for i := range f.Runs {
@@ -206,15 +220,13 @@ func (ts Thresholds) Check(f *results.File) []Violation {
 				continue
 			}
 			found = true
-			if v := t.Metric.Value(r); t.crossed(v) {
-				out = append(out, Violation{Threshold: t, Run: r.Label(), Value: v})
-			}
+			fn(t, r)
 		}
 		if !found && t.Strategy != "" {
-			out = append(out, Violation{Threshold: t, Run: t.Strategy, Missing: true})
+			missing = append(missing, t)
 		}
 	}
-	return out
+	return missing
 }
 
 func (t Threshold) crossed(v float64) bool {

@@ -13,6 +13,7 @@ import (
 	"stampede/scenarios"
 	"stampede/sim"
 	"stampede/sim/results"
+	"stampede/verdict"
 )
 
 // liveFlags are the options of a live run (fleet, and run --engine live|both).
@@ -99,20 +100,27 @@ func runBoth(cmd *cobra.Command, s *scenarios.Scenario, jobs []sim.Job, out repo
 	if err != nil {
 		return err
 	}
+	spread, err := seedSpread(cmd.Context(), jobs)
+	if err != nil {
+		return err
+	}
 	lf, liveErr := live.runLive(cmd.Context(), cmd, s, jobs)
 	if lf == nil {
 		return liveErr
 	}
 	meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
 	w := cmd.OutOrStdout()
-	if err := reports.Table(w, virtual); err != nil {
-		return err
+	l := layout(w, out.wide)
+	for _, f := range []*results.File{virtual, lf} {
+		if err := verdict.Judge(f); err != nil {
+			return err
+		}
+		if err := reports.Table(w, f, l); err != nil {
+			return err
+		}
 	}
-	if err := reports.Table(w, lf); err != nil {
-		return err
-	}
-	bad, err := reports.CompareEngines(w, virtual, lf)
-	if err != nil {
+	agreements := verdict.CompareEngines(virtual, lf, spread)
+	if err := reports.CompareEngines(w, virtual, agreements, spreadSeeds, l); err != nil {
 		return err
 	}
 	if out.outDir != "" {
@@ -129,8 +137,32 @@ func runBoth(cmd *cobra.Command, s *scenarios.Scenario, jobs []sim.Job, out repo
 	if liveErr != nil {
 		return liveErr
 	}
+	bad := 0
+	for _, a := range agreements {
+		if !a.Within {
+			bad++
+		}
+	}
 	if bad > 0 {
 		return fmt.Errorf("the engines disagree on %d figure(s) beyond tolerance", bad)
 	}
 	return nil
+}
+
+// spreadSeeds is how many seeds measure the simulator's seed-to-seed spread, from which --engine both derives
+// its tolerances (verdict.EngineTolerance), as the cross-check test does.
+const spreadSeeds = 16
+
+// seedSpread runs every job on spreadSeeds further seeds in virtual time (sim.Replicas) and returns, per run
+// label, the seed-to-seed standard deviation of each engine figure (verdict.EngineSpread).
+func seedSpread(ctx context.Context, jobs []sim.Job) (map[string][]float64, error) {
+	reps, err := sim.Replicas(ctx, jobs, spreadSeeds)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]float64{}
+	for i, j := range jobs {
+		out[j.Strategy.Name()+params(j.Params)] = verdict.EngineSpread(reps[i])
+	}
+	return out, nil
 }

@@ -100,7 +100,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestStrategiesAndVersion(t *testing.T) {
-	out, _, code := runCLI(t, "strategies")
+	out, _, code := runCLI(t, "strategies", "--wide")
 	require.Equal(t, 0, code)
 	for _, name := range []string{"none", "constant", "exponential", "full-jitter", "equal-jitter", "decorrelated-jitter"} {
 		assert.Contains(t, out, name)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -69,26 +70,32 @@ func TestMemoryFlag(t *testing.T) {
 // estimate and its parts; --max-memory off lets it through.
 func TestRunRefusedByMemoryEstimate(t *testing.T) {
 	big := writeScenario(t, "big", "name: big\nduration: 10s\nfleet: {clients: 2000000}\nstrategies: [{name: x, backoff: {kind: exponential}}]\n")
-	_, stderr, code := runCLI(t, "run", big, "--max-memory", "64MiB")
+	_, stderr, code := runCLI(t, "run", big, "--max-memory", "64MiB", "--seeds", "1") // one run: the same figures on any machine
 	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, "this simulation needs about 276 MiB of memory (244 MiB per run (2000000 clients × 128 B, 71 buckets × 80 B)), more than the 64 MiB allowed (--max-memory)")
+	assert.Contains(t, stderr, "this simulation needs about 398 MiB of memory (366 MiB per run (2000000 clients × 192 B, 71 buckets × 160 B)), more than the 64 MiB allowed (--max-memory)")
 	_, stderr, code = runCLI(t, "tune", big, "--vary", "max_retries=0..3", "--seeds", "3", "--max-memory", "64MiB")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "more than the 64 MiB allowed")
 }
 
-// TestMemoryEstimateBoundsTheRun runs scenarios of each kind the estimate models in a stampede process and
-// checks that its peak resident set stays below the estimate.
+// TestMemoryEstimateBoundsTheRun runs scenarios of each kind the estimate models in a stampede process, on one
+// seed and on the default ten, and checks that its peak resident set stays below the estimate `run` makes.
 func TestMemoryEstimateBoundsTheRun(t *testing.T) {
 	if testing.Short() || runtime.GOOS != "linux" {
 		t.Skip("runs stampede processes; peak RSS as Linux reports it")
 	}
-	cases := []struct{ name, yaml string }{
-		{"many clients", "name: c\nduration: 30s\nserver: {capacity: 1000, service_time: 50ms, queue: 1000}\n" +
+	cases := []struct {
+		name  string
+		seeds int
+		yaml  string
+	}{
+		{"many clients", 1, "name: c\nduration: 30s\nserver: {capacity: 1000, service_time: 50ms, queue: 1000}\n" +
 			"fleet: {kind: closed, clients: 500000, think: {kind: exponential, mean: 10s}}\nstrategies: [{name: fj, backoff: {kind: full-jitter}, max_retries: 3}]\n"},
-		{"open overload, unbounded queue", "name: o\nduration: 20s\nserver: {capacity: 10, service_time: 50ms, queue: -1}\n" +
+		{"many clients, ten seeds", 10, "name: c\nduration: 10s\nserver: {capacity: 1000, service_time: 50ms, queue: 1000}\n" +
+			"fleet: {kind: closed, clients: 200000, think: {kind: exponential, mean: 10s}}\nstrategies: [{name: fj, backoff: {kind: full-jitter}, max_retries: 3}]\n"},
+		{"open overload, unbounded queue", 1, "name: o\nduration: 20s\nserver: {capacity: 10, service_time: 50ms, queue: -1}\n" +
 			"fleet: {kind: open, rate: 20000}\nstrategies: [{name: n, backoff: {kind: none}}]\n"},
-		{"fine buckets", "name: b\nduration: 300s\nbucket: 1ms\nserver: {capacity: 10, service_time: 50ms, queue: 10}\n" +
+		{"fine buckets, ten seeds", 10, "name: b\nduration: 120s\nbucket: 1ms\nserver: {capacity: 10, service_time: 50ms, queue: 10}\n" +
 			"fleet: {kind: closed, clients: 1000, think: {kind: exponential, mean: 1s}}\nstrategies: [{name: a, backoff: {kind: none}}, {name: b, backoff: {kind: constant, base: 1s}}]\n"},
 	}
 	for _, c := range cases {
@@ -98,8 +105,8 @@ func TestMemoryEstimateBoundsTheRun(t *testing.T) {
 			require.NoError(t, err)
 			jobs, err := s.Jobs(nil)
 			require.NoError(t, err)
-			est := scenarios.EstimateJobs(jobs, 0, runtime.GOMAXPROCS(0), 0)
-			p := startStampede(t, "run", path, "--max-memory", "off")
+			est := scenarios.EstimateJobs(jobs, 0, runtime.GOMAXPROCS(0), len(jobs)*c.seeds) // as run estimates it
+			p := startStampede(t, "run", path, "--max-memory", "off", "--seeds", fmt.Sprint(c.seeds))
 			p.wait(t, 120e9)
 			require.Equal(t, 0, p.code, p.stderr.String())
 			rss := uint64(p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) << 10

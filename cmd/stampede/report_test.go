@@ -39,7 +39,7 @@ func TestReportFormats(t *testing.T) {
 		want   string
 	}{
 		{"table", "┌"},
-		{"markdown", "| strategy | requests |"},
+		{"markdown", "| # | strategy | success | amplif. |"},
 		{"json", `"schema": 1`},
 		{"csv", "strategy,params,bucket,start_s,end_s,offered"},
 	}
@@ -63,16 +63,18 @@ func TestFailIf(t *testing.T) {
 		{"passes", "success_rate<0.5", 0, true, nil},
 		{"crossed", "success_rate<0.9", 1, true, []string{
 			"threshold crossed: 2 violation(s) of --fail-if",
-			"none: success_rate is 85.94 % (0.859444), crossing success_rate<0.9",
-			"immediate: success_rate is 86.09 % (0.86086), crossing success_rate<0.9",
+			"none: success_rate is 86.34 % (0.863354), crossing success_rate<0.9",
+			"immediate: success_rate is 87.33 % (0.873326), crossing success_rate<0.9",
 		}},
-		{"crossed by one strategy", "exponential:p99_ms>2000", 1, true, []string{"exponential: p99_ms is 3932ms"}},
+		{"crossed by one strategy", "exponential:p99_ms>2000", 1, true, []string{"exponential: p99_ms is 3938ms"}},
 		{"bad metric", "success_rate<0.99,p95>2000", 2, false, []string{
 			`--fail-if: bad threshold at column 19: unknown metric "p95" (known: amplification,`,
 			"  success_rate<0.99,p95>2000\n" + strings.Repeat(" ", 20) + "^^^",
 		}},
-		{"latency as a duration", "p99>3.9s", 1, true, []string{"exponential: p99_ms is 3932ms (3932.16), crossing p99>3.9s"}},
+		{"latency as a duration", "p99>3.9s", 1, true, []string{"exponential: p99_ms is 3938ms (3938.3), crossing p99>3.9s"}},
 		{"bad number", "p99_ms>2x", 2, false, []string{`"2x" is neither a number (of milliseconds) nor a duration`}},
+		{"a strategy the results do not have", "equal-jitter:p99_ms>2000", 2, false, []string{
+			`--fail-if: equal-jitter:p99_ms>2000: no run of strategy "equal-jitter" in the results (have: none, immediate, exponential, full-jitter, decorrelated-jitter)`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,7 +13,9 @@ import (
 	"stampede/scenarios"
 	"stampede/sim"
 	"stampede/sim/results"
+	"stampede/sim/tune"
 	"stampede/strategies"
+	"stampede/verdict"
 )
 
 func newRunCmd() *cobra.Command {
@@ -23,13 +25,16 @@ func newRunCmd() *cobra.Command {
 		live   liveFlags
 		engine string
 		mem    memoryFlag
+		seeds  int
 	)
 	cmd := &cobra.Command{
 		Use:   "run [FILE|NAME]",
 		Short: "Run a scenario in virtual time and compare its strategies",
 		Long: "Run a scenario (a YAML file, or the name of a shipped one; default " + scenarios.Default + ") in virtual time,\n" +
-			"print a comparison table (or --format) and, with -o DIR, write the report set: report.html, report.md,\n" +
-			"results.json, series.csv and charts/. --fail-if exits 1 when a run crosses a threshold.\n" +
+			"print the verdict (the strategies ranked by --objective, or the scenario's objective) and the comparison\n" +
+			"table (or --format), and with -o DIR write the report set: report.html, report.md, results.json, series.csv\n" +
+			"and charts/. Each strategy runs on --seeds seeds: every figure is a mean with its " + fmt.Sprint(100*tune.DefaultConfidence) + " % interval,\n" +
+			"and strategies whose intervals overlap are tied. A failed threshold (the scenario's thresholds, --fail-if) exits 1.\n" +
 			"--engine live runs it for real over HTTP (as `fleet`); --engine both runs it both ways and compares them.\n" +
 			"Shipped scenarios: " + strings.Join(scenarios.Names(), ", "),
 		Args: positional(cobra.MaximumNArgs(1)),
@@ -41,12 +46,21 @@ func newRunCmd() *cobra.Command {
 			if engine != "virtual" && engine != "live" && engine != "both" {
 				return &usageError{fmt.Errorf("--engine %q: want virtual, live or both", engine)}
 			}
+			if seeds < 1 || seeds > tune.MaxSeeds {
+				return &usageError{fmt.Errorf("--seeds must be within 1–%d, got %d", tune.MaxSeeds, seeds)}
+			}
+			if engine != "virtual" && cmd.Flags().Changed("seeds") && seeds > 1 {
+				return &usageError{fmt.Errorf("--seeds %d: a live run takes one seed (it runs on the real clock)", seeds)}
+			}
 			s, jobs, err := sel.load(cmd, args)
 			if err != nil {
 				return err
 			}
+			if err := checkScope(ts, s, jobs); err != nil {
+				return err
+			}
 			if engine != "live" {
-				if err := mem.check(jobs, 0, 0); err != nil {
+				if err := mem.check(jobs, 0, len(jobs)*seeds); err != nil {
 					return err
 				}
 			}
@@ -59,9 +73,10 @@ func newRunCmd() *cobra.Command {
 			if engine == "live" {
 				f, runErr = live.runLive(cmd.Context(), cmd, s, jobs)
 			} else {
-				progress := reports.NewProgress(cmd.ErrOrStderr(), jobNames(jobs))
-				f, runErr = sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, progress.Done)
-				progress.Stop()
+				f, runErr = runSeeds(cmd, s, jobs, seeds)
+			}
+			if f != nil {
+				out.describe(f, s)
 			}
 			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, len(jobs), "runs", runErr)
 			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
@@ -80,7 +95,44 @@ func newRunCmd() *cobra.Command {
 	live.add(cmd)
 	mem.add(cmd)
 	cmd.Flags().StringVar(&engine, "engine", "virtual", "virtual (simulated time), live (real HTTP, as fleet) or both (and compare them)")
+	cmd.Flags().IntVar(&seeds, "seeds", tune.DefaultRunSeeds, "seeds each strategy runs on: figures are means with confidence intervals, and the verdict ties what seed noise cannot tell apart")
 	return cmd
+}
+
+// runSeeds runs the jobs in virtual time on seeds seeds (tune.RunSeeds), with a progress display.
+func runSeeds(cmd *cobra.Command, s *scenarios.Scenario, jobs []sim.Job, seeds int) (*results.File, error) {
+	if seeds == 1 {
+		progress := reports.NewProgress(cmd.ErrOrStderr(), jobNames(jobs))
+		defer progress.Stop()
+		return sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, progress.Done)
+	}
+	progress := reports.NewCounter(cmd.ErrOrStderr(), "run "+s.Name, len(jobs)*seeds)
+	defer progress.Stop()
+	return tune.RunSeeds(cmd.Context(), s.Name, s.SimConfig(), jobs, seeds, tune.DefaultConfidence, func() { progress.Done(0) })
+}
+
+// checkScope makes a --fail-if condition that names a strategy the scenario does not have a usage error: it
+// could never be checked.
+func checkScope(ts verdict.Thresholds, s *scenarios.Scenario, jobs []sim.Job) error {
+	strats, err := s.Build()
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(strats))
+	for i, st := range strats {
+		names[i] = st.Name()
+	}
+	for _, t := range ts {
+		if t.Strategy == "" || slices.Contains(names, t.Strategy) {
+			continue
+		}
+		msg := fmt.Sprintf("--fail-if %s: no strategy %q in this scenario (have: %s)", t.Text, t.Strategy, strings.Join(names, ", "))
+		if g := strategies.Suggest(t.Strategy, names); g != "" {
+			msg = fmt.Sprintf("--fail-if %s: no strategy %q in this scenario (did you mean %q?)", t.Text, t.Strategy, g)
+		}
+		return &usageError{fmt.Errorf("%s", msg)}
+	}
+	return nil
 }
 
 // selection is how a command picks its scenario and runs: the scenario argument, --seed and --only.

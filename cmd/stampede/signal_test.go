@@ -65,6 +65,19 @@ func startStampede(t *testing.T, args ...string) *proc {
 	return p
 }
 
+// until waits up to d for the process to write want on stderr and reports how long it took.
+func (p *proc) until(t *testing.T, want string, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !strings.Contains(p.stderr.String(), want) {
+		if time.Since(start) > d {
+			t.Fatalf("no %q after %v\nstderr: %s", want, d, p.stderr.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Since(start)
+}
+
 // wait waits up to d for the process to exit and reports how long it took.
 func (p *proc) wait(t *testing.T, d time.Duration) time.Duration {
 	t.Helper()
@@ -132,8 +145,9 @@ func TestInterruptKeepsFinishedRuns(t *testing.T) {
 		args []string
 		what string
 	}{
-		{"run, SIGINT", syscall.SIGINT, []string{"run", scenario, "--no-png"}, "runs"},
-		{"run, SIGTERM", syscall.SIGTERM, []string{"run", scenario, "--no-png"}, "runs"},
+		{"run, SIGINT", syscall.SIGINT, []string{"run", scenario, "--no-png", "--seeds", "1"}, "runs"},
+		{"run, SIGTERM", syscall.SIGTERM, []string{"run", scenario, "--no-png", "--seeds", "1"}, "runs"},
+		{"run on two seeds, SIGINT", syscall.SIGINT, []string{"run", scenario, "--no-png", "--seeds", "2"}, "runs"}, // a job is kept when all its seeds finished
 		{"tune, SIGINT", syscall.SIGINT, []string{"tune", writeScenario(t, "one", tuneScenario), "--vary", "max_retries=0..40", "--seeds", "2", "--no-png"}, "points"},
 	}
 	for _, c := range cases {
@@ -142,9 +156,11 @@ func TestInterruptKeepsFinishedRuns(t *testing.T) {
 			p := startStampede(t, append(c.args, "-o", dir)...)
 			time.Sleep(1500 * time.Millisecond)
 			require.NoError(t, p.cmd.Process.Signal(c.sig))
-			took := p.wait(t, 10*time.Second)
-			t.Logf("stopped %v after the signal", took.Round(time.Millisecond))
-			assert.Less(t, took, time.Second)
+			stopped := p.until(t, "interrupted:", 10*time.Second)
+			took := p.wait(t, 30*time.Second)
+			t.Logf("runs stopped %v after the signal; the process, having written the finished ones, exited %v after it",
+				stopped.Round(time.Millisecond), took.Round(time.Millisecond))
+			assert.Less(t, stopped, time.Second)
 			assert.Equal(t, exitInterrupted, p.code, p.stderr.String())
 			assert.Contains(t, p.stderr.String(), "stopping, keeping what is finished")
 			assert.Contains(t, p.stderr.String(), `marked "partial": true`)

@@ -119,10 +119,12 @@ func (o *tuneFlags) sweep(cmd *cobra.Command, args []string) (*scenarios.Scenari
 	if len(o.vary) == 0 {
 		return nil, tune.Sweep{}, &usageError{fmt.Errorf("tune needs at least one --vary KEY=VALUES, e.g. --vary max_retries=0..8 (keys: %s)", strings.Join(tune.KeyNames(), ", "))}
 	}
-	objective := tune.DefaultObjective
+	objective := ""
 	switch {
-	case o.minimize != "" && o.maximize != "":
-		return nil, tune.Sweep{}, &usageError{fmt.Errorf("--minimize and --maximize exclude each other")}
+	case (o.minimize != "" && o.maximize != "") || (o.out.objective != "" && (o.minimize != "" || o.maximize != "")):
+		return nil, tune.Sweep{}, &usageError{fmt.Errorf("--objective, --minimize and --maximize exclude each other")}
+	case o.out.objective != "":
+		objective = o.out.objective
 	case o.minimize != "":
 		objective = "minimize " + o.minimize
 	case o.maximize != "":
@@ -168,7 +170,7 @@ func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts verdict.
 	if err := verdict.Judge(f); err != nil {
 		return err
 	}
-	if err := reports.Render(cmd.OutOrStdout(), f, o.format); err != nil {
+	if err := reports.Render(cmd.OutOrStdout(), f, o.format, layout(cmd.OutOrStdout(), o.wide)); err != nil {
 		return err
 	}
 	if o.outDir != "" {

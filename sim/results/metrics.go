@@ -30,6 +30,7 @@ var Metrics = []Metric{
 	{"mean_ms", "ms", "mean end-to-end latency", -1, func(r *Run) float64 { return r.LatencyMs.Mean }},
 	{"peak_attempts_per_s", "/s", "largest offered load in one bucket", -1, func(r *Run) float64 { return r.PeakAttemptsPerS }},
 	{"peak_to_mean", "x", "peak offered load over its mean", -1, func(r *Run) float64 { return r.PeakToMean }},
+	{"return_peak_per_s", "/s", "largest offered load in one bucket after a timeline phase ends (0 without phases)", -1, func(r *Run) float64 { return r.ReturnPeak() }},
 	{"requests", "", "requests started", 0, func(r *Run) float64 { return float64(r.Requests) }},
 	{"succeeded", "", "requests that succeeded", +1, func(r *Run) float64 { return float64(r.Succeeded) }},
 	{"failed", "", "requests that failed", -1, func(r *Run) float64 { return float64(r.Failed) }},
@@ -92,6 +93,26 @@ func (m Metric) Format(v float64) string {
 		return fmt.Sprintf("%.2fx", v)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// PlusMinus reads a mean and the half-width of its interval, each formatted by format (m.Format when nil):
+// "92.46 % ±0.12", "2.67x ±0.02", "3295ms ±120ms"; a fraction's half-width is in points. The half-width is left
+// out when it rounds away at the figure's precision (below 0.005 points or 0.005×, below half a unit otherwise).
+func (m Metric) PlusMinus(iv Interval, format func(float64) string) string {
+	if format == nil {
+		format = m.Format
+	}
+	s := format(iv.Mean)
+	h := max(iv.Hi-iv.Mean, iv.Mean-iv.Lo)
+	switch {
+	case m.Unit == "fraction" && 100*h >= 0.005:
+		return fmt.Sprintf("%s ±%.2f", s, 100*h)
+	case m.Unit == "x" && h >= 0.005:
+		return fmt.Sprintf("%s ±%.2f", s, h)
+	case m.Unit != "fraction" && m.Unit != "x" && h >= 0.5:
+		return s + " ±" + format(h)
+	}
+	return s
 }
 
 // FormatMillis writes a latency given in milliseconds as every report and sentence shows it: "250ms" below

@@ -24,8 +24,19 @@ type File struct {
 	BucketS   float64 `json:"bucket_s"`
 	Limits    Limits  `json:"limits"` // the server's nominal limits, for drawing reference lines
 	Phases    []Phase `json:"phases"` // timeline phases of the scenario, in start order (may be empty)
-	Runs      []Run   `json:"runs"`
-	Tune      *Tune   `json:"tune,omitempty"` // `stampede tune` only: the grid, the seeds, the SLO and the recommendation
+	// Seeds is the number of seeds of a plain run made with `run --seeds N` (absent for one): every run's figures
+	// are then means over them (Run.Replications), with intervals at level Confidence in Run.CI.
+	Seeds      int     `json:"seeds,omitempty"`
+	Confidence float64 `json:"confidence,omitempty"`
+	// Objective is what the verdict ranks the runs by (verdict.ParseObjective; "": the default, highest success
+	// rate, then fewest attempts per request), from --objective or the scenario's objective.
+	Objective string `json:"objective,omitempty"`
+	// Thresholds are the scenario's thresholds: conditions every run (or the strategy a condition names) must meet.
+	Thresholds []string `json:"thresholds,omitempty"`
+	Runs       []Run    `json:"runs"`
+	Tune       *Tune    `json:"tune,omitempty"` // `stampede tune` only: the grid, the seeds, the SLO and the recommendation
+	// Verdict is filled by verdict.Judge before the file is rendered; it is not part of results.json.
+	Verdict *Verdict `json:"-"`
 }
 
 // Limits are the server's nominal throughput limits in requests per second (0: none).
@@ -106,6 +117,21 @@ type PhaseStats struct {
 	// RecoverS is the time from the phase's end until a 10-bucket window of goodput is back within 5 % of
 	// BeforePerS; null when that never happened within the run.
 	RecoverS *float64 `json:"recover_s"`
+	// The return: the clients that failed during the phase come back when it ends. The return window runs from
+	// EndS to ReturnEndS: as long as the phase lasted (at least 10 s), up to the next phase or the end of the run.
+	ReturnEndS     float64 `json:"return_end_s"`
+	ReturnPeakPerS float64 `json:"return_peak_per_s"` // the busiest bucket of offered attempts in the return window, per second
+	LevelPerS      float64 `json:"level_per_s"`       // the offered attempts per second before the phase (the level a herd rises above)
+	ReturnWaves    int     `json:"return_waves"`      // synchronized waves in the return window: runs of buckets above 1.5 × LevelPerS
+}
+
+// ReturnPeak is the largest ReturnPeakPerS over the run's phases (0 without phases): the herd on the return.
+func (r *Run) ReturnPeak() float64 {
+	var peak float64
+	for _, p := range r.Phases {
+		peak = max(peak, p.ReturnPeakPerS)
+	}
+	return peak
 }
 
 // Latency holds percentiles in milliseconds.

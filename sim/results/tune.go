@@ -66,7 +66,7 @@ type SLOFailure struct {
 type Judgement struct {
 	Summary    string      // the recommendation across strategies in one sentence; "" for a shard
 	Conditions []Condition // the SLO's conditions in the order written; empty without an SLO
-	Objective  string      // the name of the metric the objective optimizes (a Metrics name)
+	Objective  []string    // the names of the metrics the objective orders by, in order (Metrics names)
 	Points     []Standing  // one per run of the file, in file order
 }
 

@@ -254,7 +254,7 @@ func meanPhases(runs []results.Run) []results.PhaseStats {
 	n := float64(len(runs))
 	for k := range ph {
 		p := results.PhaseStats{Name: ph[k].Name, StartS: ph[k].StartS, EndS: ph[k].EndS}
-		var rec float64
+		var rec, waves float64
 		recovered := true
 		for i := range runs {
 			if k >= len(runs[i].Phases) {
@@ -265,6 +265,10 @@ func meanPhases(runs []results.Run) []results.PhaseStats {
 			p.OfferedPerS += q.OfferedPerS / n
 			p.GoodputPerS += q.GoodputPerS / n
 			p.BeforePerS += q.BeforePerS / n
+			p.ReturnEndS = q.ReturnEndS
+			p.ReturnPeakPerS += q.ReturnPeakPerS / n
+			p.LevelPerS += q.LevelPerS / n
+			waves += float64(q.ReturnWaves) / n
 			if q.RecoverS == nil {
 				recovered = false
 			} else {
@@ -274,6 +278,7 @@ func meanPhases(runs []results.Run) []results.PhaseStats {
 		if recovered {
 			p.RecoverS = &rec
 		}
+		p.ReturnWaves = int(math.Round(waves))
 		out[k] = p
 	}
 	return out

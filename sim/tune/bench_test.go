@@ -10,7 +10,7 @@ import (
 // strategies) at 9 values × 10 seeds on every core, and reports the wall time of one sweep (s/sweep) and the
 // simulations per second. Target (issue "Tune"): under a minute on a 2-core machine. Run with
 //
-//	go test ./tune -run '^$' -bench QuickstartSweep -benchtime 1x -count 3
+//	go test ./sim/tune -run '^$' -bench QuickstartSweep -benchtime 1x -count 3
 //
 // max_retries does not apply to backoff none, which runs once per seed (28 points, 280 runs); timeout applies
 // to all four strategies (36 points, 360 runs).

@@ -64,13 +64,16 @@ type Sweep struct {
 	Seeds      int               // replications per point
 	Confidence float64           // interval level (0: DefaultConfidence)
 	SLO        string            // --slo, in threshold syntax (verdict.ParseSLO)
-	Objective  string            // "minimize METRIC" or "maximize METRIC" ("": minimize amplification)
+	Objective  string            // verdict.ParseObjective's syntax ("": DefaultObjective with an SLO; else the scenario's objective or verdict.DefaultObjective)
 	Shard      results.Shard     // the slice to run (zero: all)
 	Workers    int               // parallel runs (0: GOMAXPROCS)
 	axes       []*Axis
 }
 
-// DefaultObjective is what a recommendation optimizes unless told otherwise: the load retries add.
+// DefaultObjective is what a recommendation optimizes among the settings that meet an SLO unless told otherwise:
+// the load retries add. Without an SLO every setting qualifies, and the least load would always be never
+// retrying: the objective is then the scenario's, or verdict.DefaultObjective (the highest success rate, then,
+// within seed noise of it, the least load).
 const DefaultObjective = "minimize amplification"
 
 // Plan is a checked sweep with its grid. A Plan is not safe for concurrent use.
@@ -93,7 +96,14 @@ func (s Sweep) Plan() (*Plan, error) {
 		return nil, fmt.Errorf("tune: confidence must be within (0, 1), got %g", s.Confidence)
 	}
 	if s.Objective == "" {
-		s.Objective = DefaultObjective
+		switch {
+		case s.SLO != "":
+			s.Objective = DefaultObjective
+		case s.Scenario.Objective != "":
+			s.Objective = s.Scenario.Objective
+		default:
+			s.Objective = verdict.DefaultObjective
+		}
 	}
 	if _, err := verdict.ParseObjective(s.Objective); err != nil {
 		return nil, err
@@ -171,51 +181,18 @@ func (p *Plan) Run(ctx context.Context, done func()) (*results.File, error) {
 		sh := p.Shard
 		f.Tune.Shard = &sh
 	}
-	var errs []error
-	per := max(1, batchRuns/p.Seeds)
-	for start := 0; start < len(p.points); start += per {
-		batch := p.points[start:min(start+per, len(p.points))]
-		jobs := make([]sim.Job, 0, len(batch)*p.Seeds)
-		for _, i := range batch {
-			pt := &p.Grid.points[i]
-			for k := range p.Seeds {
-				cfg := pt.cfg
-				cfg.Seed = ReplicationSeed(s.Seed, k)
-				jobs = append(jobs, sim.Job{Config: cfg, Strategy: pt.strat, Params: pt.params})
-			}
-		}
-		var cb func(int)
-		if done != nil {
-			cb = func(int) { done() }
-		}
-		out := sim.RunAll(ctx, jobs, p.Workers, cb)
-		for b, i := range batch {
-			reps := make([]results.Run, p.Seeds)
-			var failed error
-			for k := range p.Seeds {
-				o := out[b*p.Seeds+k]
-				if o.Err != nil {
-					failed = o.Err
-					break
-				}
-				reps[k] = o.Run
-			}
-			if failed != nil {
-				if !errors.Is(failed, context.Canceled) && !errors.Is(failed, context.DeadlineExceeded) {
-					errs = append(errs, fmt.Errorf("%s: %w", p.Grid.Label(i), failed))
-				}
-				continue
-			}
-			r := Aggregate(reps, p.Confidence)
-			r.Strategy = p.Grid.points[i].name
-			f.Runs = append(f.Runs, r)
-		}
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
+	jobs := make([]sim.Job, len(p.points))
+	for b, i := range p.points {
+		pt := &p.Grid.points[i]
+		jobs[b] = sim.Job{Config: pt.cfg, Strategy: pt.strat, Params: pt.params}
+		jobs[b].Config.Seed = s.Seed
 	}
-	if err := errors.Join(errs...); err != nil {
+	runs, err := Replicate(ctx, jobs, p.Seeds, p.Confidence, p.Workers, func(b int) string { return p.Grid.Label(p.points[b]) }, done)
+	for _, r := range runs {
+		r.Run.Strategy = p.Grid.points[p.points[r.Job]].name
+		f.Runs = append(f.Runs, r.Run)
+	}
+	if err != nil {
 		return f, err
 	}
 	if f.Tune.Shard == nil {

@@ -1,7 +1,8 @@
 // Command mkfixture writes the seeded results files that the reports tests render, from the scenario
 // testdata/herd.yaml: testdata/herd.json (the scenario's five strategies), testdata/sweep.json (exponential and
 // full jitter with the base delay swept from 50 ms to 800 ms) and testdata/tune.json (a tune sweep of exponential
-// and full jitter over max_retries and base, three seeds, with an SLO). It lives under testdata so that `go test ./...`
+// and full jitter over max_retries and base, three seeds, with an SLO) and testdata/seeds.json (the five strategies
+// on five seeds, as `run --seeds 5` makes them, with two thresholds). It lives under testdata so that `go test ./...`
 // neither builds nor runs it; the reports package itself never imports the simulator. Regenerate (only when
 // the results schema or the engine changes) from the module root with:
 //
@@ -97,7 +98,21 @@ func run(dir string) error {
 	if err != nil {
 		return err
 	}
-	return write(filepath.Join(dir, "tune.json"), tf)
+	if err := write(filepath.Join(dir, "tune.json"), tf); err != nil {
+		return err
+	}
+
+	// The scenario on five seeds (run --seeds 5), with thresholds that some runs miss.
+	herdJobs, err := s.Jobs(nil)
+	if err != nil {
+		return err
+	}
+	sf, err := tune.RunSeeds(ctx, s.Name, s.SimConfig(), herdJobs, 5, tune.DefaultConfidence, nil)
+	if err != nil {
+		return err
+	}
+	sf.Thresholds = []string{"success_rate >= 95%", "exponential:p99 <= 2s"}
+	return write(filepath.Join(dir, "seeds.json"), sf)
 }
 
 func main() {
