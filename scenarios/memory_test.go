@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -73,7 +74,10 @@ func TestEstimateJobs(t *testing.T) {
 	e = EstimateJobs(jobs, 8, 2, 2)
 	assert.Equal(t, 4, e.Workers, "no more workers than jobs")
 	assert.Equal(t, 2, e.Runs)
-	assert.Contains(t, e.Explain(), "100000 clients × 128 B")
+	assert.Contains(t, e.Explain(), fmt.Sprintf("100000 clients × %d B", clientBytes))
+	e = EstimateJobs(jobs[:1], 8, 8, 10)
+	assert.Equal(t, 8, e.Workers, "one job on ten seeds: as many runs at once as workers")
+	assert.Equal(t, 10, e.Runs, "every seed's result held")
 }
 
 func TestFormatBytes(t *testing.T) {
