@@ -28,10 +28,51 @@ const mainEnv = "STAMPEDE_TEST_MAIN_ARGS"
 func TestMain(m *testing.M) {
 	if args := os.Getenv(mainEnv); args != "" {
 		os.Args = append([]string{"stampede"}, strings.Split(args, "\n")...)
+		if out := os.Getenv(peakEnv); out != "" {
+			// As main, then the process's own peak resident set (VmHWM) into the file out. The parent's
+			// rusage cannot tell it: Linux counts in the memory of the parent this child was forked from.
+			ctx, stop := interruptible(os.Stderr, os.Exit)
+			err := run(ctx, os.Args[1:])
+			stop()
+			_ = os.WriteFile(out, []byte(fmt.Sprint(peakRSS())), 0o644)
+			os.Exit(exitCode(err))
+		}
 		main()
 		return
 	}
 	os.Exit(m.Run())
+}
+
+// peakEnv names the file a child started by startStampede writes its peak resident set into, in bytes.
+const peakEnv = "STAMPEDE_TEST_PEAK"
+
+// peakRSS reads the process's peak resident set size from /proc/self/status (VmHWM), in bytes; 0 if it cannot.
+func peakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb uint64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// peak is the peak resident set of a process started by startStampede, once it has exited.
+func (p *proc) peak(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(p.peakFile)
+	require.NoError(t, err, "the process wrote no peak: %s", p.stderr.String())
+	var n uint64
+	_, err = fmt.Sscan(string(b), &n)
+	require.NoError(t, err)
+	require.Positive(t, n)
+	return n
 }
 
 // proc is a stampede process started by a test.
@@ -40,14 +81,15 @@ type proc struct {
 	stdout, stderr syncBuffer
 	done           chan struct{}
 	code           int
+	peakFile       string
 }
 
 func startStampede(t *testing.T, args ...string) *proc {
 	t.Helper()
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	p := &proc{cmd: exec.Command(exe, "-test.run=^$"), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), mainEnv+"="+strings.Join(args, "\n"))
+	p := &proc{cmd: exec.Command(exe, "-test.run=^$"), done: make(chan struct{}), peakFile: filepath.Join(t.TempDir(), "peak")}
+	p.cmd.Env = append(os.Environ(), mainEnv+"="+strings.Join(args, "\n"), peakEnv+"="+p.peakFile)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	require.NoError(t, p.cmd.Start())
 	go func() {
