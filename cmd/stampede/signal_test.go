@@ -196,7 +196,11 @@ func TestInterruptKeepsFinishedRuns(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			p := startStampede(t, append(c.args, "-o", dir)...)
-			time.Sleep(1500 * time.Millisecond)
+			wait := 1500 * time.Millisecond // a few runs finish by then
+			if raceEnabled {
+				wait *= 10
+			}
+			time.Sleep(wait)
 			require.NoError(t, p.cmd.Process.Signal(c.sig))
 			stopped := p.until(t, "interrupted:", 10*time.Second)
 			took := p.wait(t, 30*time.Second)
