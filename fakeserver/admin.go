@@ -17,9 +17,10 @@ import (
 // admin token as "Authorization: Bearer TOKEN" (admin_guard.go); changes need a JSON content type.
 //
 //	GET  /_stampede/state   the configuration in force, the model's state and the counters (JSON)
-//	PUT  /_stampede/faults  change faults, rate limits, fail-first, overload answer, queue bound, service
-//	                        time, concurrency penalty or Retry-After unit while it runs; the body is a
-//	                        Patch in JSON or YAML
+//	PUT  /_stampede/faults  change faults, stream faults, rate limits, fail-first, overload answer, queue
+//	                        bound, service time, output, concurrency penalty or Retry-After unit while it
+//	                        runs; the body is a Patch in JSON or YAML (`{"stream_faults": [{"probability":
+//	                        0.2, "after": 5}]}` breaks a fifth of the streams after their fifth event)
 //	POST /_stampede/reset   a fresh model from the scenario's configuration, counters cleared
 const adminPrefix = "/_stampede/"
 
@@ -35,6 +36,10 @@ type Patch struct {
 	FailFirst      *[]FailFirst   `yaml:"fail_first"`
 	// ConcurrencyPenalty is the metastable service-time growth per request in service.
 	ConcurrencyPenalty *time.Duration `yaml:"concurrency_penalty"`
+	// StreamFaults replaces the stream faults (mid-stream failures of streamed answers).
+	StreamFaults *[]StreamFault `yaml:"stream_faults"`
+	// Output changes the answers' length and pace, for services that start from now on.
+	Output *Output `yaml:"output"`
 }
 
 // Apply returns c with p's fields replacing its own.
@@ -62,6 +67,12 @@ func (p Patch) Apply(c Config) Config {
 	}
 	if p.ConcurrencyPenalty != nil {
 		c.ConcurrencyPenalty = *p.ConcurrencyPenalty
+	}
+	if p.StreamFaults != nil {
+		c.StreamFaults = *p.StreamFaults
+	}
+	if p.Output != nil {
+		c.Output = *p.Output
 	}
 	return c
 }

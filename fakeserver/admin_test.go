@@ -215,7 +215,7 @@ func TestPatchRefusals(t *testing.T) {
 		{"unknown field", `{"faults": [{"probabilty": 0.5, "status": 529}]}`,
 			[]PatchProblem{{1, 14, "faults[0].probabilty", `unknown field "probabilty" (valid: probability, retry_after, should_retry, status)`}}},
 		{"unknown top-level field", "{\n  \"faults\": [],\n  \"latency\": 2\n}",
-			[]PatchProblem{{3, 3, "latency", `unknown field "latency" (valid: concurrency_penalty, fail_first, faults, overload, queue, rate_limits, retry_after_unit, service_time)`}}},
+			[]PatchProblem{{3, 3, "latency", `unknown field "latency" (valid: concurrency_penalty, fail_first, faults, output, overload, queue, rate_limits, retry_after_unit, service_time, stream_faults)`}}},
 		{"wrong type", `{"queue": "long"}`, []PatchProblem{{1, 2, "queue", "cannot unmarshal !!str `long` into int"}}},
 		{"not an object", `[1]`, []PatchProblem{{1, 1, "", "want a mapping of fields (an object), got a list"}}},
 		{"empty", ``, []PatchProblem{{0, 0, "", `an empty change; send a JSON object such as {"faults": []}`}}},

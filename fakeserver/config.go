@@ -20,8 +20,16 @@ type Config struct {
 	// RetryAfterUnit is the precision of the Retry-After the client sees: values are rounded up to a
 	// multiple of it (default 1s, as delay-seconds carries; 1ms models retry-after-ms).
 	RetryAfterUnit time.Duration `yaml:"retry_after_unit"`
-	// Dialect is the API the HTTP handler speaks: anthropic, openai or plain (default plain). The model ignores it.
+	// Dialect is the API the HTTP handler speaks: anthropic, openai, plain, or auto (the default: each request's
+	// path picks one, see PathDialect). The model reads it only for the overload status's default.
 	Dialect string `yaml:"dialect"`
+	// Output is what a served request produces, and how fast (default: 5 tokens at the end of the service time).
+	Output Output `yaml:"output"`
+	// StreamFaults break streamed answers after they started (the HTTP handler draws them; stream.go, output.go).
+	StreamFaults []StreamFault `yaml:"stream_faults"`
+	// Auth, when set, makes the HTTP handler answer 401 to a request whose API key it does not list.
+	// The model ignores it: simulated clients always hold a valid key.
+	Auth *Auth `yaml:"auth"`
 	// ConcurrencyPenalty makes service time grow with load: a request that starts while n requests are in
 	// service (itself included) takes its drawn service time plus n × ConcurrencyPenalty. With it, work the
 	// server keeps doing for clients that already timed out slows everyone: the metastable-failure model of
@@ -55,6 +63,8 @@ type Phase struct {
 	// Background adds open-loop traffic (arrivals per second) that is not part of the measured fleet:
 	// other tenants, a batch job, a load spike.
 	Background float64 `yaml:"background"`
+	// StreamFaults replace the server's stream_faults during the phase ([] removes them). nil leaves them.
+	StreamFaults []StreamFault `yaml:"stream_faults"`
 }
 
 // Rejection describes one kind of refusal: its status and what it says in Retry-After.
@@ -88,8 +98,11 @@ const (
 	DefaultCapacity       = 100
 	DefaultServiceTime    = 100 * time.Millisecond
 	DefaultOverloadStatus = 529
-	DefaultLimitStatus    = 429
-	DefaultRetryAfterUnit = time.Second
+	// DefaultOpenAIOverloadStatus is the overload answer of a server in the openai dialect: the OpenAI API sends
+	// 503 ("The engine is currently overloaded"), never 529 (docs/llm-apis.md).
+	DefaultOpenAIOverloadStatus = 503
+	DefaultLimitStatus          = 429
+	DefaultRetryAfterUnit       = time.Second
 )
 
 // WithDefaults returns c with zero fields filled: the service's here, each stage's by the stage (its file's
@@ -103,7 +116,11 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Overload.Status == 0 {
 		c.Overload.Status = DefaultOverloadStatus
+		if c.Dialect == "openai" {
+			c.Overload.Status = DefaultOpenAIOverloadStatus
+		}
 	}
+	c.streamingDefaults()
 	if c.RetryAfterUnit == 0 {
 		c.RetryAfterUnit = DefaultRetryAfterUnit
 	}
@@ -116,6 +133,7 @@ func (c Config) WithDefaults() Config {
 		if p.Name == "" {
 			p.Name = p.kind()
 		}
+		p.StreamFaults = streamFaultDefaults(p.StreamFaults)
 	})
 	return c
 }
@@ -160,6 +178,8 @@ func (p Phase) kind() string {
 		return "brownout"
 	case p.RateScale > 0:
 		return "rate-limit change"
+	case p.StreamFaults != nil:
+		return "stream faults"
 	}
 	return "phase"
 }

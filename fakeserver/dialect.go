@@ -17,12 +17,13 @@ var ErrUnknownDialect = errors.New("fakeserver: unknown dialect")
 // success and error answers look. Each dialect lives in its own file and registers itself by name.
 // Implementations are stateless and safe for concurrent use; whatever varies per request comes in a meta.
 type dialect interface {
-	// route reports whether method and path name this API's endpoint.
-	route(method, path string) bool
+	// route names the endpoint method and path call (epNone: none of this API's, a 404).
+	route(method, path string) endpoint
 	// apiKey returns the API key the caller presented ("" for none).
 	apiKey(h http.Header) string
-	// parse validates a request body. A malformed one gets an *apiError (a 400 invalid_request_error).
-	parse(body []byte) (call, *apiError)
+	// parse validates the body of a request to endpoint ep. A malformed one gets an *apiError (a 400
+	// invalid_request_error).
+	parse(ep endpoint, body []byte) (call, *apiError)
 	// success is the answer to a served call.
 	success(c call, m meta) response
 	// failure is the answer to a refused or malformed call.
@@ -42,19 +43,24 @@ var dialects = map[string]dialect{}
 
 func registerDialect(name string, d dialect) { dialects[name] = d }
 
-// Dialects lists the registered dialect names, sorted.
+// DialectAuto is the default: no dialect is forced, and the path of each request picks one (PathDialect).
+const DialectAuto = "auto"
+
+// Dialects lists the dialect names a server accepts, sorted: the registered dialects and DialectAuto.
 func Dialects() []string {
-	names := make([]string, 0, len(dialects))
+	names := make([]string, 0, len(dialects)+1)
 	for n := range dialects {
 		names = append(names, n)
 	}
+	names = append(names, DialectAuto)
 	slices.Sort(names)
 	return names
 }
 
+// lookupDialect returns the dialect called name; nil for DialectAuto (or ""), whose requests each pick theirs.
 func lookupDialect(name string) (dialect, error) {
-	if name == "" {
-		name = "plain"
+	if name == "" || name == DialectAuto {
+		return nil, nil
 	}
 	d, ok := dialects[name]
 	if !ok {
@@ -63,12 +69,46 @@ func lookupDialect(name string) (dialect, error) {
 	return d, nil
 }
 
+// PathDialect names the dialect whose API owns a request path, with or without the "/v1" prefix (an OpenAI
+// base URL set without it sends "/chat/completions", which the OpenAI dialect then refuses with a 404 as the
+// real API does, rather than the plain dialect answering 200 with a body the SDK reads as an empty message):
+//
+//	/v1/messages, /v1/messages/…                                       anthropic (Messages, count_tokens, …)
+//	/v1/chat/…, /v1/completions, /v1/responses…, /v1/embeddings       openai
+//	anything else                                                     plain
+func PathDialect(path string) string {
+	p := strings.TrimPrefix(path, "/v1")
+	switch {
+	case p == "/messages" || strings.HasPrefix(p, "/messages/"):
+		return "anthropic"
+	case strings.HasPrefix(p, "/chat/") || p == "/completions" || p == "/embeddings" ||
+		p == "/responses" || strings.HasPrefix(p, "/responses/"):
+		return "openai"
+	}
+	return "plain"
+}
+
+// endpoint is the API call a request names.
+type endpoint uint8
+
+const (
+	epNone        endpoint = iota // not an endpoint of the dialect: 404
+	epAny                         // plain: every path
+	epMessages                    // anthropic POST /v1/messages
+	epCountTokens                 // anthropic POST /v1/messages/count_tokens
+	epChat                        // openai POST /v1/chat/completions
+)
+
 // call is what a dialect read from a valid request: enough to shape a plausible answer.
 type call struct {
+	ep          endpoint
 	model       string
 	inputTokens int
 	// previousID is the id of an earlier response the request refers to ("" for none).
 	previousID string
+	// stream asks for the answer as server-sent events; includeUsage (OpenAI's stream_options.include_usage)
+	// adds a last chunk with the usage.
+	stream, includeUsage bool
 }
 
 // errKind is the category of an error answer; each dialect names it its own way.
@@ -79,6 +119,7 @@ const (
 	errNotFound                      // 404: no such endpoint
 	errTooLarge                      // 413: body over the limit
 	errConflict                      // 409: the same idempotency key is still being processed
+	errAuth                          // 401: no API key, or one server.auth does not list
 	errRateLimit                     // 429
 	errOverloaded                    // 529
 	errUnavailable                   // 503
@@ -94,6 +135,29 @@ type apiError struct {
 	message string // "" for the dialect's standard message of kind
 	param   string // the offending field, for dialects that name it
 	code    string // a machine-readable code, for dialects that carry one
+}
+
+// Codes of a 401 (errAuth): which of the two answers the APIs give. The key itself travels in message, for
+// the dialects that quote it masked.
+const (
+	codeNoKey  = "no_key"
+	codeBadKey = "bad_key"
+)
+
+// unauthorized is the 401 for a request that presented key ("" for none).
+func unauthorized(key string) *apiError {
+	if key == "" {
+		return &apiError{status: http.StatusUnauthorized, kind: errAuth, code: codeNoKey}
+	}
+	return &apiError{status: http.StatusUnauthorized, kind: errAuth, code: codeBadKey, message: key}
+}
+
+// maskKey hides all but the ends of an API key, as the OpenAI API quotes a wrong one ("sk-t****cdef").
+func maskKey(k string) string {
+	if len(k) <= 8 {
+		return strings.Repeat("*", len(k))
+	}
+	return k[:4] + strings.Repeat("*", min(len(k)-8, 40)) + k[len(k)-4:]
 }
 
 func invalid(param, format string, args ...any) *apiError {
@@ -119,6 +183,8 @@ func kindOfStatus(status int) errKind {
 		return errConflict
 	case status == http.StatusBadRequest:
 		return errInvalidRequest
+	case status == http.StatusUnauthorized:
+		return errAuth
 	case status >= 500:
 		return errAPI
 	}
@@ -131,7 +197,12 @@ type meta struct {
 	responseID string    // the id of a served answer (msg_…, chatcmpl-…)
 	respID     uint64    // the model's id of that answer
 	wall       time.Time // the wall-clock instant of the answer (for created and reset times)
-	limits     []LimitState
+	// retryDate is the instant an http-date Retry-After names: the model's instant of the answer plus its
+	// RetryAfter, on the handler's clock, a whole second (Server.SetSecondPhase makes the model round to
+	// the wall clock's seconds).
+	retryDate    time.Time
+	outputTokens int // the output tokens of a served answer (Config.Output)
+	limits       []LimitState
 	// the tightest rate limit, as Answer carries it
 	hasLimit       bool
 	limitLimit     int
@@ -145,8 +216,11 @@ type meta struct {
 	shouldRetry int8 // x-should-retry: 0 absent, 1 true, −1 false
 }
 
-// answer takes the wire fields of a model answer.
-func (m *meta) answer(a *Answer) {
+// answer takes the wire fields of a model answer given at model instant at of the epoch that started at origin.
+func (m *meta) answer(a *Answer, origin time.Time, at time.Duration) {
+	if a.HasRetryAfter && a.Format == FormatHTTPDate {
+		m.retryDate = origin.Add(at + a.RetryAfter)
+	}
 	m.hasLimit, m.limitLimit, m.limitRemaining, m.limitReset = a.HasLimit, a.LimitLimit, a.LimitRemaining, a.LimitReset
 	m.retryAfter, m.hasRetry, m.malformed, m.format, m.shouldRetry = a.RetryAfter, a.HasRetryAfter, a.Malformed, a.Format, a.ShouldRetry
 }
@@ -213,7 +287,8 @@ const malformedRetryAfter = "soon"
 //
 //	seconds    Retry-After: delay-seconds (RFC 9110), whole seconds; a sub-second retry_after_unit writes
 //	           a decimal ("0.25"), which the Stainless SDKs read
-//	http-date  Retry-After: an IMF-fixdate, the answer's instant plus the delay rounded up to a second
+//	http-date  Retry-After: an IMF-fixdate, the answer's instant plus the delay: the model rounded the delay
+//	           so that the sum is a whole second of the handler's clock, so the date is not rounded again
 //	ms         Retry-After-Ms: milliseconds, with Retry-After in whole seconds (rounded up) beside it, as the
 //	           OpenAI API sends both
 //	malformed  Retry-After: soon
@@ -223,7 +298,7 @@ func retryHeaders(r *response, m *meta) {
 		r.set(hRetryAfter, malformedRetryAfter)
 	case !m.hasRetry:
 	case m.format == FormatHTTPDate:
-		r.set(hRetryAfter, roundUpSecond(m.wall.Add(m.retryAfter)).UTC().Format(http.TimeFormat))
+		r.set(hRetryAfter, roundUpSecond(m.retryDate).UTC().Format(http.TimeFormat))
 	case m.format == FormatMillis:
 		r.set(hRetryAfter, strconv.FormatInt(int64(RoundUp(m.retryAfter, time.Second)/time.Second), 10))
 		r.set(hRetryAfterM, strconv.FormatInt(m.retryAfter.Milliseconds(), 10))
@@ -246,6 +321,20 @@ func roundUpSecond(t time.Time) time.Time {
 		return u.Add(time.Second)
 	}
 	return t
+}
+
+// jsonSize is a JSON value the answer needs only the size of (a message's content, to estimate its tokens): it
+// keeps the length of the encoded value, −1 for null, 0 when absent, and copies nothing.
+type jsonSize int
+
+// UnmarshalJSON records the size of b.
+func (s *jsonSize) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = -1
+		return nil
+	}
+	*s = jsonSize(len(b))
+	return nil
 }
 
 // estimateTokens is a rough token count for text: a token per four bytes, at least one.

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// anthropic speaks the Anthropic Messages API: POST /v1/messages.
+// anthropic speaks the Anthropic Messages API: POST /v1/messages, streamed or not (stream.go), and POST
+// /v1/messages/count_tokens ({"input_tokens":…}).
 //
 // Success: {"id":"msg_…","type":"message","role":"assistant","model":…,"content":[{"type":"text","text":…}],
 // "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":…,"output_tokens":…}}.
@@ -16,6 +17,7 @@ import (
 // with the types invalid_request_error (400), authentication_error (401), permission_error (403),
 // not_found_error (404), request_too_large (413), rate_limit_error (429), api_error (500),
 // timeout_error (504) and overloaded_error (529); a 503 (which the API does not document) is an api_error.
+// A 401 says "x-api-key header is required" without a key and "invalid x-api-key" with a wrong one.
 // Headers: request-id, retry-after, anthropic-ratelimit-requests-{limit,remaining,reset} with the reset as an
 // RFC 3339 instant (the tightest request limit is reported), x-should-retry when the scenario sets it.
 // Sessions: a request's "previous_message_id" (not a field of the public API) must be the id of a message
@@ -24,13 +26,15 @@ type anthropic struct{}
 
 func init() { registerDialect("anthropic", anthropic{}) }
 
-const (
-	anthropicReply       = "Hello from stampede."
-	anthropicReplyTokens = 5
-)
-
-func (anthropic) route(method, path string) bool {
-	return method == http.MethodPost && path == "/v1/messages"
+func (anthropic) route(method, path string) endpoint {
+	switch {
+	case method != http.MethodPost:
+	case path == "/v1/messages":
+		return epMessages
+	case path == "/v1/messages/count_tokens":
+		return epCountTokens
+	}
+	return epNone
 }
 
 func (anthropic) apiKey(h http.Header) string {
@@ -49,49 +53,72 @@ type anthropicRequest struct {
 	Model     *string             `json:"model"`
 	MaxTokens *int                `json:"max_tokens"`
 	Messages  *[]anthropicMessage `json:"messages"`
-	System    json.RawMessage     `json:"system"`
+	System    jsonSize            `json:"system"`
 	Stream    bool                `json:"stream"`
 	// PreviousMessageID is the stateful-session reference (not a field of the public API; see Config).
 	PreviousMessageID string `json:"previous_message_id"`
 }
 
 type anthropicMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role    string   `json:"role"`
+	Content jsonSize `json:"content"`
 }
 
-func (anthropic) parse(body []byte) (call, *apiError) {
-	var r anthropicRequest
-	if err := json.Unmarshal(body, &r); err != nil {
-		return call{}, invalid("", "There was an error parsing the body of your request: %s", jsonProblem(err))
+func (anthropic) parse(ep endpoint, body []byte) (call, *apiError) {
+	var r fastReq
+	if !fastRequest(body, &r) {
+		var j anthropicRequest
+		if err := json.Unmarshal(body, &j); err != nil {
+			return call{}, invalid("", "There was an error parsing the body of your request: %s", jsonProblem(err))
+		}
+		r = j.fields()
 	}
 	switch {
-	case r.Model == nil:
+	case !r.hasModel:
 		return call{}, invalid("model", "model: Field required")
-	case *r.Model == "":
+	case r.model == "":
 		return call{}, invalid("model", "model: String should have at least 1 character")
-	case r.MaxTokens == nil:
+	case ep == epMessages && !r.hasMaxTokens:
 		return call{}, invalid("max_tokens", "max_tokens: Field required")
-	case *r.MaxTokens < 0:
+	case r.hasMaxTokens && r.maxTokens < 0:
 		return call{}, invalid("max_tokens", "max_tokens: Input should be greater than or equal to 0")
-	case r.Messages == nil:
+	case !r.hasMessages:
 		return call{}, invalid("messages", "messages: Field required")
-	case len(*r.Messages) == 0:
+	case len(r.messages) == 0:
 		return call{}, invalid("messages", "messages: at least one message is required")
-	case r.Stream:
-		return call{}, invalid("stream", "stream: streaming is not supported by this server")
+	case ep == epCountTokens && r.stream:
+		return call{}, invalid("stream", "stream: Extra inputs are not permitted")
 	}
-	n := len(r.System)
-	for i, m := range *r.Messages {
-		if m.Role != "user" && m.Role != "assistant" {
+	n := max(int(r.system), 0)
+	for i, m := range r.messages {
+		if m.role != "user" && m.role != "assistant" {
 			return call{}, invalid("messages", "messages.%d.role: Input should be 'user' or 'assistant'", i)
 		}
-		if len(m.Content) == 0 || string(m.Content) == "null" {
+		if m.content <= 0 {
 			return call{}, invalid("messages", "messages.%d.content: Field required", i)
 		}
-		n += len(m.Content)
+		n += int(m.content)
 	}
-	return call{model: *r.Model, inputTokens: estimateTokens(n), previousID: r.PreviousMessageID}, nil
+	return call{ep: ep, model: r.model, inputTokens: estimateTokens(n), previousID: r.previousMessageID, stream: r.stream}, nil
+}
+
+// fields is what the fast path reads, from a request encoding/json decoded.
+func (j *anthropicRequest) fields() fastReq {
+	r := fastReq{hasModel: j.Model != nil, hasMaxTokens: j.MaxTokens != nil, hasMessages: j.Messages != nil,
+		system: j.System, stream: j.Stream, previousMessageID: j.PreviousMessageID}
+	if j.Model != nil {
+		r.model = *j.Model
+	}
+	if j.MaxTokens != nil {
+		r.maxTokens = *j.MaxTokens
+	}
+	if j.Messages != nil {
+		r.messages = make([]fastMsg, len(*j.Messages))
+		for i, m := range *j.Messages {
+			r.messages[i] = fastMsg{role: m.Role, content: m.Content}
+		}
+	}
+	return r
 }
 
 type anthropicText struct {
@@ -116,12 +143,18 @@ type anthropicMessageResponse struct {
 }
 
 func (d anthropic) success(c call, m meta) response {
-	body, _ := json.Marshal(anthropicMessageResponse{
-		ID: m.responseID, Type: "message", Role: "assistant", Model: c.model,
-		Content:    []anthropicText{{Type: "text", Text: anthropicReply}},
-		StopReason: "end_turn",
-		Usage:      anthropicUsage{InputTokens: c.inputTokens, OutputTokens: anthropicReplyTokens},
-	})
+	var body []byte
+	if c.ep == epCountTokens {
+		body = strconv.AppendInt([]byte(`{"input_tokens":`), int64(c.inputTokens), 10)
+		body = append(body, '}')
+	} else {
+		body, _ = json.Marshal(anthropicMessageResponse{
+			ID: m.responseID, Type: "message", Role: "assistant", Model: c.model,
+			Content:    []anthropicText{{Type: "text", Text: replyText(m.outputTokens)}},
+			StopReason: "end_turn",
+			Usage:      anthropicUsage{InputTokens: c.inputTokens, OutputTokens: m.outputTokens},
+		})
+	}
 	r := response{status: http.StatusOK, body: body}
 	d.headers(&r, &m)
 	return r
@@ -155,17 +188,20 @@ func (d anthropic) failure(e *apiError, m meta) response {
 		typ, msg = "overloaded_error", "Overloaded"
 	case errTimeout:
 		typ, msg = "timeout_error", "Request timed out"
+	case errAuth:
+		typ, msg = "authentication_error", "invalid x-api-key"
+		if e.code == codeNoKey {
+			msg = "x-api-key header is required"
+		}
 	case errOther:
 		switch e.status {
-		case http.StatusUnauthorized:
-			typ, msg = "authentication_error", "invalid x-api-key"
 		case http.StatusForbidden:
 			typ, msg = "permission_error", "Your API key does not have permission to use the specified resource."
 		default:
 			typ, msg = "invalid_request_error", http.StatusText(e.status)
 		}
 	}
-	if e.kind != errInvalidRequest && e.kind != errConflict && e.message != "" && e.kind != errNotFound {
+	if e.kind != errInvalidRequest && e.kind != errConflict && e.message != "" && e.kind != errNotFound && e.kind != errAuth {
 		msg = e.message
 	}
 	body, _ := json.Marshal(anthropicError{Type: "error", Error: anthropicErrorDetail{Type: typ, Message: msg}, RequestID: m.requestID})

@@ -9,11 +9,13 @@ import (
 	"time"
 )
 
-// openai speaks the OpenAI Chat Completions API: POST /v1/chat/completions.
+// openai speaks the OpenAI Chat Completions API: POST /v1/chat/completions, streamed or not (stream.go). The
+// other OpenAI paths PathDialect gives it (/v1/responses, /v1/embeddings, …) get its 404.
 //
 // Success: a "chat.completion" object with one choice. Errors: {"error":{"message":…,"type":…,"param":…,
-// "code":…}} with the types invalid_request_error (400, 404, 409, 413), requests with code
-// rate_limit_exceeded (429) and server_error (5xx, 529 included).
+// "code":…}} with the types invalid_request_error (400, 401, 404, 409, 413), requests with code
+// rate_limit_exceeded (429) and server_error (5xx, 529 included). Overload is a 503 unless the scenario asks for
+// another status (Config.WithDefaults). A 401 carries code invalid_api_key for a wrong key, none for a missing one.
 // Headers: x-request-id, retry-after, x-ratelimit-{limit,remaining,reset}-requests with the reset as a Go
 // duration string ("1s", "6m0s"; the tightest request limit is reported), x-should-retry when the scenario
 // sets it. Sessions: a request's "previous_response_id" (as in the Responses API) must be the id of a
@@ -23,13 +25,14 @@ type openai struct{}
 func init() { registerDialect("openai", openai{}) }
 
 const (
-	openaiReply       = "Hello from stampede."
-	openaiReplyTokens = 5
-	openaiBadJSON     = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
+	openaiBadJSON = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
 )
 
-func (openai) route(method, path string) bool {
-	return method == http.MethodPost && path == "/v1/chat/completions"
+func (openai) route(method, path string) endpoint {
+	if method == http.MethodPost && path == "/v1/chat/completions" {
+		return epChat
+	}
+	return epNone
 }
 
 func (openai) apiKey(h http.Header) string { return bearer(h) }
@@ -40,55 +43,82 @@ func (openai) sessionField() string                   { return "previous_respons
 func (openai) allLimits() bool                        { return false }
 
 type openaiRequest struct {
-	Model    *string          `json:"model"`
-	Messages *[]openaiMessage `json:"messages"`
-	Stream   bool             `json:"stream"`
+	Model         *string          `json:"model"`
+	Messages      *[]openaiMessage `json:"messages"`
+	Stream        bool             `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
 	// PreviousResponseID is the stateful-session reference (as in the Responses API; see Config).
 	PreviousResponseID string `json:"previous_response_id"`
 }
 
 type openaiMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role    string   `json:"role"`
+	Content jsonSize `json:"content"`
 }
 
-func (openai) parse(body []byte) (call, *apiError) {
-	var r openaiRequest
-	if err := json.Unmarshal(body, &r); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			e := invalid(te.Field, "Invalid type for '%s': expected %s, but got a %s instead.", te.Field, openaiType(te.Type.Kind().String()), te.Value)
-			e.code = "invalid_type"
-			return call{}, e
+func (openai) parse(ep endpoint, body []byte) (call, *apiError) {
+	var r fastReq
+	if !fastRequest(body, &r) {
+		var j openaiRequest
+		if err := json.Unmarshal(body, &j); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field != "" {
+				e := invalid(te.Field, "Invalid type for '%s': expected %s, but got a %s instead.", te.Field, openaiType(te.Type.Kind().String()), te.Value)
+				e.code = "invalid_type"
+				return call{}, e
+			}
+			return call{}, invalid("", openaiBadJSON)
 		}
-		return call{}, invalid("", openaiBadJSON)
+		r = j.fields()
 	}
 	switch {
-	case r.Model == nil || *r.Model == "":
+	case !r.hasModel || r.model == "":
 		return call{}, invalid("", "you must provide a model parameter")
-	case r.Messages == nil:
+	case !r.hasMessages:
 		e := invalid("messages", "Missing required parameter: 'messages'.")
 		e.code = "missing_required_parameter"
 		return call{}, e
-	case len(*r.Messages) == 0:
+	case len(r.messages) == 0:
 		e := invalid("messages", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 		e.code = "empty_array"
 		return call{}, e
-	case r.Stream:
-		e := invalid("stream", "Invalid 'stream': streaming is not supported by this server.")
-		e.code = "unsupported_value"
+	case r.hasStreamOptions && !r.stream:
+		e := invalid("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
+		e.code = "invalid_value"
 		return call{}, e
 	}
 	n := 0
-	for i, m := range *r.Messages {
-		if m.Role == "" {
+	for i, m := range r.messages {
+		if m.role == "" {
 			e := invalid("messages."+strconv.Itoa(i)+".role", "Missing required parameter: 'messages[%d].role'.", i)
 			e.code = "missing_required_parameter"
 			return call{}, e
 		}
-		n += len(m.Content)
+		n += max(int(m.content), 0)
 	}
-	return call{model: *r.Model, inputTokens: estimateTokens(n), previousID: r.PreviousResponseID}, nil
+	return call{ep: ep, model: r.model, inputTokens: estimateTokens(n), previousID: r.previousResponseID,
+		stream: r.stream, includeUsage: r.hasStreamOptions && r.includeUsage}, nil
+}
+
+// fields is what the fast path reads, from a request encoding/json decoded.
+func (j *openaiRequest) fields() fastReq {
+	r := fastReq{hasModel: j.Model != nil, hasMessages: j.Messages != nil, stream: j.Stream,
+		hasStreamOptions: j.StreamOptions != nil, previousResponseID: j.PreviousResponseID}
+	if j.Model != nil {
+		r.model = *j.Model
+	}
+	if j.StreamOptions != nil {
+		r.includeUsage = j.StreamOptions.IncludeUsage
+	}
+	if j.Messages != nil {
+		r.messages = make([]fastMsg, len(*j.Messages))
+		for i, m := range *j.Messages {
+			r.messages[i] = fastMsg{role: m.Role, content: m.Content}
+		}
+	}
+	return r
 }
 
 type openaiChoiceMessage struct {
@@ -126,10 +156,10 @@ func (d openai) success(c call, m meta) response {
 	body, _ := json.Marshal(openaiCompletion{
 		ID: m.responseID, Object: "chat.completion", Created: m.wall.Unix(), Model: c.model,
 		Choices: []openaiChoice{{
-			Message:      openaiChoiceMessage{Role: "assistant", Content: openaiReply, Annotations: []string{}},
+			Message:      openaiChoiceMessage{Role: "assistant", Content: replyText(m.outputTokens), Annotations: []string{}},
 			FinishReason: "stop",
 		}},
-		Usage:       openaiUsage{PromptTokens: c.inputTokens, CompletionTokens: openaiReplyTokens, TotalTokens: c.inputTokens + openaiReplyTokens},
+		Usage:       openaiUsage{PromptTokens: c.inputTokens, CompletionTokens: m.outputTokens, TotalTokens: c.inputTokens + m.outputTokens},
 		ServiceTier: "default",
 	})
 	r := response{status: http.StatusOK, body: body}
@@ -153,6 +183,17 @@ func (d openai) failure(e *apiError, m meta) response {
 	switch e.kind {
 	case errTooLarge:
 		det.Message = "Request body too large."
+	case errAuth:
+		det.Message = "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
+		if e.message != "" {
+			det.Message = "Incorrect API key provided: " + maskKey(e.message) + ". You can find your API key at https://platform.openai.com/account/api-keys."
+		}
+		code := "invalid_api_key"
+		if e.code == codeNoKey {
+			det.Message = "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys."
+			code = ""
+		}
+		e = &apiError{status: e.status, kind: e.kind, code: code}
 	case errRateLimit:
 		det.Type, det.Code = "requests", ptr("rate_limit_exceeded")
 		det.Message = "Rate limit reached for requests."

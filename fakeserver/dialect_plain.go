@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// plain answers any method on any path with a status and the standard headers only: Retry-After
+// plain answers any method on any path but those of the LLM APIs (PathDialect: a forced plain dialect answers them
+// 404 rather than a 200 an SDK would read as an empty message) with a status and the standard headers only: Retry-After
 // (RFC 9110 delay-seconds), the IETF draft RateLimit-Policy and RateLimit headers (one "global" or "key"
 // item per rate limit: q the bucket size, w the seconds it takes to refill, r the tokens left, t the seconds
 // until full) and X-Request-Id. Bodies are small JSON objects: {"status":"ok","request_id":…} and
@@ -18,7 +19,12 @@ type plain struct{}
 
 func init() { registerDialect("plain", plain{}) }
 
-func (plain) route(string, string) bool { return true }
+func (plain) route(_, path string) endpoint {
+	if PathDialect(path) != "plain" {
+		return epNone
+	}
+	return epAny
+}
 
 func (plain) apiKey(h http.Header) string {
 	if k := header(h, "X-Api-Key"); k != "" {
@@ -27,7 +33,7 @@ func (plain) apiKey(h http.Header) string {
 	return bearer(h)
 }
 
-func (plain) parse([]byte) (call, *apiError) { return call{}, nil }
+func (plain) parse(ep endpoint, _ []byte) (call, *apiError) { return call{ep: ep}, nil }
 
 func (plain) requestID(g *idGen) string              { return g.id("req_", 24, hex) }
 func (plain) responseFormat() (prefix string, n int) { return "", 0 }
@@ -67,6 +73,13 @@ func (d plain) failure(e *apiError, m meta) response {
 		det.Type = "too_large"
 	case errConflict:
 		det.Type = "conflict"
+	case errAuth:
+		det.Type = "unauthorized"
+		if e.code == codeNoKey {
+			det.Message = "no API key: send it as X-Api-Key or Authorization: Bearer"
+		} else {
+			det.Message = "invalid API key"
+		}
 	case errRateLimit:
 		det.Type = "rate_limited"
 	case errOverloaded:

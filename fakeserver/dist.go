@@ -123,9 +123,9 @@ func (s Sampler) Mean() float64 {
 
 func normCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
 
-// Sample draws one duration using src. Constant draws nothing; exponential one value (a little more than one on
-// average: the ziggurat method of math/rand/v2, Marsaglia and Tsang 2000, several times faster than inverting
-// the CDF with a logarithm); normal two.
+// Sample draws one duration using src. Constant draws nothing; exponential, normal and lognormal a little more
+// than one value on average (the ziggurat methods of math/rand/v2, Marsaglia and Tsang 2000, several times faster
+// than inverting a CDF with a logarithm or the Box–Muller transform's logarithm, root and cosine); uniform one.
 func (s Sampler) Sample(src rand.Source) time.Duration {
 	switch s.kind {
 	case dExp:
@@ -142,10 +142,5 @@ func (s Sampler) Sample(src rand.Source) time.Duration {
 
 func uniform(src rand.Source) float64 { return float64(src.Uint64()<<11>>11) / (1 << 53) }
 
-// normal draws a standard normal value by the Box–Muller transform (two uniforms, one value kept), so a
-// draw depends only on the source's next two outputs.
-func normal(src rand.Source) float64 {
-	u1 := 1 - uniform(src) // (0, 1]
-	u2 := uniform(src)
-	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
-}
+// normal draws a standard normal value (math/rand/v2's ziggurat NormFloat64).
+func normal(src rand.Source) float64 { return rand.New(src).NormFloat64() }

@@ -12,16 +12,31 @@ import (
 
 // exchange is one API request on its way through the handler:
 //
-//	read        route, body size limit, the dialect's validation (outside the lock)
+//	read        the dialect (forced, or the path's), route, API key, body size limit, the dialect's
+//	            validation (outside the lock)
 //	admitLocked request id, the idempotency store, then the model: refused, served at once, waiting or hung
 //	await       the model's outcome for a waiting request, or the client leaving first
 //	reply       the dialect's answer, built and written outside the lock
+//
+// A request for a streamed answer that the model admits takes stream (stream.go) instead of await and reply.
 type exchange struct {
 	h     *Handler
+	d     dialect
 	w     http.ResponseWriter
 	r     *http.Request
 	began time.Time
 	at    Attempt
+	ep    *epoch        // the model's life the request arrived in
+	now   time.Duration // the model instant of its arrival
+	ref   Ref
+	// the service, when it started: its unit, start and end instants
+	unit        int
+	start, done time.Duration
+	started     bool
+	// a stream's fault (sbroken: it breaks), pace and the model instant it started at (streamStartLocked)
+	sfault           StreamFault
+	sbroken          bool
+	sdecode, sanchor time.Duration
 
 	c       call
 	body    []byte
@@ -56,13 +71,17 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	x.admitLocked()
 	h.mu.Unlock()
-	x.m.answer(&x.ans)
+	x.m.answer(&x.ans, x.ep.start, x.now)
 	if x.retry {
 		if x.idemRetry {
 			h.m.retryIdem.Inc()
 		} else {
 			h.m.retryHdr.Inc()
 		}
+	}
+	if x.c.stream && x.aerr == nil && !x.replay && !x.ans.Refused && (x.ch != nil || x.served) {
+		x.stream()
+		return
 	}
 	if (x.ch != nil || x.hung) && !x.await() {
 		return
@@ -74,9 +93,19 @@ func (x *exchange) read() {
 	h, r := x.h, x.r
 	x.at = Attempt{Method: r.Method, Path: r.URL.Path, RetryCount: retryCount(r.Header), IdempotencyKey: header(r.Header, "Idempotency-Key")}
 	x.retry, x.attempt = x.at.RetryCount > 0, max(x.at.RetryCount, 0)
-	x.apiKey = h.dial.apiKey(r.Header)
-	if !h.dial.route(r.Method, r.URL.Path) {
-		x.fail(&apiError{status: http.StatusNotFound, kind: errNotFound, message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"}, rejNotFound)
+	x.d = h.dialectFor(r.URL.Path)
+	x.apiKey = x.d.apiKey(r.Header)
+	ep := x.d.route(r.Method, r.URL.Path)
+	if ep == epNone {
+		msg := "Invalid URL (" + r.Method + " " + r.URL.Path + ")"
+		if own := PathDialect(r.URL.Path); h.dial != nil && own != h.name && own != "plain" {
+			msg += ": this server is serving the " + h.name + " dialect; " + r.URL.Path + " is the " + own + " API's (serve it with --dialect " + own + ", or without --dialect to let the path choose)"
+		}
+		x.fail(&apiError{status: http.StatusNotFound, kind: errNotFound, message: msg}, rejNotFound)
+		return
+	}
+	if h.auth != nil && !h.auth[x.apiKey] {
+		x.fail(unauthorized(x.apiKey), rejUnauthorized)
 		return
 	}
 	body, err := readBody(x.w, r, h.opts.MaxBodyBytes, h.opts.BodyTimeout)
@@ -94,7 +123,7 @@ func (x *exchange) read() {
 	}
 	x.body = body
 	var aerr *apiError
-	if x.c, aerr = h.dial.parse(body); aerr != nil {
+	if x.c, aerr = x.d.parse(ep, body); aerr != nil {
 		x.fail(aerr, rejInvalid)
 		return
 	}
@@ -110,7 +139,7 @@ func (x *exchange) read() {
 		x.sum = idemSum(r.Method, r.URL.Path, body)
 	}
 	if x.c.previousID != "" {
-		if x.prev = parseResponseID(h.dial, x.c.previousID); x.prev == 0 {
+		if x.prev = parseResponseID(x.d, x.c.previousID); x.prev == 0 {
 			x.prev = invalidRef
 		}
 	}
@@ -125,9 +154,10 @@ func (x *exchange) admitLocked() {
 		x.m.wall = h.opts.Clock()
 	}
 	x.at.Arrived = x.m.wall
-	x.m.requestID = h.dial.requestID(h.ids)
+	x.m.requestID = x.d.requestID(h.ids)
 	e := h.ep
 	now := e.now(x.m.wall, 0)
+	x.ep, x.now = e, now
 	if x.aerr == nil && x.at.IdempotencyKey != "" {
 		x.idempotencyLocked(now)
 	}
@@ -145,7 +175,7 @@ func (x *exchange) admitLocked() {
 	case x.replay:
 		h.countLocked(x.resp.status, "")
 		h.stats.Replays++
-	case x.served:
+	case x.served && !x.sbroken: // a broken stream is counted when it breaks
 		h.stats.Served++
 		h.countLocked(http.StatusOK, "")
 	}
@@ -183,10 +213,11 @@ func (x *exchange) idempotencyLocked(now time.Duration) {
 // arriveLocked hands the request to the model.
 func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 	h := x.h
-	x.suffix = h.ids.suffix(h.dial)
+	x.suffix = h.ids.suffix(x.d)
 	key := h.keyIndex(x.apiKey)
 	ref := h.nextRef
 	h.nextRef++
+	x.ref = ref
 	var ans Answer
 	v, unit, done := e.srv.Arrive(now, Request{Ref: ref, Key: key, Attempt: x.attempt, PrevID: x.prev}, &ans)
 	switch v {
@@ -194,21 +225,25 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		if ans.Refused {
 			break
 		}
-		x.fail(&apiError{status: ans.Status, kind: kindOfStatus(ans.Status)}, ans.Reason.String())
+		x.fail(&apiError{status: x.status(&ans), kind: kindOfStatus(x.status(&ans))}, ans.Reason.String())
 		if ans.Reason == ReasonInvalid {
-			f := h.dial.sessionField()
+			f := x.d.sessionField()
 			x.aerr.param, x.aerr.message = f, f+": must be the id of a response this server issued (got "+strconv.Quote(x.c.previousID)+")"
 		}
 	case Started:
+		x.unit, x.start, x.done, x.started = unit, now, done, true
 		if done <= now {
 			x.m.respID = h.finishLocked(e, unit, done, x.m.wall).RespID
 			x.served = true
+			if x.c.stream {
+				x.streamStartLocked(now)
+			}
 			break
 		}
-		x.ch = h.waitLocked(ref)
+		x.ch = h.waitLocked(ref, x.c.stream)
 		h.schedule(e, unit, done, now)
 	case Queued:
-		x.ch = h.waitLocked(ref)
+		x.ch = h.waitLocked(ref, x.c.stream)
 	case Hung:
 		x.hung = true
 	}
@@ -217,64 +252,98 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		ans.HasLimit, ans.LimitLimit, ans.LimitRemaining, ans.LimitReset = la.HasLimit, la.LimitLimit, la.LimitRemaining, la.LimitReset
 	}
 	x.ans = ans
-	if h.dial.allLimits() {
+	if x.d.allLimits() {
 		x.m.limits = e.srv.LimitStates(nil, now, key)
 	}
 	if x.entry != nil && (v == Rejected || v == Hung) {
 		x.entry.state, x.entry = idemFree, nil // refused before execution: the key stays free
 	}
+	x.m.outputTokens = e.srv.OutputTokens()
 	h.gaugesLocked()
+}
+
+// status is the HTTP status of a model answer in the request's dialect: the model's, except that a server whose
+// dialect the path picks answers an overload with 503 on the OpenAI paths, unless the scenario set the status.
+func (x *exchange) status(a *Answer) int {
+	if x.h.overload503 && a.Reason == ReasonOverload && a.Status == DefaultOverloadStatus && x.isOpenAI() {
+		return DefaultOpenAIOverloadStatus
+	}
+	return a.Status
 }
 
 // await waits for the model's outcome (x.ch nil: a request that hangs forever). It reports false when the
 // client went away first: the attempt is counted as abandoned and there is nothing to write. The model keeps
 // working on an abandoned request, as a real server does.
 func (x *exchange) await() bool {
-	h := x.h
-	var o outcome
-	select {
-	case o = <-x.ch:
-	case <-x.r.Context().Done():
-		o.hang = true
+	o, ok := x.next()
+	if !ok {
+		x.abandon()
+		return false
 	}
-	h.mu.Lock()
-	switch {
-	case o.hang:
-		if x.entry != nil && x.entry.state == idemRunning {
-			x.entry.state = idemFree
+	x.settle(o)
+	return true
+}
+
+// next waits for the model's next word on the request, or for the client to leave (ok false). An outage in hang
+// mode that drops the request says nothing more will come: the request waits for its client to leave, unanswered.
+func (x *exchange) next() (o outcome, ok bool) {
+	for {
+		select {
+		case o = <-x.ch:
+			if o.dropped && o.hang {
+				x.ch = nil
+				continue
+			}
+			return o, true
+		case <-x.r.Context().Done():
+			return outcome{}, false
 		}
-		h.stats.Abandoned++
-		h.countLocked(StatusAbandoned, "")
-	case o.dropped:
+	}
+}
+
+// abandon counts a request whose client left before its answer was complete.
+func (x *exchange) abandon() {
+	h := x.h
+	h.mu.Lock()
+	h.forgetLocked(x.ref)
+	if x.entry != nil && x.entry.state == idemRunning {
+		x.entry.state = idemFree
+	}
+	h.stats.Abandoned++
+	h.countLocked(StatusAbandoned, "")
+	h.mu.Unlock()
+	h.m.count(StatusAbandoned, "")
+	x.at.Status, x.at.Retry, x.at.RequestID = StatusAbandoned, x.retry, x.m.requestID
+	h.observe(x.began, x.at)
+}
+
+// settle takes the model's final outcome of a waiting request: served, or dropped by an outage with its answer.
+func (x *exchange) settle(o outcome) {
+	h := x.h
+	h.mu.Lock()
+	if o.dropped {
 		if x.entry != nil {
 			x.entry.state, x.entry = idemFree, nil
 		}
 		if o.ans.Refused {
 			h.countLocked(StatusRefused, o.ans.Reason.String())
 		} else {
-			h.countLocked(o.ans.Status, o.ans.Reason.String())
+			h.countLocked(x.status(&o.ans), o.ans.Reason.String())
 		}
-	default:
+	} else {
 		h.stats.Served++
 		h.countLocked(http.StatusOK, "")
 	}
 	h.mu.Unlock()
-	switch {
-	case o.hang:
-		h.m.count(StatusAbandoned, "")
-		x.at.Status, x.at.Retry, x.at.RequestID = StatusAbandoned, x.retry, x.m.requestID
-		h.observe(x.began, x.at)
-		return false
-	case o.dropped:
-		x.ans = o.ans
-		x.m.answer(&x.ans)
-		if !x.ans.Refused {
-			x.fail(&apiError{status: x.ans.Status, kind: kindOfStatus(x.ans.Status)}, x.ans.Reason.String())
-		}
-	default:
+	if !o.dropped {
 		x.m.respID = o.respID
+		return
 	}
-	return true
+	x.ans = o.ans
+	x.m.answer(&x.ans, x.ep.start, o.at)
+	if !x.ans.Refused {
+		x.fail(&apiError{status: x.status(&x.ans), kind: kindOfStatus(x.status(&x.ans))}, x.ans.Reason.String())
+	}
 }
 
 // reply builds the answer, reports the attempt and writes the answer (a refused one resets the connection).
@@ -288,14 +357,14 @@ func (x *exchange) reply() {
 		refuse(x.w)
 		return
 	case x.aerr != nil:
-		x.resp = h.dial.failure(x.aerr, x.m)
+		x.resp = x.d.failure(x.aerr, x.m)
 		h.m.count(x.resp.status, x.reject)
 	case x.replay:
 		h.m.count(x.resp.status, "")
 		h.m.replays.Inc()
 	default:
-		x.m.responseID = composeResponseID(h.dial, x.m.respID, x.suffix)
-		x.resp = h.dial.success(x.c, x.m)
+		x.m.responseID = composeResponseID(x.d, x.m.respID, x.suffix)
+		x.resp = x.d.success(x.c, x.m)
 		h.m.count(x.resp.status, "")
 		if x.entry != nil {
 			h.mu.Lock()
@@ -311,3 +380,5 @@ func (x *exchange) reply() {
 		x.resp.write(x.w)
 	}
 }
+
+func (x *exchange) isOpenAI() bool { _, ok := x.d.(openai); return ok }

@@ -20,6 +20,8 @@ func FuzzHandler(f *testing.F) {
 	f.Add(uint8(0), "/v1/messages", "\x00\xff{", "", "", "")
 	f.Add(uint8(0), "/v1/messages", `[1,2,3]`, "", "", "")
 	f.Add(uint8(1), "/v1/chat/completions", `null`, "", "", "")
+	f.Add(uint8(0), "/v1/messages", `{"stream":true,`+anthropicBody[1:], "", "", "")
+	f.Add(uint8(1), "/v1/chat/completions", `{"stream":true,"stream_options":{"include_usage":true},`+openaiBody[1:], "", "k", "")
 	names := []string{"anthropic", "openai", "plain"}
 	f.Fuzz(func(t *testing.T, d uint8, path, body, retryCount, idemKey, prev string) {
 		if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, adminPrefix) || path == "/metrics" {
@@ -46,6 +48,14 @@ func FuzzHandler(f *testing.F) {
 			h.ServeHTTP(w, r)
 			if w.Code < 200 || w.Code > 599 {
 				t.Fatalf("status %d", w.Code)
+			}
+			if strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+				for _, line := range strings.Split(w.Body.String(), "\n") {
+					if data, ok := strings.CutPrefix(line, "data: "); ok && data != "[DONE]" && !json.Valid([]byte(data)) {
+						t.Fatalf("%s: stream event is not JSON: %q", name, line)
+					}
+				}
+				continue
 			}
 			if !json.Valid(w.Body.Bytes()) {
 				t.Fatalf("%s: body is not JSON: %q", name, w.Body.String())

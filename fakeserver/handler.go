@@ -19,7 +19,7 @@ import (
 
 // Options configure a Handler. Zero values are documented per field.
 type Options struct {
-	Dialect      string // anthropic | openai | plain; overrides Config.Dialect when set
+	Dialect      string // anthropic | openai | plain | auto; overrides Config.Dialect when set
 	Keys         int    // API keys told apart for per-key rate limits (default 64; more share buckets by hash)
 	Seed         uint64 // seeds the model's random stream and the request and response ids
 	AdminToken   string // when set, /_stampede/ also answers non-loopback peers that present it
@@ -70,6 +70,9 @@ type Attempt struct {
 	IdempotencyKey string
 	Retry          bool // recognized as a retry (retry count ≥ 1 or a repeated Idempotency-Key)
 	Replayed       bool // answered from the idempotency store
+	Streamed       bool // answered as server-sent events
+	// StreamFault is how a streamed answer broke after its 200 ("" when it did not): StreamError or StreamDrop.
+	StreamFault string
 }
 
 // Stats counts what a Handler answered since it started or was last reset.
@@ -82,6 +85,10 @@ type Stats struct {
 	Replays    int64            `json:"idempotent_replays"`
 	Abandoned  int64            `json:"abandoned"`
 	Background int64            `json:"background"` // unmeasured arrivals a timeline phase added
+	Streams    int64            `json:"streams"`    // answers sent as server-sent events (counted in Served when complete)
+	// StreamFailures counts streams broken after their 200 by a stream fault or an outage: the work done for
+	// them was for nothing.
+	StreamFailures int64 `json:"stream_failures"`
 	// BackgroundDropped counts background arrivals due faster than the handler sends them (handler_clock.go).
 	BackgroundDropped int64 `json:"background_dropped,omitempty"`
 }
@@ -92,30 +99,42 @@ type Stats struct {
 // concurrent use.
 type Handler struct {
 	opts      Options
-	realClock bool // Clock is time.Now: the instant read for latency serves as the wall clock too
-	dial      dialect
-	name      string // dialect name
-	base      Config // the configuration given, restored by a reset
+	realClock bool    // Clock is time.Now: the instant read for latency serves as the wall clock too
+	dial      dialect // the forced dialect; nil: each request's path picks one (DialectAuto)
+	name      string  // dialect name (DialectAuto when the path picks)
+	base      Config  // the configuration given, restored by a reset
 	keys      int
-	m         *metrics
-	metricsH  http.Handler
+	auth      map[string]bool // server.auth's keys; nil: no check
+	// overload503 rewrites the model's default overload answer, 529, to 503 for requests the path gives to
+	// the openai dialect (a forced openai dialect gets 503 from Config.WithDefaults already).
+	overload503 bool
+	m           *metrics
+	metricsH    http.Handler
 
-	mu      sync.Mutex
-	ep      *epoch
-	ids     *idGen
-	keyIdx  map[string]int
-	idem    *idemStore
-	waiters map[Ref]chan outcome
-	nextRef Ref
-	stats   Stats
+	mu        sync.Mutex
+	lagSum    time.Duration // completion timers' lateness, summed (Lag)
+	lagN      int64
+	ep        *epoch
+	ids       *idGen
+	keyIdx    map[string]int
+	idem      *idemStore
+	waiters   map[Ref]chan outcome
+	streamers map[Ref]bool // waiters that also want to know when their service starts (streams)
+	nextRef   Ref
+	stats     Stats
 }
 
-// outcome is how a request that waited (queued or in service) ended.
+// outcome is how a request that waited (queued or in service) ended, or, for a stream, that its service started.
 type outcome struct {
 	respID  uint64 // served: the model's id of the response
 	dropped bool   // an outage killed it: answer ans, or nothing at all when hang
 	hang    bool
 	ans     Answer
+	at      time.Duration // the model instant of the outcome (a dropped request's answer was made then)
+	// started: the service began at instant at, on unit, and ends at done (sent only to streamers)
+	started bool
+	unit    int
+	done    time.Duration
 }
 
 // ErrContention is returned for a scenario whose server is the contended row: it has no HTTP form.
@@ -130,11 +149,18 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 		opts.Dialect = cfg.Dialect
 	}
 	if opts.Dialect == "" {
-		opts.Dialect = "plain"
+		opts.Dialect = DialectAuto
 	}
 	d, err := lookupDialect(opts.Dialect)
 	if err != nil {
 		return nil, err
+	}
+	var auth map[string]bool // NewServer validates the list
+	if cfg.Auth != nil {
+		auth = make(map[string]bool, len(cfg.Auth.Keys))
+		for _, k := range cfg.Auth.Keys {
+			auth[k] = true
+		}
 	}
 	if opts.Keys <= 0 {
 		opts.Keys = DefaultKeys
@@ -159,7 +185,12 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 		opts.Clock = time.Now
 	}
 	cfg.Dialect = opts.Dialect
-	h := &Handler{opts: opts, realClock: realClock, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, waiters: make(map[Ref]chan outcome)}
+	if d == nil {
+		cfg.Dialect = ""
+	}
+	h := &Handler{opts: opts, realClock: realClock, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, auth: auth,
+		overload503: d == nil && cfg.Overload.Status == 0,
+		waiters:     make(map[Ref]chan outcome), streamers: make(map[Ref]bool)}
 	h.m = newMetrics(h.name)
 	h.metricsH = metricsHandler(h.m)
 	h.mu.Lock()
@@ -206,8 +237,25 @@ func (h *Handler) Stats() Stats {
 	return s
 }
 
-// Dialect is the name of the dialect the handler speaks.
-func (h *Handler) Dialect() string { return h.name }
+// Dialect is the name of the dialect every request is answered in, or "" when each request's path picks one
+// (DialectAuto): a live fleet without a dialect of its own then sends plain requests, which the path gives to plain.
+func (h *Handler) Dialect() string {
+	if h.dial == nil {
+		return ""
+	}
+	return h.name
+}
+
+// DialectName is the dialect as `stampede serve` reports it: the forced one, or DialectAuto.
+func (h *Handler) DialectName() string { return h.name }
+
+// dialectFor is the dialect of a request to path: the forced one, or the one the path names.
+func (h *Handler) dialectFor(path string) dialect {
+	if h.dial != nil {
+		return h.dial
+	}
+	return dialects[PathDialect(path)]
+}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.recoverRequest()
@@ -259,18 +307,35 @@ func (h *Handler) countLocked(status int, reject string) {
 	}
 }
 
-func (h *Handler) waitLocked(ref Ref) chan outcome {
-	ch := make(chan outcome, 1)
+// waitLocked registers a waiter for ref; a stream is also told when its service starts.
+func (h *Handler) waitLocked(ref Ref, stream bool) chan outcome {
+	ch := make(chan outcome, 2) // a stream's start, then its end
 	h.waiters[ref] = ch
+	if stream {
+		h.streamers[ref] = true
+	}
 	return ch
+}
+
+// forgetLocked drops the waiter of ref (a client that left, or a stream that ended on its own).
+func (h *Handler) forgetLocked(ref Ref) {
+	delete(h.waiters, ref)
+	delete(h.streamers, ref)
 }
 
 // wakeLocked hands a waiting request its outcome; requests nobody waits for (background load, or a client
 // that left) are skipped.
 func (h *Handler) wakeLocked(ref Ref, o outcome) {
 	if ch, ok := h.waiters[ref]; ok {
-		delete(h.waiters, ref)
+		h.forgetLocked(ref)
 		ch <- o
+	}
+}
+
+// startedLocked tells a stream waiting in the queue that its service started at instant at on unit, to end at done.
+func (h *Handler) startedLocked(ref Ref, unit int, at, done time.Duration) {
+	if h.streamers[ref] {
+		h.waiters[ref] <- outcome{started: true, unit: unit, at: at, done: done}
 	}
 }
 
@@ -336,6 +401,9 @@ func (h *Handler) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "served %d of %d requests (%s dialect); %d retries seen, %d idempotent replays, %d abandoned by their client\n",
 		s.Served, s.Requests, h.name, s.Retries, s.Replays, s.Abandoned)
+	if s.Streams > 0 {
+		fmt.Fprintf(&b, "streams: %d, of which %d broke after their 200\n", s.Streams, s.StreamFailures)
+	}
 	b.WriteString("by status:")
 	for _, st := range sortedKeys(s.ByStatus) {
 		fmt.Fprintf(&b, " %d×%d", st, s.ByStatus[st])
@@ -368,6 +436,12 @@ func (a Attempt) String() string {
 	}
 	if a.Replayed {
 		b.WriteString(" replayed")
+	}
+	if a.Streamed {
+		b.WriteString(" stream")
+	}
+	if a.StreamFault != "" {
+		b.WriteString(" stream-" + a.StreamFault)
 	}
 	return b.String()
 }

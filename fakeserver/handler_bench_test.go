@@ -1,8 +1,10 @@
 package fakeserver
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -84,6 +86,46 @@ func BenchmarkHandlerOnly(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				clear(w.h)
+				c.h.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// BenchmarkStreamOnly is BenchmarkHandlerOnly for a streamed answer of 64 tokens in the anthropic dialect: the
+// handler (request read and validated, the model, the events built and written) beside a bare handler that reads
+// the request and writes the same stream, recorded once (what fakeserver/bench/stream-vs-bare.sh loads over HTTP).
+func BenchmarkStreamOnly(b *testing.B) {
+	reqBody := `{"stream":true,"model":"claude-stampede","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}`
+	h, err := NewHandler(Config{Capacity: 64, ServiceTime: Constant(0), Output: Output{Tokens: 64}}, Options{Dialect: "anthropic"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/messages", stringsReader(reqBody)))
+	header, stream := rec.Header().Clone(), rec.Body.Bytes()
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(stream)
+	})
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"anthropic-stream", h}} {
+		b.Run(c.name, func(b *testing.B) {
+			body := strings.NewReader(reqBody)
+			r := httptest.NewRequest("POST", "/v1/messages", body)
+			w := &nopWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				body.Reset(reqBody)
+				r.Body = io.NopCloser(body)
+				r.ContentLength = int64(len(reqBody))
 				c.h.ServeHTTP(w, r)
 			}
 		})

@@ -10,7 +10,9 @@ import (
 )
 
 // The handler's drive of the model on the real clock: an epoch is one life of the model, from the handler's
-// start or a reset. Service completions, timeline phases and background arrivals are timers that take the
+// start or a reset. The model's instant 0 is the epoch's start, which lies somewhere within a wall-clock second:
+// the model is told where (Server.SetSecondPhase), so that an HTTP-date Retry-After it rounds names a whole
+// wall-clock second. Service completions, timeline phases and background arrivals are timers that take the
 // handler's lock and call the model at the instant they stand for. A replaced model's in-flight services keep
 // finishing on it; its timeline and background load stop.
 
@@ -49,6 +51,7 @@ func (e *epoch) stop() {
 func (h *Handler) newEpoch(srv *Server) *epoch {
 	e := &epoch{srv: srv, start: h.opts.Clock(), gen: make([]uint32, srv.Units()),
 		bg: rand.NewPCG(h.opts.Seed, 0xb9), bgRef: bgRefBase}
+	srv.SetSecondPhase(e.start.Sub(e.start.Truncate(time.Second)))
 	for i, p := range srv.Config().Timeline {
 		if p.At <= 0 {
 			h.startPhaseLocked(e, i)
@@ -93,20 +96,25 @@ func (h *Handler) schedule(e *epoch, unit int, done, now time.Duration) {
 }
 
 // finishLocked ends the service on unit at instant at (or later, if the wall clock, read at wall, is past
-// it), wakes the request served, and starts the next queued one: at once if its service takes no time, else
-// on a timer. It returns what the model reported of the first request it finished.
+// it), wakes the request served, and starts the next queued one (a stream is told): at once if its service
+// takes no time, else on a timer. It returns what the model reported of the first request it finished.
 func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration, wall time.Time) Done {
 	var first Done
+	if late := wall.Sub(e.start) - at; late > 0 && h.realClock {
+		h.lagSum += late
+	}
+	h.lagN++
 	for i := 0; ; i++ {
 		now := e.now(wall, at)
-		d, _, _, nextDone, started := e.srv.Finish(now, unit)
+		d, next, _, nextDone, started := e.srv.Finish(now, unit)
 		if i == 0 {
 			first = d
 		}
-		h.wakeLocked(d.Ref, outcome{respID: d.RespID})
+		h.wakeLocked(d.Ref, outcome{respID: d.RespID, at: now})
 		if !started {
 			return first
 		}
+		h.startedLocked(next.Ref, unit, now, nextDone)
 		if nextDone > now {
 			h.schedule(e, unit, nextDone, now)
 			return first
@@ -128,7 +136,7 @@ func (h *Handler) startPhaseLocked(e *epoch, i int) {
 		if d.Unit >= 0 {
 			e.gen[d.Unit]++
 		}
-		h.wakeLocked(d.Ref, outcome{dropped: true, hang: !answered, ans: ans})
+		h.wakeLocked(d.Ref, outcome{dropped: true, hang: !answered, ans: ans, at: now})
 	}
 	if bg := e.srv.Background(); bg > 0 {
 		e.bgNext = now + bgGap(e.bg, bg)
@@ -153,7 +161,10 @@ func (h *Handler) drainLocked(e *epoch, now time.Duration) {
 		done time.Duration
 	}
 	var starts []start
-	e.srv.Drain(now, func(_ Request, unit int, _, done time.Duration) { starts = append(starts, start{unit, done}) })
+	e.srv.Drain(now, func(r Request, unit int, _, done time.Duration) {
+		starts = append(starts, start{unit, done})
+		h.startedLocked(r.Ref, unit, now, done)
+	})
 	for _, s := range starts {
 		if s.done <= now {
 			h.finishLocked(e, s.unit, s.done, h.opts.Clock())

@@ -41,6 +41,12 @@ type req struct {
 func (q req) do(h http.Handler) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(q.method, q.path, strings.NewReader(q.body))
 	r.RemoteAddr = "127.0.0.1:40000"
+	if strings.HasPrefix(q.path, adminPrefix) { // as a local tool sends a control request (admin_guard.go)
+		r.Host = "127.0.0.1:8080"
+		if q.method != http.MethodGet {
+			r.Header.Set("Content-Type", "application/json")
+		}
+	}
 	for k, v := range q.header {
 		r.Header.Set(k, v)
 	}
@@ -99,7 +105,12 @@ var (
 	failFirst     = Config{FailFirst: []FailFirst{{Attempts: 1, Rejection: Rejection{RetryAfter: RetryAfter{Kind: "fixed", Value: time.Second}}}}}
 	oneRPS        = Config{RateLimits: []RateLimit{{Rate: 1, Burst: 1, Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed"}}}}}
 	ms            = Config{RateLimits: []RateLimit{{Rate: 4, Burst: 2, Scope: "key", Rejection: Rejection{RetryAfter: RetryAfter{Kind: "computed", Format: FormatMillis}}}}}
+	streamFault   = Config{StreamFaults: []StreamFault{{Probability: 1, After: 4}}}
+	authKeys      = Config{Auth: &Auth{Keys: []string{"sk-ant-good", "sk-good-0123456789"}}}
 )
+
+// streamOn asks for a streamed answer.
+func streamOn(q req) req { q.body = strings.Replace(q.body, `{`, `{"stream":true,`, 1); return q }
 
 func TestGoldenAnswers(t *testing.T) {
 	dialectCalls := map[string]req{
@@ -135,12 +146,32 @@ func TestGoldenAnswers(t *testing.T) {
 			return q
 		}},
 		{name: "wrong_type", alter: func(q req) req { q.body = `{"model":"m","max_tokens":"many","messages":"hi"}`; return q }},
-		{name: "stream", alter: func(q req) req { q.body = strings.Replace(q.body, `{`, `{"stream":true,`, 1); return q }},
+		{name: "stream", alter: streamOn},
+		{name: "stream_usage", alter: func(q req) req {
+			q.body = strings.Replace(q.body, `{`, `{"stream":true,"stream_options":{"include_usage":true},`, 1)
+			return q
+		}},
+		{name: "stream_overloaded_midway", cfg: streamFault, alter: streamOn},
+		{name: "stream_limited", cfg: oneRPS, warm: 1, alter: streamOn},
+		{name: "unauthorized", cfg: authKeys},
+		{name: "no_api_key", cfg: authKeys, alter: func(q req) req { q.header = nil; return q }},
+		{name: "count_tokens", alter: func(q req) req {
+			q.path, q.body = "/v1/messages/count_tokens", strings.Replace(q.body, `"max_tokens":64,`, "", 1)
+			return q
+		}},
+		{name: "other_api_path", alter: func(q req) req { q.method, q.path = "POST", "/v1/messages"; return q }},
 	}
 	for _, d := range []string{"anthropic", "openai", "plain"} {
 		for _, c := range cases {
-			if d == "plain" && (c.name == "not_found" || c.name == "malformed_json" || c.name == "missing_field" || c.name == "wrong_type" || c.name == "stream") {
+			switch {
+			case d == "plain" && (c.name == "not_found" || c.name == "malformed_json" || c.name == "missing_field" ||
+				c.name == "wrong_type" || strings.HasPrefix(c.name, "stream") || c.name == "count_tokens"):
 				continue // plain reads no body
+			case d != "anthropic" && c.name == "count_tokens", d != "openai" && c.name == "stream_usage",
+				d == "anthropic" && c.name == "other_api_path":
+				continue
+			case d == "openai" && c.name == "other_api_path":
+				c.alter = func(q req) req { q.path = "/v1/messages"; return q }
 			}
 			if d == "plain" && c.name == "too_large" {
 				c.alter = func(q req) req { q.method, q.body = "POST", strings.Repeat("x", 2048); return q }

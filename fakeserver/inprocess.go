@@ -14,6 +14,17 @@ func (h *Handler) Load() (queue, busy int) {
 	return h.ep.srv.QueueLen(), h.ep.srv.InService()
 }
 
+// Lag is how late, on average, the handler's completion timers fired behind the instants the model scheduled:
+// what a busy machine adds to every service time on the real clock (0 before any completion).
+func (h *Handler) Lag() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lagN == 0 {
+		return 0
+	}
+	return h.lagSum / time.Duration(h.lagN)
+}
+
 // Close stops the handler's timeline and background load. Requests in service still finish.
 func (h *Handler) Close() {
 	h.mu.Lock()

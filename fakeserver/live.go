@@ -26,8 +26,9 @@ func (s *Server) LimitStates(dst []LimitState, now time.Duration, key int) []Lim
 
 // Adopt takes from next, a server built from a changed configuration for as many keys, what a live fault
 // change may alter, and keeps what is in progress on s: its service units, queue, random stream, timeline
-// phase and issued response ids. Taken: the configuration (faults, rate limits, fail-first, overload answer,
-// Retry-After unit, queue bound, service time and concurrency penalty, for services that start from now on),
+// phase, issued response ids and second phase. Taken: the configuration (faults, stream faults, rate limits,
+// fail-first, overload answer, Retry-After unit, queue bound, service time, output and concurrency penalty, for
+// services that start from now on),
 // except the capacity and the timeline, which need a fresh server; that is, next's chain of stages, each of which
 // may keep state of its counterpart on s (fail-first counts per key; the levels of a rate limit's buckets present
 // at the same index and scope, brought up to now at the old rate, then cut down to the new size, where a new one
@@ -50,6 +51,7 @@ func (s *Server) Adopt(now time.Duration, next *Server) {
 	s.raUnit = next.raUnit
 	s.plain, s.refs, s.kinds, s.settles, s.phasers, s.limiters = next.plain, next.refs, next.kinds, next.settles, next.phasers, next.limiters
 	s.service, s.svcMean, s.overload, s.penalty, s.qcap = next.service, next.svcMean, next.overload, next.penalty, next.qcap
+	s.decode = next.decode
 	if s.settles && s.inflight == nil {
 		s.inflight = make([]Request, len(s.units))
 	}

@@ -98,9 +98,11 @@ func (s *Server) answer(now time.Duration, rj *rejection, why Reason, computed t
 	case fmtMillis:
 		d = RoundUp(d, time.Millisecond)
 	case fmtHTTPDate:
-		// An HTTP-date names a whole second: the server writes now + d rounded up to one, and the client
-		// (on a synchronized clock) reads the distance from its now to that second.
-		d = RoundUp(now+d, time.Second) - now
+		// An HTTP-date names a whole second of the wall clock: the server writes now + d rounded up to one
+		// (once: the handler writes this instant as it is), and the client, on a synchronized clock, reads the
+		// distance from its now to that second, in [d, d + 1 s).
+		at := s.secondPhase + now
+		d = RoundUp(at+d, time.Second) - at
 	default:
 		d = RoundUp(d, s.raUnit)
 	}

@@ -115,6 +115,9 @@ type Server struct {
 	latency  float64
 
 	issued uint64 // response ids issued so far: ids 1..issued are valid
+
+	decode      time.Duration // Config.Output.Decode(): added to every service (output.go)
+	secondPhase time.Duration // where instant 0 lies past a whole second of the wall clock (SetSecondPhase)
 }
 
 // NewServer builds the model for keys API keys, with its own random stream seeded by seed. A configuration that
@@ -145,6 +148,7 @@ func (r *registry) server(cfg Config, keys int, seed uint64) (*Server, error) {
 		svcMean:  svc.Mean(),
 		overload: decodeRejection(cfg.Overload),
 		penalty:  cfg.ConcurrencyPenalty,
+		decode:   cfg.Output.Decode(),
 		units:    make([]unit, units),
 		idle:     make([]int32, units),
 		qcap:     cfg.Queue,

@@ -37,8 +37,9 @@ func (s *Server) take() int {
 	return u
 }
 
-// start begins serving r on unit u at now and returns when it ends: a drawn service time, scaled by the phase's
-// latency, plus the concurrency penalty for every unit then busy.
+// start begins serving r on unit u at now and returns when it ends: a drawn service time (the time to first token),
+// scaled by the phase's latency, plus the output's decode time (output.go) and the concurrency penalty for every
+// unit then busy.
 func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	s.units[u] = unit{ref: r.Ref, started: now}
 	if s.inflight != nil {
@@ -49,7 +50,7 @@ func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	if s.latency != 1 {
 		d = time.Duration(float64(d) * s.latency)
 	}
-	return now + d + time.Duration(s.busy)*s.penalty
+	return now + d + s.decode + time.Duration(s.busy)*s.penalty
 }
 
 // unit is one unit's record: the reference of the request it serves and when that started. 16 bytes, four to a

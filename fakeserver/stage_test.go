@@ -203,7 +203,7 @@ func TestValidate(t *testing.T) {
 		}},
 		{"server", Config{RetryAfterUnit: -1, Dialect: "antropic", Contention: &Contention{Message: Dist{Kind: "exponential"}}}, []string{
 			"retry_after_unit: must not be negative, got -1ns",
-			`dialect: unknown dialect "antropic" (valid: anthropic, openai, plain)`,
+			`dialect: unknown dialect "antropic" (valid: anthropic, auto, openai, plain)`,
 			"contention.message: bad distribution: exponential needs mean > 0",
 		}},
 		{"timeline", Config{Timeline: []Phase{
@@ -218,6 +218,19 @@ func TestValidate(t *testing.T) {
 			`timeline[0].outage.mode: unknown mode "explode" (valid: status, refuse, hang)`,
 			"timeline[0].outage.retry_after.value: must not be negative, got -1s",
 		}},
+		{"streaming and keys", Config{Output: Output{Tokens: -1, TokensPerSecond: -2},
+			StreamFaults: []StreamFault{{Probability: 2, After: -1, Mode: "explode", Status: 200}},
+			Timeline:     []Phase{{StreamFaults: []StreamFault{{Probability: -1}}}}, Auth: &Auth{Keys: []string{"k", ""}}}, []string{
+			"output.tokens: must not be negative, got -1",
+			"output.tokens_per_second: must not be negative, got -2",
+			"stream_faults[0].probability: probability must be within [0, 1], got 2",
+			"stream_faults[0].after: must not be negative (events sent before the failure), got -1",
+			`stream_faults[0].mode: unknown mode "explode" (valid: error, drop)`,
+			"stream_faults[0].status: must be an error status 400–599, got 200",
+			"timeline[0].stream_faults[0].probability: probability must be within [0, 1], got -1",
+			"auth.keys[1]: an API key may not be empty",
+		}},
+		{"no keys", Config{Auth: &Auth{}}, []string{"auth.keys: list at least one API key (or leave auth out)"}},
 		{"fail-first", Config{FailFirst: []FailFirst{{Per: "user", Attempts: -1}}}, []string{
 			`fail_first[0].per: unknown value "user" (valid: request, key)`,
 			"fail_first[0].attempts: must not be negative, got -1",

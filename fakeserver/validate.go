@@ -47,6 +47,7 @@ func (c Config) Validate() error {
 		p.dist("contention.message", c.Contention.Message)
 	}
 	p.checkTimeline(c.Timeline)
+	p.checkStreaming(c)
 	for _, k := range stages.kinds {
 		if k.validate != nil {
 			k.validate(c, &p)

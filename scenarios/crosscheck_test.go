@@ -53,7 +53,7 @@ func TestCrossCheckEngines(t *testing.T) {
 				assert.True(t, a.Within, "%s %s: virtual %g, live %g, tolerance %g", a.Run, a.Figure, a.Virtual, a.Live, a.Tolerance)
 			}
 			for _, l := range live.Runs {
-				t.Logf("%s: the live generator lagged %.2f ms behind the intended starts on average", l.Label(), l.LagMs)
+				t.Logf("%s: the live generator lagged %.2f ms behind the intended starts on average, the server %.2f ms behind its timers", l.Label(), l.LagMs, l.ServerLagMs)
 				assert.Zero(t, l.Dropped)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -216,6 +217,71 @@ func TestLessonContention(t *testing.T) {
 	for _, k := range []string{"exponential", "full-jitter", "equal-jitter", "decorrelated-jitter"} {
 		assert.Greater(t, calls("no-backoff"), calls(k), "no backoff makes the most calls (vs %s)", k)
 	}
+}
+
+// advice-on-trial: the advice of troubleshooting pages against an LLM API at peak, over the two minutes of the peak
+// (the 529 wave), beside anthropic-python with a jittered Retry-After (the control).
+//
+//   - Retrying every exception on a short fixed schedule (the Python loops) hurts: they ignore the 30 s the server
+//     asked for and come back within seconds, offering the overloaded server several times the control's load, and
+//     burn their own per-key rate limit (thousands of 429s where the control meets none); fewer requests succeed.
+//     Jitter alone does not save them: on the same short schedule it shortens the waits and adds attempts.
+//   - The shell loop ignores Retry-After too (2–36 s instead of 30 s): twice the control's load at peak.
+//   - "429 = your client, 503 = the server": the requests helper does not retry a 529 at all, so a third of its
+//     requests fail, almost all on a 529.
+//   - Honouring a fixed Retry-After exactly (the page's own advice, an SDK with max_retries=5, the AI coding CLI)
+//     brings everyone told "30" back in the same second: higher peaks and more 529s than the same honour with
+//     jitter.
+//   - The CLI's stop at a request's third 529 gives up on requests the SDK with 5 retries gets through.
+//   - The fixed-window limiter keeps the requests helper under its per-key limit.
+func TestLessonAdviceOnTrial(t *testing.T) {
+	eachSeed(t, "advice-on-trial", func(t *testing.T, f *results.File) {
+		ph := f.Phases[0]
+		peak := func(r *results.Run, v []int64) []int64 { return v[int(ph.StartS):int(ph.EndS)] }
+		load := func(r *results.Run) float64 { return meanOf(peak(r, r.Series.Offered)) }
+		p95 := func(r *results.Run) int64 {
+			v := append([]int64(nil), peak(r, r.Series.Offered)...)
+			slices.Sort(v)
+			return v[len(v)*95/100]
+		}
+		sum := func(v []int64) (s int64) {
+			for _, x := range v {
+				s += x
+			}
+			return s
+		}
+		ctl := byName(t, f, "honor-jitter")
+		for _, r := range f.Runs {
+			t.Logf("%-26s success %.3f amplif %.2f peak-load mean %6.1f p95 %4d 529s %6d 429s %6d gave up %5d", r.Strategy,
+				r.SuccessRate, r.Amplification, load(&r), p95(&r), sum(r.Series.Rejected529), sum(r.Series.Rejected429), r.GaveUp)
+		}
+		for _, name := range []string{"python-loop", "python-loop-jitter"} {
+			r := byName(t, f, name)
+			assert.Greater(t, load(r), 2.5*load(ctl), "%s: several times the control's load at peak", name)
+			assert.Greater(t, sum(r.Series.Rejected429), 5000+100*sum(ctl.Series.Rejected429), "%s: burns its own rate limit", name)
+			assert.Less(t, r.SuccessRate, ctl.SuccessRate-0.05, "%s: fewer requests get through", name)
+		}
+		pl, plj := byName(t, f, "python-loop"), byName(t, f, "python-loop-jitter")
+		assert.Greater(t, plj.Amplification, pl.Amplification, "jitter on a short schedule adds attempts")
+
+		shell := byName(t, f, "shell-loop-529")
+		assert.Greater(t, load(shell), 1.5*load(ctl), "the shell loop ignores Retry-After")
+
+		rq := byName(t, f, "requests-429")
+		assert.Less(t, rq.SuccessRate, ctl.SuccessRate-0.2, "a 529 is not retried")
+		assert.Greater(t, float64(rq.FailedBy["529"]), 0.9*float64(rq.Failed), "its failures are 529s")
+
+		for _, name := range []string{"shell-loop+honor-exactly", "sdk-max-retries-5", "claude-code"} {
+			r := byName(t, f, name)
+			assert.Greater(t, float64(p95(r)), 1.1*float64(p95(ctl)), "%s: a fixed Retry-After honoured exactly herds", name)
+			assert.Greater(t, float64(sum(r.Series.Rejected529)), 1.25*float64(sum(ctl.Series.Rejected529)), "%s: more 529s", name)
+		}
+		cc, sdk5 := byName(t, f, "claude-code"), byName(t, f, "sdk-max-retries-5")
+		assert.Greater(t, cc.GaveUp, 3*sdk5.GaveUp, "the CLI stops at a request's third 529")
+
+		fw := byName(t, f, "requests-429+fixed-window")
+		assert.Less(t, 10*sum(fw.Series.Rejected429), sum(rq.Series.Rejected429), "the limiter keeps it under its rate limit")
+	})
 }
 
 // TestContentionMatchesReference holds the contention scenario to the reference implementation of the AWS study

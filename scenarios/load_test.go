@@ -160,7 +160,7 @@ func TestUnknownDialect(t *testing.T) {
 	src := "duration: 10s\nserver: {dialect: antropic}\nstrategies: [{name: none, backoff: {kind: none}}]\n"
 	_, err := Parse("d.yaml", []byte(src))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `server.dialect: unknown dialect "antropic" (valid: anthropic, openai, plain)`)
+	assert.Contains(t, err.Error(), `server.dialect: unknown dialect "antropic" (valid: anthropic, auto, openai, plain)`)
 }
 
 // FuzzValidateRun: whatever Parse accepts runs. Each accepted scenario is scaled down (at most 100 clients, 20 s,

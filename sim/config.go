@@ -34,6 +34,11 @@ type Fleet struct {
 	// Timeline changes the fleet for a while: an open fleet's rate, a closed fleet's active clients or think
 	// time, as steps or ramps (FleetPhase).
 	Timeline []FleetPhase `yaml:"timeline"`
+	// Stream makes the clients ask for streamed answers (SSE), as most LLM applications do: a stream may break after
+	// it started (server.stream_faults) — an error event or a dropped connection after a 200, which the SDKs do
+	// not retry — and the results carry the time to first token. The live fleet sends "stream": true in the SDK
+	// dialects and reads the events.
+	Stream bool `yaml:"stream"`
 	// Network is the time of each leg between a client and the server (the request's way there, the answer's
 	// way back), drawn per message; it is outside the server's concurrency and inside the client's timeout
 	// (default none). The live driver adds it around each real request.

@@ -67,6 +67,8 @@ type engine struct {
 	bg       rand.PCG           // background arrival stream
 	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
 	net      *network           // messages on the network between clients and server; nil without network time
+	stream   bool               // the clients ask for streamed answers: their time to first token is measured
+	streams  bool               // ... and the server breaks streams: a stream fault is drawn per served answer
 	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
 	horizon  time.Duration      // where a phase without an end ends
 	timeline []fakeserver.Phase // the server's and the fleet's phases, for per-phase figures
@@ -158,6 +160,8 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 	}
 	e.initClients(f.Clients)
 	e.hedge = newHedging(lc.hedge)
+	e.stream = f.Stream
+	e.streams = f.Stream && srv.Streams()
 	if e.net, err = newNetwork(cfg); err != nil {
 		return nil, fmt.Errorf("%w: fleet.network: %w", ErrBadConfig, err)
 	}
@@ -396,9 +400,13 @@ func (e *engine) prefetchDone(unit int32) {
 
 // unitRef is what the engine keeps per server unit.
 type unitRef struct {
-	gen  uint32 // completions scheduled before a drop carry an older generation
-	slot int32  // the slot whose request the unit serves (−1: background)
+	gen   uint32 // completions scheduled before a drop carry an older generation
+	slot  int32  // the slot whose request the unit serves (−1: background)
+	broke int32  // a streamed answer breaks at the completion: the error's status, or brokeDrop (0: it does not)
 }
+
+// brokeDrop marks a stream that breaks with a dropped connection.
+const brokeDrop = -1
 
 // arrive starts one open-loop request in a free slot and schedules the next arrival.
 func (e *engine) arrive() {
@@ -505,10 +513,21 @@ func (e *engine) reach(req fakeserver.Request) {
 	}
 }
 
-// schedDone schedules the end of the service that just started on unit, for slot i (−1: background).
+// schedDone schedules the end of the service that just started on unit, for slot i (−1: background). A streamed
+// answer may break before it ends (server.stream_faults): its unit is then freed at the break.
 func (e *engine) schedDone(unit int, at int64, i int32) {
 	u := &e.units[unit]
-	u.slot = i
+	u.slot, u.broke = i, 0
+	if e.streams && i >= 0 {
+		if f, ok := e.srv.StreamFault(); ok {
+			if b, ok := e.srv.StreamBreak(f, time.Duration(e.now), time.Duration(at)); ok {
+				at, u.broke = int64(b), int32(f.Status)
+				if f.Mode == fakeserver.StreamDrop {
+					u.broke = brokeDrop
+				}
+			}
+		}
+	}
 	e.push(newEvent(at, evDone, int32(unit), u.gen))
 }
 
@@ -520,7 +539,7 @@ func outcomeOf(a *fakeserver.Answer, o *strategies.Outcome) {
 		return
 	}
 	o.Status, o.Err = a.Status, strategies.ErrNone
-	o.RetryAfter, o.HasRetryAfter = a.RetryAfter, a.HasRetryAfter
+	o.RetryAfter, o.HasRetryAfter, o.RetryAfterForm = a.RetryAfter, a.HasRetryAfter, retryAfterForm(a)
 	o.HasLimit, o.LimitRemaining, o.LimitReset = a.HasLimit, a.LimitRemaining, a.LimitReset
 	switch a.ShouldRetry {
 	case 1:
@@ -535,6 +554,7 @@ func outcomeOf(a *fakeserver.Answer, o *strategies.Outcome) {
 // done ends a service: the next queued request starts, and the served one's client gets its answer if it still waits.
 func (e *engine) done(unit int) {
 	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
+	broke := e.units[unit].broke
 	served, next, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
 	if started {
 		e.m.waited(waited)
@@ -543,6 +563,10 @@ func (e *engine) done(unit int) {
 	i, gen := uint32(uint64(served.Ref)>>32), uint32(served.Ref)&genMask
 	if i == bgSlot {
 		e.m.serve(served.Busy, false, true)
+		return
+	}
+	if broke != 0 {
+		e.brokenStream(int32(i), gen, broke, served.Busy)
 		return
 	}
 	if e.net != nil { // whether anybody still waits for the answer is known when it arrives
@@ -554,9 +578,26 @@ func (e *engine) done(unit int) {
 		return
 	}
 	e.m.serve(served.Busy, false, false)
+	if e.stream {
+		e.m.firstToken(e.now-int64(e.srv.Decode()), e.slots[i].req.start)
+	}
 	e.endGen = gen
 	e.att.Outcome = strategies.Outcome{Status: 200}
 	e.ended(int32(i), served.RespID)
+}
+
+// brokenStream ends attempt (i, gen), whose streamed answer broke after busy of the server's work: that work was
+// for nothing, and the client reads an error after its 200 (strategies.ErrStream, with the error's status, or 0
+// for a dropped connection).
+func (e *engine) brokenStream(i int32, gen uint32, broke int32, busy time.Duration) {
+	e.m.serve(busy, true, false)
+	if !e.waiting(i, gen) {
+		return
+	}
+	e.m.streamBroken(e.now)
+	e.endGen = gen
+	e.att.Outcome = strategies.Outcome{Err: strategies.ErrStream, Status: max(int(broke), 0)}
+	e.ended(i, 0)
 }
 
 // phase starts (end false) or ends timeline phase i.

@@ -36,6 +36,9 @@ type LiveOptions struct {
 	// ServerState, when the server runs in-process, reads its queue length and busy units; it is sampled into
 	// the queue and in-flight series every SampleEvery (default 50ms).
 	ServerState func() (queue, busy int)
+	// ServerLag, when the server runs in-process, reads how late its completion timers fire on average: what a
+	// busy machine adds to its service times (results.Run.ServerLagMs).
+	ServerLag   func() time.Duration
 	SampleEvery time.Duration
 	// Transport replaces the tuned default (tests).
 	Transport http.RoundTripper
@@ -229,6 +232,9 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	r.Dropped, r.Late = l.dropped, l.late
 	if l.m.requests > 0 {
 		r.LagMs = round3(float64(l.lag) / float64(l.m.requests) / 1e6)
+	}
+	if l.opts.ServerLag != nil {
+		r.ServerLagMs = round3(float64(l.opts.ServerLag()) / 1e6)
 	}
 	if l.opts.ServerState == nil {
 		r.Server = results.Server{Rejected: map[string]int64{}}

@@ -55,7 +55,7 @@ func CollectLive(ctx context.Context, scenario, dialect string, cfg Config, jobs
 				errs = append(errs, fmt.Errorf("%s: %w", j.Strategy.Name(), err))
 				continue
 			}
-			o.Target, o.ServerState = local.URL, local.Handler.Load
+			o.Target, o.ServerState, o.ServerLag = local.URL, local.Handler.Load, local.Handler.Lag
 			if o.Dialect == "" {
 				o.Dialect = local.Handler.Dialect()
 			}

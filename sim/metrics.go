@@ -15,6 +15,7 @@ const (
 	lblTimeout = 600 + iota
 	lblConn
 	lblLocal
+	lblStream
 	nLabels
 )
 
@@ -30,7 +31,9 @@ type metrics struct {
 	failedBy                                                    [nLabels]int64
 	stoppedBy                                                   [strategies.NumStopReasons]int64
 	perRequest, byNumber                                        []int64
-	ok, fail                                                    hist // latency of requests that succeeded, failed
+	ok, fail                                                    hist  // latency of requests that succeeded, failed
+	ttft                                                        *hist // streamed answers: from the request's start to the first token of its successful attempt
+	streamsBroken                                               int64 // streamed answers that broke after they started
 
 	served, abandoned, bg, hungs int64
 	busyAll, busyWasted          float64 // ns of unit time: all, and spent on requests nobody waited for any more
@@ -168,6 +171,20 @@ func (m *metrics) integrate(t int64, queue, busy int) {
 	}
 }
 
+// firstToken records the first token of a streamed request's successful attempt, at t, for a request that started
+// at start.
+func (m *metrics) firstToken(t, start int64) {
+	if m.ttft == nil {
+		h := newHist()
+		m.ttft = &h
+	}
+	m.ttft.record((t - start) / int64(time.Microsecond))
+}
+
+// streamBroken counts a streamed answer that broke after it started (its end, an ErrStream, is recorded by finish
+// or retried).
+func (m *metrics) streamBroken(int64) { m.streamsBroken++ }
+
 // finish records the end of a request that started at start and made number+1 attempts.
 func (m *metrics) finish(t, start int64, number int, ok bool, o *strategies.Outcome, stop strategies.StopReason) {
 	us := (t - start) / int64(time.Microsecond)
@@ -197,6 +214,8 @@ func label(o *strategies.Outcome) int {
 		return lblConn
 	case strategies.ErrLocal:
 		return lblLocal
+	case strategies.ErrStream:
+		return lblStream
 	}
 	if o.Status < 0 || o.Status >= 600 {
 		return 0
@@ -212,6 +231,8 @@ func labelName(i int) string {
 		return "connection"
 	case lblLocal:
 		return "local"
+	case lblStream:
+		return "stream"
 	}
 	return strconv.Itoa(i)
 }
@@ -284,6 +305,11 @@ func (m *metrics) result(sc runScope) results.Run {
 			r.Server.Rejected[fakeserver.ReasonNames[i]] = n
 		}
 	}
+	if m.ttft != nil {
+		l := m.ttft.latency()
+		r.TTFTMs = &l
+	}
+	r.StreamsBroken = m.streamsBroken
 	r.Server.Background = m.bg
 	r.Server.Hung = m.hungs
 	r.Server.WastedShare = round3(ratio(m.busyWasted, m.busyAll))

@@ -17,6 +17,10 @@ const (
 	ErrConn
 	// ErrLocal: the client rejected the attempt itself (a guard) and never sent it.
 	ErrLocal
+	// ErrStream: the answer started (a 200 and its first events) and broke mid-stream: an error event, whose kind
+	// Status carries as a status (529 for overloaded_error), or a dropped connection (Status 0). The SDKs do not
+	// retry it (docs/llm-apis.md); retry_on `stream` or `stream-overloaded` does.
+	ErrStream
 )
 
 // String names the kind as it appears in scenarios and results ("timeout", "connection").
@@ -28,9 +32,29 @@ func (k ErrKind) String() string {
 		return "connection"
 	case ErrLocal:
 		return "local"
+	case ErrStream:
+		return "stream"
 	}
 	return "none"
 }
+
+// RetryAfterForm says how an answer carried its Retry-After, for the clients that read only some forms
+// (RetryAfterSpec.Read, .Malformed).
+type RetryAfterForm uint8
+
+const (
+	// FormUnknown: not said (an engine that does not pass it on); read as delay-seconds.
+	FormUnknown RetryAfterForm = iota
+	// FormSeconds: Retry-After: delay-seconds (RFC 9110 §10.2.3), or a decimal the Stainless SDKs also read.
+	FormSeconds
+	// FormHTTPDate: Retry-After: an HTTP-date.
+	FormHTTPDate
+	// FormMillis: retry-after-ms, with Retry-After in whole seconds (rounded up) beside it, as the OpenAI API
+	// and stampede's servers send them.
+	FormMillis
+	// FormMalformed: a Retry-After no parser reads (HasRetryAfter is false).
+	FormMalformed
+)
 
 // ShouldRetryHeader is what an answer's `x-should-retry` header said: nothing, "true" or "false". The Anthropic
 // and OpenAI APIs send it to override the client's own judgement of the status.
@@ -46,11 +70,13 @@ const (
 // Header values are already parsed: RetryAfter is the delay the header carried (whole seconds for
 // the delay-seconds and HTTP-date forms, milliseconds for retry-after-ms).
 type Outcome struct {
-	Status        int               // HTTP status; 0 when Err is not ErrNone
-	Err           ErrKind           // how the attempt failed without an answer
-	RetryAfter    time.Duration     // server-requested delay; meaningful when HasRetryAfter
-	HasRetryAfter bool              // a usable Retry-After (or retry-after-ms) was present
-	ShouldRetry   ShouldRetryHeader // the x-should-retry header
+	Status        int           // HTTP status; 0 when Err is not ErrNone
+	Err           ErrKind       // how the attempt failed without an answer
+	RetryAfter    time.Duration // server-requested delay; meaningful when HasRetryAfter
+	HasRetryAfter bool          // a usable Retry-After (or retry-after-ms) was present
+	// RetryAfterForm is the header form RetryAfter came in, or FormMalformed for a header nobody can read.
+	RetryAfterForm RetryAfterForm
+	ShouldRetry    ShouldRetryHeader // the x-should-retry header
 	// The rate-limit state the answer carried (anthropic-ratelimit-*, x-ratelimit-*, RateLimit): whole
 	// tokens remaining and the time until the bucket is full. Meaningful when HasLimit.
 	HasLimit       bool

@@ -48,6 +48,8 @@ type BackoffSpec struct {
 	Jitter       *float64       `yaml:"jitter"`        // randomization factor or jitter fraction, for the families that read it
 	BaseMax      time.Duration  `yaml:"base_max"`      // linear-jitter: upper end of the drawn base (default 1.5·base); 0 means unset
 	ThrottleBase *time.Duration `yaml:"throttle_base"` // aws-2026: the base used after a throttling answer (default 1s)
+	Spread       *time.Duration `yaml:"spread"`        // additive-jitter: the absolute part of the added jitter (default 0)
+	Step         time.Duration  `yaml:"step"`          // additive-jitter: the added jitter is cut to a multiple of it (default 0: not cut)
 }
 
 // Defaults for BackoffSpec fields left unset.
@@ -85,6 +87,9 @@ func (b BackoffSpec) WithDefaults() BackoffSpec {
 	}
 	if b.ThrottleBase == nil {
 		b.ThrottleBase = Dur(time.Second)
+	}
+	if b.Spread == nil {
+		b.Spread = Dur(0)
 	}
 	return b
 }
@@ -128,6 +133,12 @@ func (b BackoffSpec) over(o BackoffSpec) BackoffSpec {
 	if o.ThrottleBase != nil {
 		b.ThrottleBase = o.ThrottleBase
 	}
+	if o.Spread != nil {
+		b.Spread = o.Spread
+	}
+	if o.Step != 0 {
+		b.Step = o.Step
+	}
 	return b
 }
 
@@ -138,7 +149,7 @@ func (b BackoffSpec) set() []string {
 		name string
 		ok   bool
 	}{{"base", b.Base != nil}, {"cap", b.Cap != 0}, {"multiplier", b.Multiplier != 0}, {"jitter", b.Jitter != nil},
-		{"base_max", b.BaseMax != 0}, {"throttle_base", b.ThrottleBase != nil}} {
+		{"base_max", b.BaseMax != 0}, {"throttle_base", b.ThrottleBase != nil}, {"spread", b.Spread != nil}, {"step", b.Step != 0}} {
 		if f.ok {
 			out = append(out, f.name)
 		}
@@ -193,6 +204,10 @@ func (f Family) Build(s BackoffSpec) (Backoff, error) {
 		return nil, fieldErr("backoff.base_max", fmt.Errorf("base_max %v is below base %v", s.BaseMax, *s.Base))
 	case *s.ThrottleBase < 0:
 		return nil, fieldErr("backoff.throttle_base", errors.New("throttle_base must not be negative"))
+	case *s.Spread < 0:
+		return nil, fieldErr("backoff.spread", fmt.Errorf("spread must not be negative, got %v", *s.Spread))
+	case s.Step < 0:
+		return nil, fieldErr("backoff.step", fmt.Errorf("step must not be negative, got %v", s.Step))
 	}
 	return f.New(s), nil
 }

@@ -139,10 +139,45 @@ func TestRetryAfterSpecErrors(t *testing.T) {
 		{"cap on ignore", strategies.RetryAfterSpec{Policy: "ignore", Cap: strategies.Dur(time.Second)}, "retry_after.cap", "ignore reads no cap"},
 		{"jitter on honor", strategies.RetryAfterSpec{Policy: "honor", Jitter: strategies.Float(0.1)}, "retry_after.jitter", "only honor-jitter"},
 		{"bad on", strategies.RetryAfterSpec{Policy: "honor", On: []string{"teapot"}}, "retry_after.on", "teapot"},
+		{"immediate without a cap", strategies.RetryAfterSpec{Policy: "honor", Above: "immediate"}, "retry_after.above", "immediate needs a cap"},
+		{"unknown malformed", strategies.RetryAfterSpec{Policy: "honor", Malformed: "retry"}, "retry_after.malformed", "valid: backoff, immediate"},
+		{"malformed on ignore", strategies.RetryAfterSpec{Malformed: "immediate"}, "retry_after.malformed", "ignore reads no header"},
+		{"unknown read", strategies.RetryAfterSpec{Policy: "honor", Read: "integers"}, "retry_after.read", `did you mean "integer"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "linear"}, RetryAfter: tc.ra}.Build()
+			var fe *strategies.FieldError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tc.field, fe.Field)
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+}
+
+// TestNewSpecFieldErrors covers the options the newer presets brought.
+func TestNewSpecFieldErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		spec  strategies.Spec
+		field string
+		msg   string
+	}{
+		{"throttle backoff kind", strategies.Spec{ThrottleBackoff: &strategies.BackoffSpec{Kind: "ful-jitter"}}, "throttle_backoff.kind", `did you mean "full-jitter"`},
+		{"throttle backoff that never retries", strategies.Spec{ThrottleBackoff: &strategies.BackoffSpec{Kind: "none"}}, "throttle_backoff.kind", "never retries"},
+		{"throttle backoff parameter", strategies.Spec{ThrottleBackoff: &strategies.BackoffSpec{Kind: "exponential", Jitter: strategies.Float(0.1)}},
+			"throttle_backoff.jitter", "exponential does not read jitter"},
+		{"negative max_overloaded", strategies.Spec{MaxOverloaded: strategies.Int(-1)}, "max_overloaded", "must be ≥ 0"},
+		{"unknown should_retry", strategies.Spec{ShouldRetry: "except-overload"}, "should_retry", `did you mean "except-overloaded"`},
+		{"negative spread", strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "additive-jitter", Spread: strategies.Dur(-time.Second)}}, "backoff.spread", "must not be negative"},
+		{"bad retry_on", strategies.Spec{RetryOn: []string{"streams"}}, "retry_on", "stream-overloaded"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.spec.Backoff.Kind == "" {
+				tc.spec.Backoff.Kind = "full-jitter"
+			}
+			_, err := tc.spec.Build()
 			var fe *strategies.FieldError
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, tc.field, fe.Field)

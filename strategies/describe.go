@@ -143,8 +143,18 @@ func presetEntry(p Preset, full bool) Entry {
 		{"  parameters", backoffParams(pol.family, pol.family.Resolve(s.Backoff))},
 		{"max_retries", retries},
 		{"retry_on", pol.retryOn.String()},
-		{"x-should-retry", map[bool]string{true: "honored: true/false overrides retry_on", false: "ignored"}[pol.shouldRetry]},
+		{"x-should-retry", shouldRetryText(pol)},
 		{"Retry-After", pol.ra.describe()},
+	}
+	if tb := s.ThrottleBackoff; tb != nil {
+		tf, _ := LookupBackoff(tb.Kind)
+		e.Details = append(e.Details, Detail{"after a 429", fmt.Sprintf("%s: %s (%s)", tf.Name, tf.Formula, backoffParams(tf, tf.Resolve(*tb)))})
+	}
+	if pol.maxOver > 0 {
+		e.Details = append(e.Details, Detail{"max_overloaded", fmt.Sprintf("stops when a request has had %d overloaded answers (529)", pol.maxOver)})
+	}
+	if pol.pauseIn {
+		e.Details = append(e.Details, Detail{"pause_in_timeout", "the pause runs on the attempt's timeout: a longer one ends the request"})
 	}
 	for i, g := range s.Guards {
 		k, _ := LookupGuard(g.Kind)
@@ -245,6 +255,10 @@ func backoffParams(f Family, s BackoffSpec) string {
 			v = s.BaseMax.String()
 		case "throttle_base":
 			v = s.ThrottleBase.String()
+		case "spread":
+			v = s.Spread.String()
+		case "step":
+			v = s.Step.String()
 		}
 		parts = append(parts, p+" "+v)
 	}
@@ -276,6 +290,16 @@ func guardParams(g GuardSpec) string {
 		parts[i] = f + " " + y[f]
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func shouldRetryText(p *Policy) string {
+	switch {
+	case !p.shouldRetry:
+		return "ignored"
+	case p.overWins:
+		return "honored, except that an overloaded answer (529) is retried whatever it says"
+	}
+	return "honored: true/false overrides retry_on"
 }
 
 func durOrNone(d time.Duration) string {

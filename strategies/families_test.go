@@ -37,6 +37,16 @@ func TestFamilyTables(t *testing.T) {
 		{"stainless", strategies.BackoffSpec{Kind: "stainless"}, 0, []time.Duration{500 * ms, time.Second, 2 * time.Second}},
 		{"aws-legacy", strategies.BackoffSpec{Kind: "aws-legacy"}, 0.25, []time.Duration{500 * ms, time.Second, 2 * time.Second, 4 * time.Second, 20 * time.Second}},
 		{"stripe u→1", strategies.BackoffSpec{Kind: "stripe"}, 0.999, []time.Duration{500 * ms, 750250 * us, 1875625 * us, 3751250 * us}},
+		// t + U·0.25·t, t = min(32s, 0.5s·2^(n−1)).
+		{"additive-jitter u=0.5", strategies.BackoffSpec{Kind: "additive-jitter"}, 0.5,
+			[]time.Duration{562500 * us, 1125 * ms, 2250 * ms, 4500 * ms, 9 * time.Second, 18 * time.Second, 36 * time.Second, 36 * time.Second}},
+		// 2^n + floor(5U) s: u = 0.5 adds 2 s, u = 0.99 adds 4 s.
+		{"additive-jitter whole seconds u=0.5", strategies.BackoffSpec{Kind: "additive-jitter", Base: strategies.Dur(2 * time.Second), Cap: time.Minute,
+			Jitter: strategies.Float(0), Spread: strategies.Dur(5 * time.Second), Step: time.Second}, 0.5,
+			[]time.Duration{4 * time.Second, 6 * time.Second, 10 * time.Second, 18 * time.Second, 34 * time.Second}},
+		{"additive-jitter whole seconds u=0.99", strategies.BackoffSpec{Kind: "additive-jitter", Base: strategies.Dur(2 * time.Second), Cap: time.Minute,
+			Jitter: strategies.Float(0), Spread: strategies.Dur(5 * time.Second), Step: time.Second}, 0.99,
+			[]time.Duration{6 * time.Second, 8 * time.Second, 12 * time.Second, 20 * time.Second, 36 * time.Second}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,6 +102,8 @@ func TestFamiliesProperties(t *testing.T) {
 			switch f.Name {
 			case "randomized-exponential":
 				bound = bound*3/2 + 1 // the cap applies before ±50 % jitter
+			case "additive-jitter":
+				bound = bound * 5 / 4 // the cap applies before +25 % jitter
 			case "linear-jitter", "constant", "none":
 				bound = time.Hour
 			}

@@ -56,7 +56,7 @@ type GuardSpec struct {
 	Percent      *float64       `yaml:"percent"`       // percentage: retries per request (0.2); concurrency: active retries per active request (0.2)
 	Min          *float64       `yaml:"min"`           // concurrency: active retries always allowed (3)
 	Threshold    *float64       `yaml:"threshold"`     // breaker: the failure rate above which retries stop (0.1)
-	Window       *time.Duration `yaml:"window"`        // breaker (10s; 0s: the whole run), adaptive-throttle (2m): the window rates are measured over
+	Window       *time.Duration `yaml:"window"`        // breaker (10s; 0s: the whole run), adaptive-throttle (2m): the window rates are measured over; fixed-window: its length (1s)
 	MinRequests  *int           `yaml:"min_requests"`  // breaker: attempts (or first tries) counted before it may open (10)
 	Denominator  string         `yaml:"denominator"`   // breaker: what failures are compared with: attempts (default) | first-tries
 	// FailureCounted is when the breaker counts the failure it decides on: after the decision (default) | before it.
@@ -66,6 +66,7 @@ type GuardSpec struct {
 	Rate           *float64 `yaml:"rate"`        // rate-limit: sends per second (5)
 	Burst          *float64 `yaml:"burst"`       // rate-limit: bucket size (10)
 	ThrottleOn     []string `yaml:"throttle_on"` // aws-quota, aws-adaptive: the statuses that count as throttling (429)
+	Permits        *float64 `yaml:"permits"`     // fixed-window: sends per window (10)
 }
 
 // GuardKind describes a registered guard.

@@ -264,6 +264,32 @@ func TestRateLimitAccounting(t *testing.T) {
 	assert.Equal(t, 400*ms, r.Admit(time.Second/5, a).Delay, "200 ms later one token came back, owed to the 11th")
 }
 
+// TestFixedWindowAccounting checks the worked example: permits 3, window 1s, seven sends at 0.2 s leave at 0.2 s
+// (three), 1.2 s (three) and 2.2 s (one), each waiter together with the others of its window.
+func TestFixedWindowAccounting(t *testing.T) {
+	f := newGuard(t, strategies.GuardSpec{Kind: "fixed-window", Permits: strategies.Float(3), Window: strategies.Dur(time.Second)})
+	a := &strategies.Attempt{}
+	at := 200 * ms
+	var leave []time.Duration
+	for range 7 {
+		leave = append(leave, at+f.Admit(at, a).Delay)
+	}
+	s := time.Second
+	assert.Equal(t, []time.Duration{200 * ms, 200 * ms, 200 * ms, 1200 * ms, 1200 * ms, 1200 * ms, 2200 * ms}, leave)
+	assert.Equal(t, time.Duration(0), f.Admit(2500*ms, a).Delay, "the window that opened at 2.2 s has permits left")
+	assert.Equal(t, time.Duration(0), f.Admit(2600*ms, a).Delay)
+	assert.Equal(t, 600*ms, f.Admit(2600*ms, a).Delay, "full: the next window opens at 3.2 s")
+	assert.Equal(t, time.Duration(0), f.Admit(10*s, a).Delay, "long after: a window opens at once")
+	t.Run("defaults", func(t *testing.T) {
+		f := newGuard(t, strategies.GuardSpec{Kind: "fixed-window"})
+		for i := range 10 {
+			assert.Zero(t, f.Admit(0, a).Delay, "send %d", i)
+		}
+		assert.Equal(t, s, f.Admit(0, a).Delay, "the 11th waits for the 1 s window to end")
+		assert.True(t, f.Allow(0, a))
+	})
+}
+
 func TestGuardSpecErrors(t *testing.T) {
 	cases := []struct {
 		name  string

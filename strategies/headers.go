@@ -25,24 +25,36 @@ var httpDateLayouts = []string{
 // A date in the past gives a negative delay: what to do with it is the policy's business. ok is false when neither
 // header holds a readable value. It is a pure function: the clock is the argument.
 func ParseRetryAfter(get HeaderFunc, now time.Time) (d time.Duration, ok bool) {
+	d, form := ParseRetryAfterForm(get, now)
+	return d, form != FormUnknown && form != FormMalformed
+}
+
+// ParseRetryAfterForm is ParseRetryAfter that also says which form the delay came in: FormMillis, FormSeconds or
+// FormHTTPDate; FormMalformed when a header was there but neither reads; FormUnknown when there was none.
+func ParseRetryAfterForm(get HeaderFunc, now time.Time) (time.Duration, RetryAfterForm) {
+	malformed := false
 	if v := strings.TrimSpace(get("retry-after-ms")); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(ms) && !math.IsInf(ms, 0) {
-			return clampDur(ms * float64(time.Millisecond)), true
+			return clampDur(ms * float64(time.Millisecond)), FormMillis
 		}
+		malformed = true
 	}
 	v := strings.TrimSpace(get("retry-after"))
 	if v == "" {
-		return 0, false
+		if malformed {
+			return 0, FormMalformed
+		}
+		return 0, FormUnknown
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(s) && !math.IsInf(s, 0) {
-		return clampDur(s * float64(time.Second)), true
+		return clampDur(s * float64(time.Second)), FormSeconds
 	}
 	for _, layout := range httpDateLayouts {
 		if t, err := time.Parse(layout, v); err == nil {
-			return t.Sub(now), true
+			return t.Sub(now), FormHTTPDate
 		}
 	}
-	return 0, false
+	return 0, FormMalformed
 }
 
 // clampDur converts nanoseconds to a Duration without overflow.
@@ -71,6 +83,7 @@ func ParseShouldRetry(v string) ShouldRetryHeader {
 // ParseOutcome builds the Outcome of an HTTP answer with the given status from its headers, read at now.
 func ParseOutcome(status int, get HeaderFunc, now time.Time) Outcome {
 	o := Outcome{Status: status, ShouldRetry: ParseShouldRetry(get("x-should-retry"))}
-	o.RetryAfter, o.HasRetryAfter = ParseRetryAfter(get, now)
+	o.RetryAfter, o.RetryAfterForm = ParseRetryAfterForm(get, now)
+	o.HasRetryAfter = o.RetryAfterForm != FormUnknown && o.RetryAfterForm != FormMalformed
 	return o
 }

@@ -36,9 +36,11 @@ func withRA(s int, d time.Duration) strategies.Outcome {
 }
 
 var (
-	ok       = strategies.Outcome{Status: 200}
-	timedOut = strategies.Outcome{Err: strategies.ErrTimeout}
-	connErr  = strategies.Outcome{Err: strategies.ErrConn}
+	ok               = strategies.Outcome{Status: 200}
+	timedOut         = strategies.Outcome{Err: strategies.ErrTimeout}
+	connErr          = strategies.Outcome{Err: strategies.ErrConn}
+	streamOverloaded = strategies.Outcome{Err: strategies.ErrStream, Status: 529} // an overloaded_error event after the 200
+	streamDropped    = strategies.Outcome{Err: strategies.ErrStream}              // the connection dropped mid-stream
 )
 
 const ms = time.Millisecond

@@ -46,13 +46,27 @@ type Spec struct {
 	Preset      string         `yaml:"preset"`       // start from this SDK's defaults (Presets()); the other fields override it
 	Backoff     BackoffSpec    `yaml:"backoff"`      // the pause before each retry; a different kind replaces the preset's backoff whole
 	MaxRetries  *int           `yaml:"max_retries"`  // retries after the first attempt (default 3; -1: no limit; 0 for backoff none)
-	RetryOn     []string       `yaml:"retry_on"`     // statuses, classes (5xx), timeout, connection (default DefaultRetryOn)
-	ShouldRetry string         `yaml:"should_retry"` // x-should-retry: honor (default) | ignore
+	RetryOn     []string       `yaml:"retry_on"`     // statuses, classes (5xx), timeout, connection, stream (default DefaultRetryOn)
+	ShouldRetry string         `yaml:"should_retry"` // x-should-retry: honor (default) | ignore | except-overloaded
 	RetryAfter  RetryAfterSpec `yaml:"retry_after"`  // what to do with a server's Retry-After (default ignore)
 	Guards      []GuardSpec    `yaml:"guards"`       // budgets, throttles, breakers shared by a client's requests; replaces the preset's list whole (`[]`: none)
 	Hedge       HedgeSpec      `yaml:"hedge"`        // send copies of a request instead of retrying it (default none)
 	Timeout     *time.Duration `yaml:"timeout"`      // per-attempt timeout (default none)
 	Deadline    *time.Duration `yaml:"deadline"`     // total time per request from its first send; no retry would start after it (default none)
+	// ThrottleBackoff, when set, is the backoff after a throttling answer (a 429) in place of Backoff: the requests
+	// helper of docs/advice.md item 3 sleeps base·2^k + U(0, 0.1·that) after a 429 and base·2^k + U(0, 1 s) after
+	// an exception. Merged with a preset's by field, replaced whole by another kind, as Backoff is.
+	ThrottleBackoff *BackoffSpec `yaml:"throttle_backoff"`
+	// MaxOverloaded stops the retries at the request's n-th overloaded answer (a 529, counted by the engines in
+	// Attempt.Overloaded; the stop is max-retries): the AI coding CLI gives up after the third when no fallback model
+	// is configured (docs/advice.md item 5). Unset or 0: no such limit.
+	MaxOverloaded *int `yaml:"max_overloaded"`
+	// PauseInTimeout makes the per-attempt timeout cover the pause after the attempt too, as openai-go waits for a
+	// retry on the attempt's own context (internal/requestconfig/requestconfig.go WaitForDelay(ctx, delay)): a pause
+	// longer than the timeout ends the request with the timeout instead of a retry, and an attempt that timed out is
+	// not retried (stop: deadline). The time the attempt itself took is not subtracted (the engines do not pass it):
+	// exact for answers that come at once, as refusals do. Without a timeout it changes nothing.
+	PauseInTimeout *bool `yaml:"pause_in_timeout"`
 	// SessionState is what a stateful client does with its conversation after a failed attempt: "replay"
 	// (default) retries the identical request and keeps its state; "synthetic-state" records an id it made up
 	// and builds every later request from it, the failure of the seed document "Session Unrecoverable After
@@ -76,10 +90,10 @@ type SyntheticStater interface{ SyntheticState() bool }
 // check may veto the retry, outermost first, and the first veto names the stop reason:
 //
 //  1. retry_on and x-should-retry: is the outcome worth retrying at all?   (StopNotRetryable)
-//  2. max_retries: is a retry left?                                          (StopMaxRetries)
-//  3. the backoff proposes a pause; the Retry-After policy may replace or clamp it,
+//  2. max_retries, max_overloaded: is a retry left?                         (StopMaxRetries; pause_in_timeout after a timeout: StopDeadline)
+//  3. the backoff (throttle_backoff after a 429) proposes a pause; the Retry-After policy may replace or clamp it,
 //     or refuse (a delay above its cap with above: give-up; a missing header with require)  (StopRetryAfter, StopNotRetryable)
-//  4. the deadline: would the retry start after it?                          (StopDeadline)
+//  4. the deadline, and with pause_in_timeout the attempt's timeout: would the pause end after it?  (StopDeadline)
 //  5. the guards, in the order written: each may veto (Allow)               (StopGuard)
 //
 // Guards come last so that a retry the policy refuses costs no budget; every guard then records the final decision
@@ -92,9 +106,13 @@ type Policy struct {
 	spec        Spec // the resolved spec (preset merged), for Describe
 	family      Family
 	backoff     Backoff
-	maxRetries  int // Unlimited: none
+	throttle    Backoff // after a 429; nil: backoff
+	maxRetries  int     // Unlimited: none
+	maxOver     int     // max_overloaded; 0: none
+	pauseIn     bool    // pause_in_timeout
 	retryOn     RetryOn
 	shouldRetry bool
+	overWins    bool // should_retry except-overloaded: an overloaded answer is retried whatever x-should-retry says
 	ra          retryAfter
 	guards      []func() Guard
 	hedgeDelay  time.Duration
@@ -132,6 +150,20 @@ func (s Spec) Resolve() (Spec, error) {
 	if s.RetryOn != nil {
 		r.RetryOn = s.RetryOn
 	}
+	switch {
+	case s.ThrottleBackoff == nil:
+	case r.ThrottleBackoff == nil:
+		r.ThrottleBackoff = s.ThrottleBackoff
+	default:
+		tb := r.ThrottleBackoff.over(*s.ThrottleBackoff)
+		r.ThrottleBackoff = &tb
+	}
+	if s.MaxOverloaded != nil {
+		r.MaxOverloaded = s.MaxOverloaded
+	}
+	if s.PauseInTimeout != nil {
+		r.PauseInTimeout = s.PauseInTimeout
+	}
 	if s.ShouldRetry != "" {
 		r.ShouldRetry = s.ShouldRetry
 	}
@@ -166,6 +198,29 @@ func (s Spec) Build() (*Policy, error) {
 	if p.backoff, err = fam.Build(s.Backoff); err != nil {
 		return nil, err
 	}
+	if tb := s.ThrottleBackoff; tb != nil {
+		tf, err := LookupBackoff(tb.Kind)
+		if err != nil {
+			return nil, fieldErr("throttle_backoff.kind", err)
+		}
+		if !tf.Retries {
+			return nil, fieldErr("throttle_backoff.kind", fmt.Errorf("%s never retries: leave 429 out of retry_on instead", tf.Name))
+		}
+		if p.throttle, err = tf.Build(*tb); err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return nil, &FieldError{Field: "throttle_" + fe.Field, Err: fe.Err}
+			}
+			return nil, err
+		}
+	}
+	if s.MaxOverloaded != nil {
+		if *s.MaxOverloaded < 0 {
+			return nil, fieldErr("max_overloaded", fmt.Errorf("must be ≥ 0 (0: no limit), got %d", *s.MaxOverloaded))
+		}
+		p.maxOver = *s.MaxOverloaded
+	}
+	p.pauseIn = s.PauseInTimeout != nil && *s.PauseInTimeout
 	if p.name == "" {
 		p.name = fam.Name
 	}
@@ -192,8 +247,10 @@ func (s Spec) Build() (*Policy, error) {
 	case "", "honor":
 	case "ignore":
 		p.shouldRetry = false
+	case "except-overloaded":
+		p.overWins = true
 	default:
-		return nil, fieldErr("should_retry", unknownName(errBadValue, s.ShouldRetry, []string{"honor", "ignore"}))
+		return nil, fieldErr("should_retry", unknownName(errBadValue, s.ShouldRetry, []string{"honor", "ignore", "except-overloaded"}))
 	}
 	if p.ra, err = buildRetryAfter(s.RetryAfter); err != nil {
 		return nil, err
@@ -293,7 +350,9 @@ func (p *Policy) retryable(o *Outcome) bool {
 		case ShouldRetryTrue:
 			return true
 		case ShouldRetryFalse:
-			return false
+			if !p.overWins || o.Status != StatusOverloaded {
+				return false
+			}
 		}
 	}
 	return p.retryOn.Match(*o)
@@ -313,16 +372,25 @@ func (p *Policy) decide(a *Attempt, src rand.Source, d *Decision) (retryable boo
 		*d = Decision{Stop: StopNotRetryable}
 		return false
 	}
-	if p.hedgeCopies >= 2 || (p.maxRetries != Unlimited && a.Number >= p.maxRetries) {
+	if p.hedgeCopies >= 2 || (p.maxRetries != Unlimited && a.Number >= p.maxRetries) || (p.maxOver > 0 && a.Overloaded >= p.maxOver) {
 		*d = Decision{Stop: StopMaxRetries}
 		return true
 	}
-	t, memo := p.backoff.Delay(Step{N: a.Number + 1, Memo: a.Memo, U: u, Throttled: o.Err == ErrNone && o.Status == 429})
+	if p.pauseIn && p.timeout > 0 && o.Err == ErrTimeout {
+		*d = Decision{Stop: StopDeadline} // the attempt's context, which the pause would run on, has expired
+		return true
+	}
+	throttled := o.Err == ErrNone && o.Status == 429
+	b := p.backoff
+	if throttled && p.throttle != nil {
+		b = p.throttle
+	}
+	t, memo := b.Delay(Step{N: a.Number + 1, Memo: a.Memo, U: u, Throttled: throttled})
 	wait, stop := p.ra.apply(o, t, u)
 	switch {
 	case stop != Continue:
 		*d = Decision{Stop: stop}
-	case p.deadline > 0 && a.Elapsed+wait > p.deadline:
+	case p.deadline > 0 && a.Elapsed+wait > p.deadline, p.pauseIn && p.timeout > 0 && wait > p.timeout:
 		*d = Decision{Stop: StopDeadline}
 	default:
 		d.Retry, d.Wait, d.Memo, d.Held, d.Stop = true, wait, memo, a.Held, Continue

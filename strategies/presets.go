@@ -10,9 +10,11 @@ import (
 // ErrUnknownPreset is returned for a preset name that is not in the catalogue.
 var ErrUnknownPreset = errors.New("strategies: unknown preset")
 
-// Preset is a complete strategy reproducing a real SDK's defaults, with the source it was read from. Its Spec is
-// what `preset: NAME` starts from in a scenario; every field the scenario sets overrides it.
-// The facts are those of docs/retry-policies.md; presets_test.go checks them.
+// Preset is a complete strategy reproducing a real client's defaults (an SDK, a CLI, or a retry loop people paste),
+// with the source it was read from. Its Spec is what `preset: NAME` starts from in a scenario; every field the
+// scenario sets overrides it. The facts are those of docs/retry-policies.md and docs/advice.md; presets_test.go
+// checks them with fixed draws, and the SDK compatibility tests (sdkcompat/) check anthropic-go, anthropic-ts,
+// openai-go and openai-node against the real SDKs.
 type Preset struct {
 	Name    string
 	Summary string // one line: what the SDK does under overload
@@ -91,6 +93,145 @@ var OpenAIPython = Preset{
 		RetryOn:    stainlessRetryOn,
 		RetryAfter: RetryAfterSpec{Policy: "honor-capped", Cap: Dur(120 * time.Second), Above: "give-up"},
 		Timeout:    Dur(10 * time.Minute),
+	},
+}
+
+// OpenAINode is the openai npm package ≥ 6 (src/client.ts makeRequest, shouldRetry, retryRequest,
+// calculateDefaultRetryTimeoutMillis; maxRetries 2, timeout 10 min; src/internal/utils/sleep.ts; read in 6.49.0): the
+// Stainless schedule and statuses, and the server's delay (retry-after-ms, then retry-after as float seconds or
+// Date.parse of a date) slept with no range check. Node's setTimeout fires after 1 ms for a delay of 0, a negative one
+// (a past date), NaN (a header Date.parse cannot read) or one above 2³¹−1 ms (the timer overflows): all of those retry
+// at once. No upper cap: 121 s and 600 s are waited in full (docs/llm-apis.md).
+var OpenAINode = Preset{
+	Name:    "openai-node",
+	Summary: "2 retries, 0.5s·2^n ≤ 8s minus ≤25 %, Retry-After slept unchecked: 0, past, malformed or > 2³¹−1 ms retry at once",
+	Source:  "openai/openai-node src/client.ts, src/internal/utils/sleep.ts (openai 6.49.0)",
+	Notes:   "retry-after-ms 0 makes the SDK read retry-after instead (0 is falsy); stampede's answers never send that pair.",
+	Spec: Spec{
+		Backoff:    BackoffSpec{Kind: "stainless"},
+		MaxRetries: Int(2),
+		RetryOn:    stainlessRetryOn,
+		RetryAfter: RetryAfterSpec{Policy: "honor", Cap: Dur((1<<31 - 1) * time.Millisecond), Above: "immediate", Malformed: "immediate"},
+		Timeout:    Dur(10 * time.Minute),
+	},
+}
+
+// OpenAIGo is openai-go v3 (internal/requestconfig/requestconfig.go Execute, shouldRetry, retryDelay,
+// parseRetryAfterHeader, defaultMaxRetryAfterDelay 2 min, WaitForDelay; read in v3.96.0): the Stainless schedule and
+// statuses; a server delay (retry-after-ms, then retry-after as seconds or an RFC 1123 date) up to 2 min is waited as
+// it is (0 or a past date: at once); above 2 min the call ends with the answer's error, no retry. The wait runs on the
+// per-attempt context: with option.WithRequestTimeout shorter than the delay the call ends with
+// context.DeadlineExceeded after one attempt, and an attempt that timed out is not retried (pause_in_timeout; set
+// timeout to the request timeout). No request timeout by default.
+var OpenAIGo = Preset{
+	Name:    "openai-go",
+	Summary: "2 retries, 0.5s·2^n ≤ 8s minus ≤25 %, Retry-After ≤ 2 min used, above it no retry; the wait runs on the attempt's timeout",
+	Source:  "openai/openai-go internal/requestconfig/requestconfig.go (v3.96.0)",
+	Notes:   "A negative delay-seconds is skipped there (the backoff applies); stampede's servers never send one.",
+	Spec: Spec{
+		Backoff:        BackoffSpec{Kind: "stainless"},
+		MaxRetries:     Int(2),
+		RetryOn:        stainlessRetryOn,
+		RetryAfter:     RetryAfterSpec{Policy: "honor", Cap: Dur(2 * time.Minute), Above: "give-up"},
+		PauseInTimeout: boolPtr(true),
+	},
+}
+
+// ClaudeCode is the retry loop of the AI coding CLI whose 529s started this project (its API retry module as public
+// forks carry it, e.g. Gitlawb/openclaude src/services/api/withRetry.ts: DEFAULT_MAX_RETRIES 10, BASE_DELAY_MS 500,
+// MAX_529_RETRIES 3, getRetryDelay, shouldRetry, is529Error; apiTimeout.ts DEFAULT_API_TIMEOUT_MS 600000; its SDK
+// client is built with maxRetries 0; docs/advice.md item 5): up to 10 retries after min(500 ms·2^(n−1), 32 s) plus
+// U(0, 25 %) of it; an integer retry-after (parseInt) replaces that, uncapped; it retries 401 (after refreshing the
+// key), 408, 409, 429, ≥ 500, connection errors and an overloaded_error inside a stream, obeys x-should-retry except
+// on an overloaded answer, and counts a request's 529s without ever resetting: at the third it switches to the
+// fallback model, or, with none (API-key users of the large models), stops with "repeatedly overloaded".
+var ClaudeCode = Preset{
+	Name:    "claude-code",
+	Summary: "10 retries, min(0.5s·2^(n−1), 32s) plus ≤25 %, integer Retry-After uncapped, stops at a request's 3rd 529",
+	Source:  "the AI coding CLI's withRetry.ts (as in Gitlawb/openclaude src/services/api/withRetry.ts, apiTimeout.ts)",
+	Notes: "Without a fallback model: model switching arrives with the token and model pools. Foreground requests only " +
+		"(background ones retry no 529 at all); the 429 rules of API-key users (subscribers do not retry 429).",
+	Spec: Spec{
+		Backoff:       BackoffSpec{Kind: "additive-jitter", Base: Dur(500 * time.Millisecond), Cap: 32 * time.Second, Jitter: Float(0.25)},
+		MaxRetries:    Int(10),
+		RetryOn:       []string{"401", "408", "409", "429", "5xx", "timeout", "connection", "stream-overloaded"},
+		ShouldRetry:   "except-overloaded",
+		RetryAfter:    RetryAfterSpec{Policy: "honor", Read: "integer"},
+		MaxOverloaded: Int(3),
+		Timeout:       Dur(10 * time.Minute),
+	},
+}
+
+// The retry loops that troubleshooting pages hand out (docs/advice.md items 1–3), reproduced exactly so that
+// a scenario can put the advice on trial.
+
+// ShellLoop529 is the shell loop of a "529 overloaded — fix" page for the AI coding CLI (docs/advice.md item 1): up
+// to 5 attempts, after a 529 `sleep $((2**i + RANDOM % 5))` for i = 1…5 — whole seconds 2–6, 4–8, 8–12, 16–20 —
+// never reading Retry-After, retrying nothing but a 529.
+var ShellLoop529 = Preset{
+	Name:    "shell-loop-529",
+	Summary: "4 retries on 529 only, 2^n + (RANDOM % 5) whole seconds, Retry-After ignored",
+	Source:  "docs/advice.md item 1 (a pasted bash loop for 529 overloaded_error)",
+	Notes: "The loop also sleeps after its fifth failure and treats any other failure as success; stampede counts " +
+		"those requests as failed and does not add the last sleep.",
+	Spec: Spec{
+		Backoff: BackoffSpec{Kind: "additive-jitter", Base: Dur(2 * time.Second), Cap: time.Minute, Jitter: Float(0),
+			Spread: Dur(5 * time.Second), Step: time.Second},
+		MaxRetries:  Int(4),
+		RetryOn:     []string{"529"},
+		ShouldRetry: "ignore",
+	},
+}
+
+// anyException is what `except Exception` catches around an SDK call: every error answer, timeouts, connections.
+var anyException = []string{"4xx", "5xx", "timeout", "connection", "stream"}
+
+// PythonLoop is the loop of a "how to retry Claude API calls with backoff" how-to (docs/advice.md item 2): 5
+// attempts, sleeping base·2^(k−1) after failed attempt k — 1, 2, 4, 8 s, no jitter — on any exception: a 400 or a
+// 401 is retried four times like a 529.
+var PythonLoop = Preset{
+	Name:    "python-loop",
+	Summary: "4 retries on any exception, 1s·2^(n−1) without jitter, Retry-After ignored",
+	Source:  "docs/advice.md item 2 (a pasted Python loop around the SDK call)",
+	Notes:   "The loop wraps the SDK call; the SDK's own retries (max_retries 2 by default) are not modelled.",
+	Spec: Spec{
+		Backoff:     BackoffSpec{Kind: "exponential", Base: Dur(time.Second), Multiplier: 2, Cap: time.Minute},
+		MaxRetries:  Int(4),
+		RetryOn:     anyException,
+		ShouldRetry: "ignore",
+	},
+}
+
+// PythonLoopJitter is the same how-to's "with jitter" variant (docs/advice.md item 2): U(0, base·2^(k−1)).
+var PythonLoopJitter = Preset{
+	Name:    "python-loop-jitter",
+	Summary: "4 retries on any exception, U(0, 1s·2^(n−1)), Retry-After ignored",
+	Source:  "docs/advice.md item 2 (its \"with jitter\" variant)",
+	Notes:   PythonLoop.Notes,
+	Spec: Spec{
+		Backoff:     BackoffSpec{Kind: "full-jitter", Base: Dur(time.Second), Multiplier: 2, Cap: time.Minute},
+		MaxRetries:  Int(4),
+		RetryOn:     anyException,
+		ShouldRetry: "ignore",
+	},
+}
+
+// Requests429 is the `requests` helper of a generic "HTTP 429 — fix" page (docs/advice.md item 3): up to 5
+// attempts, k from 0; after a 429 it sleeps ra + U(0, 0.1·ra), ra the integer Retry-After or base·2^k without one;
+// after a connection error or an exception base·2^k + U(0, 1 s); any other status (a 503, a 529) is returned at once.
+var Requests429 = Preset{
+	Name:    "requests-429",
+	Summary: "4 retries on 429 and exceptions only, integer Retry-After + ≤10 %, else 1s·2^(n−1) + jitter",
+	Source:  "docs/advice.md item 3 (a pasted requests helper for 429)",
+	Notes:   "Its RateLimiter(rate, per) is the fixed-window guard; add it with guards: [{kind: fixed-window}].",
+	Spec: Spec{
+		Backoff: BackoffSpec{Kind: "additive-jitter", Base: Dur(time.Second), Cap: time.Minute, Jitter: Float(0),
+			Spread: Dur(time.Second)},
+		ThrottleBackoff: &BackoffSpec{Kind: "additive-jitter", Base: Dur(time.Second), Cap: time.Minute, Jitter: Float(0.1)},
+		MaxRetries:      Int(4),
+		RetryOn:         []string{"429", "timeout", "connection"},
+		ShouldRetry:     "ignore",
+		RetryAfter:      RetryAfterSpec{Policy: "honor-jitter", Jitter: Float(0.1), Read: "integer"},
 	},
 }
 
@@ -289,8 +430,9 @@ func boolPtr(b bool) *bool { return &b }
 var presets = map[string]Preset{}
 
 func init() {
-	for _, p := range []Preset{AnthropicPython, AnthropicGo, AnthropicTS, OpenAIPython, AWSStandard, AWSStandard2026,
-		AWSAdaptive, GRPC, GRPCGo, GoRetryablehttp, ClientGo, GaxGo, StripePreset, CenkaltiBackoff} {
+	for _, p := range []Preset{AnthropicPython, AnthropicGo, AnthropicTS, OpenAIPython, OpenAINode, OpenAIGo, ClaudeCode,
+		AWSStandard, AWSStandard2026, AWSAdaptive, GRPC, GRPCGo, GoRetryablehttp, ClientGo, GaxGo, StripePreset,
+		CenkaltiBackoff, ShellLoop529, PythonLoop, PythonLoopJitter, Requests429} {
 		p.Spec.Name = p.Name
 		presets[p.Name] = p
 	}

@@ -26,6 +26,18 @@ func TestPresetDelays(t *testing.T) {
 		{preset: "anthropic-go", u0: stainless0, uHalf: stainlessHalf},
 		{preset: "anthropic-ts", u0: stainless0, uHalf: stainlessHalf},
 		{preset: "openai-python", u0: stainless0, uHalf: stainlessHalf},
+		{preset: "openai-node", u0: stainless0, uHalf: stainlessHalf},
+		{preset: "openai-go", u0: stainless0, uHalf: stainlessHalf},
+		// min(0.5s·2^(n−1), 32s) + U·0.25·that.
+		{preset: "claude-code", u0: []time.Duration{500 * ms, s, 2 * s, 4 * s, 8 * s, 16 * s, 32 * s, 32 * s},
+			uHalf: []time.Duration{562500 * time.Microsecond, 1125 * ms, 2250 * ms, 4500 * ms, 9 * s, 18 * s, 36 * s, 36 * s}},
+		// 2^n + (RANDOM % 5) s: u = 0.5 adds floor(2.5) = 2 s.
+		{preset: "shell-loop-529", u0: []time.Duration{2 * s, 4 * s, 8 * s, 16 * s, 32 * s}, uHalf: []time.Duration{4 * s, 6 * s, 10 * s, 18 * s, 34 * s}},
+		// base·2^(k−1), no jitter; with jitter U(0, that).
+		{preset: "python-loop", u0: []time.Duration{s, 2 * s, 4 * s, 8 * s}, uHalf: []time.Duration{s, 2 * s, 4 * s, 8 * s}},
+		{preset: "python-loop-jitter", u0: []time.Duration{0, 0, 0, 0}, uHalf: []time.Duration{500 * ms, s, 2 * s, 4 * s}},
+		// After an exception: base·2^k + U(0, 1 s) (after a 429: TestNewPresets).
+		{preset: "requests-429", u0: []time.Duration{s, 2 * s, 4 * s, 8 * s}, uHalf: []time.Duration{1500 * ms, 2500 * ms, 4500 * ms, 8500 * ms}},
 		// U(0,1)·2^n s, exactly 20 s once n > 4.
 		{preset: "aws-standard", u0: []time.Duration{0, 0, 0, 0, 20 * s, 20 * s}, uHalf: []time.Duration{s, 2 * s, 4 * s, 8 * s, 20 * s, 20 * s}},
 		{preset: "aws-adaptive", u0: []time.Duration{0, 0, 0, 0, 20 * s}, uHalf: []time.Duration{s, 2 * s, 4 * s, 8 * s, 20 * s}},
@@ -84,6 +96,11 @@ func TestPresetDecisionsFollowSchedule(t *testing.T) {
 	}{
 		{"anthropic-python", []time.Duration{437500 * time.Microsecond, 875 * ms}, strategies.StopMaxRetries},
 		{"openai-python", []time.Duration{437500 * time.Microsecond, 875 * ms}, strategies.StopMaxRetries},
+		{"openai-node", []time.Duration{437500 * time.Microsecond, 875 * ms}, strategies.StopMaxRetries},
+		{"openai-go", []time.Duration{437500 * time.Microsecond, 875 * ms}, strategies.StopMaxRetries},
+		{"claude-code", []time.Duration{562500 * time.Microsecond, 1125 * ms, 2250 * ms, 4500 * ms, 9 * time.Second, 18 * time.Second,
+			36 * time.Second, 36 * time.Second, 36 * time.Second, 36 * time.Second}, strategies.StopMaxRetries},
+		{"python-loop", []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}, strategies.StopMaxRetries},
 		{"aws-standard", []time.Duration{time.Second, 2 * time.Second}, strategies.StopMaxRetries},
 		{"grpc", []time.Duration{50 * ms, 100 * ms, 200 * ms}, strategies.StopMaxRetries},
 		{"go-retryablehttp", []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}, strategies.StopMaxRetries},
@@ -110,20 +127,28 @@ func TestPresetRetryableStatuses(t *testing.T) {
 		name string
 		o    strategies.Outcome
 	}{
-		{"400", status(400)}, {"408", status(408)}, {"409", status(409)}, {"429", status(429)}, {"500", status(500)},
-		{"501", status(501)}, {"503", status(503)}, {"529", status(529)}, {"timeout", timedOut}, {"connection", connErr},
+		{"400", status(400)}, {"401", status(401)}, {"408", status(408)}, {"409", status(409)}, {"429", status(429)},
+		{"500", status(500)}, {"501", status(501)}, {"503", status(503)}, {"529", status(529)}, {"timeout", timedOut},
+		{"connection", connErr}, {"stream-529", streamOverloaded}, {"stream-drop", streamDropped},
 	}
 	stainless := []string{"408", "409", "429", "500", "501", "503", "529", "timeout", "connection"}
+	anyError := []string{"400", "401", "408", "409", "429", "500", "501", "503", "529", "timeout", "connection", "stream-529", "stream-drop"}
 	aws := []string{"429", "500", "503", "timeout", "connection"}
 	unavailable := []string{"429", "503", "connection"}
 	want := map[string][]string{
 		"anthropic-python": stainless, "anthropic-go": stainless, "anthropic-ts": stainless, "openai-python": stainless,
-		"aws-standard": aws, "aws-standard-2026": aws, "aws-adaptive": aws,
+		"openai-node": stainless, "openai-go": stainless,
+		"claude-code":        {"401", "408", "409", "429", "500", "501", "503", "529", "timeout", "connection", "stream-529"},
+		"shell-loop-529":     {"529"},
+		"python-loop":        anyError,
+		"python-loop-jitter": anyError,
+		"requests-429":       {"429", "timeout", "connection"},
+		"aws-standard":       aws, "aws-standard-2026": aws, "aws-adaptive": aws,
 		"grpc": unavailable, "grpc-go": unavailable, "gax-go": unavailable,
 		"go-retryablehttp": {"429", "500", "503", "529", "timeout", "connection"},
 		"client-go":        {"429", "500", "501", "503", "529", "connection"},
 		"stripe":           {"409", "500", "501", "503", "529", "timeout", "connection"},
-		"cenkalti-backoff": {"400", "408", "409", "429", "500", "501", "503", "529", "timeout", "connection"},
+		"cenkalti-backoff": {"400", "401", "408", "409", "429", "500", "501", "503", "529", "timeout", "connection"},
 	}
 	require.ElementsMatch(t, strategies.PresetNames(), keys(want), "every preset has a row")
 	for preset, yes := range want {
@@ -146,6 +171,8 @@ func TestPresetRetryAfter(t *testing.T) {
 	}
 	honored := []w{{wait: ras[0]}, {wait: ras[1]}, {wait: ras[2]}, {wait: ras[3]}, {wait: ras[4]}}
 	backoff := func(t time.Duration) []w { return []w{{wait: t}, {wait: t}, {wait: t}, {wait: t}, {wait: t}} }
+	nr := w{stop: strategies.StopNotRetryable}
+	notRetried := []w{nr, nr, nr, nr, nr}
 	const stainlessFirst = 437500 * time.Microsecond
 	cases := map[string][]w{
 		// 0 < d ≤ 60 s: used; else the backoff.
@@ -154,8 +181,16 @@ func TestPresetRetryAfter(t *testing.T) {
 		"anthropic-ts":     honored,
 		// d ≤ 120 s used, above: no retry.
 		"openai-python": {{wait: ras[0]}, {wait: ras[1]}, {wait: ras[2]}, {stop: strategies.StopRetryAfter}, {stop: strategies.StopRetryAfter}},
-		"aws-standard":  backoff(time.Second),
-		"aws-adaptive":  backoff(time.Second),
+		"openai-go":     {{wait: ras[0]}, {wait: ras[1]}, {wait: ras[2]}, {stop: strategies.StopRetryAfter}, {stop: strategies.StopRetryAfter}},
+		"openai-node":   honored,
+		"claude-code":   honored,
+		// Retry-After ignored; a 503 not retried at all.
+		"python-loop":        backoff(time.Second),
+		"python-loop-jitter": backoff(500 * ms),
+		"shell-loop-529":     notRetried,
+		"requests-429":       notRetried,
+		"aws-standard":       backoff(time.Second),
+		"aws-adaptive":       backoff(time.Second),
 		// clamp into [t, t + 5 s], t = 0.5·50 ms.
 		"aws-standard-2026": {{wait: ras[0]}, {wait: 5025 * ms}, {wait: 5025 * ms}, {wait: 5025 * ms}, {wait: 5025 * ms}},
 		"grpc":              backoff(50 * ms),
@@ -291,4 +326,119 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestNewPresets covers what the presets of the LLM clients and of the pasted retry loops do beyond their schedule
+// (docs/llm-apis.md, docs/advice.md), with fixed draws.
+func TestNewPresets(t *testing.T) {
+	s := time.Second
+	build := func(p string, over ...func(*strategies.Spec)) strategies.Client {
+		spec := strategies.Spec{Preset: p}
+		for _, f := range over {
+			f(&spec)
+		}
+		return spec.MustBuild().NewClient()
+	}
+	form := func(o strategies.Outcome, f strategies.RetryAfterForm) strategies.Outcome {
+		o.RetryAfterForm = f
+		return o
+	}
+	malformed := strategies.Outcome{Status: 529, RetryAfterForm: strategies.FormMalformed}
+	type step struct {
+		name string
+		a    *strategies.Attempt
+		wait time.Duration
+		stop strategies.StopReason // Continue: a retry after wait
+	}
+	cases := []struct {
+		preset string
+		over   func(*strategies.Spec)
+		steps  []step
+	}{
+		{preset: "openai-node", steps: []step{
+			{"a malformed Retry-After: NaN, at once", failed(0, malformed), 0, 0},
+			{"Retry-After 0: at once", failed(0, withRA(529, 0)), 0, 0},
+			{"a past date: at once", failed(0, form(withRA(529, -5*s), strategies.FormHTTPDate)), 0, 0},
+			{"121 s, no cap", failed(0, withRA(529, 121*s)), 121 * s, 0},
+			{"2³¹−1 ms: one timer holds it", failed(0, withRA(529, (1<<31-1)*ms)), (1<<31 - 1) * ms, 0},
+			{"above 2³¹−1 ms the timer overflows: at once", failed(0, withRA(529, 30*24*time.Hour)), 0, 0},
+			{"no header: the backoff", failed(1, status(529)), 875 * ms, 0},
+			{"after max_retries", failed(2, withRA(529, s)), 0, strategies.StopMaxRetries},
+		}},
+		{preset: "openai-go", steps: []step{
+			{"Retry-After 0: at once", failed(0, withRA(529, 0)), 0, 0},
+			{"120 s, the limit, used", failed(0, withRA(529, 120*s)), 120 * s, 0},
+			{"121 s: no retry", failed(0, withRA(529, 121*s)), 0, strategies.StopRetryAfter},
+			{"malformed: the backoff", failed(0, malformed), 437500 * time.Microsecond, 0},
+			{"without a request timeout the wait is free", failed(0, withRA(529, 30*s)), 30 * s, 0},
+		}},
+		{preset: "openai-go", over: func(sp *strategies.Spec) { sp.Timeout = strategies.Dur(20 * s) }, steps: []step{
+			{"the wait runs on the 20 s attempt timeout: 30 s ends the call", failed(0, withRA(529, 30*s)), 0, strategies.StopDeadline},
+			{"10 s fits in it", failed(0, withRA(529, 10*s)), 10 * s, 0},
+			{"an attempt that timed out is not retried", failed(0, timedOut), 0, strategies.StopDeadline},
+		}},
+		{preset: "anthropic-go", over: func(sp *strategies.Spec) { sp.Timeout = strategies.Dur(20 * s) }, steps: []step{
+			{"anthropic-go waits on the caller's context", failed(0, withRA(529, 30*s)), 30 * s, 0},
+		}},
+		{preset: "claude-code", steps: []step{
+			{"first 529", &strategies.Attempt{Number: 0, Overloaded: 1, Outcome: status(529)}, 562500 * time.Microsecond, 0},
+			{"second 529", &strategies.Attempt{Number: 1, Overloaded: 2, Outcome: status(529)}, 1125 * ms, 0},
+			{"third 529: no fallback model, stop", &strategies.Attempt{Number: 2, Overloaded: 3, Outcome: status(529)}, 0, strategies.StopMaxRetries},
+			{"third 529 of the request, even after other errors", &strategies.Attempt{Number: 5, Overloaded: 3, Outcome: status(529)}, 0, strategies.StopMaxRetries},
+			{"a 500 after two 529s goes on", &strategies.Attempt{Number: 2, Overloaded: 2, Outcome: status(500)}, 2250 * ms, 0},
+			{"x-should-retry false on a 529: retried anyway", failed(0, strategies.Outcome{Status: 529, ShouldRetry: strategies.ShouldRetryFalse}), 562500 * time.Microsecond, 0},
+			{"x-should-retry false on a 500: obeyed", failed(0, strategies.Outcome{Status: 500, ShouldRetry: strategies.ShouldRetryFalse}), 0, strategies.StopNotRetryable},
+			{"x-should-retry true on a 400", failed(0, strategies.Outcome{Status: 400, ShouldRetry: strategies.ShouldRetryTrue}), 562500 * time.Microsecond, 0},
+			{"a 401 is retried (after a key refresh)", failed(0, status(401)), 562500 * time.Microsecond, 0},
+			{"integer Retry-After, uncapped", failed(0, withRA(529, 600*s)), 600 * s, 0},
+			{"parseInt cuts decimals", failed(0, withRA(429, 1900*ms)), s, 0},
+			{"an HTTP-date is not read: the backoff", failed(0, form(withRA(429, 5*s), strategies.FormHTTPDate)), 562500 * time.Microsecond, 0},
+			{"retry-after-ms is not read: the whole seconds beside it", failed(0, form(withRA(429, 1500*ms), strategies.FormMillis)), 2 * s, 0},
+			{"an overloaded error inside a stream is retried", failed(0, streamOverloaded), 562500 * time.Microsecond, 0},
+			{"a dropped stream is not", failed(0, streamDropped), 0, strategies.StopNotRetryable},
+			{"10 retries at most", failed(10, status(500)), 0, strategies.StopMaxRetries},
+		}},
+		{preset: "shell-loop-529", steps: []step{
+			{"a 529: 2 s + (RANDOM % 5) = 2 s at u = 0.5, Retry-After ignored", failed(0, withRA(529, 30*s)), 4 * s, 0},
+			{"the fourth retry", failed(3, status(529)), 18 * s, 0},
+			{"five attempts", failed(4, status(529)), 0, strategies.StopMaxRetries},
+			{"a 429 ends the loop", failed(0, withRA(429, s)), 0, strategies.StopNotRetryable},
+		}},
+		{preset: "python-loop", steps: []step{
+			{"a 400 is retried like a 529", failed(0, status(400)), s, 0},
+			{"its fourth retry", failed(3, status(400)), 8 * s, 0},
+			{"then it re-raises", failed(4, status(400)), 0, strategies.StopMaxRetries},
+			{"Retry-After ignored", failed(0, withRA(529, 30*s)), s, 0},
+		}},
+		{preset: "requests-429", steps: []step{
+			{"a 429 with Retry-After 30: 30 s + U(0, 3 s)", failed(0, withRA(429, 30*s)), 31500 * ms, 0},
+			{"decimals cut: 2.7 → 2 s + 10 %", failed(0, withRA(429, 2700*ms)), 2100 * ms, 0},
+			{"a 429 without one: 1 s·2^k·(1 + U(0, 0.1))", failed(0, status(429)), 1050 * ms, 0},
+			{"the second", failed(1, status(429)), 2100 * ms, 0},
+			{"a connection error: 1 s·2^k + U(0, 1 s)", failed(0, connErr), 1500 * ms, 0},
+			{"a 503 is returned at once", failed(0, withRA(503, s)), 0, strategies.StopNotRetryable},
+			{"a 529 too", failed(0, status(529)), 0, strategies.StopNotRetryable},
+			{"five attempts", failed(4, status(429)), 0, strategies.StopMaxRetries},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.preset, func(t *testing.T) {
+			for _, st := range tc.steps {
+				t.Run(st.name, func(t *testing.T) {
+					var over []func(*strategies.Spec)
+					if tc.over != nil {
+						over = append(over, tc.over)
+					}
+					d := build(tc.preset, over...).Observe(0, st.a, draw(0.5))
+					if st.stop != strategies.Continue {
+						assert.False(t, d.Retry, "wait %v", d.Wait)
+						assert.Equal(t, st.stop, d.Stop)
+						return
+					}
+					require.True(t, d.Retry, "stopped by %v", d.Stop)
+					assert.Equal(t, st.wait, d.Wait)
+				})
+			}
+		})
+	}
 }

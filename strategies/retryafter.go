@@ -3,6 +3,7 @@ package strategies
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -66,10 +67,18 @@ func ParseRetryAfterPolicy(s string) (RetryAfterPolicy, error) {
 type RetryAfterSpec struct {
 	Policy  string         `yaml:"policy"`  // ignore | honor | honor-capped | honor-jitter | clamp (default ignore)
 	Cap     *time.Duration `yaml:"cap"`     // honor-capped: the longest delay used (default 60s); honor, honor-jitter: none unless set; clamp: the most the header adds to the backoff (default 5s)
-	Above   string         `yaml:"above"`   // a delay above the cap: backoff (fall back to it, default) | give-up (no retry)
+	Above   string         `yaml:"above"`   // a delay above the cap: backoff (fall back to it, default) | give-up (no retry) | immediate (openai-node: the timer overflows)
 	Jitter  *float64       `yaml:"jitter"`  // honor-jitter: the spread as a fraction of the delay (default 0.5)
 	On      []string       `yaml:"on"`      // the statuses whose header is read (default all; go-retryablehttp: [429, 503])
 	Require *bool          `yaml:"require"` // retry an HTTP answer only when it carries a usable header (client-go); errors without an answer still use the backoff
+	// Malformed is what a header nobody can parse means: backoff (default: as if absent) | immediate (the openai
+	// npm package: Date.parse gives NaN, and Node's setTimeout(NaN) fires after 1 ms).
+	Malformed string `yaml:"malformed"`
+	// Read is which forms the client reads: all (default: retry-after-ms, then Retry-After as seconds or an
+	// HTTP-date, as the Stainless SDKs) | integer (Retry-After parsed as an integer, parseInt or int(): decimals
+	// cut, dates and retry-after-ms not read, the whole-second Retry-After beside retry-after-ms read instead; the
+	// AI coding CLI and the requests helper of docs/advice.md).
+	Read string `yaml:"read"`
 }
 
 // UnmarshalYAML accepts a bare policy name as shorthand.
@@ -102,6 +111,12 @@ func (r RetryAfterSpec) over(o RetryAfterSpec) RetryAfterSpec {
 	if o.Require != nil {
 		r.Require = o.Require
 	}
+	if o.Malformed != "" {
+		r.Malformed = o.Malformed
+	}
+	if o.Read != "" {
+		r.Read = o.Read
+	}
 	return r
 }
 
@@ -114,13 +129,16 @@ const (
 
 // retryAfter is the built policy.
 type retryAfter struct {
-	policy  RetryAfterPolicy
-	cap     time.Duration // 0: none (honor, honor-jitter)
-	giveUp  bool          // a delay above the cap stops the retries
-	jitter  float64
-	on      RetryOn
-	onAll   bool
-	require bool
+	policy    RetryAfterPolicy
+	cap       time.Duration // 0: none (honor, honor-jitter)
+	giveUp    bool          // a delay above the cap stops the retries
+	immediate bool          // a delay above the cap retries at once
+	malformed bool          // a malformed header retries at once
+	integer   bool          // read: integer
+	jitter    float64
+	on        RetryOn
+	onAll     bool
+	require   bool
 }
 
 func buildRetryAfter(s RetryAfterSpec) (retryAfter, error) {
@@ -146,16 +164,33 @@ func buildRetryAfter(s RetryAfterSpec) (retryAfter, error) {
 	}
 	switch s.Above {
 	case "", "backoff":
-	case "give-up":
+	case "give-up", "immediate":
 		if p == RAIgnore || p == RAClamp {
 			return retryAfter{}, fieldErr("retry_after.above", fmt.Errorf("policy %s has no cap to be above", p))
 		}
 		if r.cap == 0 {
-			return retryAfter{}, fieldErr("retry_after.above", errors.New("give-up needs a cap"))
+			return retryAfter{}, fieldErr("retry_after.above", fmt.Errorf("%s needs a cap", s.Above))
 		}
-		r.giveUp = true
+		r.giveUp, r.immediate = s.Above == "give-up", s.Above == "immediate"
 	default:
-		return retryAfter{}, fieldErr("retry_after.above", unknownName(errBadValue, s.Above, []string{"backoff", "give-up"}))
+		return retryAfter{}, fieldErr("retry_after.above", unknownName(errBadValue, s.Above, []string{"backoff", "give-up", "immediate"}))
+	}
+	switch s.Malformed {
+	case "", "backoff":
+	case "immediate":
+		if p == RAIgnore {
+			return retryAfter{}, fieldErr("retry_after.malformed", errors.New("policy ignore reads no header"))
+		}
+		r.malformed = true
+	default:
+		return retryAfter{}, fieldErr("retry_after.malformed", unknownName(errBadValue, s.Malformed, []string{"backoff", "immediate"}))
+	}
+	switch s.Read {
+	case "", "all":
+	case "integer":
+		r.integer = true
+	default:
+		return retryAfter{}, fieldErr("retry_after.read", unknownName(errBadValue, s.Read, []string{"all", "integer"}))
 	}
 	if s.Jitter != nil {
 		if p != RAHonorJitter {
@@ -183,7 +218,24 @@ func (r *retryAfter) header(o *Outcome) (time.Duration, bool) {
 	if !r.onAll && !r.on.Status(o.Status) {
 		return 0, false
 	}
+	if r.integer {
+		switch o.RetryAfterForm {
+		case FormHTTPDate:
+			return 0, false // parseInt("Mon, …") is NaN
+		case FormMillis:
+			return roundUp(o.RetryAfter, time.Second), true // the whole seconds sent beside it
+		}
+		return o.RetryAfter.Truncate(time.Second), true // parseInt("1.9") is 1; toward zero for negatives
+	}
 	return o.RetryAfter, true
+}
+
+// roundUp rounds d up to a multiple of unit (d ≤ 0 gives max(d, 0)).
+func roundUp(d, unit time.Duration) time.Duration {
+	if unit <= 0 || d <= 0 {
+		return max(d, 0)
+	}
+	return (d + unit - 1) / unit * unit
 }
 
 // apply chooses the pause from the backoff's proposal t, the outcome's header and the draw u (the same draw the
@@ -193,12 +245,18 @@ func (r *retryAfter) header(o *Outcome) (time.Duration, bool) {
 func (r *retryAfter) apply(o *Outcome, t time.Duration, u float64) (wait time.Duration, stop StopReason) {
 	d, ok := r.header(o)
 	if !ok {
+		if r.malformed && o.Err == ErrNone && o.RetryAfterForm == FormMalformed && (r.onAll || r.on.Status(o.Status)) {
+			return 0, Continue
+		}
 		if r.require && o.Err == ErrNone {
 			return 0, StopNotRetryable
 		}
 		return t, Continue
 	}
 	above := r.cap > 0 && d > r.cap
+	if above && r.immediate {
+		return 0, Continue
+	}
 	switch r.policy {
 	case RAHonor, RAHonorJitter:
 		if above {
@@ -258,6 +316,15 @@ func (r *retryAfter) describe() string {
 	}
 	if r.require {
 		s += "; an answer without the header is not retried"
+	}
+	if r.immediate {
+		s = strings.Replace(s, fmt.Sprintf("d > %v: the backoff", r.cap), fmt.Sprintf("d > %v: at once", r.cap), 1)
+	}
+	if r.malformed {
+		s += "; a malformed header: at once"
+	}
+	if r.integer {
+		s += "; read as an integer (decimals cut, dates and retry-after-ms ignored)"
 	}
 	return s
 }

@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// StatusOverloaded is the Anthropic API's overload status (529 overloaded_error).
+const StatusOverloaded = 529
+
 // ErrBadRetryOn is returned for a retry_on entry that is neither a status, a class nor an error kind.
 var ErrBadRetryOn = errors.New("strategies: bad retry_on entry")
 
@@ -16,12 +19,15 @@ var DefaultRetryOn = []string{"408", "409", "429", "5xx", "timeout", "connection
 
 // RetryOn is the set of outcomes worth retrying. The zero value retries nothing.
 type RetryOn struct {
-	status  [10]uint64 // bit s set: retry status s (0 ≤ s < 640)
-	timeout bool
-	conn    bool
+	status     [10]uint64 // bit s set: retry status s (0 ≤ s < 640)
+	timeout    bool
+	conn       bool
+	stream     bool // every failure after a stream started
+	streamOver bool // an overloaded error event inside a stream
 }
 
-// ParseRetryOn reads entries such as "429", "5xx", "timeout", "connection".
+// ParseRetryOn reads entries such as "429", "5xx", "timeout", "connection", "stream" (a failure after a stream
+// started: an error event or a dropped connection) and "stream-overloaded" (only an overloaded_error event).
 func ParseRetryOn(entries []string) (RetryOn, error) {
 	var r RetryOn
 	for _, e := range entries {
@@ -31,6 +37,10 @@ func ParseRetryOn(entries []string) (RetryOn, error) {
 			r.timeout = true
 		case e == "connection" || e == "conn":
 			r.conn = true
+		case e == "stream":
+			r.stream = true
+		case e == "stream-overloaded":
+			r.streamOver = true
 		case len(e) == 3 && e[1:] == "xx" && e[0] >= '1' && e[0] <= '5':
 			lo := int(e[0]-'0') * 100
 			for s := lo; s < lo+100; s++ {
@@ -39,7 +49,7 @@ func ParseRetryOn(entries []string) (RetryOn, error) {
 		default:
 			s, err := strconv.Atoi(e)
 			if err != nil || s < 100 || s > 599 {
-				return RetryOn{}, fmt.Errorf("%w %q: want a status 100–599, a class like 5xx, timeout or connection", ErrBadRetryOn, e)
+				return RetryOn{}, fmt.Errorf("%w %q: want a status 100–599, a class like 5xx, timeout, connection, stream or stream-overloaded", ErrBadRetryOn, e)
 			}
 			r.set(s)
 		}
@@ -63,6 +73,8 @@ func (r *RetryOn) Match(o Outcome) bool {
 		return r.conn
 	case ErrLocal:
 		return false
+	case ErrStream:
+		return r.stream || r.streamOver && o.Status == StatusOverloaded
 	}
 	return r.Status(o.Status)
 }
@@ -91,6 +103,12 @@ func (r RetryOn) String() string {
 	}
 	if r.conn {
 		parts = append(parts, "connection")
+	}
+	switch {
+	case r.stream:
+		parts = append(parts, "stream")
+	case r.streamOver:
+		parts = append(parts, "stream-overloaded")
 	}
 	if len(parts) == 0 {
 		return "nothing"

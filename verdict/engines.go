@@ -13,7 +13,8 @@ type EngineFigure struct {
 	Get  func(r *results.Run) float64
 	// Floor is the least tolerance, for figures whose seed-to-seed spread is near zero: what the live run adds of
 	// its own that no seed varies (the HTTP round trip on loopback, the resolution of a count, the load
-	// generator's own lag behind the intended start of each request, which every live latency includes).
+	// generator's own lag behind the intended start of each request, which every live latency includes, and the
+	// in-process server's lag behind its own timers, which every service time includes).
 	Floor func(virtual float64, live *results.Run) float64
 }
 
@@ -22,8 +23,9 @@ var EngineFigures = []EngineFigure{
 	{"success rate", "fraction", func(r *results.Run) float64 { return r.SuccessRate }, func(float64, *results.Run) float64 { return 0.005 }},
 	{"amplification", "x", func(r *results.Run) float64 { return r.Amplification }, func(v float64, _ *results.Run) float64 { return 0.01 * v }},
 	{"p50 latency", "ms", func(r *results.Run) float64 { return r.LatencyMs.P50 },
-		// A request lags at its start and again at the end of each pause: amplification × the mean lag.
-		func(v float64, l *results.Run) float64 { return 2 + 0.02*v + l.Amplification*l.LagMs }},
+		// A request lags at its start and again at the end of each pause, and each attempt's service lags by the
+		// server's: amplification × the two mean lags.
+		func(v float64, l *results.Run) float64 { return 2 + 0.02*v + l.Amplification*(l.LagMs+l.ServerLagMs) }},
 	{"peak offered load", "/s", func(r *results.Run) float64 { return r.PeakAttemptsPerS }, func(v float64, _ *results.Run) float64 { return 0.05 * v }},
 }
 

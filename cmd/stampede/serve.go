@@ -36,7 +36,9 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve a scenario's server over HTTP on the real clock",
 		Long: "Serve the server of a scenario (a YAML file, or the name of a shipped one; default " + scenarios.Default + ") over HTTP,\n" +
 			"with its capacity, queue, rate limits and faults on the real clock, in the API dialect of server.dialect\n" +
-			"(" + strings.Join(fakeserver.Dialects(), ", ") + "). Point any client at it and watch it retry.\n" +
+			"(" + strings.Join(fakeserver.Dialects(), ", ") + "; by default each request's path picks: /v1/messages is\n" +
+			"Anthropic's, /v1/chat/completions OpenAI's, anything else plain). Both LLM dialects stream (\"stream\": true).\n" +
+			"Point any client or SDK at it (ANTHROPIC_BASE_URL=http://ADDR, OPENAI_BASE_URL=http://ADDR/v1) and watch it retry.\n" +
 			"Also served: /metrics (Prometheus) and the control API /_stampede/{state,faults,reset}.\n" +
 			"Stops on SIGINT or SIGTERM and prints what it served.",
 		Args: positional(cobra.MaximumNArgs(1)),
@@ -75,7 +77,7 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "stampede: serving %s (%s dialect) on http://%s\n", s.Name, h.Dialect(), ln.Addr())
+			fmt.Fprintf(out, "stampede: serving %s (%s dialect) on http://%s\n", s.Name, h.DialectName(), ln.Addr())
 			fmt.Fprintf(out, "  metrics: http://%s/metrics   control: http://%s/_stampede/state\n", ln.Addr(), ln.Addr())
 			err = fakeserver.ServeWith(ctx, ln, h, fakeserver.ServeOptions{Grace: grace, MaxConns: conns})
 			fmt.Fprint(out, h.Summary())
@@ -89,7 +91,7 @@ func newServeCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (loopback by default)")
-	f.StringVar(&dialect, "dialect", "", "API dialect, overriding the scenario's server.dialect: "+strings.Join(fakeserver.Dialects(), ", "))
+	f.StringVar(&dialect, "dialect", "", "API dialect, overriding the scenario's server.dialect: "+strings.Join(fakeserver.Dialects(), ", ")+" (auto: the request path picks)")
 	// The default is read when the command runs, never shown: help text must not print a secret.
 	f.StringVar(&token, "admin-token", "", "token that lets non-loopback peers use /_stampede/ (Authorization: Bearer TOKEN; default $"+adminTokenEnv+")")
 	f.Uint64Var(&seed, "seed", 0, "seed of the model and the ids (default: the scenario's)")

@@ -77,6 +77,14 @@ type Run struct {
 	LatencyMs        Latency    `json:"latency_ms"`         // first (intended) send to final outcome, all finished requests
 	SuccessLatencyMs Latency    `json:"success_latency_ms"` // the same for successful requests only
 	LatencyCDF       []Quantile `json:"latency_cdf"`        // LatencyMs at CDFQuantiles, for plotting the distribution; empty when nothing finished
+	// TTFTMs is, for a streaming fleet, the time from a successful request's first (intended) send to the first
+	// token of its answer; StreamsBroken the streamed answers that broke after they started (an error event or a
+	// dropped connection after the 200: the server's work on them was for nothing).
+	TTFTMs        *Latency `json:"ttft_ms,omitempty"`
+	StreamsBroken int64    `json:"streams_broken,omitempty"`
+	// OutputTokensPerS is, for a live streaming fleet, the pace of the answers' tokens after the first, as the
+	// client read them (the mean over successful streams).
+	OutputTokensPerS float64 `json:"output_tokens_per_s,omitempty"`
 
 	AttemptsPerRequest []int64 `json:"attempts_per_request"` // [k]: finished requests that took k+1 attempts
 	RetriesByNumber    []int64 `json:"retries_by_number"`    // [k]: attempts that were retry k (index 0: first tries)
@@ -86,6 +94,9 @@ type Run struct {
 	// LagMs is, for a live run, the mean time from a request's intended start to its actual start: what the load
 	// generator itself (timers, a busy machine) adds to every latency, which is measured from the intended start.
 	LagMs float64 `json:"lag_ms,omitempty"`
+	// ServerLagMs is, for a live run against an in-process server, how late its completion timers fired on
+	// average: what the machine added to each service time.
+	ServerLagMs float64 `json:"server_lag_ms,omitempty"`
 
 	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
 	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)

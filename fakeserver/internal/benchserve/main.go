@@ -1,19 +1,24 @@
 // Command benchserve serves either the fault-free stampede handler or a bare net/http handler answering the
-// same bytes, so that fakeserver/bench/serve-vs-bare.sh can load both with the same generator and print the
-// handler's throughput as a ratio of the bare one.
+// same bytes, so that fakeserver/bench/serve-vs-bare.sh and stream-vs-bare.sh can load both with the same
+// generator and print the handler's throughput as a ratio of the bare one.
 //
 //	benchserve -mode stampede|bare -addr 127.0.0.1:18081
+//	benchserve -mode stampede|bare -stream 64 -addr 127.0.0.1:18081   (POST /v1/messages with "stream": true:
+//	                                                                   an Anthropic stream of 64 tokens)
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +30,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "listen address (loopback)")
 	dialect := flag.String("dialect", "plain", "dialect of the stampede handler")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	stream := flag.Int("stream", 0, "answer streams of this many tokens in the anthropic dialect (0: the plain answer)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -32,24 +38,51 @@ func main() {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
-	if err := run(*mode, *addr, *dialect); err != nil {
+	if err := run(*mode, *addr, *dialect, *stream); err != nil {
 		fmt.Fprintln(os.Stderr, "benchserve:", err)
 		os.Exit(1) //nolint:gocritic // the profile is lost on error, as it should be
 	}
 }
 
-func run(mode, addr, dialect string) error {
+// StreamBody is the request of a streaming run (wrk posts it; see stream-vs-bare.sh).
+const StreamBody = `{"stream":true,"model":"claude-stampede","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}`
+
+func run(mode, addr, dialect string, stream int) error {
 	var h http.Handler
-	switch mode {
-	case "stampede":
+	cfg := fakeserver.Config{Capacity: 4096, ServiceTime: fakeserver.Constant(0)}
+	if stream > 0 {
+		dialect, cfg.Output.Tokens = "anthropic", stream
+	}
+	switch {
+	case mode == "stampede":
 		// Fault-free: no limits, no faults, services that take no time, room for every connection.
-		sh, err := fakeserver.NewHandler(fakeserver.Config{Capacity: 4096, ServiceTime: fakeserver.Constant(0)},
-			fakeserver.Options{Dialect: dialect, Seed: 1})
+		sh, err := fakeserver.NewHandler(cfg, fakeserver.Options{Dialect: dialect, Seed: 1})
 		if err != nil {
 			return err
 		}
 		h = sh
-	case "bare":
+	case mode == "bare" && stream > 0:
+		// The stream stampede answers, recorded once, written back whole, as an SSE handler writes its events.
+		sh, err := fakeserver.NewHandler(cfg, fakeserver.Options{Dialect: dialect, Seed: 1})
+		if err != nil {
+			return err
+		}
+		rec := httptest.NewRecorder()
+		sh.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(StreamBody)))
+		sh.Close()
+		header, body := rec.Header().Clone(), rec.Body.Bytes()
+		if rec.Code != http.StatusOK {
+			return fmt.Errorf("the stream to copy: %d %s", rec.Code, body)
+		}
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			for k, v := range header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(body)
+		})
+	case mode == "bare":
 		// The plain dialect's success answer, same headers and body size.
 		body := []byte(`{"status":"ok","request_id":"req_0123456789abcdef01234567"}`)
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
