@@ -95,6 +95,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, c.problems()
 	}
 	s.File, s.Source = file, data
+	s.Fleet.Request.ResolveIn(filepath.Dir(file)) // a body file sits beside its scenario
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(file), ".yaml")
 	}

@@ -115,6 +115,10 @@ func TestParseErrors(t *testing.T) {
 		{"too many buckets", "duration: 10s", "duration: 10s\nbucket: 1us", `bucket: 1µs buckets over duration + drain (1m10s) would be 70000000, more than the 10000000 a run keeps; use a wider bucket`},
 		{"bad sweep", "strategies:", "sweep: {clients: [10, 0]}\nstrategies:", `sweep.clients[1]: must be within 1–50000000, got 0`},
 		{"no strategies", "strategies:", "strategies: []\nx_strategies:", `unknown field "x_strategies"`},
+		{"request template does not parse", "  clients: 20", "  clients: 20\n  request:\n    body: '{{.Client'", `t.yaml:12:5: fleet.request.body: body:1: unclosed action`},
+		{"request template names an unknown variable", "  clients: 20", "  clients: 20\n  request: {path: '/u/{{.Clinet}}'}", `t.yaml:11:13: fleet.request.path: unknown variable .Clinet (did you mean .Client?)`},
+		{"request header", "  clients: 20", "  clients: 20\n  request:\n    headers:\n      X-Try: '{{.Attempts}}'", `t.yaml:13:7: fleet.request.headers.X-Try: unknown variable .Attempts (did you mean .Attempt?)`},
+		{"request body file missing", "  clients: 20", "  clients: 20\n  request: {body_file: no-such-bodies.jsonl}", `t.yaml:11:13: fleet.request.body_file: open no-such-bodies.jsonl: no such file or directory`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,4 +238,22 @@ func scaleDown(s *Scenario) {
 	for i := range s.Server.Timeline {
 		s.Server.Timeline[i].Background = math.Min(s.Server.Timeline[i].Background, 1000)
 	}
+}
+
+// TestBodyFileBesideScenario: a relative body_file is read from the scenario file's directory, wherever the
+// command runs; a missing one is named with the path it was looked for at.
+func TestBodyFileBesideScenario(t *testing.T) {
+	dir := t.TempDir()
+	src := strings.Replace(base, "  clients: 20", "  clients: 20\n  request: {body_file: data/bodies.jsonl}", 1)
+	path := filepath.Join(dir, "s.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
+	_, err := Load(path)
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), path+":11:13: fleet.request.body_file: open "+filepath.Join(dir, "data", "bodies.jsonl")+": no such file or directory")
+
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "data"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data", "bodies.jsonl"), []byte("{}\n"), 0o644))
+	s, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "data", "bodies.jsonl"), s.Fleet.Request.BodyFile)
 }

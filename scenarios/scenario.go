@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"stampede/fakeserver"
@@ -36,6 +38,12 @@ type Scenario struct {
 // Sweep lists values to run each strategy at; each run's params name the value.
 type Sweep struct {
 	Clients []int `yaml:"clients"` // fleet.clients values, e.g. [10, 50, 100, 190]
+}
+
+// SHA256 is the hash of the scenario's text, in hex: what tells the shards of one run or sweep from another's.
+func (s *Scenario) SHA256() string {
+	sum := sha256.Sum256(s.Source)
+	return hex.EncodeToString(sum[:])
 }
 
 // Jobs returns the runs the scenario asks for: each strategy (in file order), once per swept value. keep, when

@@ -43,6 +43,9 @@ type Fleet struct {
 	// way back), drawn per message; it is outside the server's concurrency and inside the client's timeout
 	// (default none). The live driver adds it around each real request.
 	Network fakeserver.Dist `yaml:"network"`
+	// Request shapes the live fleet's requests (method, path, headers, a body from a template or a file of
+	// bodies); the virtual engine ignores it. See FleetRequest.
+	Request FleetRequest `yaml:"request"`
 }
 
 // Config is everything one run needs besides the strategy.
@@ -163,6 +166,7 @@ func (f Fleet) Validate() error {
 		bad("think", "a closed fleet needs a think time with a mean > 0: with none, a client refused at once sends again at the same instant and time never advances")
 	}
 	f.validateTimeline(bad)
+	compileRequest(f.Request, bad)
 	if f.Network != (fakeserver.Dist{}) {
 		if _, err := f.Network.Sampler(); err != nil {
 			bad("network", "%w", err)

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"stampede/sim/results"
@@ -57,6 +59,39 @@ func (h *hist) absorb(o *hist) {
 		h.sparse.Merge(o.sparse)
 	}
 	h.n += o.n
+}
+
+// encode returns the histogram in HdrHistogram's V2 compressed encoding, as base64: the same bytes from either
+// form (hdrhistogram-go's Encode of a packed histogram is byte-identical to the dense one's).
+func (h *hist) encode() (string, error) {
+	var b []byte
+	var err error
+	if h.dense != nil {
+		b, err = h.dense.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	} else {
+		b, err = h.sparse.Encode()
+	}
+	return string(b), err
+}
+
+// decodeHist reads what encode wrote. It refuses text that is not such an encoding, and a histogram of another
+// geometry than a run's (whose buckets would not line up with the others' when merged).
+func decodeHist(s string) (hist, error) {
+	p, err := hdrhistogram.DecodePacked([]byte(s))
+	if err != nil {
+		return hist{}, err
+	}
+	if p.LowestTrackableValue() != histMin || p.HighestTrackableValue() != histMax || p.SignificantFigures() != 3 {
+		return hist{}, fmt.Errorf("a histogram of %d–%d at %d digits, not the %d–%d µs at 3 digits a run keeps",
+			p.LowestTrackableValue(), p.HighestTrackableValue(), p.SignificantFigures(), histMin, histMax)
+	}
+	h := hist{sparse: p, n: int(min(p.TotalCount(), denseAfter))}
+	if h.n == denseAfter {
+		h.dense = hdrhistogram.New(histMin, histMax, 3)
+		h.sparse.MergeInto(h.dense)
+		h.sparse = nil
+	}
+	return h, nil
 }
 
 // latencyView is what results read of a histogram, in either form.

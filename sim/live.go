@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +41,10 @@ type LiveOptions struct {
 	SampleEvery time.Duration
 	// Transport replaces the tuned default (tests).
 	Transport http.RoundTripper
+	// Shard, when its Count is above 1, runs only the clients c with c mod Count == Index (an open fleet: the
+	// same arrivals, each sent by the shard of its client instance), so that the Count shards together are the
+	// whole fleet; the run then carries its latency histograms (results.Run.LatencyHist) for the merge.
+	Shard results.Shard
 
 	clock liveClock // tests: a clock of their own (default: the real one)
 	wire  liveWire  // tests: a transport of their own (default: HTTP to Target)
@@ -122,13 +125,9 @@ type liveWire interface {
 	send(ctx context.Context, a wireAttempt) (o strategies.Outcome, respID string, ok bool)
 }
 
-// wireAttempt is what the wire needs to shape one attempt.
-type wireAttempt struct {
-	client  int    // the client instance (its API key is client mod keys)
-	number  int    // the attempt's number (X-Stainless-Retry-Count)
-	idemKey string // the request's idempotency key: the same on every attempt
-	prevID  string // the response id a session builds on ("" for none)
-}
+// wireAttempt is what the wire needs to shape one attempt: the request's values (live_request.go), the attempt's
+// number and the response id a session builds on among them.
+type wireAttempt = requestVars
 
 // RunLive runs one strategy against the server at opts.Target in real time and measures it as the virtual engine
 // does. It returns the run gathered so far when ctx is cancelled (with ctx's error).
@@ -172,7 +171,7 @@ func newLive(cfg Config, strat strategies.Strategy, opts LiveOptions) (*live, er
 		if err != nil {
 			return nil, err
 		}
-		l.wire, l.idStyle = w, w.dialect.idPrefix
+		l.wire, l.idStyle = w, w.shape.dialect.idPrefix
 	}
 	l.m.init(cfg, 0, l.horizon())
 	return l, nil
@@ -198,8 +197,11 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 		l.clock = realClock{start: time.Now()}
 	}
 
-	clients := make([]*liveClient, cfg.Fleet.Clients)
+	clients := make([]*liveClient, cfg.Fleet.Clients) // nil: a client of another shard
 	for i := range clients {
+		if !l.opts.Shard.Holds(i) {
+			continue
+		}
 		c := &liveClient{strat: l.life.strat.NewClient(), rng: *rand.NewPCG(mix(cfg.Seed, streamClients), uint64(i))}
 		seedClient(c.strat, cfg.Seed, i)
 		clients[i] = c
@@ -211,6 +213,9 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 		l.open(runCtx, clients, &wg)
 	default:
 		for i, c := range clients {
+			if c == nil {
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -223,13 +228,22 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, c := range clients { // sessions still running count as they stand
-		sessionEnd(&l.m, &c.sess)
+		if c != nil {
+			sessionEnd(&l.m, &c.sess)
+		}
+	}
+	var hist *results.LatencyHist
+	if l.opts.Shard.Count > 1 {
+		var err error
+		if hist, err = l.m.latencyHist(); err != nil {
+			return results.Run{}, fmt.Errorf("%w: %w", ErrLive, err)
+		}
 	}
 	r := l.m.result(runScope{
 		strategy: l.life.strat.Name(), now: int64(min(l.now(), l.horizon())), end: int64(cfg.Duration), horizon: l.horizon(),
 		timeline: timelineOf(cfg), sessions: l.life.session != 0,
 	})
-	r.Dropped, r.Late = l.dropped, l.late
+	r.Dropped, r.Late, r.LatencyHist = l.dropped, l.late, hist
 	if l.m.requests > 0 {
 		r.LagMs = round3(float64(l.lag) / float64(l.m.requests) / 1e6)
 	}
@@ -321,13 +335,16 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 	}
 	arr := newArrivals(l.cfg, &l.life)
 	for at := arr.next(0); at < l.life.end; at = arr.next(at) {
+		c := arr.client(len(clients))
+		if clients[c] == nil {
+			continue // another shard's arrival
+		}
 		if !l.sleepUntil(ctx, time.Duration(at)) {
 			break
 		}
 		select {
-		case work <- arrival{at: time.Duration(at), client: arr.client(len(clients))}:
+		case work <- arrival{at: time.Duration(at), client: c}:
 		default:
-			arr.client(len(clients)) // the dropped arrival's client still takes its turn
 			l.mu.Lock()
 			l.dropped++
 			l.mu.Unlock()
@@ -343,7 +360,7 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Duration) {
 	c.mu.Lock()
 	c.reqs++
-	key := "stampede-" + strconv.FormatUint(l.cfg.Seed, 10) + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(c.reqs)
+	v := newRequestVars(l.cfg.Seed, l.cfg.Fleet.Keys, i, c.reqs)
 	if l.life.session != 0 {
 		c.sess |= sessActive
 	}
@@ -377,11 +394,13 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			}
 			continue // the held send is admitted now
 		case l.life.hedge.copies >= 2:
-			l.hedged(ctx, i, c, &r, key, prev)
+			v.PreviousID = prev
+			l.hedged(ctx, i, c, &r, v)
 			return
 		default:
 			var ok bool
-			if a.Outcome, id, ok = l.transmit(ctx, i, int(r.number), key, prev); !ok {
+			v.Attempt, v.PreviousID = int(r.number), prev
+			if a.Outcome, id, ok = l.transmit(ctx, v); !ok {
 				return // the run ended under it: unfinished
 			}
 		}
@@ -400,13 +419,13 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 	}
 }
 
-// transmit sends attempt number of client i's request and records what the wire showed.
-func (l *live) transmit(ctx context.Context, i, number int, key, prev string) (strategies.Outcome, string, bool) {
+// transmit sends attempt v.Attempt of client v.Client's request and records what the wire showed.
+func (l *live) transmit(ctx context.Context, v wireAttempt) (strategies.Outcome, string, bool) {
 	sent := int64(l.now())
 	l.mu.Lock()
-	l.m.attempt(sent, number)
+	l.m.attempt(sent, v.Attempt)
 	l.mu.Unlock()
-	o, id, ok := l.wire.send(ctx, wireAttempt{client: i, number: number, idemKey: key, prevID: prev})
+	o, id, ok := l.wire.send(ctx, v)
 	if !ok || l.now() > l.horizon() {
 		return o, id, false // the run ended under it
 	}
@@ -450,17 +469,18 @@ type copyEnd struct {
 // hedge.go): another copy every hedging delay while none has succeeded, the first success wins, and a fatal
 // answer or the failure of every copy ends the request. Copies still out when it ends are abandoned: their
 // answers are read and dropped, as the simulator's server serves them and nobody waits.
-func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, key, prev string) {
+func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, v wireAttempt) {
 	hp := l.life.hedge
 	ends := make(chan copyEnd, hp.copies)
 	send := func(n int, prev string) {
-		go func() {
-			o, id, ok := l.transmit(ctx, i, n, key, prev)
+		v.Attempt, v.PreviousID = n, prev
+		go func(v wireAttempt) {
+			o, id, ok := l.transmit(ctx, v)
 			ends <- copyEnd{o: o, id: id, ok: ok}
-		}()
+		}(v)
 	}
 	sent, out := 1, 1
-	send(0, prev)
+	send(0, v.PreviousID)
 	launch := func() bool { // one more copy, if the client admits it at once
 		c.mu.Lock()
 		var a strategies.Attempt
@@ -535,8 +555,7 @@ func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, ke
 type httpWire struct {
 	hc       *http.Client
 	base     *url.URL
-	dialect  liveDialect
-	keys     int
+	shape    *requestShape
 	timeout  time.Duration
 	sessions bool // read a success's body for its id
 	clock    func() liveClock
@@ -549,7 +568,7 @@ func newHTTPWire(l *live, opts LiveOptions) (*httpWire, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("%w: target %q is not an http(s) URL", ErrLive, opts.Target)
 	}
-	d, err := lookupDialect(opts.Dialect)
+	shape, err := newRequestShape(l.cfg, opts.Dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -573,7 +592,7 @@ func newHTTPWire(l *live, opts LiveOptions) (*httpWire, error) {
 	return &httpWire{
 		net:  nw,
 		hc:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		base: base, dialect: d, keys: max(l.cfg.Fleet.Keys, 1), timeout: time.Duration(l.life.timeout),
+		base: base, shape: shape, timeout: time.Duration(l.life.timeout),
 		sessions: l.life.session != 0, clock: func() liveClock { return l.clock },
 	}, nil
 }
@@ -627,16 +646,9 @@ func (w *httpWire) cut(ctx, actx context.Context) (strategies.Outcome, string, b
 
 // exchange sends the HTTP request and reads its answer.
 func (w *httpWire) exchange(ctx, actx context.Context, at wireAttempt) (o strategies.Outcome, respID string, ok bool) {
-	req, err := w.dialect.build(actx, w.base, at.client%w.keys, w.keys, at.prevID)
+	req, err := w.shape.build(actx, w.base, &at)
 	if err != nil {
 		return strategies.Outcome{Err: strategies.ErrConn}, "", ctx.Err() == nil
-	}
-	if w.dialect.sdkHeaders || at.number > 0 {
-		// What the Stainless SDKs send on every attempt; a plain client says only that an attempt is a retry.
-		req.Header.Set("X-Stainless-Retry-Count", strconv.Itoa(at.number))
-	}
-	if w.dialect.sdkHeaders {
-		req.Header.Set("Idempotency-Key", at.idemKey)
 	}
 	resp, err := w.hc.Do(req)
 	if err != nil {
@@ -691,73 +703,4 @@ func responseID(body []byte) string {
 		return ""
 	}
 	return v.ID
-}
-
-// liveDialect builds the requests of one API dialect.
-type liveDialect struct {
-	name       string
-	idPrefix   string
-	sdkHeaders bool // send what the SDKs send on every attempt: X-Stainless-Retry-Count and Idempotency-Key
-	build      func(ctx context.Context, base *url.URL, key, keys int, prevID string) (*http.Request, error)
-}
-
-func lookupDialect(name string) (liveDialect, error) {
-	switch name {
-	case "", "plain":
-		return liveDialect{name: "plain", idPrefix: "req", build: func(ctx context.Context, base *url.URL, key, keys int, prevID string) (*http.Request, error) {
-			target := base.String()
-			if prevID != "" {
-				u := *base
-				q := u.Query()
-				q.Set("previous_id", prevID)
-				u.RawQuery = q.Encode()
-				target = u.String()
-			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-			if err == nil && keys > 1 {
-				req.Header.Set("X-Api-Key", "stampede-key-"+strconv.Itoa(key))
-			}
-			return req, err
-		}}, nil
-	case "anthropic":
-		return liveDialect{name: name, idPrefix: "msg", sdkHeaders: true, build: func(ctx context.Context, base *url.URL, key, _ int, prevID string) (*http.Request, error) {
-			body := map[string]any{"model": "claude-stampede", "max_tokens": 16,
-				"messages": []map[string]string{{"role": "user", "content": "ping"}}}
-			if prevID != "" {
-				body["previous_message_id"] = prevID
-			}
-			req, err := jsonRequest(ctx, base, "/v1/messages", body)
-			if err == nil {
-				req.Header.Set("x-api-key", "sk-ant-stampede-"+strconv.Itoa(key))
-				req.Header.Set("anthropic-version", "2023-06-01")
-			}
-			return req, err
-		}}, nil
-	case "openai":
-		return liveDialect{name: name, idPrefix: "chatcmpl", sdkHeaders: true, build: func(ctx context.Context, base *url.URL, key, _ int, prevID string) (*http.Request, error) {
-			body := map[string]any{"model": "gpt-stampede", "messages": []map[string]string{{"role": "user", "content": "ping"}}}
-			if prevID != "" {
-				body["previous_response_id"] = prevID
-			}
-			req, err := jsonRequest(ctx, base, "/v1/chat/completions", body)
-			if err == nil {
-				req.Header.Set("Authorization", "Bearer sk-stampede-"+strconv.Itoa(key))
-			}
-			return req, err
-		}}, nil
-	}
-	return liveDialect{}, fmt.Errorf("%w: unknown dialect %q (valid: anthropic, openai, plain)", ErrLive, name)
-}
-
-func jsonRequest(ctx context.Context, base *url.URL, path string, body any) (*http.Request, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	u := base.JoinPath(path)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(b))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, err
 }

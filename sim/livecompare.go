@@ -39,10 +39,15 @@ func CheckTarget(target string, allowRemote bool) error {
 // them into a results file marked "live". With opts.Target empty each run gets a fresh copy of the scenario's server
 // on a loopback port of this process; with a target, runs share it (a stampede server is reset between runs through
 // its control API when it allows it). done is called after each run. When ctx is cancelled, the runs gathered so far
-// (the interrupted one included) are returned in a file marked partial, with ctx's error.
+// (the interrupted one included) are returned in a file marked partial, with ctx's error. With opts.Shard, each run
+// is of the shard's clients and the file is marked as the shard (results.File.FleetShard; the caller adds the
+// scenario's hash); the target is never reset, since the other shards share it.
 func CollectLive(ctx context.Context, scenario, dialect string, cfg Config, jobs []Job, opts LiveOptions, done func(i int)) (*results.File, error) {
 	f := NewFile(scenario, cfg)
 	f.Engine = "live"
+	if opts.Shard.Count > 1 {
+		f.FleetShard = &results.FleetShard{Shard: opts.Shard}
+	}
 	var errs []error
 	for i, j := range jobs {
 		o := opts
@@ -60,7 +65,7 @@ func CollectLive(ctx context.Context, scenario, dialect string, cfg Config, jobs
 				o.Dialect = local.Handler.Dialect()
 			}
 		}
-		if local == nil && i > 0 {
+		if local == nil && i > 0 && opts.Shard.Count <= 1 {
 			resetTarget(ctx, o.Target)
 		}
 		r, err := RunLive(ctx, j.Config, j.Strategy, o)

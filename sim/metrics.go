@@ -344,10 +344,16 @@ func (m *metrics) result(sc runScope) results.Run {
 		r.Server.Utilization = round3(busy / (float64(sc.now) * float64(m.capacity)))
 	}
 
-	// Herd figures over the active buckets.
+	herd(&r, m.bucket)
+	return r
+}
+
+// herd fills the run's herd figures from its offered series (buckets of width bucket ns): the busiest bucket
+// per second, and its ratio to the mean over the active buckets (first to last bucket with an attempt).
+func herd(r *results.Run, bucket int64) {
 	first, last, peak := -1, -1, int64(0)
 	var sum int64
-	for i, v := range s.Offered {
+	for i, v := range r.Series.Offered {
 		if v > 0 {
 			if first < 0 {
 				first = i
@@ -357,13 +363,13 @@ func (m *metrics) result(sc runScope) results.Run {
 		sum += v
 		peak = max(peak, v)
 	}
-	secs := bw / float64(time.Second)
+	secs := float64(bucket) / float64(time.Second)
 	r.PeakAttemptsPerS = float64(peak) / secs
+	r.PeakToMean = 0
 	if first >= 0 {
 		mean := float64(sum) / float64(last-first+1)
 		r.PeakToMean = round3(ratio(float64(peak), mean))
 	}
-	return r
 }
 
 func ratio(a, b float64) float64 {

@@ -99,6 +99,68 @@ func TestHistFormsAgree(t *testing.T) {
 	}
 }
 
+// TestHistEncodeRoundTrip: a hist encoded and decoded (a live shard's latencies on their way to the merge) answers
+// as it did, in either form, and absorbs another as the original would; the encoding is the same from both forms.
+func TestHistEncodeRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	draw := func() int64 { return int64(math.Exp(r.NormFloat64()*2 + 9)) }
+	for _, n := range []int{0, 1, 10, denseAfter - 1, denseAfter, 20_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			a, dense := newHist(), hdrhistogram.New(histMin, histMax, 3)
+			for i := 0; i < n; i++ {
+				v := draw()
+				a.record(v)
+				_ = dense.RecordValue(min(max(v, histMin), histMax))
+			}
+			enc, err := a.encode()
+			require.NoError(t, err)
+			ref, err := dense.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+			require.NoError(t, err)
+			assert.Equal(t, string(ref), enc, "the same bytes from the sparse and the dense form")
+			b, err := decodeHist(enc)
+			require.NoError(t, err)
+			assert.Equal(t, a.latency(), b.latency())
+			assert.Equal(t, a.cdf(), b.cdf())
+			assert.Equal(t, n >= denseAfter, b.dense != nil, "dense past denseAfter values, as a recorded hist")
+
+			more := newHist()
+			for range denseAfter / 2 {
+				more.record(draw())
+			}
+			more2, err := decodeHist(mustEncode(t, &more))
+			require.NoError(t, err)
+			a.absorb(&more)
+			b.absorb(&more2)
+			assert.Equal(t, a.latency(), b.latency(), "absorbed")
+			assert.Equal(t, a.cdf(), b.cdf(), "absorbed")
+		})
+	}
+}
+
+func mustEncode(t *testing.T, h *hist) string {
+	t.Helper()
+	s, err := h.encode()
+	require.NoError(t, err)
+	return s
+}
+
+func TestDecodeHistRefuses(t *testing.T) {
+	other, err := hdrhistogram.New(1, 1000, 2).Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	require.NoError(t, err)
+	for _, tc := range []struct{ name, text, msg string }{
+		{"not base64", "%%%", "illegal base64"},
+		{"empty", "", "too short"},
+		{"not a histogram", "aGVsbG8gd29ybGQ=", "encoding not supported"},
+		{"another geometry", string(other), "not the 1–3600000000 µs at 3 digits"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := decodeHist(tc.text)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+}
+
 // TestLittlesLaw checks the queue and in-flight series against Little's law on the same sample path: the
 // time-averaged queue length is the arrival rate times the mean wait in queue, and the time-averaged busy units
 // the arrival rate times the mean service time (M/M/4 at ρ = 0.75, about 60,000 requests).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,7 @@ type liveFlags struct {
 	dialect     string
 	conns       int
 	workers     int
+	shard       results.Shard // fleet --shard: this process runs the shard's clients
 }
 
 func (o *liveFlags) add(cmd *cobra.Command) {
@@ -47,14 +49,15 @@ func (o *liveFlags) runLive(ctx context.Context, cmd *cobra.Command, s *scenario
 	progress := reports.NewProgress(cmd.ErrOrStderr(), jobNames(jobs))
 	defer progress.Stop()
 	return sim.CollectLive(ctx, s.Name, dialect, s.SimConfig(), jobs,
-		sim.LiveOptions{Target: o.target, Dialect: dialect, MaxConns: o.conns, Workers: o.workers}, progress.Done)
+		sim.LiveOptions{Target: o.target, Dialect: dialect, MaxConns: o.conns, Workers: o.workers, Shard: o.shard}, progress.Done)
 }
 
 func newFleetCmd() *cobra.Command {
 	var (
-		out  reportFlags
-		sel  selection
-		live liveFlags
+		out   reportFlags
+		sel   selection
+		live  liveFlags
+		shard string
 	)
 	cmd := &cobra.Command{
 		Use:   "fleet SCENARIO",
@@ -62,7 +65,10 @@ func newFleetCmd() *cobra.Command {
 		Long: "Run the scenario's fleets for real: clients send HTTP requests on the real clock with the same strategies,\n" +
 			"and are measured as `run` measures them (results marked \"engine\": \"live\"). Without --target each strategy\n" +
 			"gets a fresh copy of the scenario's server in this process on a loopback port. Every run is bounded by the\n" +
-			"scenario's duration and drain (requests still in progress then are unfinished, as in `run`); Ctrl-C stops it and still writes what was gathered (marked partial).",
+			"scenario's duration and drain (requests still in progress then are unfinished, as in `run`); Ctrl-C stops it and still writes what was gathered (marked partial).\n\n" +
+			"The scenario's fleet.request shapes the requests (method, path, headers, a body from a template or a file), so that\n" +
+			"--target can be any HTTP service. --shard I/N runs the clients c with c mod N = I of one strategy against a --target the\n" +
+			"other shards load too (with -o, only results.json); `stampede merge` joins the shards into the whole fleet's results.",
 		Args: positional(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ts, err := out.check()
@@ -73,11 +79,18 @@ func newFleetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if live.shard, err = fleetShard(shard, live.target, jobs); err != nil {
+				return err
+			}
 			start := time.Now()
 			f, runErr := live.runLive(cmd.Context(), cmd, s, jobs)
 			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, len(jobs), "runs", runErr)
 			if f == nil || len(f.Runs) == 0 {
 				return runErr
+			}
+			if f.FleetShard != nil {
+				f.FleetShard.ScenarioSHA256 = s.SHA256()
+				return joinErr(runErr, writeShard(cmd, &out, f, f.FleetShard.Shard))
 			}
 			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
 			if err := out.emit(cmd, f, meta, ts); err != nil {
@@ -89,7 +102,40 @@ func newFleetCmd() *cobra.Command {
 	out.add(cmd)
 	sel.add(cmd)
 	live.add(cmd)
+	cmd.Flags().StringVar(&shard, "shard", "", "run only the clients c with c mod N = I (`I/N`) against --target, e.g. --shard $JOB_COMPLETION_INDEX/8 (join the shards with stampede merge)")
 	return cmd
+}
+
+// fleetShard reads --shard. The shards of a fleet load one server together, so a shard needs --target (without
+// one each shard would get a server of its own), and they run one strategy together (a scenario's strategies run
+// one after the other, and shards would drift apart between them).
+func fleetShard(flag, target string, jobs []sim.Job) (results.Shard, error) {
+	if flag == "" {
+		return results.Shard{}, nil
+	}
+	sh, err := results.ParseShard(flag)
+	if err != nil || sh.Count == 1 {
+		return sh, usageOrNil(err)
+	}
+	if target == "" {
+		return sh, &usageError{fmt.Errorf("--shard needs --target: the shards of a fleet load one server together (without a target each would start its own)")}
+	}
+	if len(jobs) != 1 {
+		names := make([]string, len(jobs))
+		for i, j := range jobs {
+			names[i] = j.Strategy.Name() + params(j.Params)
+		}
+		return sh, &usageError{fmt.Errorf("--shard runs one strategy, which the shards run together: pick one with --only (this selection has %d runs: %s)",
+			len(jobs), strings.Join(names, ", "))}
+	}
+	return sh, nil
+}
+
+func usageOrNil(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &usageError{err}
 }
 
 // runBoth runs the jobs in virtual time and live, prints the comparison and, with -o, writes each engine's report

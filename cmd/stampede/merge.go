@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"stampede/sim"
 	"stampede/sim/results"
 	"stampede/sim/tune"
 )
@@ -18,11 +19,12 @@ func newMergeCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "merge SHARD... ",
-		Short: "Join the shards of a tune sweep into one results file and report",
-		Long: "Read the results.json of every shard of one `stampede tune --shard I/N` sweep (files, directories that hold a\n" +
-			"results.json, or a directory of such directories), check that they are the N slices of the same sweep, and\n" +
-			"report the whole sweep as\n" +
-			"`stampede tune` without --shard would have: its results.json is byte-identical.",
+		Short: "Join the shards of a tune sweep or of a live fleet into one results file and report",
+		Long: "Read the results.json of every shard of one `stampede tune --shard I/N` sweep or `stampede fleet --shard I/N` fleet\n" +
+			"(files, directories that hold a results.json, or a directory of such directories), check that they are the N slices\n" +
+			"of the same run, and report the whole: a sweep as `stampede tune` without --shard would have (its results.json is\n" +
+			"byte-identical), a fleet as one run of all its clients (counts and series summed, latency percentiles from the\n" +
+			"shards' histograms added up).",
 		Args: positional(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ts, err := flags.check()
@@ -41,7 +43,15 @@ func newMergeCmd() *cobra.Command {
 				}
 				files = append(files, f)
 			}
-			f, err := tune.Merge(files)
+			var f *results.File
+			switch {
+			case files[0].FleetShard != nil:
+				f, err = sim.MergeLive(files)
+			case files[0].Tune != nil:
+				f, err = tune.Merge(files)
+			default:
+				err = fmt.Errorf("file 1 (%s) is the result of neither `stampede tune --shard` nor `stampede fleet --shard`", paths[0])
+			}
 			if err != nil {
 				return &usageError{err}
 			}

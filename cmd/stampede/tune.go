@@ -108,7 +108,10 @@ func runTune(cmd *cobra.Command, args []string, o *tuneFlags) error {
 	}
 	meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: wall}
 	if f.Tune.Shard != nil {
-		return joinErr(runErr, writeShard(cmd, &o.out, f, ts))
+		if err := writeShard(cmd, &o.out, f, *f.Tune.Shard); err != nil {
+			return joinErr(runErr, err)
+		}
+		return joinErr(runErr, ts.CheckError(f))
 	}
 	return joinErr(runErr, o.out.emit(cmd, f, meta, ts))
 }
@@ -136,7 +139,7 @@ func (o *tuneFlags) sweep(cmd *cobra.Command, args []string) (*scenarios.Scenari
 	}
 	sw := tune.Sweep{Scenario: s, Vary: o.vary, Seeds: o.seeds, SLO: o.slo, Objective: objective, Confidence: o.confidence, Workers: o.workers}
 	if o.shard != "" {
-		if sw.Shard, err = tune.ParseShard(o.shard); err != nil {
+		if sw.Shard, err = results.ParseShard(o.shard); err != nil {
 			return nil, tune.Sweep{}, &usageError{err}
 		}
 	}
@@ -165,8 +168,8 @@ func flagged(err error) error {
 	return err
 }
 
-// writeShard prints a shard's points and, with -o, writes only its results.json: a shard is half a report.
-func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts verdict.Thresholds) error {
+// writeShard prints a shard's runs and, with -o, writes only its results.json: a shard is half a report.
+func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, sh results.Shard) error {
 	if err := verdict.Judge(f); err != nil {
 		return err
 	}
@@ -178,9 +181,9 @@ func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, ts verdict.
 			return err
 		}
 		path := filepath.Join(o.outDir, "results.json")
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (shard %d/%d: merge the shards with `stampede merge`)\n", path, f.Tune.Shard.Index, f.Tune.Shard.Count)
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (shard %d/%d: merge the shards with `stampede merge`)\n", path, sh.Index, sh.Count)
 	}
-	return ts.CheckError(f)
+	return nil
 }
 
 func joinErr(a, b error) error {

@@ -35,7 +35,7 @@ func TestTuneUsageErrors(t *testing.T) {
 		{"unlimited immediate retries", []string{"tune", "--vary", "max_retries=3,-1", "--vary", "deadline=10s", "--vary", "base=0s", "--only", "full-jitter"}, []string{"max_retries=-1 for full-jitter", "unlimited retries (max_retries: -1) need a pause > 0"}},
 		{"a billion seeds", []string{"tune", "--vary", "max_retries=1", "--seeds", "1000000000"}, []string{"--seeds must be within 1–10000, got 1000000000"}},
 		{"merge nothing", []string{"merge"}, []string{"requires at least 1 arg"}},
-		{"merge a plain run", []string{"merge", "../../reports/testdata/herd.json"}, []string{"file 1 is not the result of stampede tune"}},
+		{"merge a plain run", []string{"merge", "../../reports/testdata/herd.json"}, []string{"is the result of neither `stampede tune --shard` nor `stampede fleet --shard`"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

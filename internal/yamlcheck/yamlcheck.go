@@ -268,6 +268,16 @@ func (d *Doc) walk(n *yaml.Node, t reflect.Type, path string) {
 			}
 			d.Add(Problem{Line: k.Line, Col: k.Column, Field: p, Msg: msg})
 		}
+	case reflect.Map: // any key is valid; its position is recorded for the problems of its value
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := Join(path, k.Value)
+			d.pos[p] = pos{k.Line, k.Column}
+			d.walk(n.Content[i+1], t.Elem(), p)
+		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			return
@@ -405,6 +415,12 @@ func numbers(v reflect.Value, path string, maxDur time.Duration, fail func(path,
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
 			numbers(v.Index(i), fmt.Sprintf("%s[%d]", path, i), maxDur, fail)
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			numbers(v.MapIndex(k), Join(path, fmt.Sprint(k)), maxDur, fail)
 		}
 	case reflect.Float32, reflect.Float64:
 		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {

@@ -15,8 +15,9 @@ type Inner struct {
 }
 
 type schema struct {
-	Name  string  `yaml:"name"`
-	Items []Inner `yaml:"items"`
+	Name  string           `yaml:"name"`
+	Items []Inner          `yaml:"items"`
+	ByKey map[string]Inner `yaml:"by_key"`
 	Inner `yaml:",inline"`
 }
 
@@ -32,6 +33,7 @@ func TestParse(t *testing.T) {
 		{"JSON is YAML", `{"name": "x", "items": [{"status": 1, "codes": ["a"]}]}`, nil},
 		{"unknown field, valid names", "name: x\nitems:\n  - {stauts: 1}\n", []Problem{{3, 6, "items[0].stauts", `unknown field "stauts" (valid: codes, status)`}}},
 		{"inline fields are fields", "codes: [a]\n", nil},
+		{"any key of a map, its value checked", "by_key:\n  a: {status: 1}\n  b: {stauts: 2}\n", []Problem{{3, 7, "by_key.b.stauts", `unknown field "stauts" (valid: codes, status)`}}},
 		{"syntax", "name: [\n", []Problem{{1, 0, "", "did not find expected node content"}}},
 		{"empty", "", []Problem{{0, 0, "", "nothing here"}}},
 		{"a list", "[1, 2]", []Problem{{1, 1, "", "want a mapping of fields (an object), got a list"}}},
@@ -41,9 +43,9 @@ func TestParse(t *testing.T) {
 		{"aliases past the bound", "name: x\ncodes: &c [" + strings.Repeat("a,", 20) + "a]\nitems: [{codes: *c}, {codes: *c}, {codes: *c}]\n",
 			[]Problem{{3, 8, "", "aliases expand the document by more than 50 nodes (a document repeats a block a few times at most)"}}},
 		{"problems past the cap are counted", "a: 1\nb: 1\nc: 1\nd: 1\ne: 1\n", []Problem{
-			{1, 1, "a", `unknown field "a" (valid: codes, items, name, status)`},
-			{2, 1, "b", `unknown field "b" (valid: codes, items, name, status)`},
-			{3, 1, "c", `unknown field "c" (valid: codes, items, name, status)`},
+			{1, 1, "a", `unknown field "a" (valid: by_key, codes, items, name, status)`},
+			{2, 1, "b", `unknown field "b" (valid: by_key, codes, items, name, status)`},
+			{3, 1, "c", `unknown field "c" (valid: by_key, codes, items, name, status)`},
 			{0, 0, "", "and 2 more problems (the first 3 are listed)"}}},
 	}
 	for _, c := range cases {

@@ -35,6 +35,9 @@ type File struct {
 	Thresholds []string `json:"thresholds,omitempty"`
 	Runs       []Run    `json:"runs"`
 	Tune       *Tune    `json:"tune,omitempty"` // `stampede tune` only: the grid, the seeds, the SLO and the recommendation
+	// FleetShard marks the results of one shard of a live fleet (`stampede fleet --shard I/N`); absent for a whole
+	// (or merged) fleet.
+	FleetShard *FleetShard `json:"fleet_shard,omitempty"`
 	// Verdict is filled by verdict.Judge before the file is rendered; it is not part of results.json.
 	Verdict *Verdict `json:"-"`
 }
@@ -97,6 +100,8 @@ type Run struct {
 	// ServerLagMs is, for a live run against an in-process server, how late its completion timers fired on
 	// average: what the machine added to each service time.
 	ServerLagMs float64 `json:"server_lag_ms,omitempty"`
+	// LatencyHist holds the latency histograms of a live shard's run (absent otherwise), for `stampede merge`.
+	LatencyHist *LatencyHist `json:"latency_hist,omitempty"`
 
 	MakespanS float64 `json:"makespan_s"`      // from the start until the last request finished
 	Reads     int64   `json:"reads,omitempty"` // contention server: version reads (writes are the attempts)

@@ -25,12 +25,6 @@ type Tune struct {
 	Judgement *Judgement `json:"-"`
 }
 
-// Shard names a slice of a grid: the points whose index i in grid order has i mod Count == Index.
-type Shard struct {
-	Index int `json:"index"`
-	Count int `json:"count"`
-}
-
 // Interval is a metric's mean over a point's replications and its confidence interval (Lo = Hi = Mean for
 // a single replication). Bounds are clipped to the metric's range (fractions within [0, 1], nothing below 0).
 type Interval struct {

@@ -2,12 +2,8 @@ package tune
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"stampede/scenarios"
 	"stampede/sim"
@@ -15,36 +11,12 @@ import (
 	"stampede/verdict"
 )
 
-// ErrShard wraps a malformed --shard.
-var ErrShard = errors.New("tune: bad --shard")
-
 // ErrSeeds is returned for fewer than one seed or more than MaxSeeds.
 var ErrSeeds = errors.New("tune: --seeds must be within 1–10000")
 
 // MaxSeeds bounds the replications of a point: its runs are held together until it is reduced to its mean, and
 // 10,000 seeds narrow a confidence interval a hundredfold.
 const MaxSeeds = 10_000
-
-// ParseShard reads "I/N": the I-th of N slices of a grid, 0 ≤ I < N (Kubernetes' JOB_COMPLETION_INDEX counts
-// from 0). Point i of the grid belongs to the slice i mod N, so every slice gets a share of every strategy and of
-// the cheap and the expensive settings alike.
-func ParseShard(s string) (results.Shard, error) {
-	i, n, ok := strings.Cut(s, "/")
-	idx, err1 := strconv.Atoi(strings.TrimSpace(i))
-	count, err2 := strconv.Atoi(strings.TrimSpace(n))
-	switch {
-	case !ok || err1 != nil || err2 != nil:
-		return results.Shard{}, fmt.Errorf("%w %q: want INDEX/COUNT, e.g. 0/8", ErrShard, s)
-	case count < 1:
-		return results.Shard{}, fmt.Errorf("%w %q: the count must be ≥ 1", ErrShard, s)
-	case idx < 0 || idx >= count:
-		return results.Shard{}, fmt.Errorf("%w %q: the index must be within 0..%d", ErrShard, s, count-1)
-	}
-	return results.Shard{Index: idx, Count: count}, nil
-}
-
-// holds reports whether point i of the grid belongs to the shard; a zero shard (or 0/1) holds every point.
-func holds(sh results.Shard, i int) bool { return sh.Count <= 1 || i%sh.Count == sh.Index }
 
 // ReplicationSeed is the seed of replication k of every point: the scenario's seed for k = 0, so that one seed
 // reproduces `stampede run`, then SplitMix64 of the seed and k. Every point and every strategy uses the same
@@ -125,7 +97,7 @@ func (s Sweep) Plan() (*Plan, error) {
 	}
 	p := &Plan{Sweep: s, Grid: g}
 	for i := range g.points {
-		if holds(s.Shard, i) {
+		if s.Shard.Holds(i) {
 			p.points = append(p.points, i)
 		}
 	}
@@ -164,14 +136,13 @@ const batchRuns = 2048
 func (p *Plan) Run(ctx context.Context, done func()) (*results.File, error) {
 	s := p.Scenario
 	f := sim.NewFile(s.Name, s.SimConfig())
-	sum := sha256.Sum256(s.Source)
 	f.Tune = &results.Tune{
 		Vary:            append([]string{}, p.Vary...),
 		Seeds:           p.Seeds,
 		Confidence:      p.Confidence,
 		SLO:             p.SLO,
 		Objective:       p.Objective,
-		ScenarioSHA256:  hex.EncodeToString(sum[:]),
+		ScenarioSHA256:  s.SHA256(),
 		Points:          p.Grid.Len(),
 		Workload:        p.Grid.Workload,
 		Notes:           p.Grid.Notes,

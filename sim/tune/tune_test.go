@@ -195,16 +195,6 @@ func TestSweepErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), "base=10ms,50ms..1s\n")
 }
 
-func TestParseShard(t *testing.T) {
-	sh, err := ParseShard("3/8")
-	require.NoError(t, err)
-	assert.Equal(t, results.Shard{Index: 3, Count: 8}, sh)
-	for _, bad := range []string{"8/8", "-1/8", "1/0", "1", "a/b", "1/8/2"} {
-		_, err := ParseShard(bad)
-		assert.ErrorIs(t, err, ErrShard, bad)
-	}
-}
-
 func TestReplicationSeed(t *testing.T) {
 	assert.Equal(t, uint64(42), ReplicationSeed(42, 0), "replication 0 is the scenario's own seed")
 	seen := map[uint64]bool{}
