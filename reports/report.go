@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -189,7 +190,13 @@ func writeSet(dir string, set map[string][]byte) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	subdirs := []string{dir, filepath.Join(dir, "charts")}
+	// charts/ is made only for a set that has charts (a shard's set is its results.json alone), and cleaned when
+	// an earlier set left it.
+	subdirs := []string{dir}
+	charts := filepath.Join(dir, "charts")
+	if st, err := os.Stat(charts); err == nil && st.IsDir() || slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "charts/") }) {
+		subdirs = append(subdirs, charts)
+	}
 	for _, d := range subdirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("reports: %w", err)

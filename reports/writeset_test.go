@@ -157,6 +157,12 @@ func TestReportSetErrors(t *testing.T) {
 	require.NoError(t, WriteResults(shard, b))
 	only, _ := readSet(t, shard)
 	assert.Equal(t, []string{"results.json"}, keys(only), "a shard's set is its results.json alone")
+	fresh := t.TempDir()
+	require.NoError(t, WriteResults(fresh, b))
+	entries, err := os.ReadDir(fresh)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "a shard's directory holds its results.json and nothing else")
+	assert.Equal(t, "results.json", entries[0].Name())
 }
 
 func keys(m map[string][]byte) []string {
