@@ -80,8 +80,8 @@ func TestRunRefusedByMemoryEstimate(t *testing.T) {
 // TestMemoryEstimateBoundsTheRun runs scenarios of each kind the estimate models in a stampede process, on one
 // seed and on the default ten, and checks that its peak resident set stays below the estimate `run` makes.
 func TestMemoryEstimateBoundsTheRun(t *testing.T) {
-	if testing.Short() || runtime.GOOS != "linux" {
-		t.Skip("runs stampede processes; peak RSS as Linux reports it")
+	if testing.Short() || runtime.GOOS != "linux" || raceEnabled {
+		t.Skip("runs stampede processes; peak RSS as Linux reports it, without the race detector's shadow memory")
 	}
 	cases := []struct {
 		name  string
