@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"stampede/scenarios"
 )
@@ -49,7 +49,8 @@ func blocks(t *testing.T) []block {
 
 // TestYAMLBlocks: every YAML block of README.md and docs/ is valid. A scenario (a block with a top-level
 // `strategies` or `fleet`) loads as `stampede validate` would load it, with the file, line and field of any
-// problem; any other block (a Kubernetes manifest) parses, each of its documents naming its apiVersion and kind.
+// problem; a Compose file (top-level `services`) names an image or a build for each service; any other block (a
+// Kubernetes manifest) parses, each of its documents naming its apiVersion and kind.
 func TestYAMLBlocks(t *testing.T) {
 	n := 0
 	for _, b := range blocks(t) {
@@ -75,7 +76,16 @@ func TestYAMLBlocks(t *testing.T) {
 					assert.NoError(t, err, "the scenario of this block does not validate")
 					continue
 				}
-				assert.NotEmpty(t, doc["apiVersion"], "a block that is not a scenario is a manifest with apiVersion and kind")
+				if services, compose := doc["services"].(map[string]any); compose {
+					// A Compose file (its stampede command lines are checked against the CLI in cmd/stampede).
+					assert.NotEmpty(t, services, "a Compose file names its services")
+					for name, svc := range services {
+						m, _ := svc.(map[string]any)
+						assert.True(t, m["image"] != nil || m["build"] != nil, "service %s has an image or a build", name)
+					}
+					continue
+				}
+				assert.NotEmpty(t, doc["apiVersion"], "a block that is not a scenario or a Compose file is a manifest with apiVersion and kind")
 				assert.NotEmpty(t, doc["kind"])
 			}
 			assert.Positive(t, docs)

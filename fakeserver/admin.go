@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // The live-control API, toxiproxy-like but for HTTP faults. Answers only local tools (a loopback peer that
@@ -21,7 +22,10 @@ import (
 //	                        bound, service time, output, concurrency penalty or Retry-After unit while it
 //	                        runs; the body is a Patch in JSON or YAML (`{"stream_faults": [{"probability":
 //	                        0.2, "after": 5}]}` breaks a fifth of the streams after their fifth event)
-//	POST /_stampede/reset   a fresh model from the scenario's configuration, counters cleared
+//	GET  /_stampede/faults  the faults in force, named; POST adds one, DELETE …/faults/NAME removes one
+//	                        (admin_faults.go)
+//	GET  /_stampede/requests  the last requests answered, oldest first (?since=SEQ&limit=N; journal.go)
+//	POST /_stampede/reset   a fresh model from the scenario's configuration, counters and journal cleared
 const adminPrefix = "/_stampede/"
 
 // Patch is a live change to the server. Absent fields keep their value; a present list replaces the whole
@@ -107,7 +111,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusForbidden, map[string]string{"error": why})
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 		if why := changeContentType(r); why != "" {
 			adminJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": why})
 			return
@@ -121,13 +125,21 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		}
 		adminJSON(w, http.StatusOK, h.State())
 	case adminPrefix + "faults":
-		if r.Method != http.MethodPut && r.Method != http.MethodPatch {
-			adminJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use PUT"})
+		if r.Method == http.MethodGet {
+			h.adminFaultsList(w)
+			return
+		}
+		if r.Method != http.MethodPut && r.Method != http.MethodPatch && r.Method != http.MethodPost {
+			adminJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET, PUT (replace), POST (add one) or DELETE …/faults/NAME"})
 			return
 		}
 		body, err := readBody(w, r, maxPatchBytes, h.opts.BodyTimeout)
 		if err != nil {
 			adminJSON(w, http.StatusBadRequest, map[string]string{"error": "could not read the body: " + err.Error()})
+			return
+		}
+		if r.Method == http.MethodPost {
+			h.adminFaultAdd(w, body)
 			return
 		}
 		p, doc, ok := readPatch(body)
@@ -151,7 +163,17 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		adminJSON(w, http.StatusOK, h.State())
+	case adminPrefix + "requests":
+		h.adminRequests(w, r)
 	default:
+		if name, ok := strings.CutPrefix(r.URL.Path, adminPrefix+"faults/"); ok && name != "" {
+			if r.Method != http.MethodDelete {
+				adminJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use DELETE to remove a fault"})
+				return
+			}
+			h.adminFaultRemove(w, name)
+			return
+		}
 		adminJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint: " + r.URL.Path})
 	}
 }
@@ -162,6 +184,16 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) Change(p Patch) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err := h.changeLocked(p); err != nil {
+		return err
+	}
+	if p.Faults != nil {
+		h.nameFaultsLocked(len(*p.Faults))
+	}
+	return nil
+}
+
+func (h *Handler) changeLocked(p Patch) error {
 	e := h.ep
 	cfg := p.Apply(e.srv.Config())
 	next, err := NewServer(cfg, h.keys, h.opts.Seed)

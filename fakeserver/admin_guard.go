@@ -1,7 +1,6 @@
 package fakeserver
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"mime"
@@ -15,9 +14,9 @@ import (
 // the operator visits can reach a loopback port by DNS rebinding (its own name resolving to 127.0.0.1) or send
 // it a cross-site request, and behind a proxy on the same host every peer looks local. So a request without
 // the admin token must come from a loopback peer, name a loopback host (localhost, 127.0.0.0/8, ::1) in Host,
-// carry no Forwarded or X-Forwarded-For header, and, if it has an Origin, come from a loopback origin. A
-// request that changes something must also say `Content-Type: application/json` (or application/yaml): a web
-// page can send neither without a CORS preflight, which this server never grants. A request that presents
+// carry no Forwarded or X-Forwarded-For header, and, if it has an Origin, come from a loopback origin. A POST,
+// PUT or PATCH must also say `Content-Type: application/json` (or application/yaml): a web page can send neither
+// without a CORS preflight, which this server never grants (a DELETE, which has no body, needs one anyway). A request that presents
 // the token ("Authorization: Bearer TOKEN") is allowed from anywhere. The token is never shown: not in
 // answers, logs or help text.
 
@@ -78,18 +77,4 @@ func loopbackHost(hostport string) bool {
 func loopbackOrigin(origin string) bool {
 	u, err := url.Parse(origin)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && loopbackHost(u.Host)
-}
-
-// redactKey shows an API key in the control API's answers: its first four characters and a fingerprint,
-// enough to tell keys apart and never enough to use one.
-func redactKey(k string) string {
-	sum := sha256.Sum256([]byte(k))
-	prefix := k
-	if len(prefix) > 4 {
-		prefix = prefix[:4]
-	}
-	if len(k) <= 8 {
-		prefix = ""
-	}
-	return fmt.Sprintf("%s…%x", strings.ToValidUTF8(prefix, "?"), sum[:4])
 }

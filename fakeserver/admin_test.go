@@ -67,6 +67,9 @@ func TestAdminGuard(t *testing.T) {
 		{"json with charset", "PUT", "/_stampede/faults", "{}", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Content-Type": "application/json; charset=utf-8"}, 200, ""},
 		{"token from afar still needs the content type", "POST", "/_stampede/reset", "", "192.0.2.7:1", tok, "stampede.internal", nil, 415, "needs Content-Type"},
 		{"token from afar", "POST", "/_stampede/reset", "", "192.0.2.7:1", tok, "stampede.internal", jsonCT, 200, ""},
+		{"a DELETE has no body and needs no content type", "DELETE", "/_stampede/faults/nope", "", "127.0.0.1:1", "", "127.0.0.1:8080", nil, 404, `no such fault "nope"`},
+		{"a fault added with an unknown field", "POST", "/_stampede/faults", `{"name": "x", "probabilty": 0.5, "status": 529}`, "127.0.0.1:1", "", "127.0.0.1:8080", jsonCT, 400, `body:1:15: probabilty: unknown field "probabilty" (did you mean "probability"?)`},
+		{"a fault added with a bad status", "POST", "/_stampede/faults", `{"probability": 0.5, "status": 42}`, "127.0.0.1:1", "", "127.0.0.1:8080", jsonCT, 400, "body:1:22: status: HTTP status must be within 100–599, got 42"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -175,7 +178,8 @@ func TestAdminFaultsAndReset(t *testing.T) {
 	})
 	t.Run("wrong method or endpoint", func(t *testing.T) {
 		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "POST", "/_stampede/state", "", "127.0.0.1:1", "").Code)
-		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "GET", "/_stampede/faults", "", "127.0.0.1:1", "").Code)
+		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "GET", "/_stampede/faults/fault-1", "", "127.0.0.1:1", "").Code)
+		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "POST", "/_stampede/requests", "", "127.0.0.1:1", "").Code)
 		assert.Equal(t, http.StatusMethodNotAllowed, adminDo(h, "GET", "/_stampede/reset", "", "127.0.0.1:1", "").Code)
 		assert.Equal(t, http.StatusNotFound, adminDo(h, "GET", "/_stampede/nope", "", "127.0.0.1:1", "").Code)
 	})

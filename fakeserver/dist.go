@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // ErrBadDist is returned for a distribution that cannot be sampled.

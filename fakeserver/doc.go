@@ -11,5 +11,8 @@
 // Handler drives the same model on the real clock (handler.go, handler_clock.go: one mutex around the model,
 // timers for service ends, timeline phases and background load) and speaks an API dialect registered by name
 // (dialect_anthropic.go, dialect_openai.go, dialect_plain.go), with Idempotency-Key replay, the live-control
-// API under /_stampede/ (admin.go) and Prometheus metrics on /metrics (metrics.go); `stampede serve` runs it.
+// API under /_stampede/ (admin.go, admin_faults.go; Control is its client), the journal of the last requests
+// (journal.go) and Prometheus metrics on /metrics (metrics.go); `stampede serve` runs it. With Options.Upstream
+// the same handler is a proxy (proxy.go, `stampede proxy`): the model decides each request, and the upstream
+// answers the ones it admits.
 package fakeserver

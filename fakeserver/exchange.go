@@ -50,11 +50,17 @@ type exchange struct {
 	m      meta
 	ans    Answer
 	entry  *idemEntry // the Idempotency-Key entry this request runs for
+	fwd    *forward   // in a proxy: the request's way to the upstream (proxy.go)
 	resp   response
 	ch     chan outcome
 	suffix string // the random part of the response id
 
 	retry, idemRetry, replay, served, hung bool
+
+	upstreamStatus int       // in a proxy: the status the upstream answered (0: none yet)
+	upstreamErr    bool      // in a proxy: the upstream could not be reached
+	sent           time.Time // in a proxy: when the request went upstream
+	handedOff      bool      // the exchange went on as a copy (forwardCopy), which the journal records
 }
 
 // invalidRef stands for a response id the server cannot have issued (a client's placeholder): the model
@@ -67,6 +73,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	h.m.inFlight.Add(1)
 	defer h.m.inFlight.Add(-1)
 	x := exchange{h: h, w: w, r: r, began: time.Now()}
+	defer h.journal.record(&x) // also when the answer breaks off (a panic of http.ErrAbortHandler)
 	x.read()
 	h.mu.Lock()
 	x.admitLocked()
@@ -80,13 +87,34 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if x.c.stream && x.aerr == nil && !x.replay && !x.ans.Refused && (x.ch != nil || x.served) {
-		x.stream()
+		x.handedOff = true
+		streamCopy(x)
 		return
 	}
 	if (x.ch != nil || x.hung) && !x.await() {
 		return
 	}
+	if x.fwd != nil && x.fwd.ready {
+		x.handedOff = true
+		forwardCopy(x)
+		return
+	}
 	x.reply()
+}
+
+// streamCopy and forwardCopy go on with a copy of the exchange, on the heap (a stream's and a proxy's outlive
+// calls the compiler cannot follow: the reverse proxy's callbacks find the exchange in the request's context),
+// so that a plain answer's exchange stays on api's stack. The journal records the copy.
+func streamCopy(x exchange) {
+	x.handedOff = false
+	defer x.h.journal.record(&x)
+	x.stream()
+}
+
+func forwardCopy(x exchange) {
+	x.handedOff = false
+	defer x.h.journal.record(&x)
+	x.forward()
 }
 
 func (x *exchange) read() {
@@ -96,7 +124,7 @@ func (x *exchange) read() {
 	x.d = h.dialectFor(r.URL.Path)
 	x.apiKey = x.d.apiKey(r.Header)
 	ep := x.d.route(r.Method, r.URL.Path)
-	if ep == epNone {
+	if ep == epNone && h.proxy == nil { // a proxy forwards every path
 		msg := "Invalid URL (" + r.Method + " " + r.URL.Path + ")"
 		if own := PathDialect(r.URL.Path); h.dial != nil && own != h.name && own != "plain" {
 			msg += ": this server is serving the " + h.name + " dialect; " + r.URL.Path + " is the " + own + " API's (serve it with --dialect " + own + ", or without --dialect to let the path choose)"
@@ -123,7 +151,9 @@ func (x *exchange) read() {
 	}
 	x.body = body
 	var aerr *apiError
-	if x.c, aerr = x.d.parse(ep, body); aerr != nil {
+	if h.proxy != nil {
+		// The upstream validates what it is sent.
+	} else if x.c, aerr = x.d.parse(ep, body); aerr != nil {
 		x.fail(aerr, rejInvalid)
 		return
 	}
@@ -198,6 +228,9 @@ func (x *exchange) idempotencyLocked(now time.Duration) {
 		x.attempt = e.attempts
 	}
 	e.attempts++
+	if h.proxy != nil {
+		return // the upstream keeps its own idempotency: a proxy only counts the attempts of a key
+	}
 	switch {
 	case e.sum != x.sum:
 		x.fail(invalid("", "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", x.at.IdempotencyKey), rejIdemMismatch)
@@ -232,6 +265,11 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		}
 	case Started:
 		x.unit, x.start, x.done, x.started = unit, now, done, true
+		if h.proxy != nil {
+			x.proxyAdmitLocked(ref, done > now) // no service time: straight upstream, nothing to wait for
+			h.proxyStartLocked(e, x.fwd, unit, done, now)
+			break
+		}
 		if done <= now {
 			x.m.respID = h.finishLocked(e, unit, done, x.m.wall).RespID
 			x.served = true
@@ -243,6 +281,10 @@ func (x *exchange) arriveLocked(e *epoch, now time.Duration) {
 		x.ch = h.waitLocked(ref, x.c.stream)
 		h.schedule(e, unit, done, now)
 	case Queued:
+		if h.proxy != nil {
+			x.proxyAdmitLocked(ref, true)
+			break
+		}
 		x.ch = h.waitLocked(ref, x.c.stream)
 	case Hung:
 		x.hung = true
@@ -276,9 +318,15 @@ func (x *exchange) status(a *Answer) int {
 // working on an abandoned request, as a real server does.
 func (x *exchange) await() bool {
 	o, ok := x.next()
+	if x.fwd != nil && !o.ready {
+		x.h.proxyLeave(x.fwd) // refused by an outage, or its client left: it will not go upstream
+	}
 	if !ok {
 		x.abandon()
 		return false
+	}
+	if o.ready {
+		return true // a proxy's request goes upstream: it is counted when the upstream has answered
 	}
 	x.settle(o)
 	return true

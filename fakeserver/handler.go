@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -38,6 +39,19 @@ type Options struct {
 	// OnAttempt, if set, is called after each API request is answered (or abandoned by its client), outside
 	// the handler's lock, possibly concurrently.
 	OnAttempt func(Attempt)
+	// Upstream, when set, makes the handler a proxy in front of it (proxy.go): the requests the model admits
+	// are forwarded there after the model's service time, the others answered in the dialect. Check it with
+	// ParseUpstream.
+	Upstream *url.URL
+	// Transport carries a proxy's requests upstream (default: net/http's, keeping DefaultProxyIdleConns idle
+	// connections, without transparent compression).
+	Transport http.RoundTripper
+	// JournalSize is how many of the last requests GET /_stampede/requests keeps (journal.go; default
+	// DefaultJournalSize, negative: none).
+	JournalSize int
+	// JournalBodies is how many bytes of each request body the journal keeps (default 0: none; at most
+	// MaxJournalBodies). Bodies may hold secrets: keep them only where that is fine.
+	JournalBodies int
 	// OnBug, if set, is called (on a goroutine of its own) with an error wrapping bug.ErrBug when a request or
 	// a timer of the model panics: a bug, which `stampede serve` ends on with exit status 3. Without it the
 	// panic goes on (net/http logs a request's and drops its connection; a timer's ends the process).
@@ -89,6 +103,9 @@ type Stats struct {
 	// StreamFailures counts streams broken after their 200 by a stream fault or an outage: the work done for
 	// them was for nothing.
 	StreamFailures int64 `json:"stream_failures"`
+	// A proxy's: answers passed on from the upstream, and requests it could not forward (502).
+	Forwarded      int64 `json:"forwarded,omitempty"`
+	UpstreamErrors int64 `json:"upstream_errors,omitempty"`
 	// BackgroundDropped counts background arrivals due faster than the handler sends them (handler_clock.go).
 	BackgroundDropped int64 `json:"background_dropped,omitempty"`
 }
@@ -122,6 +139,11 @@ type Handler struct {
 	streamers map[Ref]bool // waiters that also want to know when their service starts (streams)
 	nextRef   Ref
 	stats     Stats
+
+	journal    *journal
+	faultNames []string         // the names of the faults in force, in their order (admin_faults.go)
+	proxy      *proxy           // nil: the handler serves the model's answers itself
+	fwd        map[Ref]*forward // in a proxy: the requests admitted, until they leave or the upstream has answered
 }
 
 // outcome is how a request that waited (queued or in service) ended, or, for a stream, that its service started.
@@ -129,6 +151,7 @@ type outcome struct {
 	respID  uint64 // served: the model's id of the response
 	dropped bool   // an outage killed it: answer ans, or nothing at all when hang
 	hang    bool
+	ready   bool // in a proxy: the model has served it, the request goes upstream
 	ans     Answer
 	at      time.Duration // the model instant of the outcome (a dropped request's answer was made then)
 	// started: the service began at instant at, on unit, and ends at done (sent only to streamers)
@@ -180,6 +203,9 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	if opts.IdempotencyBytes <= 0 {
 		opts.IdempotencyBytes = DefaultIdempotencyBytes
 	}
+	if opts.JournalSize == 0 {
+		opts.JournalSize = DefaultJournalSize
+	}
 	realClock := opts.Clock == nil
 	if realClock {
 		opts.Clock = time.Now
@@ -191,7 +217,11 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	h := &Handler{opts: opts, realClock: realClock, dial: d, name: opts.Dialect, base: cfg, keys: opts.Keys, auth: auth,
 		overload503: d == nil && cfg.Overload.Status == 0,
 		waiters:     make(map[Ref]chan outcome), streamers: make(map[Ref]bool)}
+	if opts.Upstream != nil {
+		h.proxy, h.fwd = newProxy(opts.Upstream, opts.Transport), make(map[Ref]*forward)
+	}
 	h.m = newMetrics(h.name)
+	h.journal = newJournal(opts.JournalSize, opts.JournalBodies)
 	h.metricsH = metricsHandler(h.m)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -216,6 +246,10 @@ func (h *Handler) resetLocked() error {
 	h.keyIdx = make(map[string]int)
 	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys, h.opts.IdempotencyBytes)
 	h.stats = Stats{ByStatus: map[int]int64{}, Rejections: map[string]int64{}}
+	if h.journal != nil {
+		h.journal.clear()
+	}
+	h.nameFaultsLocked(len(h.base.Faults))
 	h.ep = h.newEpoch(srv)
 	h.gaugesLocked()
 	return nil
@@ -324,11 +358,15 @@ func (h *Handler) forgetLocked(ref Ref) {
 }
 
 // wakeLocked hands a waiting request its outcome; requests nobody waits for (background load, or a client
-// that left) are skipped.
+// that left) are skipped. In a proxy, a request on its way upstream is stopped by an outage that drops it.
 func (h *Handler) wakeLocked(ref Ref, o outcome) {
 	if ch, ok := h.waiters[ref]; ok {
 		h.forgetLocked(ref)
 		ch <- o
+		return
+	}
+	if f := h.fwd[ref]; f != nil && o.dropped {
+		h.proxyDropLocked(f, o)
 	}
 }
 
@@ -399,8 +437,13 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.
 func (h *Handler) Summary() string {
 	s := h.Stats()
 	var b strings.Builder
-	fmt.Fprintf(&b, "served %d of %d requests (%s dialect); %d retries seen, %d idempotent replays, %d abandoned by their client\n",
-		s.Served, s.Requests, h.name, s.Retries, s.Replays, s.Abandoned)
+	if h.proxy != nil {
+		fmt.Fprintf(&b, "forwarded %d of %d requests to %s (%s dialect); %d upstream errors, %d retries seen, %d abandoned by their client\n",
+			s.Forwarded, s.Requests, h.proxy.upstream.Redacted(), h.name, s.UpstreamErrors, s.Retries, s.Abandoned)
+	} else {
+		fmt.Fprintf(&b, "served %d of %d requests (%s dialect); %d retries seen, %d idempotent replays, %d abandoned by their client\n",
+			s.Served, s.Requests, h.name, s.Retries, s.Replays, s.Abandoned)
+	}
 	if s.Streams > 0 {
 		fmt.Fprintf(&b, "streams: %d, of which %d broke after their 200\n", s.Streams, s.StreamFailures)
 	}

@@ -115,6 +115,9 @@ func (h *Handler) finishLocked(e *epoch, unit int, at time.Duration, wall time.T
 			return first
 		}
 		h.startedLocked(next.Ref, unit, now, nextDone)
+		if h.proxyTakesLocked(e, next.Ref, unit, nextDone, now) {
+			return first
+		}
 		if nextDone > now {
 			h.schedule(e, unit, nextDone, now)
 			return first
@@ -157,18 +160,21 @@ func (h *Handler) endPhaseLocked(e *epoch, i int) {
 
 func (h *Handler) drainLocked(e *epoch, now time.Duration) {
 	type start struct {
+		ref  Ref
 		unit int
 		done time.Duration
 	}
 	var starts []start
 	e.srv.Drain(now, func(r Request, unit int, _, done time.Duration) {
-		starts = append(starts, start{unit, done})
+		starts = append(starts, start{r.Ref, unit, done})
 		h.startedLocked(r.Ref, unit, now, done)
 	})
 	for _, s := range starts {
-		if s.done <= now {
+		switch {
+		case h.proxyTakesLocked(e, s.ref, s.unit, s.done, now):
+		case s.done <= now:
 			h.finishLocked(e, s.unit, s.done, h.opts.Clock())
-		} else {
+		default:
 			h.schedule(e, s.unit, s.done, now)
 		}
 	}

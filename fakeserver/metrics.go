@@ -17,9 +17,9 @@ import (
 //	                                          fail_first, invalid_request: a session reference it never
 //	                                          issued) and the handler's (invalid, too_large, not_found,
 //	                                          idempotency_mismatch, idempotency_conflict, unauthorized,
-//	                                          stream_error and stream_drop: a stream broken after its 200,
-//	                                          body_timeout: the body came too slowly, connections: past the
-//	                                          connections API requests may hold)
+//	                                          stream_error and stream_drop: a stream broken after its 200;
+//	                                          a proxy's upstream_error; body_timeout: the body came too slowly;
+//	                                          connections: past the connections API requests may hold)
 //	stampede_retries_seen_total{signal}       requests recognized as retries: x_stainless_retry_count or
 //	                                          idempotency_key (a request counts once, the header first)
 //	stampede_idempotent_replays_total         stored outcomes replayed
@@ -53,8 +53,9 @@ const (
 	rejIdemMismatch  = "idempotency_mismatch"
 	rejIdemConflict  = "idempotency_conflict"
 	rejUnauthorized  = "unauthorized"
-	rejStreamError   = "stream_error" // a stream broken by an error event after its 200
-	rejStreamDrop    = "stream_drop"  // a stream broken by a dropped connection after its 200
+	rejStreamError   = "stream_error"   // a stream broken by an error event after its 200
+	rejStreamDrop    = "stream_drop"    // a stream broken by a dropped connection after its 200
+	rejUpstream      = "upstream_error" // a proxy's upstream could not be reached
 	rejBodyTimeout   = "body_timeout"
 	rejConnections   = "connections" // past the connections an API request may hold (connlimit.go)
 	signalHeader     = "x_stainless_retry_count"
@@ -93,7 +94,7 @@ func newMetrics(dialect string) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	for _, r := range append(ReasonNames[1:], rejInvalid, rejTooLarge, rejNotFound, rejIdemMismatch, rejIdemConflict, rejUnauthorized, rejStreamError, rejStreamDrop) {
+	for _, r := range append(ReasonNames[1:], rejInvalid, rejTooLarge, rejNotFound, rejIdemMismatch, rejIdemConflict, rejUnauthorized, rejStreamError, rejStreamDrop, rejUpstream) {
 		m.rejections.WithLabelValues(r)
 	}
 	return m

@@ -15,10 +15,14 @@ func CompareEngines(w io.Writer, virtual *results.File, agreements []results.Agr
 	g := Grid{Header: []string{"strategy", "figure", "virtual", "live", "difference", "tolerance", ""},
 		Cols:  []Col{{}, {Wrap: true}, {Right: true}, {Right: true}, {Right: true}, {Right: true}, {}},
 		Merge: true}
-	beyond := 0
+	beyond, void := 0, 0
 	for i, a := range agreements {
 		mark := "agree"
-		if !a.Within {
+		switch {
+		case a.Void:
+			mark = "lagged"
+			void++
+		case !a.Within:
 			mark = "! beyond"
 			beyond++
 		}
@@ -34,8 +38,10 @@ func CompareEngines(w io.Writer, virtual *results.File, agreements []results.Agr
 	switch {
 	case len(agreements) == 0:
 		verdict = "No run is in both files: nothing to compare."
-	case beyond == 0:
+	case beyond == 0 && void == 0:
 		verdict = fmt.Sprintf("The engines agree: all %d figures are within tolerance.", len(agreements))
+	case beyond == 0:
+		verdict = fmt.Sprintf("The engines agree on the %d figures judged; %d were not judged (lagged): the live run fell behind the real clock by more than 3 %% of the p50 latency (lag_ms, server_lag_ms in its results), so the machine was too busy for it to stand for the model.", len(agreements)-void, void)
 	default:
 		verdict = fmt.Sprintf("The engines disagree on %d of %d figures (! beyond): when they disagree, the model is wrong.", beyond, len(agreements))
 	}

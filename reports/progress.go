@@ -2,7 +2,6 @@ package reports
 
 import (
 	"io"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -25,32 +24,22 @@ type Progress struct {
 // NewProgress starts a progress display for the named runs on w, if w is a terminal; otherwise the Progress
 // does nothing.
 func NewProgress(w io.Writer, names []string) *Progress {
-	return newProgress(w, names, isTerminal(w))
-}
-
-// isTerminal reports whether w is a character device (a terminal), not a file or a pipe.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return newProgress(w, names, isTerminal(w), TerminalWidth(w))
 }
 
 // NewCounter starts a progress display of one bar counting total runs, with the share done and the time left,
 // for sweeps of more runs than lines fit on a screen; Done(i) counts one run whatever i. Quiet when w is not a
 // terminal.
 func NewCounter(w io.Writer, message string, total int) *Progress {
-	return newCounter(w, message, total, isTerminal(w))
+	return newCounter(w, message, total, isTerminal(w), TerminalWidth(w))
 }
 
-func newCounter(w io.Writer, message string, total int, enabled bool) *Progress {
+func newCounter(w io.Writer, message string, total int, enabled bool, width int) *Progress {
 	p := &Progress{counter: true}
 	if !enabled || total <= 0 {
 		return p
 	}
-	pw := newWriter(w, len([]rune(message)))
+	pw := newWriter(w, len([]rune(message)), width)
 	pw.Style().Visibility.ETA = true
 	pw.Style().Visibility.Value = true
 	pw.Style().Visibility.Percentage = true
@@ -62,9 +51,15 @@ func newCounter(w io.Writer, message string, total int, enabled bool) *Progress 
 	return p
 }
 
-func newWriter(w io.Writer, messageLen int) progress.Writer {
+// newWriter makes the progress writer: messages padded to messageLen, lines trimmed to width columns when
+// width > 0. The width is the terminal's the display goes to: the writer's own guess measures standard
+// output, which may be a pipe while the display goes to standard error.
+func newWriter(w io.Writer, messageLen, width int) progress.Writer {
 	pw := progress.NewWriter()
 	pw.SetOutputWriter(w)
+	if width > 0 {
+		pw.SetTerminalWidth(width)
+	}
 	pw.SetAutoStop(false)
 	pw.SetUpdateFrequency(100 * time.Millisecond)
 	pw.SetStyle(progress.StyleDefault)
@@ -84,12 +79,12 @@ func (p *Progress) start(pw progress.Writer) {
 	}()
 }
 
-func newProgress(w io.Writer, names []string, enabled bool) *Progress {
+func newProgress(w io.Writer, names []string, enabled bool, width int) *Progress {
 	p := &Progress{}
 	if !enabled || len(names) == 0 {
 		return p
 	}
-	pw := newWriter(w, longest(names))
+	pw := newWriter(w, longest(names), width)
 	pw.Style().Visibility.ETA = false
 	pw.Style().Visibility.Value = false
 	pw.Style().Visibility.Percentage = false

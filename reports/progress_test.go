@@ -41,6 +41,12 @@ func TestProgressQuietWhenNotATerminal(t *testing.T) {
 			t.Cleanup(func() { f.Close() })
 			return f
 		}},
+		{"/dev/null, a character device but no terminal", func(t *testing.T) *os.File {
+			f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+			require.NoError(t, err)
+			t.Cleanup(func() { f.Close() })
+			return f
+		}},
 		{"a pipe", func(t *testing.T) *os.File {
 			r, w, err := os.Pipe()
 			require.NoError(t, err)
@@ -52,6 +58,7 @@ func TestProgressQuietWhenNotATerminal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := tc.w(t)
 			assert.False(t, isTerminal(w))
+			assert.Zero(t, TerminalWidth(w))
 			p := NewProgress(w, []string{"none", "full-jitter"})
 			p.Done(0)
 			p.Done(1)
@@ -67,7 +74,7 @@ func TestProgressQuietWhenNotATerminal(t *testing.T) {
 
 func TestProgressOnATerminal(t *testing.T) {
 	var out syncBuffer
-	p := newProgress(&out, []string{"none", "decorrelated-jitter"}, true)
+	p := newProgress(&out, []string{"none", "decorrelated-jitter"}, true, 0)
 	p.Done(1)
 	p.Done(0)
 	p.Done(7) // out of range: ignored
@@ -87,8 +94,8 @@ func TestProgressNilAndEmpty(t *testing.T) {
 		make func(w io.Writer) *Progress
 	}{
 		{"nil", func(io.Writer) *Progress { return nil }},
-		{"no runs", func(w io.Writer) *Progress { return newProgress(w, nil, true) }},
-		{"counter of no runs", func(w io.Writer) *Progress { return newCounter(w, "tune", 0, true) }},
+		{"no runs", func(w io.Writer) *Progress { return newProgress(w, nil, true, 0) }},
+		{"counter of no runs", func(w io.Writer) *Progress { return newCounter(w, "tune", 0, true, 0) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,7 +117,7 @@ func TestProgressNilAndEmpty(t *testing.T) {
 
 func TestCounterOnATerminal(t *testing.T) {
 	var out syncBuffer
-	p := newCounter(&out, "tune quickstart", 3, true)
+	p := newCounter(&out, "tune quickstart", 3, true, 0)
 	for range 3 {
 		p.Done(-1) // the index does not matter
 	}
@@ -122,4 +129,51 @@ func TestCounterOnATerminal(t *testing.T) {
 	quiet := NewCounter(&bytes.Buffer{}, "x", 3)
 	quiet.Done(0)
 	quiet.Stop()
+}
+
+// The lines fit the width of the terminal the display goes to, however long the names.
+func TestProgressFitsTheTerminalWidth(t *testing.T) {
+	cases := []struct {
+		name  string
+		width int
+		draw  func(w *syncBuffer, width int) *Progress
+	}{
+		{"a line per run", 40, func(w *syncBuffer, width int) *Progress {
+			return newProgress(w, []string{"a-strategy-with-a-very-long-name base_ms=1000,max_retries=8", "none"}, true, width)
+		}},
+		{"a counter", 50, func(w *syncBuffer, width int) *Progress {
+			return newCounter(w, "tune a-scenario-with-a-long-name: 1090 runs of 109 points", 2, true, width)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out syncBuffer
+			p := tc.draw(&out, tc.width)
+			p.Done(0)
+			p.Done(1)
+			p.Stop()
+			s := out.String()
+			require.NotEmpty(t, s)
+			for _, line := range strings.Split(stripANSI(s), "\n") {
+				assert.LessOrEqual(t, len([]rune(line)), tc.width, "%q", line)
+			}
+		})
+	}
+}
+
+// stripANSI drops the terminal control sequences (ESC [ … letter) the display moves its cursor with.
+func stripANSI(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < '@' || s[j] > '~') {
+				j++
+			}
+			i = j
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -307,6 +307,9 @@ func facts(f *results.File, meta Meta) string {
 	if f.Limits.RateLimitPerS > 0 {
 		parts = append(parts, fmt.Sprintf("rate limit %s/s", rate(f.Limits.RateLimitPerS)))
 	}
+	if len(f.Set) > 0 {
+		parts = append(parts, "--set "+strings.Join(f.Set, " --set "))
+	}
 	if meta.WallTime > 0 {
 		parts = append(parts, "wall time "+meta.WallTime.Round(time.Millisecond).String())
 	}

@@ -47,10 +47,17 @@ func TestCrossCheckEngines(t *testing.T) {
 			require.Len(t, live.Runs, len(virtual.Runs))
 			agreements := verdict.CompareEngines(virtual, live, spread)
 			require.Len(t, agreements, len(virtual.Runs)*len(verdict.EngineFigures))
+			judged := 0
 			for _, a := range agreements {
-				t.Logf("%-20s %-18s virtual %10.4f live %10.4f  difference %8.4f  tolerance %8.4f (seed sd %.4f)",
-					a.Run, a.Figure, a.Virtual, a.Live, math.Abs(a.Live-a.Virtual), a.Tolerance, a.SeedSD)
-				assert.True(t, a.Within, "%s %s: virtual %g, live %g, tolerance %g", a.Run, a.Figure, a.Virtual, a.Live, a.Tolerance)
+				t.Logf("%-20s %-18s virtual %10.4f live %10.4f  difference %8.4f  tolerance %8.4f (seed sd %.4f)%s",
+					a.Run, a.Figure, a.Virtual, a.Live, math.Abs(a.Live-a.Virtual), a.Tolerance, a.SeedSD, map[bool]string{true: "  not judged: the live run lagged"}[a.Void])
+				if !a.Void {
+					judged++
+					assert.True(t, a.Within, "%s %s: virtual %g, live %g, tolerance %g", a.Run, a.Figure, a.Virtual, a.Live, a.Tolerance)
+				}
+			}
+			if judged == 0 {
+				t.Skip("the machine was too busy for the live runs to keep the real clock (see the lags above): nothing judged")
 			}
 			for _, l := range live.Runs {
 				t.Logf("%s: the live generator lagged %.2f ms behind the intended starts on average, the server %.2f ms behind its timers", l.Label(), l.LagMs, l.ServerLagMs)

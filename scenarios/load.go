@@ -34,21 +34,83 @@ func Names() []string {
 	return out
 }
 
-// Load reads a scenario from a file path, or by name from the embedded set ("quickstart" or "quickstart.yaml").
-// A path that exists on disk wins over an embedded name.
+// Load reads a scenario from a file path, or by name from the embedded set ("quickstart" or "quickstart.yaml";
+// "scenarios/quickstart.yaml" too, as in a clone of the repository).
+//
+// A path on disk wins over a shipped name only when it is a regular file: a bare name ("quickstart",
+// "quickstart.yaml") that is both a file here and a shipped scenario loads the file and says so in the
+// scenario's Clash; one that is a directory loads the shipped scenario and says so too. A name that is neither
+// is ErrNotFound, with the nearest shipped name when one is close ("did you mean …").
 func Load(nameOrPath string) (*Scenario, error) {
-	if data, err := readFile(nameOrPath); err == nil {
-		return Parse(nameOrPath, data)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+	shippedFile := shippedFileOf(nameOrPath) // "" when nameOrPath does not name a shipped scenario
+	bare := filepath.Base(nameOrPath) == nameOrPath
+	st, err := os.Stat(nameOrPath)
+	switch {
+	case err == nil && st.Mode().IsRegular():
+		data, err := readFile(nameOrPath) // at most MaxFileBytes, found without reading a larger file whole
+		if err != nil {
+			return nil, err
+		}
+		s, err := Parse(nameOrPath, data)
+		if err == nil && bare && shippedFile != "" && !sameAsShipped(shippedFile, data) {
+			s.Clash = fmt.Sprintf("%q is a file here and the name of a shipped scenario: the file is used (move or rename it to run the shipped one)", nameOrPath)
+		}
+		return s, err
+	case err == nil && shippedFile != "":
+		s, err := loadShipped(shippedFile)
+		if err == nil {
+			s.Clash = fmt.Sprintf("%q is a %s here, not a scenario file: the shipped scenario %s is used", nameOrPath, kindOf(st), strings.TrimSuffix(shippedFile, ".yaml"))
+		}
+		return s, err
+	case err == nil:
+		return nil, fmt.Errorf("%w: %q is a %s, not a scenario file", ErrNotFound, nameOrPath, kindOf(st))
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("scenarios: %w", err)
+	case shippedFile != "":
+		return loadShipped(shippedFile)
 	}
-	name := strings.TrimSuffix(filepath.Base(nameOrPath), ".yaml") + ".yaml"
-	if filepath.Base(nameOrPath) == nameOrPath || strings.TrimSuffix(nameOrPath, name) == "scenarios/" {
-		if data, err := shipped.ReadFile(name); err == nil {
-			return Parse(name, data)
+	msg := fmt.Sprintf("%q is not a file and not one of the shipped scenarios (%s)", nameOrPath, strings.Join(Names(), ", "))
+	if bare {
+		if sg := strategies.Suggest(strings.TrimSuffix(nameOrPath, ".yaml"), Names()); sg != "" {
+			msg = fmt.Sprintf("%q is not a file and not one of the shipped scenarios (did you mean %q?)", nameOrPath, sg)
 		}
 	}
-	return nil, fmt.Errorf("%w: %q is not a file and not one of the shipped scenarios (%s)", ErrNotFound, nameOrPath, strings.Join(Names(), ", "))
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, msg)
+}
+
+// shippedFileOf returns the embedded file nameOrPath names ("quickstart.yaml" for "quickstart",
+// "quickstart.yaml" or "scenarios/quickstart.yaml"), or "" when it names none.
+func shippedFileOf(nameOrPath string) string {
+	name := strings.TrimSuffix(filepath.Base(nameOrPath), ".yaml") + ".yaml"
+	if filepath.Base(nameOrPath) != nameOrPath && strings.TrimSuffix(nameOrPath, name) != "scenarios/" {
+		return ""
+	}
+	if _, err := fs.Stat(shipped, name); err != nil {
+		return ""
+	}
+	return name
+}
+
+// sameAsShipped reports whether data is the text of the shipped file (the scenarios directory of a clone).
+func sameAsShipped(file string, data []byte) bool {
+	b, err := shipped.ReadFile(file)
+	return err == nil && bytes.Equal(b, data)
+}
+
+func loadShipped(file string) (*Scenario, error) {
+	data, err := shipped.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	return Parse(file, data)
+}
+
+// kindOf names what a path that is not a regular file is.
+func kindOf(st fs.FileInfo) string {
+	if st.IsDir() {
+		return "directory"
+	}
+	return "special file"
 }
 
 // Limits on a scenario file that keep loading it cheap whatever it holds: its size, the YAML nodes its aliases

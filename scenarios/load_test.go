@@ -240,6 +240,63 @@ func scaleDown(s *Scenario) {
 	}
 }
 
+// A path wins over a shipped name only when it is a regular file, and a clash says which was used.
+func TestLoadNameClashes(t *testing.T) {
+	tiny := base
+	cases := []struct {
+		name  string
+		setup func(t *testing.T) // in an empty working directory
+		arg   string
+		want  string // the scenario's name
+		clash string // "" for none
+		err   string
+	}{
+		{"a shipped name", func(*testing.T) {}, "quickstart", "quickstart", "", ""},
+		{"a file named like a shipped scenario", func(t *testing.T) {
+			require.NoError(t, os.WriteFile("quickstart", []byte(tiny), 0o644))
+		}, "quickstart", "t", `"quickstart" is a file here and the name of a shipped scenario: the file is used`, ""},
+		{"a .yaml file named like one", func(t *testing.T) {
+			require.NoError(t, os.WriteFile("quickstart.yaml", []byte(tiny), 0o644))
+		}, "quickstart.yaml", "t", "the file is used", ""},
+		{"the file named explicitly", func(t *testing.T) {
+			require.NoError(t, os.WriteFile("quickstart.yaml", []byte(tiny), 0o644))
+		}, "./quickstart.yaml", "t", "", ""},
+		{"a copy of the shipped file", func(t *testing.T) {
+			b, err := shipped.ReadFile("quickstart.yaml")
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile("quickstart.yaml", b, 0o644))
+		}, "quickstart.yaml", "quickstart", "", ""},
+		{"a directory named like one", func(t *testing.T) {
+			require.NoError(t, os.Mkdir("quickstart", 0o755))
+		}, "quickstart", "quickstart", `"quickstart" is a directory here, not a scenario file: the shipped scenario quickstart is used`, ""},
+		{"a directory named like none", func(t *testing.T) {
+			require.NoError(t, os.Mkdir("mine", 0o755))
+		}, "mine", "", "", `"mine" is a directory, not a scenario file`},
+		{"a typo", func(*testing.T) {}, "quickstrat", "", "", `"quickstrat" is not a file and not one of the shipped scenarios (did you mean "quickstart"?)`},
+		{"a typo with .yaml", func(*testing.T) {}, "herd-after-outag.yaml", "", "", `(did you mean "herd-after-outage"?)`},
+		{"nothing near", func(*testing.T) {}, "zzzzzzzz", "", "", "not one of the shipped scenarios (" + strings.Join(Names(), ", ") + ")"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			tc.setup(t)
+			s, err := Load(tc.arg)
+			if tc.err != "" {
+				require.ErrorIs(t, err, ErrNotFound)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, s.Name)
+			if tc.clash == "" {
+				assert.Empty(t, s.Clash)
+			} else {
+				assert.Contains(t, s.Clash, tc.clash)
+			}
+		})
+	}
+}
+
 // TestBodyFileBesideScenario: a relative body_file is read from the scenario file's directory, wherever the
 // command runs; a missing one is named with the path it was looked for at.
 func TestBodyFileBesideScenario(t *testing.T) {

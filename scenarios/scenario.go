@@ -33,6 +33,9 @@ type Scenario struct {
 	File string `yaml:"-"`
 	// Source is the YAML text as loaded, for reports.
 	Source []byte `yaml:"-"`
+	// Clash, when set, says that the name Load was given is both a path on disk and a shipped scenario, and
+	// which of them was loaded: a note for the user.
+	Clash string `yaml:"-"`
 }
 
 // Sweep lists values to run each strategy at; each run's params name the value.

@@ -37,7 +37,7 @@ type Fleet struct {
 	// Stream makes the clients ask for streamed answers (SSE), as most LLM applications do: a stream may break after
 	// it started (server.stream_faults) — an error event or a dropped connection after a 200, which the SDKs do
 	// not retry — and the results carry the time to first token. The live fleet sends "stream": true in the SDK
-	// dialects and reads the events.
+	// dialects, reads the events (live_stream.go) and adds the tokens' pace as it read them.
 	Stream bool `yaml:"stream"`
 	// Network is the time of each leg between a client and the server (the request's way there, the answer's
 	// way back), drawn per message; it is outside the server's concurrency and inside the client's timeout

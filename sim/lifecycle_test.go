@@ -169,10 +169,10 @@ type scriptWire struct {
 	cancel context.CancelFunc
 }
 
-func (w *scriptWire) send(ctx context.Context, _ wireAttempt) (strategies.Outcome, string, bool) {
+func (w *scriptWire) send(ctx context.Context, _ wireAttempt) wireResult {
 	if w.next == len(w.script) {
 		w.cancel()
-		return strategies.Outcome{}, "", false
+		return wireResult{}
 	}
 	sc := w.script[w.next]
 	w.next++
@@ -181,7 +181,7 @@ func (w *scriptWire) send(ctx context.Context, _ wireAttempt) (strategies.Outcom
 	if sc.respID != 0 {
 		id = strconv.FormatUint(sc.respID, 10)
 	}
-	return sc.o, id, true
+	return wireResult{o: sc.o, respID: id, ok: true}
 }
 
 // liveTrace runs the live driver on the script, on a clock that jumps.

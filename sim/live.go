@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +71,8 @@ type live struct {
 	dropped int64
 	late    int64
 	lag     time.Duration // summed over requests: actual start − intended start
+	paceSum float64       // streamed answers: tokens per second after the first, summed
+	paceN   int
 }
 
 // liveClient is one client instance: its strategy state (used by one request at a time: clients of an open fleet
@@ -120,9 +123,17 @@ func (c realClock) after(d time.Duration) (<-chan time.Time, func() bool) {
 
 // liveWire sends one attempt and reads how it ended: over HTTP, or in tests from a script.
 type liveWire interface {
-	// send sends attempt a and returns its outcome, with the id of a successful answer (sessions build on it);
-	// ok is false when the run's context ended first.
-	send(ctx context.Context, a wireAttempt) (o strategies.Outcome, respID string, ok bool)
+	// send sends attempt a and returns its outcome, with the id of a successful answer (sessions build on it) and,
+	// for a streamed answer, its tokens' timing; ok is false when the run's context ended first.
+	send(ctx context.Context, a wireAttempt) wireResult
+}
+
+// wireResult is how one attempt ended on the wire.
+type wireResult struct {
+	o      strategies.Outcome
+	respID string
+	ok     bool
+	stream streamRead // a streamed answer: when its first and last tokens came (tokens 0: not streamed)
 }
 
 // wireAttempt is what the wire needs to shape one attempt: the request's values (live_request.go), the attempt's
@@ -246,6 +257,9 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	r.Dropped, r.Late, r.LatencyHist = l.dropped, l.late, hist
 	if l.m.requests > 0 {
 		r.LagMs = round3(float64(l.lag) / float64(l.m.requests) / 1e6)
+	}
+	if l.paceN > 0 {
+		r.OutputTokensPerS = round3(l.paceSum / float64(l.paceN))
 	}
 	if l.opts.ServerLag != nil {
 		r.ServerLagMs = round3(float64(l.opts.ServerLag()) / 1e6)
@@ -382,6 +396,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 		prev := c.prevID
 		c.mu.Unlock()
 		var id string
+		var st streamRead
 		switch {
 		case reject:
 			l.mu.Lock()
@@ -398,11 +413,12 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			l.hedged(ctx, i, c, &r, v)
 			return
 		default:
-			var ok bool
 			v.Attempt, v.PreviousID = int(r.number), prev
-			if a.Outcome, id, ok = l.transmit(ctx, v); !ok {
+			res := l.transmit(ctx, v)
+			if !res.ok {
 				return // the run ended under it: unfinished
 			}
+			a.Outcome, id, st = res.o, res.respID, res.stream
 		}
 		now = l.now()
 		c.mu.Lock()
@@ -410,29 +426,37 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 		if l.life.session != 0 {
 			l.sessionAfter(c, i, a.Outcome.OK(), id)
 		}
-		st := l.life.settle(&l.m, c.strat, i, &r, int64(now), &a, &c.rng, &d)
+		if a.Outcome.OK() {
+			l.streamed(st, start)
+		}
+		next := l.life.settle(&l.m, c.strat, i, &r, int64(now), &a, &c.rng, &d)
 		l.mu.Unlock()
 		c.mu.Unlock()
-		if st != stepRetry || !l.sleepUntil(ctx, now+d.Wait) {
+		if next != stepRetry || !l.sleepUntil(ctx, now+d.Wait) {
 			return
 		}
 	}
 }
 
 // transmit sends attempt v.Attempt of client v.Client's request and records what the wire showed.
-func (l *live) transmit(ctx context.Context, v wireAttempt) (strategies.Outcome, string, bool) {
+func (l *live) transmit(ctx context.Context, v wireAttempt) wireResult {
 	sent := int64(l.now())
 	l.mu.Lock()
 	l.m.attempt(sent, v.Attempt)
 	l.mu.Unlock()
-	o, id, ok := l.wire.send(ctx, v)
-	if !ok || l.now() > l.horizon() {
-		return o, id, false // the run ended under it
+	res := l.wire.send(ctx, v)
+	if !res.ok || l.now() > l.horizon() {
+		res.ok = false // the run ended under it
+		return res
 	}
-	t := int64(l.now())
+	t, o := int64(l.now()), res.o
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
+	case o.Err == strategies.ErrStream:
+		l.m.admit(sent)
+		l.m.serve(0, true, false)
+		l.m.streamBroken(t)
 	case o.Err == strategies.ErrTimeout:
 		l.m.admit(sent)
 		l.m.timeout(t)
@@ -443,7 +467,20 @@ func (l *live) transmit(ctx context.Context, v wireAttempt) (strategies.Outcome,
 	default:
 		l.m.reject(t, o.Status, reasonOf(o.Status))
 	}
-	return o, id, true
+	return res
+}
+
+// streamed records a streamed answer's timing: the first token of a successful request's answer, for a request
+// that started at start, and the pace of its tokens. Called with l.mu held.
+func (l *live) streamed(st streamRead, start time.Duration) {
+	if st.tokens == 0 {
+		return
+	}
+	l.m.firstToken(int64(st.first), int64(start))
+	if st.tokens > 1 && st.last > st.first {
+		l.paceSum += float64(st.tokens-1) / (st.last - st.first).Seconds()
+		l.paceN++
+	}
 }
 
 // sessionAfter keeps a session client's conversation state after an attempt: a success's response id becomes what
@@ -459,11 +496,7 @@ func (l *live) sessionAfter(c *liveClient, i int, ok bool, id string) {
 }
 
 // copyEnd is how one copy of a hedged request ended.
-type copyEnd struct {
-	o  strategies.Outcome
-	id string
-	ok bool
-}
+type copyEnd = wireResult
 
 // hedged runs a hedged request whose first copy the client has admitted (the life cycle's hedging rules,
 // hedge.go): another copy every hedging delay while none has succeeded, the first success wins, and a fatal
@@ -474,10 +507,7 @@ func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, v 
 	ends := make(chan copyEnd, hp.copies)
 	send := func(n int, prev string) {
 		v.Attempt, v.PreviousID = n, prev
-		go func(v wireAttempt) {
-			o, id, ok := l.transmit(ctx, v)
-			ends <- copyEnd{o: o, id: id, ok: ok}
-		}(v)
+		go func(v wireAttempt) { ends <- l.transmit(ctx, v) }(v)
 	}
 	sent, out := 1, 1
 	send(0, v.PreviousID)
@@ -512,7 +542,10 @@ func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, v 
 			c.mu.Lock()
 			l.mu.Lock()
 			if l.life.session != 0 {
-				l.sessionAfter(c, i, e.o.OK(), e.id)
+				l.sessionAfter(c, i, e.o.OK(), e.respID)
+			}
+			if e.o.OK() {
+				l.streamed(e.stream, time.Duration(r.start))
 			}
 			a.Outcome = e.o
 			mv := l.life.settleCopy(c.strat, i, r, int64(now), &a, &c.rng, &d)
@@ -558,6 +591,7 @@ type httpWire struct {
 	shape    *requestShape
 	timeout  time.Duration
 	sessions bool // read a success's body for its id
+	stream   bool // ask for streamed answers and read their events
 	clock    func() liveClock
 	net      *network   // legs added around each request (fleet.network), nil for none
 	netMu    sync.Mutex // guards net's stream: the drivers' goroutines share it
@@ -593,12 +627,12 @@ func newHTTPWire(l *live, opts LiveOptions) (*httpWire, error) {
 		net:  nw,
 		hc:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		base: base, shape: shape, timeout: time.Duration(l.life.timeout),
-		sessions: l.life.session != 0, clock: func() liveClock { return l.clock },
+		sessions: l.life.session != 0, stream: l.cfg.Fleet.Stream, clock: func() liveClock { return l.clock },
 	}, nil
 }
 
 // send sends one HTTP request and reads its outcome; ok is false when the run's context ended first.
-func (w *httpWire) send(ctx context.Context, at wireAttempt) (o strategies.Outcome, respID string, ok bool) {
+func (w *httpWire) send(ctx context.Context, at wireAttempt) wireResult {
 	actx := ctx
 	if w.timeout > 0 {
 		var cancel context.CancelFunc
@@ -608,11 +642,11 @@ func (w *httpWire) send(ctx context.Context, at wireAttempt) (o strategies.Outco
 	if !w.leg(actx) { // the request's way to the server
 		return w.cut(ctx, actx)
 	}
-	o, respID, ok = w.exchange(ctx, actx, at)
-	if !ok || !w.leg(actx) { // the answer's way back
+	res := w.exchange(ctx, actx, at)
+	if !res.ok || !w.leg(actx) { // the answer's way back
 		return w.cut(ctx, actx)
 	}
-	return o, respID, true
+	return res
 }
 
 // leg waits out one network leg (fleet.network); false when the attempt's context ended first.
@@ -634,31 +668,45 @@ func (w *httpWire) leg(ctx context.Context) bool {
 }
 
 // cut is how an attempt ends when its context ended under it: the run's end (not ok), or the attempt's timeout.
-func (w *httpWire) cut(ctx, actx context.Context) (strategies.Outcome, string, bool) {
+func (w *httpWire) cut(ctx, actx context.Context) wireResult {
 	if ctx.Err() != nil {
-		return strategies.Outcome{}, "", false
+		return wireResult{}
 	}
 	if errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
+		return wireResult{o: strategies.Outcome{Err: strategies.ErrTimeout}, ok: true}
 	}
-	return strategies.Outcome{}, "", false
+	return wireResult{}
 }
 
-// exchange sends the HTTP request and reads its answer.
-func (w *httpWire) exchange(ctx, actx context.Context, at wireAttempt) (o strategies.Outcome, respID string, ok bool) {
+// exchange sends the HTTP request and reads its answer: a streamed one event by event (live_stream.go).
+func (w *httpWire) exchange(ctx, actx context.Context, at wireAttempt) wireResult {
+	at.Stream = w.stream
 	req, err := w.shape.build(actx, w.base, &at)
 	if err != nil {
-		return strategies.Outcome{Err: strategies.ErrConn}, "", ctx.Err() == nil
+		return wireResult{o: strategies.Outcome{Err: strategies.ErrConn}, ok: ctx.Err() == nil}
 	}
 	resp, err := w.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return strategies.Outcome{}, "", false
+			return wireResult{}
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(actx.Err(), context.DeadlineExceeded) {
-			return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
+			return wireResult{o: strategies.Outcome{Err: strategies.ErrTimeout}, ok: true}
 		}
-		return strategies.Outcome{Err: strategies.ErrConn}, "", true
+		return wireResult{o: strategies.Outcome{Err: strategies.ErrConn}, ok: true}
+	}
+	defer resp.Body.Close()
+	res := wireResult{o: strategies.ParseOutcome(resp.StatusCode, resp.Header.Get, w.clock().wall()), ok: true}
+	if res.o.OK() && w.stream && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		st, rerr := readStream(io.LimitReader(resp.Body, 64<<20), w.shape.dialect.name, w.clock().now)
+		switch {
+		case rerr != nil && ctx.Err() != nil:
+			return wireResult{}
+		case rerr != nil && errors.Is(actx.Err(), context.DeadlineExceeded):
+			return wireResult{o: strategies.Outcome{Err: strategies.ErrTimeout}, ok: true}
+		}
+		res.o, res.respID, res.stream = st.outcome(res.o), st.respID, st
+		return res
 	}
 	var body []byte
 	var rerr error
@@ -667,18 +715,16 @@ func (w *httpWire) exchange(ctx, actx context.Context, at wireAttempt) (o strate
 	} else {
 		_, rerr = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	}
-	resp.Body.Close()
 	if rerr != nil && ctx.Err() != nil {
-		return strategies.Outcome{}, "", false
+		return wireResult{}
 	}
 	if rerr != nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return strategies.Outcome{Err: strategies.ErrTimeout}, "", true
+		return wireResult{o: strategies.Outcome{Err: strategies.ErrTimeout}, ok: true}
 	}
-	o = strategies.ParseOutcome(resp.StatusCode, resp.Header.Get, w.clock().wall())
-	if o.OK() {
-		respID = responseID(body)
+	if res.o.OK() {
+		res.respID = responseID(body)
 	}
-	return o, respID, true
+	return res
 }
 
 // reasonOf guesses, from the status alone, why a server refused: what a client can tell.

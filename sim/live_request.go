@@ -47,6 +47,7 @@ import (
 //	                     same in every run of the scenario (drawn from the seed, the client and the request number)
 //	{{.IdempotencyKey}}  the request's idempotency key (the Idempotency-Key the SDK dialects send)
 //	{{.PreviousID}}      sessions: the id of the client's previous successful response ("" for none)
+//	{{.Stream}}          true when the fleet asks for streamed answers (fleet.stream), e.g. "stream": {{.Stream}}
 //
 // e.g. body: '{"user": {{.Client}}, "order": "{{.ID}}", "note": "try {{.Attempt}}"}'. A body or a header that
 // names no {{.Attempt}} is the same on every attempt of a request.
@@ -89,6 +90,7 @@ type requestVars struct {
 	ID             string
 	IdempotencyKey string
 	PreviousID     string
+	Stream         bool // the fleet asks for streamed answers (fleet.stream)
 }
 
 // streamRequestIDs is the random stream of the requests' ids.
@@ -484,6 +486,9 @@ func lookupDialect(name string) (liveDialect, error) {
 				if v.PreviousID != "" {
 					b["previous_message_id"] = v.PreviousID
 				}
+				if v.Stream {
+					b["stream"] = true
+				}
 				return b
 			}}, nil
 	case "openai":
@@ -498,6 +503,9 @@ func lookupDialect(name string) (liveDialect, error) {
 					"messages": []map[string]string{{"role": "user", "content": defaultPrompt}}}
 				if v.PreviousID != "" {
 					b["previous_response_id"] = v.PreviousID
+				}
+				if v.Stream {
+					b["stream"], b["stream_options"] = true, map[string]bool{"include_usage": true}
 				}
 				return b
 			}}, nil

@@ -321,9 +321,9 @@ type keyWire struct {
 	keys []string
 }
 
-func (w *keyWire) send(_ context.Context, v wireAttempt) (strategies.Outcome, string, bool) {
+func (w *keyWire) send(_ context.Context, v wireAttempt) wireResult {
 	w.mu.Lock()
 	w.keys = append(w.keys, fmt.Sprintf("%d/%03d", v.Client, v.Request))
 	w.mu.Unlock()
-	return strategies.Outcome{Status: 200}, "", true
+	return wireResult{o: strategies.Outcome{Status: 200}, ok: true}
 }

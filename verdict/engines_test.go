@@ -54,3 +54,28 @@ func TestCompareEngines(t *testing.T) {
 		assert.True(t, a.Within, a.Figure)
 	}
 }
+
+// TestVoidWhenTheLiveRunLagged: a live run that fell behind the real clock by more than EngineLagLimit of the p50
+// latency is shown but not judged, however far its figures are.
+func TestVoidWhenTheLiveRunLagged(t *testing.T) {
+	v := results.File{Runs: []results.Run{{Strategy: "a", LatencyMs: results.Latency{P50: 200}, SuccessRate: 0.9}}}
+	for _, tc := range []struct {
+		name       string
+		lag, slag  float64
+		void       bool
+		withinRate bool
+	}{
+		{"on time", 1, 2, false, false}, // 3 ms of 200: judged, and the success rate is off
+		{"lagged", 4, 3, true, false},   // 7 ms of 200 is 3.5 %: not judged
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := results.File{Runs: []results.Run{{Strategy: "a", LatencyMs: results.Latency{P50: 260}, SuccessRate: 0.7, LagMs: tc.lag, ServerLagMs: tc.slag}}}
+			for _, a := range CompareEngines(&v, &l, nil) {
+				assert.Equal(t, tc.void, a.Void, a.Figure)
+				if a.Figure == "success rate" {
+					assert.Equal(t, tc.withinRate, a.Within)
+				}
+			}
+		})
+	}
+}

@@ -85,6 +85,7 @@ func newFleetCmd() *cobra.Command {
 			start := time.Now()
 			f, runErr := live.runLive(cmd.Context(), cmd, s, jobs)
 			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, len(jobs), "runs", runErr)
+			sel.set.record(f)
 			if f == nil || len(f.Runs) == 0 {
 				return runErr
 			}
@@ -140,17 +141,19 @@ func usageOrNil(err error) error {
 
 // runBoth runs the jobs in virtual time and live, prints the comparison and, with -o, writes each engine's report
 // set under DIR/virtual and DIR/live.
-func runBoth(cmd *cobra.Command, s *scenarios.Scenario, jobs []sim.Job, out reportFlags, live liveFlags) error {
+func runBoth(cmd *cobra.Command, s *scenarios.Scenario, jobs []sim.Job, out reportFlags, live liveFlags, set overrides) error {
 	start := time.Now()
 	virtual, err := sim.Collect(cmd.Context(), s.Name, s.SimConfig(), jobs, nil)
 	if err != nil {
 		return err
 	}
+	set.record(virtual)
 	spread, err := seedSpread(cmd.Context(), jobs)
 	if err != nil {
 		return err
 	}
 	lf, liveErr := live.runLive(cmd.Context(), cmd, s, jobs)
+	set.record(lf)
 	if lf == nil {
 		return liveErr
 	}

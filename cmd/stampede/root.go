@@ -4,9 +4,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "stampede",
@@ -14,9 +11,12 @@ func newRoot() *cobra.Command {
 		Long:          "stampede runs fleets of clients with different retry strategies against a rate-limited, overloadable API\n(simulated in virtual time, or for real over HTTP) and shows which strategy gets the work done without a herd.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       readBuild().String(), // --version prints what `stampede version` prints
 	}
+	root.SetVersionTemplate("{{.Version}}")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCmd(), newFleetCmd(), newServeCmd(), newTuneCmd(), newMergeCmd(), newReportCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newFleetCmd(), newServeCmd(), newProxyCmd(), newCtlCmd(), newTuneCmd(), newMergeCmd(), newReportCmd(), newValidateCmd(), newStrategiesCmd(), newVersionCmd())
+	addCompletions(root)
 	return root
 }
 

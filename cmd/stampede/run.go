@@ -65,7 +65,7 @@ func newRunCmd() *cobra.Command {
 				}
 			}
 			if engine == "both" {
-				return runBoth(cmd, s, jobs, out, live)
+				return runBoth(cmd, s, jobs, out, live, sel.set)
 			}
 			start := time.Now()
 			var f *results.File
@@ -79,6 +79,7 @@ func newRunCmd() *cobra.Command {
 				out.describe(f, s)
 			}
 			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, len(jobs), "runs", runErr)
+			sel.set.record(f)
 			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
 			// Whatever ran is reported, even when some runs failed or the run was interrupted.
 			if f == nil || len(f.Runs) == 0 {
@@ -135,21 +136,26 @@ func checkScope(ts verdict.Thresholds, s *scenarios.Scenario, jobs []sim.Job) er
 	return nil
 }
 
-// selection is how a command picks its scenario and runs: the scenario argument, --seed and --only.
+// selection is how a command picks its scenario and runs: the scenario argument, --seed, --set and --only.
 type selection struct {
 	seed uint64
 	only []string
+	set  overrides
 }
 
 func (o *selection) add(cmd *cobra.Command) {
 	cmd.Flags().Uint64Var(&o.seed, "seed", 0, "override the scenario's seed")
 	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these strategies (comma-separated names)")
+	o.set.add(cmd, tune.SetAll)
 }
 
 // load reads the scenario named by args (default: the quickstart) and expands it into jobs.
 func (o *selection) load(cmd *cobra.Command, args []string) (*scenarios.Scenario, []sim.Job, error) {
 	s, err := loadScenario(cmd, args, o.seed)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.set.apply(cmd, s); err != nil {
 		return nil, nil, err
 	}
 	strats, err := s.Build()
@@ -175,6 +181,9 @@ func loadScenario(cmd *cobra.Command, args []string, seed uint64) (*scenarios.Sc
 	s, err := scenarios.Load(name)
 	if err != nil {
 		return nil, err
+	}
+	if s.Clash != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "note:", s.Clash)
 	}
 	if cmd.Flags().Changed("seed") {
 		s.Seed = seed

@@ -5,6 +5,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -137,4 +140,106 @@ func TestServeHelpHidesToken(t *testing.T) {
 		}
 		assert.NotContains(t, out.String(), secret)
 	})
+}
+
+// startCLI runs a command line that serves until cancelled, and returns the base URL it printed.
+func startCLI(t *testing.T, args ...string) (base string, out, errb *syncBuffer, stop func() error) {
+	t.Helper()
+	root := newRoot()
+	out, errb = &syncBuffer{}, &syncBuffer{}
+	root.SetOut(out)
+	root.SetErr(errb)
+	root.SetArgs(args)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	addr := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`)
+	var early error
+	require.Eventually(t, func() bool {
+		if m := addr.FindStringSubmatch(out.String()); m != nil {
+			base = "http://" + m[1]
+			return true
+		}
+		select {
+		case early = <-done:
+			done <- early
+			return true
+		default:
+			return false
+		}
+	}, 10*time.Second, 10*time.Millisecond, out.String())
+	require.NotEmpty(t, base, "stopped early: %v\n%s%s", early, out.String(), errb.String())
+	stop = func() error {
+		cancel() // what SIGINT does through main's signal.NotifyContext
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("did not stop")
+			return nil
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	return base, out, errb, stop
+}
+
+func TestProxyCommand(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Upstream", r.URL.Path)
+		_, _ = io.WriteString(w, `{"from":"upstream"}`)
+	}))
+	defer upstream.Close()
+	scenario := filepath.Join(t.TempDir(), "proxy.yaml")
+	require.NoError(t, os.WriteFile(scenario, []byte(`name: proxy-test
+duration: 10s
+server:
+  capacity: 8
+  service_time: 0s
+  fail_first: [{per: request, attempts: 1, status: 529}]
+fleet: {clients: 1}
+strategies: [{name: none, backoff: {kind: none}}]
+`), 0o644))
+	base, out, errb, stop := startCLI(t, "proxy", scenario, "--upstream", upstream.URL+"/api", "--addr", "127.0.0.1:0", "--dialect", "anthropic", "-v")
+
+	res, err := http.Post(base+"/v1/messages", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, 529, res.StatusCode, "the first attempt fails first, answered by the proxy: %s", body)
+	assert.Contains(t, string(body), "overloaded_error")
+
+	req, _ := http.NewRequest("POST", base+"/v1/messages", strings.NewReader(`{}`))
+	req.Header.Set("X-Stainless-Retry-Count", "1")
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, 200, res.StatusCode)
+	assert.Equal(t, `{"from":"upstream"}`, string(body))
+	assert.Equal(t, "/api/v1/messages", res.Header.Get("X-Upstream"))
+
+	require.NoError(t, stop())
+	assert.Contains(t, out.String(), "proxying to "+upstream.URL+"/api")
+	assert.Contains(t, out.String(), "forwarded 1 of 2 requests")
+	assert.Contains(t, errb.String(), "POST /v1/messages 529")
+}
+
+func TestProxyCommandRefuses(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no upstream", []string{"proxy", "quickstart"}, "--upstream is required"},
+		{"a remote upstream", []string{"proxy", "--upstream", "https://api.example.com"}, "not a loopback address"},
+		{"not a URL", []string{"proxy", "--upstream", "127.0.0.1:9000"}, "not an http(s) URL"},
+		{"a contention scenario", []string{"proxy", "contention", "--upstream", "http://127.0.0.1:9"}, "simulator only"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, append(tc.args, "--addr", "127.0.0.1:0")...)
+			assert.Equal(t, exitUsage, code, stderr)
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
 }

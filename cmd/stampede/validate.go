@@ -22,6 +22,9 @@ func newValidateCmd() *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
+				if s.Clash != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), "note:", s.Clash)
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d strategies, %s fleet, %v)\n", s.File, len(s.Strategies), fleetKind(s), s.Duration)
 			}
 			return errors.Join(errs...)

@@ -5,8 +5,6 @@ import (
 	"os"
 	"strconv"
 
-	"golang.org/x/term"
-
 	"stampede/reports"
 )
 
@@ -18,10 +16,8 @@ func layout(w io.Writer, wide bool) reports.Layout {
 
 // width is the columns text written to w may take (see layout).
 func width(w io.Writer, columns string) int {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
-			return cols
-		}
+	if cols := reports.TerminalWidth(w); cols > 0 {
+		return cols
 	}
 	if n, err := strconv.Atoi(columns); err == nil && n > 0 {
 		return n

@@ -38,6 +38,8 @@ type File struct {
 	// FleetShard marks the results of one shard of a live fleet (`stampede fleet --shard I/N`); absent for a whole
 	// (or merged) fleet.
 	FleetShard *FleetShard `json:"fleet_shard,omitempty"`
+	// Set lists the --set expressions the scenario was run with (absent: as written).
+	Set []string `json:"set,omitempty"`
 	// Verdict is filled by verdict.Judge before the file is rendered; it is not part of results.json.
 	Verdict *Verdict `json:"-"`
 }

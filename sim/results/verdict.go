@@ -60,4 +60,7 @@ type Agreement struct {
 	SeedSD    float64 // its seed-to-seed standard deviation in virtual time (0: not measured)
 	Tolerance float64 // how far apart the two may be, in the figure's unit
 	Within    bool    // |Live − Virtual| ≤ Tolerance
+	// Void says the live run kept the real clock too poorly to stand for the model (its lag, beside the virtual
+	// p50 latency, beyond verdict.EngineLagLimit): the figure is shown but not judged.
+	Void bool
 }

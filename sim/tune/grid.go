@@ -35,7 +35,8 @@ type point struct {
 type Grid struct {
 	points []point
 	Notes  []string // which axes did not apply to which strategy, which combinations were skipped
-	// Workload lists the params of the fleet axes (clients, rate): the traffic, not a setting to choose.
+	// Workload lists the params of the workload axes (clients, rate, duration, the server's): the traffic and the
+	// environment, not a setting to choose.
 	Workload []string
 }
 
@@ -78,7 +79,7 @@ func Expand(s *scenarios.Scenario, axes []*Axis, keep func(name string) bool) (*
 			mine = append(mine, clientsAxis(s.Sweep.Clients))
 		}
 		for _, a := range mine {
-			if a.Key.fleet && !slices.Contains(g.Workload, a.Param()) {
+			if a.Key.workload && !slices.Contains(g.Workload, a.Param()) {
 				g.Workload = append(g.Workload, a.Param())
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"stampede/fakeserver"
 	"stampede/strategies"
 	"stampede/verdict"
 )
@@ -16,16 +17,23 @@ import (
 // ErrVary wraps every error in a --vary expression.
 var ErrVary = errors.New("tune: bad --vary")
 
-// VaryError points at the offending part of one --vary expression.
+// VaryError points at the offending part of one --vary (or --set) expression.
 type VaryError struct {
 	Expr string // the whole expression
 	Pos  int    // byte offset of the offending part in Expr
 	Len  int    // its length in bytes (at least 1)
 	Msg  string
+	Flag string // the flag the expression came with: "--set"; "" for --vary
 }
 
 // Error says what is wrong, quotes the expression and underlines the offending part.
-func (e *VaryError) Error() string { return verdict.PointAt("bad --vary", e.Expr, e.Pos, e.Len, e.Msg) }
+func (e *VaryError) Error() string {
+	flag := e.Flag
+	if flag == "" {
+		flag = "--vary"
+	}
+	return verdict.PointAt("bad "+flag, e.Expr, e.Pos, e.Len, e.Msg)
+}
 
 // Unwrap makes errors.Is(err, ErrVary) true.
 func (e *VaryError) Unwrap() error { return ErrVary }
@@ -42,8 +50,8 @@ const (
 // MaxValues bounds the values of one axis, so that a slip such as 0..1000000 is an error, not a night of work.
 const MaxValues = 1000
 
-// Key is a setting that --vary can change: a field of strategies.Spec, or of the fleet. Keys is read-only after
-// init: safe for concurrent use.
+// Key is a setting that --vary (and --set) can change: a field of strategies.Spec, or of the workload: the
+// fleet, the server, the run's duration. Keys is read-only after init: safe for concurrent use.
 type Key struct {
 	Name    string   // as written: "max_retries", "base", "retry_after.cap", "clients"
 	Aliases []string // other accepted spellings: "backoff.base", "fleet.clients"
@@ -52,13 +60,20 @@ type Key struct {
 	kind    kind
 	min     float64 // smallest valid value (in the value's unit: ns for durations)
 	above0  bool    // the value must be > 0 (min is then unused)
-	// fleet keys change the scenario's fleet and apply to every strategy alike.
-	fleet bool
+	// workload keys change the traffic or the environment (the fleet, the server, the duration), not a
+	// strategy: they apply to every strategy alike, and a recommendation must hold at each of their values.
+	workload bool
+	// server keys change the server model: the only ones serve and proxy take.
+	server bool
 	// applies says whether the key means something for a strategy (its preset merged in); when not, why.
 	applies func(s strategies.Spec, fam strategies.Family) (bool, string)
 	// set writes a value into the strategy spec or the run's fleet.
 	set func(p *point, v Value)
 }
+
+// Workload reports whether the key changes the traffic or the environment (every strategy alike), not a
+// strategy: such a key takes no STRATEGY: scope.
+func (k *Key) Workload() bool { return k.workload }
 
 func always(strategies.Spec, strategies.Family) (bool, string) { return true, "" }
 
@@ -123,10 +138,18 @@ var Keys = []Key{
 		set: func(p *point, v Value) { p.spec.Hedge.Delay = strategies.Dur(v.dur()) }},
 	{Name: "hedge.max_attempts", Doc: "hedged copies including the first", kind: kindInt, min: 2, applies: hedging,
 		set: func(p *point, v Value) { p.spec.Hedge.MaxAttempts = v.int() }},
-	{Name: "clients", Aliases: []string{"fleet.clients"}, Doc: "clients in the fleet", kind: kindInt, min: 1, fleet: true, applies: always,
+	{Name: "clients", Aliases: []string{"fleet.clients"}, Doc: "clients in the fleet", kind: kindInt, min: 1, workload: true, applies: always,
 		set: func(p *point, v Value) { p.cfg.Fleet.Clients = v.int() }},
-	{Name: "rate", Aliases: []string{"fleet.rate"}, Doc: "arrivals per second of an open fleet", kind: kindFloat, above0: true, fleet: true, applies: always,
+	{Name: "rate", Aliases: []string{"fleet.rate"}, Doc: "arrivals per second of an open fleet", kind: kindFloat, above0: true, workload: true, applies: always,
 		set: func(p *point, v Value) { p.cfg.Fleet.Rate = v.Num }},
+	{Name: "duration", Doc: "how long requests start (the run's length)", kind: kindDuration, above0: true, workload: true, applies: always,
+		set: func(p *point, v Value) { p.cfg.Duration = v.dur() }},
+	{Name: "capacity", Aliases: []string{"server.capacity"}, Doc: "requests the server serves at once", kind: kindInt, min: 1, workload: true, server: true, applies: always,
+		set: func(p *point, v Value) { p.cfg.Server.Capacity = v.int() }},
+	{Name: "queue", Aliases: []string{"server.queue"}, Doc: "the server's waiting room (0 none, -1 unbounded)", kind: kindInt, min: -1, workload: true, server: true, applies: always,
+		set: func(p *point, v Value) { p.cfg.Server.Queue = v.int() }},
+	{Name: "service_time", Aliases: []string{"server.service_time"}, Doc: "the server's service time, as a constant", kind: kindDuration, workload: true, server: true, applies: always,
+		set: func(p *point, v Value) { p.cfg.Server.ServiceTime = fakeserver.Constant(v.dur()) }},
 }
 
 func init() {
