@@ -83,17 +83,21 @@ func (p Patch) Apply(c Config) Config {
 
 // State is the answer of GET /_stampede/state.
 type State struct {
-	Dialect   string         `json:"dialect"`
-	Uptime    float64        `json:"uptime_seconds"` // since the start or the last reset
-	Capacity  int            `json:"capacity"`
-	InService int            `json:"in_service"`
-	QueueLen  int            `json:"queue_length"`
-	Phase     string         `json:"phase,omitempty"` // the timeline phase in force
-	Limits    []LimitView    `json:"rate_limits"`     // global limits, and per-key ones for the keys seen
-	Config    map[string]any `json:"config"`          // the configuration in force, in the scenario's words
-	Stats     Stats          `json:"stats"`
-	IdemKeys  int            `json:"idempotency_keys"`
-	IdemBytes int64          `json:"idempotency_bytes"` // memory the Idempotency-Key store accounts for
+	Dialect   string  `json:"dialect"`
+	Uptime    float64 `json:"uptime_seconds"` // since the start or the last reset
+	Capacity  int     `json:"capacity"`
+	InService int     `json:"in_service"`
+	QueueLen  int     `json:"queue_length"`
+	Phase     string  `json:"phase,omitempty"` // the timeline phase in force
+	// Speed is the share of their full speed at which the units serve a request that starts now: 1 unless an
+	// overload knock-down or the cost of rejections slows them (server.knockdown, server.rejection_cost).
+	Speed       float64        `json:"service_speed"`
+	KnockedDown bool           `json:"knocked_down"` // an overload knock-down is in force
+	Limits      []LimitView    `json:"rate_limits"`  // global limits, and per-key ones for the keys seen
+	Config      map[string]any `json:"config"`       // the configuration in force, in the scenario's words
+	Stats       Stats          `json:"stats"`
+	IdemKeys    int            `json:"idempotency_keys"`
+	IdemBytes   int64          `json:"idempotency_bytes"` // memory the Idempotency-Key store accounts for
 }
 
 // LimitView is one bucket in a State.
@@ -227,6 +231,8 @@ func (h *Handler) State() State {
 	if i := e.srv.Phase(); i >= 0 {
 		st.Phase = e.srv.Config().Timeline[i].Name
 	}
+	st.Speed = e.srv.Speed(now)
+	st.KnockedDown, _ = e.srv.KnockedDown(now)
 	keys := make([]string, 0, len(h.keyIdx))
 	for k := range h.keyIdx {
 		keys = append(keys, k)

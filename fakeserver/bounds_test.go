@@ -18,7 +18,7 @@ func TestBounds(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"NaN probability", Config{Faults: []Fault{{Probability: math.NaN(), Rejection: Rejection{Status: 503}}}}, "faults[0].probability: must be a finite number, got NaN"},
+		{"NaN probability", Config{Faults: []Fault{{Probability: math.NaN(), Rejection: Rejection{Status: 503}}}}, "faults[0].probability: probability must be within [0, 1], got NaN"},
 		{"+Inf background", Config{Timeline: []Phase{{Background: math.Inf(1)}}}, "timeline[0].background: must be a finite number, got +Inf"},
 		{"a delay past a year", Config{Overload: Rejection{RetryAfter: RetryAfter{Kind: "fixed", Value: 9000 * time.Hour}}}, "overload.retry_after.value: must be at most 8760h0m0s, got 9000h0m0s"},
 		{"capacity", Config{Capacity: 2_000_000}, "capacity: must be at most 1000000 service units, got 2000000"},

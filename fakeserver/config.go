@@ -38,6 +38,12 @@ type Config struct {
 	// FailFirst answers the first attempts of each request (or of each API key) with an error, then lets
 	// them through: the "fail N times, then succeed" fixture (stage_failfirst.go).
 	FailFirst []FailFirst `yaml:"fail_first"`
+	// RejectionCost, when set, is server time spent on every attempt the server turns away with an answer: it
+	// slows the units' work by the share of their time rejections take (stage_rejectcost.go). Off when absent.
+	RejectionCost *RejectionCost `yaml:"rejection_cost"`
+	// Knockdown, when set, lowers the units' speed while the offered load stays above a multiple of the capacity,
+	// and restores it once the load has fallen back (stage_knockdown.go). Off when absent.
+	Knockdown *Knockdown `yaml:"knockdown"`
 	// Contention, when set, replaces the API server by one contended row under optimistic concurrency
 	// control (see Contention); capacity, queue, limits and faults do not apply.
 	Contention *Contention `yaml:"contention"`

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"stampede/internal/bug"
 )
 
@@ -221,6 +223,7 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 		h.proxy, h.fwd = newProxy(opts.Upstream, opts.Transport), make(map[Ref]*forward)
 	}
 	h.m = newMetrics(h.name)
+	h.m.reg.MustRegister(h.modelGauges()...)
 	h.journal = newJournal(opts.JournalSize, opts.JournalBodies)
 	h.metricsH = metricsHandler(h.m)
 	h.mu.Lock()
@@ -367,6 +370,31 @@ func (h *Handler) wakeLocked(ref Ref, o outcome) {
 	}
 	if f := h.fwd[ref]; f != nil && o.dropped {
 		h.proxyDropLocked(f, o)
+	}
+}
+
+// modelGauges are the gauges read off the model when scraped, at the instant of the scrape: the speed of the
+// service and whether a knock-down is in force.
+func (h *Handler) modelGauges() []prometheus.Collector {
+	read := func(f func(s *Server, now time.Duration) float64) func() float64 {
+		return func() float64 {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return f(h.ep.srv, h.ep.now(h.opts.Clock(), 0))
+		}
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stampede_service_speed",
+			Help: "The share of their full speed at which the units serve a request starting now."},
+			read(func(s *Server, now time.Duration) float64 { return s.Speed(now) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stampede_knocked_down",
+			Help: "1 while an overload knock-down is in force, else 0."},
+			read(func(s *Server, now time.Duration) float64 {
+				if down, _ := s.KnockedDown(now); down {
+					return 1
+				}
+				return 0
+			})),
 	}
 }
 

@@ -34,12 +34,12 @@ func (s *Server) LimitStates(dst []LimitState, now time.Duration, key int) []Lim
 // at the same index and scope, brought up to now at the old rate, then cut down to the new size, where a new one
 // starts full). The phase in force applies to the new stages. next is not usable afterwards.
 func (s *Server) Adopt(now time.Duration, next *Server) {
-	for i, st := range next.refs.stages {
+	for i, st := range next.built {
 		a, ok := st.(adopter)
 		if !ok {
 			continue
 		}
-		for j, old := range s.refs.stages {
+		for j, old := range s.built {
 			if s.kinds[j] == next.kinds[i] {
 				a.adopt(s, now, old)
 			}
@@ -49,7 +49,8 @@ func (s *Server) Adopt(now time.Duration, next *Server) {
 	s.cfg = next.cfg
 	s.cfg.Capacity, s.cfg.Timeline = capacity, timeline
 	s.raUnit = next.raUnit
-	s.plain, s.refs, s.kinds, s.settles, s.phasers, s.limiters = next.plain, next.refs, next.kinds, next.settles, next.phasers, next.limiters
+	s.plain, s.refs, s.built, s.kinds, s.settles = next.plain, next.refs, next.built, next.kinds, next.settles
+	s.phasers, s.limiters, s.slowers, s.rejecters = next.phasers, next.limiters, next.slowers, next.rejecters
 	s.service, s.svcMean, s.overload, s.penalty, s.qcap = next.service, next.svcMean, next.overload, next.penalty, next.qcap
 	s.decode = next.decode
 	if s.settles && s.inflight == nil {

@@ -27,6 +27,9 @@ import (
 //	stampede_in_service                       requests being served
 //	stampede_http_in_flight                   API requests being handled (waiting included)
 //	stampede_request_duration_seconds{dialect} time from arrival to answer
+//	stampede_service_speed                    the share of their full speed at which the units serve a request
+//	                                          starting now (below 1 while a knock-down or rejections slow them)
+//	stampede_knocked_down                     1 while an overload knock-down is in force, else 0
 //
 // plus the Go runtime and process collectors. Safe for concurrent use.
 type metrics struct {

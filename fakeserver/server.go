@@ -87,15 +87,18 @@ type Server struct {
 	raUnit time.Duration // Retry-After precision in seconds format
 
 	// the admission chains and the stages that implement each hook, in chain order
-	plain    chain    // the chain of a request without a reference to an earlier response
-	refs     chain    // the chain of a request with one: every stage
-	kinds    []string // the kind of each stage in refs, for Adopt
-	settles  bool     // some stage settles
-	phasers  []phaser
-	limiters []limiter
-	ans      Answer        // the scratch answer a stage fills when it refuses
-	tight    *meter.Bucket // the tightest bucket the request going through the chain took from (see passed)
-	limitBuf []LimitState  // scratch for LimitState
+	plain     chain    // the chain of a request without a reference to an earlier response
+	refs      chain    // the chain of a request with one: every stage that admits
+	built     []stage  // every stage, aside ones included, in order
+	kinds     []string // the kind of each stage in built, for Adopt
+	settles   bool     // some stage settles
+	phasers   []phaser
+	limiters  []limiter
+	slowers   []slower      // nil unless a stage slows the service
+	rejecters []rejecter    // nil unless a stage hears of rejections
+	ans       Answer        // the scratch answer a stage fills when it refuses
+	tight     *meter.Bucket // the tightest bucket the request going through the chain took from (see passed)
+	limitBuf  []LimitState  // scratch for LimitState
 
 	// the service
 	service  Sampler
@@ -254,6 +257,9 @@ func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, uni
 	var tight *meter.Bucket
 	if c := s.chainOf(&r); len(c.stages) > 0 {
 		if v, tight = s.admit(c, now, r, a); v != pass {
+			if v == Rejected && s.rejecters != nil && !a.Refused {
+				s.rejected(now)
+			}
 			return v, 0, 0
 		}
 	}
@@ -266,7 +272,40 @@ func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, uni
 		return Queued, 0, 0
 	}
 	s.overloaded(now, r, tight, a)
+	if s.rejecters != nil {
+		s.rejected(now)
+	}
 	return Rejected, 0, 0
+}
+
+// rejected tells every rejecter of an answered rejection at now.
+func (s *Server) rejected(now time.Duration) {
+	for _, x := range s.rejecters {
+		x.rejected(s, now)
+	}
+}
+
+// Speed is the share of their full speed at which the service units work on a request that starts at instant
+// now: 1, or less while a knock-down or the cost of rejections slows them (see Knockdown and RejectionCost).
+func (s *Server) Speed(now time.Duration) float64 {
+	sp := 1.0
+	for _, x := range s.slowers {
+		sp *= x.speed(s, now)
+	}
+	return sp
+}
+
+// KnockedDown reports whether an overload knock-down (Config.Knockdown) is in force at instant now, and the
+// instants at which the server went down and came back up, alternately (the last 1,024 at most). The slice is the
+// server's own: read it before the next call.
+func (s *Server) KnockedDown(now time.Duration) (down bool, changes []time.Duration) {
+	for _, st := range s.built {
+		if k, ok := st.(*knockdownStage); ok {
+			k.advance(now)
+			return k.down, k.changes
+		}
+	}
+	return false, nil
 }
 
 // admit runs request r through chain c: pass when every stage lets it through, with the tightest bucket it took

@@ -13,6 +13,7 @@ import (
 // overload answer, stage_capacity.go — ends every chain.
 //
 //	order  stage        what it does                                                       file
+//	5      knockdown    counts every arrival; overload knocks the service's speed down      stage_knockdown.go
 //	10     outage       a timeline outage answers, refuses or hangs every arrival           stage_outage.go
 //	20     session      a reference to a response id the server never issued: 400          stage_session.go
 //	                    (always built; only requests that carry a reference go through it)
@@ -20,6 +21,7 @@ import (
 //	40     faults       a random share of arrivals fails                                    stage_faults.go
 //	50     rate_limits  token buckets, global or per API key                                stage_ratelimit.go
 //	—      service      a free unit serves it, or it waits in the queue, or: overload       stage_capacity.go
+//	aside  rejection_cost  answered rejections take a share of the units' time          stage_rejectcost.go
 //
 // A new admission feature (a token limit per key or per model, a model pool) is a new file: its configuration
 // type (and one field of Config that holds it), a stage type, and an init function that registers a stageKind
@@ -65,6 +67,26 @@ type settler interface {
 // every bucket a request takes from, so that an overload answer can carry the tightest.
 type limiter interface {
 	states(s *Server, dst []LimitState, now time.Duration, key int) []LimitState
+}
+
+// slower is a stage that slows the service: speed is the share of their full speed, in (0, 1], at which the
+// units work on a request that starts at instant now. Server.start divides the work of a starting request (its
+// drawn service time, scaled by the phase's latency, plus the concurrency penalty) by the product of every
+// slower's speed. A server without one computes service times as it always did.
+type slower interface {
+	speed(s *Server, now time.Duration) float64
+}
+
+// rejecter is a stage told of every attempt the server turns away with an answer (a status; a refused
+// connection and a hung request are not answers): rejected is called at instant now, once the answer is decided.
+type rejecter interface {
+	rejected(s *Server, now time.Duration)
+}
+
+// aside is a stage that only hooks: it is built and its hooks are called, but it is not in the chain, and no
+// request goes through its admit.
+type aside interface {
+	aside()
 }
 
 // adopter is a stage whose state carries over a live change of configuration (Server.Adopt): adopt takes what
@@ -118,16 +140,25 @@ func (r *registry) build(s *Server, c *Config, keys int) {
 		if st == nil {
 			continue
 		}
-		s.refs.add(st)
-		if !k.refs {
-			s.plain.add(st)
+		if _, ok := st.(aside); !ok {
+			s.refs.add(st)
+			if !k.refs {
+				s.plain.add(st)
+			}
 		}
+		s.built = append(s.built, st)
 		s.kinds = append(s.kinds, k.name)
 		if p, ok := st.(phaser); ok {
 			s.phasers = append(s.phasers, p)
 		}
 		if l, ok := st.(limiter); ok {
 			s.limiters = append(s.limiters, l)
+		}
+		if x, ok := st.(slower); ok {
+			s.slowers = append(s.slowers, x)
+		}
+		if x, ok := st.(rejecter); ok {
+			s.rejecters = append(s.rejecters, x)
 		}
 	}
 }

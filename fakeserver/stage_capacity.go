@@ -19,6 +19,9 @@ func (s *Server) overloaded(now time.Duration, r Request, tight *meter.Bucket, a
 	var est time.Duration
 	if s.overload.kind == raComputed {
 		est = time.Duration(float64(s.queue.n+1) * s.svcMean * s.latency / float64(max(s.capacity, 1)))
+		if s.slowers != nil {
+			est = time.Duration(float64(est) / s.Speed(now))
+		}
 	}
 	s.answer(now, &s.overload, ReasonOverload, est, a)
 	if tight != nil {
@@ -39,7 +42,7 @@ func (s *Server) take() int {
 
 // start begins serving r on unit u at now and returns when it ends: a drawn service time (the time to first token),
 // scaled by the phase's latency, plus the output's decode time (output.go) and the concurrency penalty for every
-// unit then busy.
+// unit then busy; all of it divided by the units' speed when a stage slows them (Speed).
 func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	s.units[u] = unit{ref: r.Ref, started: now}
 	if s.inflight != nil {
@@ -49,6 +52,11 @@ func (s *Server) start(now time.Duration, u int, r Request) time.Duration {
 	d := s.service.Sample(s.rng)
 	if s.latency != 1 {
 		d = time.Duration(float64(d) * s.latency)
+	}
+	if s.slowers != nil {
+		if sp := s.Speed(now); sp != 1 {
+			return now + time.Duration(float64(d+s.decode+time.Duration(s.busy)*s.penalty)/sp)
+		}
 	}
 	return now + d + s.decode + time.Duration(s.busy)*s.penalty
 }

@@ -53,7 +53,19 @@ func (c Config) Validate() error {
 			k.validate(c, &p)
 		}
 	}
-	yamlcheck.Numbers(c, MaxTime, p.add) // NaN and ±Inf, and delays past the clock's range, wherever they stand
+	// NaN and ±Inf, and delays past the clock's range, wherever they stand (a field a check above already
+	// refused is not reported twice).
+	reported := map[string]bool{}
+	for _, e := range p {
+		if fe, ok := e.(*FieldError); ok {
+			reported[fe.Field] = true
+		}
+	}
+	yamlcheck.Numbers(c, MaxTime, func(path, format string, args ...any) {
+		if !reported[path] {
+			p.add(path, format, args...)
+		}
+	})
 	c.CheckBounds(p.add)
 	return errors.Join(p...)
 }

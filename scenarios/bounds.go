@@ -29,13 +29,17 @@ const (
 	MaxRetriesPerRequest = 100_000
 )
 
-// CheckRun validates one run built in code (a point of a `tune` grid: a scenario's strategy and fleet with
-// values from --vary) as a scenario of that one strategy, with the same checks a file gets; nil when it may run.
+// CheckRun checks one run built in code (a point of a `tune` grid: a scenario's strategy and fleet with values
+// from --vary) with the checks a file gets for what a point changes: its fleet, its strategy's numbers and that
+// unlimited retries pause (the strategy builds: the grid checks that first); nil when it may run.
 func CheckRun(cfg sim.Config, spec strategies.Spec) error {
 	s := &Scenario{Seed: cfg.Seed, Duration: cfg.Duration, Drain: cfg.Drain, Bucket: cfg.Bucket, Server: cfg.Server,
 		Fleet: cfg.Fleet, Strategies: []strategies.Spec{spec}}
 	c := &checker{doc: yamlcheck.Empty(limits)}
-	c.validate(s)
+	c.attach("fleet", s.Fleet.Validate())
+	c.fleetBounds(s)
+	yamlcheck.Numbers(spec, fakeserver.MaxTime, func(path, format string, args ...any) { c.fail("strategies[0]."+path, format, args...) })
+	c.retriesAdvance("strategies[0]", spec)
 	var errs []error
 	for _, p := range c.doc.Problems() {
 		if p.Field != "" {

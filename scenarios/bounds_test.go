@@ -21,7 +21,7 @@ func TestBounds(t *testing.T) {
 		want     string
 	}{
 		{"NaN in a strategy", "base: 10ms, cap: 1s}", "base: 10ms, cap: 1s, multiplier: .nan}", "t.yaml:15:55: strategies[1].backoff.multiplier: must be a finite number, got NaN"},
-		{"-Inf", "  queue: 8", "  queue: 8\n  rate_limits: [{rate: -.inf}]", "server.rate_limits[0].rate: must be a finite number, got -Inf"},
+		{"-Inf", "  queue: 8", "  queue: 8\n  rate_limits: [{rate: -.inf}]", "server.rate_limits[0].rate: must be > 0 requests per second, got -Inf"},
 		{"a duration past a year", "duration: 10s", "duration: 10s\ndrain: 9000h", "t.yaml:4:1: drain: must be at most 8760h0m0s, got 9000h0m0s"},
 		{"duration + drain past a year", "duration: 10s", "duration: 8700h\ndrain: 100h", "drain: duration + drain is 8800h0m0s, more than 8760h0m0s"},
 		{"bucket: 0 written", "duration: 10s", "duration: 10s\nbucket: 0s", "t.yaml:4:1: bucket: must be > 0 (leave it out for the default 1s)"},

@@ -33,7 +33,7 @@ var hostile = map[string]struct {
 	"latency-huge":                {2, "server.timeline[0].latency: a factor must be within 0.001–1000 (or 0: unchanged), got 1e+300"},
 	"multiplier-inf":              {2, "strategies[0].backoff.multiplier: must be a finite number, got +Inf"},
 	"phase-capacity-huge":         {2, "server.timeline[0].capacity: a factor must be within 0.001–1000 (or 0: unchanged), got 1e+15"},
-	"probability-nan":             {2, "server.faults[0].probability: must be a finite number, got NaN"},
+	"probability-nan":             {2, "server.faults[0].probability: probability must be within [0, 1], got NaN"},
 	"queue-huge":                  {0, ""}, // a waiting room is allocated as it fills: a large bound costs nothing
 	"rate-inf":                    {2, "fleet.rate: must be a finite number, got +Inf"},
 	"rate-limit-inf":              {2, "server.rate_limits[0].rate: must be a finite number, got +Inf"},

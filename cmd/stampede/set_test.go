@@ -19,7 +19,7 @@ import (
 func TestRunSet(t *testing.T) {
 	dir := t.TempDir()
 	_, stderr, code := runCLI(t, "run", "quickstart", "-o", dir, "--no-png", "--only", "none,full-jitter",
-		"--set", "clients=200", "--set", "max_retries=1", "--set", "duration=10s")
+		"--set", "clients=200", "--set", "max_retries=1", "--set", "duration=40s")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "note: max_retries does not apply to none")
 	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
@@ -33,13 +33,13 @@ func TestRunSet(t *testing.T) {
 		} `json:"runs"`
 	}
 	require.NoError(t, json.Unmarshal(b, &f))
-	assert.Equal(t, []string{"clients=200", "max_retries=1", "duration=10s"}, f.Set)
-	assert.Equal(t, 10.0, f.DurationS)
+	assert.Equal(t, []string{"clients=200", "max_retries=1", "duration=40s"}, f.Set)
+	assert.Equal(t, 40.0, f.DurationS)
 	require.Len(t, f.Runs, 2)
 	assert.LessOrEqual(t, len(f.Runs[1].RetriesByNumer), 2, "full-jitter retries once at most")
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	require.NoError(t, err)
-	assert.Contains(t, string(md), `--set clients=200 --set max\_retries=1 --set duration=10s`, "Markdown-escaped")
+	assert.Contains(t, string(md), `--set clients=200 --set max\_retries=1 --set duration=40s`, "Markdown-escaped")
 
 	_, stderr, code = runCLI(t, "run", "quickstart", "--set", "max_retries=1..3")
 	assert.Equal(t, exitUsage, code)

@@ -51,15 +51,15 @@ func TestTuneUsageErrors(t *testing.T) {
 // TestTuneShardsAndMerge runs a small sweep whole and in three shards through the command line: the merged
 // results.json is byte-identical to the whole one, and both reports open with the recommendation.
 func TestTuneShardsAndMerge(t *testing.T) {
-	args := []string{"tune", "quickstart", "--only", "full-jitter,decorrelated-jitter", "--vary", "max_retries=2..4", "--seeds", "2",
-		"--slo", "success_rate>=0.8,p99<=5s", "--no-png"}
+	args := []string{"tune", "quickstart", "--only", "exponential,retry-after+jitter", "--vary", "max_retries=2..4", "--seeds", "2",
+		"--slo", "success_rate>=0.97", "--no-png"}
 	whole := t.TempDir()
 	out, errs, code := runCLI(t, append(args, "-o", whole)...)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, errs, "tune quickstart: 6 points × 2 seed(s) = 12 runs")
 	assert.Contains(t, out, "Recommended: ")
-	assert.Contains(t, out, "decorrelated-jitter: max_retries=3 meets the SLO")
-	assert.Contains(t, out, "full-jitter: No setting meets the SLO. Closest: max_retries=4")
+	assert.Contains(t, out, "retry-after+jitter: max_retries=2 meets the SLO")
+	assert.Contains(t, out, "exponential: No setting meets the SLO. Closest: max_retries=4")
 	md, err := os.ReadFile(filepath.Join(whole, "report.md"))
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(md[strings.Index(string(md), "## "):]), "## Recommendation\n"), "the recommendation opens the report")

@@ -72,7 +72,7 @@ func TestObjective(t *testing.T) {
 
 	out, errs, code = runCLI(t, "run", "quickstart", "--seeds", "2")
 	require.Equal(t, 0, code, errs)
-	assert.Regexp(t, `(?m)^ +1\. decorrelated-jitter: The highest success rate`, out)
+	assert.Regexp(t, `(?m)^ +1\. retry-after\+jitter: `, out)
 	assert.Regexp(t, `(?m)^ +4\. none: `, out, "by the default objective, never retrying comes last on the quickstart")
 
 	_, errs, code = runCLI(t, "run", "quickstart", "--objective", "minimise p99")

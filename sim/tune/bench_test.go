@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// BenchmarkQuickstartSweep times a whole sweep of the shipped quickstart scenario (2,000 clients, 60 s, four
+// BenchmarkQuickstartSweep times a whole sweep of the shipped quickstart scenario (2,000 clients, 90 s, four
 // strategies) at 9 values × 10 seeds on every core, and reports the wall time of one sweep (s/sweep) and the
 // simulations per second. Target (issue "Tune"): under a minute on a 2-core machine. Run with
 //

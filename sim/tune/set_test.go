@@ -70,7 +70,7 @@ func TestApply(t *testing.T) {
 	orig, err := scenarios.Load("quickstart")
 	require.NoError(t, err)
 
-	s, notes, err := applied(t, "quickstart", SetAll, "max_retries=1", "full-jitter:cap=2s", "clients=500", "capacity=32", "service_time=5ms", "duration=20s")
+	s, notes, err := applied(t, "quickstart", SetAll, "max_retries=1", "full-jitter:cap=2s", "clients=500", "capacity=32", "service_time=5ms", "duration=45s")
 	require.NoError(t, err)
 	for i, spec := range s.Strategies {
 		name := orig.Strategies[i].Name
@@ -88,7 +88,7 @@ func TestApply(t *testing.T) {
 	assert.Equal(t, 500, s.Fleet.Clients)
 	assert.Equal(t, 32, s.Server.Capacity)
 	assert.Equal(t, fakeserver.Constant(5*time.Millisecond), s.Server.ServiceTime)
-	assert.Equal(t, 20*time.Second, s.Duration)
+	assert.Equal(t, 45*time.Second, s.Duration)
 	assert.Equal(t, []string{"max_retries does not apply to none (backoff none never retries): it keeps its own setting."}, notes)
 	assert.Equal(t, orig.Source, s.Source, "the scenario's text stays as written; results record the --set")
 
@@ -109,7 +109,7 @@ func TestApplyRefuses(t *testing.T) {
 		err   string
 	}{
 		{"a strategy the scenario lacks", SetAll, []string{"nosuch:max_retries=2"}, `no strategy "nosuch" in this scenario`},
-		{"a value no strategy takes", SetAll, []string{"cap=10ms"}, "cap 10ms is below base 100ms"},
+		{"a value no strategy takes", SetAll, []string{"cap=10ms"}, "cap 10ms is below base 1s"},
 		{"a rate on a closed fleet", SetAll, []string{"rate=5"}, "rate applies to an open fleet"},
 		{"a key set twice", SetAll, []string{"clients=5", "fleet.clients=6"}, "clients is varied twice"},
 		{"a scoped key that means nothing there", SetAll, []string{"none:base=1s"}, "base does not apply to none"},

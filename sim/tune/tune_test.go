@@ -164,10 +164,10 @@ func TestSweepErrors(t *testing.T) {
 	}{
 		{"unknown scope", []string{"ful-jitter:max_retries=1"}, "", "", `no strategy "ful-jitter" in this scenario (did you mean "full-jitter"?)`},
 		{"scoped key that does not apply", []string{"none:base=1s"}, "", "", "base does not apply to none: backoff none reads no base"},
-		{"applies to none of them", []string{"retry_after.cap=10s"}, "", "", "retry_after.cap applies to none of the strategies run"},
+		{"applies to none of them", []string{"hedge.delay=100ms"}, "", "", "hedge.delay applies to none of the strategies run"},
 		{"twice", []string{"max_retries=1", "max_retries=2"}, "", "", `max_retries is varied twice (also in "max_retries=1")`},
 		{"rate on a closed fleet", []string{"rate=10"}, "", "", "rate applies to an open fleet; this scenario's fleet is closed"},
-		{"value that never builds", []string{"cap=50ms"}, "", "", "cap=50ms for exponential: backoff.cap: cap 50ms is below base 100ms"},
+		{"value that never builds", []string{"cap=50ms"}, "", "", "cap=50ms for exponential: backoff.cap: cap 50ms is below base 1s"},
 		{"unlimited without deadline", []string{"max_retries=-1"}, "", "", "max_retries=-1 for exponential: max_retries: -1 (no limit) needs a deadline"},
 		{"too many points", []string{"max_retries=0..999", "timeout=1ms..1s+1ms", "deadline=1s,2s"}, "", "", "exponential alone would have more than 1000000 points"},
 		{"bad slo", []string{"max_retries=1"}, "success_rate>=0.99,p99<=30x", "", `"30x" is neither a number`},
