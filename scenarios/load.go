@@ -157,7 +157,17 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, c.problems()
 	}
 	s.File, s.Source = file, data
+	if bf := s.Fleet.Request.BodyFile; bf != "" && !filepath.IsLocal(bf) {
+		// A scenario names files beside it or below its directory, never elsewhere: validating a scenario from a
+		// pull request must not read /etc/passwd or a secret next door.
+		c.fail("fleet.request.body_file", "%q is not a path below the scenario's directory (no absolute path, no ..)", bf)
+		return nil, c.problems()
+	}
 	s.Fleet.Request.ResolveIn(filepath.Dir(file)) // a body file sits beside its scenario
+	if bf := s.Fleet.Request.BodyFile; bf != "" && !inDir(filepath.Dir(file), bf) {
+		c.fail("fleet.request.body_file", "%q leads outside the scenario's directory (a symbolic link)", s.Fleet.Request.BodyFile)
+		return nil, c.problems()
+	}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(file), ".yaml")
 	}
@@ -192,3 +202,18 @@ func join(path, key string) string { return yamlcheck.Join(path, key) }
 
 // Source returns the scenario text, for reports; embedded scenarios keep their original text.
 func (s *Scenario) SourceText() string { return string(bytes.TrimSpace(s.Source)) + "\n" }
+
+// inDir reports whether path, once its symbolic links are followed, is within dir (a path that does not exist is:
+// reading it fails later, with its own error).
+func inDir(dir, path string) bool {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return true
+	}
+	base, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(base, real)
+	return err == nil && filepath.IsLocal(rel)
+}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -313,4 +314,36 @@ func TestBodyFileBesideScenario(t *testing.T) {
 	s, err := Load(path)
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dir, "data", "bodies.jsonl"), s.Fleet.Request.BodyFile)
+}
+
+// TestBodyFileStaysBesideItsScenario: a scenario's body file is a path below its directory: not absolute, no ..,
+// and no symbolic link out of it (validating a scenario from a pull request must not read files elsewhere).
+func TestBodyFileStaysBesideItsScenario(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	require.NoError(t, os.WriteFile(outside, []byte("{}\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bodies.txt"), []byte("{}\n"), 0o600))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "link.txt")))
+	for _, tc := range []struct {
+		name, file, msg string
+	}{
+		{"beside", "bodies.txt", ""},
+		{"absolute", outside, "is not a path below the scenario's directory"},
+		{"up", "../secret.txt", "is not a path below the scenario's directory"},
+		{"a link out", "link.txt", "leads outside the scenario's directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := fmt.Sprintf("name: x\nduration: 1s\nfleet: {clients: 1, request: {body_file: %q}}\nstrategies: [{name: n, backoff: {kind: none}}]\n", tc.file)
+			path := filepath.Join(dir, "s.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+			_, err := Load(path)
+			if tc.msg == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "fleet.request.body_file")
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
 }
