@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,8 +13,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The live-control API, toxiproxy-like but for HTTP faults. Answers only loopback peers, or others that
-// present the admin token as "Authorization: Bearer TOKEN".
+// The live-control API, toxiproxy-like but for HTTP faults. Answers only local tools (a loopback peer that
+// names a loopback Host, not through a proxy, not from another web origin), or requests that present the
+// admin token as "Authorization: Bearer TOKEN" (admin_guard.go); changes need a JSON content type.
 //
 //	GET  /_stampede/state   the configuration in force, the model's state and the counters (JSON)
 //	PUT  /_stampede/faults  change faults, stream faults, rate limits, fail-first, overload answer, queue
@@ -97,6 +97,7 @@ type State struct {
 	Config      map[string]any `json:"config"`       // the configuration in force, in the scenario's words
 	Stats       Stats          `json:"stats"`
 	IdemKeys    int            `json:"idempotency_keys"`
+	IdemBytes   int64          `json:"idempotency_bytes"` // memory the Idempotency-Key store accounts for
 }
 
 // LimitView is one bucket in a State.
@@ -104,7 +105,7 @@ type LimitView struct {
 	Name      string  `json:"name"` // the scope of a rate limit, kind-scope of a token limit ("itpm-key")
 	Kind      string  `json:"kind"` // what it counts: requests, tokens, input-tokens, output-tokens
 	Scope     string  `json:"scope"`
-	Key       string  `json:"key,omitempty"` // the API key, for per-key limits
+	Key       string  `json:"key,omitempty"` // the API key, for per-key limits, redacted: "sk-a…1f2e3d4c"
 	Limit     float64 `json:"limit"`
 	Rate      float64 `json:"rate"`
 	Remaining float64 `json:"remaining"`
@@ -112,9 +113,15 @@ type LimitView struct {
 }
 
 func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
-	if !h.adminAllowed(r) {
-		adminJSON(w, http.StatusForbidden, map[string]string{"error": "the control API answers loopback peers, or others with the admin token"})
+	if why := h.adminCheck(r); why != "" {
+		adminJSON(w, http.StatusForbidden, map[string]string{"error": why})
 		return
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		if why := changeContentType(r); why != "" {
+			adminJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": why})
+			return
+		}
 	}
 	switch r.URL.Path {
 	case adminPrefix + "state":
@@ -132,7 +139,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 			adminJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET, PUT (replace), POST (add one) or DELETE …/faults/NAME"})
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		body, err := readBody(w, r, maxPatchBytes, h.opts.BodyTimeout)
 		if err != nil {
 			adminJSON(w, http.StatusBadRequest, map[string]string{"error": "could not read the body: " + err.Error()})
 			return
@@ -141,13 +148,14 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 			h.adminFaultAdd(w, body)
 			return
 		}
-		var p Patch
-		if err := yaml.Unmarshal(body, &p); err != nil {
-			adminJSON(w, http.StatusBadRequest, map[string]string{"error": "faults: " + err.Error()})
+		p, doc, ok := readPatch(body)
+		if !ok {
+			refusePatch(w, doc)
 			return
 		}
 		if err := h.Change(p); err != nil {
-			adminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			locate(doc, err)
+			refusePatch(w, doc)
 			return
 		}
 		adminJSON(w, http.StatusOK, h.State())
@@ -177,7 +185,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 }
 
 // Change applies a live change to the running model (see Server.Adopt for what carries over). A change
-// that leaves the configuration invalid is refused whole, with the model's error.
+// that leaves the configuration invalid is refused whole, with Config.Validate's errors (each a *FieldError
+// naming its field as the patch does): the checks a scenario's server passes.
 func (h *Handler) Change(p Patch) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -219,7 +228,7 @@ func (h *Handler) State() State {
 	now := e.now(h.opts.Clock(), 0)
 	st := State{
 		Dialect: h.name, Uptime: now.Seconds(), Capacity: e.srv.Capacity(), InService: e.srv.InService(),
-		QueueLen: e.srv.QueueLen(), Stats: stats, IdemKeys: h.idem.len(), Limits: []LimitView{},
+		QueueLen: e.srv.QueueLen(), Stats: stats, IdemKeys: h.idem.len(), IdemBytes: h.idem.size(), Limits: []LimitView{},
 	}
 	if i := e.srv.Phase(); i >= 0 {
 		st.Phase = e.srv.Config().Timeline[i].Name
@@ -239,7 +248,7 @@ func (h *Handler) State() State {
 		}
 		for _, k := range keys {
 			buf = e.srv.LimitStates(buf[:0], now, h.keyIdx[k])
-			st.Limits = append(st.Limits, limitView(buf[i], k))
+			st.Limits = append(st.Limits, limitView(buf[i], redactKey(k)))
 		}
 	}
 	st.Config = configMap(e.srv.Config())

@@ -1,16 +1,15 @@
 package fakeserver
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
+	"stampede/internal/yamlcheck"
 	"stampede/strategies"
 )
 
@@ -116,19 +115,24 @@ func (h *Handler) adminFaultsList(w http.ResponseWriter) {
 
 // adminFaultAdd answers POST /_stampede/faults: one fault, strictly decoded (an unknown field is an error).
 func (h *Handler) adminFaultAdd(w http.ResponseWriter, body []byte) {
+	// Read by the checker of every change (admin_patch.go): unknown fields, wrong types and invalid values are
+	// refused with their place in the body.
 	var nf NamedFault
-	dec := yaml.NewDecoder(bytes.NewReader(body))
-	dec.KnownFields(true)
-	if err := dec.Decode(&nf); err != nil {
-		adminJSON(w, http.StatusBadRequest, map[string]string{"error": "fault: " + err.Error()})
+	doc := yamlcheck.Parse(body, reflect.TypeOf(nf), patchLimits, `an empty fault; send a JSON object such as {"probability": 0.1, "status": 503}`, strategies.Suggest)
+	if !doc.OK() || !doc.Decode(&nf) {
+		refusePatch(w, doc)
 		return
 	}
 	name, err := h.AddFault(nf.Name, nf.Fault)
 	switch {
 	case errors.Is(err, ErrFaultName) && strings.Contains(err.Error(), "taken"):
 		adminJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+	case errors.Is(err, ErrFaultName):
+		doc.Fail("name", "%s", strings.TrimPrefix(err.Error(), "fakeserver: "))
+		refusePatch(w, doc)
 	case err != nil:
-		adminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		locate(doc, faultFields(err)) // the model names the fault's fields as faults[N].…; the body has them at its top
+		refusePatch(w, doc)
 	default:
 		adminJSON(w, http.StatusCreated, map[string]any{"added": name, "faults": faultViews(h.Faults())})
 	}
@@ -162,4 +166,30 @@ func faultViews(fs []NamedFault) []map[string]any {
 		out[i] = view
 	}
 	return out
+}
+
+// faultFields rewrites the fields of a configuration's errors about its faults ("faults[3].probability") as
+// the fields of the one fault a POST sends ("probability").
+func faultFields(err error) error {
+	var out []error
+	var walk func(e error)
+	walk = func(e error) {
+		if fe, ok := e.(*FieldError); ok {
+			if _, rest, ok := strings.Cut(fe.Field, "]."); ok && strings.HasPrefix(fe.Field, "faults[") {
+				out = append(out, &FieldError{Field: rest, Err: fe.Err})
+				return
+			}
+			out = append(out, fe)
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		out = append(out, e)
+	}
+	walk(err)
+	return errors.Join(out...)
 }

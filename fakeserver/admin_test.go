@@ -11,15 +11,96 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// adminDo sends a control request as a local tool does: to a loopback Host, with a JSON (or, for a body that
+// is not JSON, YAML) content type on changes.
 func adminDo(h http.Handler, method, path, body, peer, token string) *httptest.ResponseRecorder {
+	hd := map[string]string{}
+	if method != http.MethodGet {
+		hd["Content-Type"] = "application/json"
+		if body != "" && !strings.HasPrefix(body, "{") {
+			hd["Content-Type"] = "application/yaml"
+		}
+	}
+	return adminDoWith(h, method, path, body, peer, token, "127.0.0.1:8080", hd)
+}
+
+func adminDoWith(h http.Handler, method, path, body, peer, token, host string, hd map[string]string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
-	r.RemoteAddr = peer
+	r.RemoteAddr, r.Host = peer, host
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hd {
+		r.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
+}
+
+// TestAdminGuard: what a web page or a proxy could send to a loopback port is refused without the token.
+func TestAdminGuard(t *testing.T) {
+	const tok = "s3cret-token-value"
+	h, err := NewHandler(Config{}, Options{AdminToken: tok, Clock: fixedClock})
+	require.NoError(t, err)
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	cases := []struct {
+		name               string
+		method, path, body string
+		peer, token, host  string
+		header             map[string]string
+		want               int
+		msg                string
+	}{
+		{"localhost by name", "GET", "/_stampede/state", "", "127.0.0.1:1", "", "localhost:8080", nil, 200, ""},
+		{"v6 loopback host", "GET", "/_stampede/state", "", "[::1]:1", "", "[::1]:8080", nil, 200, ""},
+		{"DNS rebinding: another name on a loopback peer", "GET", "/_stampede/state", "", "127.0.0.1:1", "", "evil.example:8080", nil, 403, `Host "evil.example:8080" is not a loopback name`},
+		{"DNS rebinding with the token is fine", "GET", "/_stampede/state", "", "127.0.0.1:1", tok, "evil.example:8080", nil, 200, ""},
+		{"cross-site reset", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Origin": "https://evil.example", "Content-Type": "application/json"}, 403, `Origin "https://evil.example" is not a loopback origin`},
+		{"null origin", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Origin": "null", "Content-Type": "application/json"}, 403, "not a loopback origin"},
+		{"a local page may", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Origin": "http://localhost:3000", "Content-Type": "application/json"}, 200, ""},
+		{"behind a proxy on the same host", "GET", "/_stampede/state", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"X-Forwarded-For": "203.0.113.9"}, 403, "forwarded by a proxy"},
+		{"Forwarded header", "GET", "/_stampede/state", "", "127.0.0.1:1", "", "localhost", map[string]string{"Forwarded": "for=203.0.113.9"}, 403, "forwarded by a proxy"},
+		{"form post", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "needs Content-Type: application/json"},
+		{"text/plain change", "PUT", "/_stampede/faults", "{}", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Content-Type": "text/plain"}, 415, "needs Content-Type"},
+		{"no content type", "POST", "/_stampede/reset", "", "127.0.0.1:1", "", "127.0.0.1:8080", nil, 415, "needs Content-Type"},
+		{"json with charset", "PUT", "/_stampede/faults", "{}", "127.0.0.1:1", "", "127.0.0.1:8080", map[string]string{"Content-Type": "application/json; charset=utf-8"}, 200, ""},
+		{"token from afar still needs the content type", "POST", "/_stampede/reset", "", "192.0.2.7:1", tok, "stampede.internal", nil, 415, "needs Content-Type"},
+		{"token from afar", "POST", "/_stampede/reset", "", "192.0.2.7:1", tok, "stampede.internal", jsonCT, 200, ""},
+		{"a DELETE has no body and needs no content type", "DELETE", "/_stampede/faults/nope", "", "127.0.0.1:1", "", "127.0.0.1:8080", nil, 404, `no such fault "nope"`},
+		{"a fault added with an unknown field", "POST", "/_stampede/faults", `{"name": "x", "probabilty": 0.5, "status": 529}`, "127.0.0.1:1", "", "127.0.0.1:8080", jsonCT, 400, `body:1:15: probabilty: unknown field "probabilty" (did you mean "probability"?)`},
+		{"a fault added with a bad status", "POST", "/_stampede/faults", `{"probability": 0.5, "status": 42}`, "127.0.0.1:1", "", "127.0.0.1:8080", jsonCT, 400, "body:1:22: status: HTTP status must be within 100–599, got 42"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := adminDoWith(h, c.method, c.path, c.body, c.peer, c.token, c.host, c.header)
+			assert.Equal(t, c.want, w.Code, w.Body.String())
+			if c.msg != "" {
+				var e struct{ Error string }
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e))
+				assert.Contains(t, e.Error, c.msg)
+			}
+			assert.NotContains(t, w.Body.String(), tok, "the token is never shown")
+		})
+	}
+}
+
+// TestStateRedactsKeys: API keys appear in the state only as a prefix and a fingerprint.
+func TestStateRedactsKeys(t *testing.T) {
+	h := newTestHandler(t, Config{RateLimits: []RateLimit{{Scope: "key", Rate: 10}}}, "anthropic")
+	const key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz"
+	call := req{method: "POST", path: "/v1/messages", body: anthropicBody, header: map[string]string{"X-Api-Key": key}}
+	require.Equal(t, http.StatusOK, call.do(h).Code)
+	w := adminDo(h, "GET", "/_stampede/state", "", "127.0.0.1:1", "")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.NotContains(t, w.Body.String(), "abcdefgh")
+	var st State
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &st))
+	require.Len(t, st.Limits, 1)
+	assert.Equal(t, redactKey(key), st.Limits[0].Key)
+	assert.Regexp(t, `^sk-a…[0-9a-f]{8}$`, st.Limits[0].Key)
+	assert.NotEqual(t, redactKey(key), redactKey(key+"x"), "keys stay apart")
+	assert.Regexp(t, `^…[0-9a-f]{8}$`, redactKey("short"), "a short key shows none of itself")
 }
 
 func TestAdminAccess(t *testing.T) {
@@ -123,5 +204,44 @@ func TestMetricsEndpoint(t *testing.T) {
 		`go_goroutines `,
 	} {
 		assert.Contains(t, w.Body.String(), line)
+	}
+}
+
+// TestPatchRefusals: a change is read by the scenario checker: unknown fields and malformed values are
+// refused whole, each located in the body, and nothing changes.
+func TestPatchRefusals(t *testing.T) {
+	h := newTestHandler(t, Config{ServiceTime: Constant(0), Faults: []Fault{{Probability: 0.25, Rejection: Rejection{Status: 503}}}}, "plain")
+	before := adminDo(h, "GET", "/_stampede/state", "", "127.0.0.1:1", "").Body.String()
+	cases := []struct {
+		name, body string
+		want       []PatchProblem
+	}{
+		{"unknown field", `{"faults": [{"probabilty": 0.5, "status": 529}]}`,
+			[]PatchProblem{{1, 14, "faults[0].probabilty", `unknown field "probabilty" (valid: probability, retry_after, should_retry, status)`}}},
+		{"unknown top-level field", "{\n  \"faults\": [],\n  \"latency\": 2\n}",
+			[]PatchProblem{{3, 3, "latency", `unknown field "latency" (valid: concurrency_penalty, fail_first, faults, output, overload, queue, rate_limits, retry_after_unit, service_time, stream_faults)`}}},
+		{"wrong type", `{"queue": "long"}`, []PatchProblem{{1, 2, "queue", "cannot unmarshal !!str `long` into int"}}},
+		{"not an object", `[1]`, []PatchProblem{{1, 1, "", "want a mapping of fields (an object), got a list"}}},
+		{"empty", ``, []PatchProblem{{0, 0, "", `an empty change; send a JSON object such as {"faults": []}`}}},
+		{"syntax", `{"faults": [}`, []PatchProblem{{0, 0, "", "did not find expected node content"}}},
+		{"probability 5", `{"faults": [{"probability": 5, "status": 503}]}`, []PatchProblem{{1, 14, "faults[0].probability", "probability must be within [0, 1], got 5"}}},
+		{"probability NaN", `{"faults": [{"probability": .nan, "status": 503}]}`, []PatchProblem{
+			{1, 14, "faults[0].probability", "probability must be within [0, 1], got NaN"}}},
+		{"status 42", "{\n  \"faults\": [\n    {\"probability\": 1, \"status\": 42}\n  ]\n}", []PatchProblem{{3, 24, "faults[0].status", "HTTP status must be within 100–599, got 42"}}},
+		{"status 1000", `{"overload": {"status": 1000}}`, []PatchProblem{{1, 15, "overload.status", "HTTP status must be within 100–599, got 1000"}}},
+		{"status 0 on a fault", `{"faults": [{"probability": 1}]}`, []PatchProblem{{1, 13, "faults[0].status", "a fault needs the status it answers with"}}},
+		{"negative duration", `{"retry_after_unit": "-1s"}`, []PatchProblem{{1, 2, "retry_after_unit", "must not be negative, got -1s"}}},
+		{"a delay past a year", `{"overload": {"retry_after": "10000h"}}`, []PatchProblem{{1, 15, "overload.retry_after.value", "must be at most 8760h0m0s, got 10000h0m0s"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := adminDo(h, "PUT", "/_stampede/faults", c.body, "127.0.0.1:1", "")
+			require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+			var got patchRefusal
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
+			assert.Equal(t, c.want, got.Problems)
+			assert.Contains(t, got.Error, "the change is refused, nothing was changed")
+			assert.Equal(t, before, adminDo(h, "GET", "/_stampede/state", "", "127.0.0.1:1", "").Body.String(), "nothing changed")
+		})
 	}
 }

@@ -2,8 +2,10 @@ package fakeserver
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -137,10 +139,14 @@ func (x *exchange) read() {
 		x.fail(unauthorized(x.apiKey), rejUnauthorized)
 		return
 	}
-	body, err := readBody(x.w, r, h.opts.MaxBodyBytes)
+	body, err := readBody(x.w, r, h.opts.MaxBodyBytes, h.opts.BodyTimeout)
 	switch {
 	case errors.As(err, new(*http.MaxBytesError)):
 		x.fail(&apiError{status: http.StatusRequestEntityTooLarge, kind: errTooLarge}, rejTooLarge)
+		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		x.fail(&apiError{status: http.StatusRequestTimeout, kind: errOther, message: fmt.Sprintf("the request body did not arrive within %v", h.opts.BodyTimeout)}, rejBodyTimeout)
+		x.w.Header().Set("Connection", "close")
 		return
 	case err != nil:
 		x.fail(invalid("", "could not read the request body"), rejInvalid)
@@ -156,6 +162,14 @@ func (x *exchange) read() {
 	}
 	if aerr = x.tokens(r.Header); aerr != nil {
 		x.fail(aerr, rejInvalid)
+		return
+	}
+	if !markWaiting(r.Context()) {
+		x.fail(&apiError{status: http.StatusServiceUnavailable, kind: errUnavailable, message: "The server is at its connection limit; retry later."}, rejConnections)
+		return
+	}
+	if n := len(x.at.IdempotencyKey); n > MaxIdempotencyKey {
+		x.fail(invalid("", "Idempotency-Key is %d bytes long; keys may be at most %d", n, MaxIdempotencyKey), rejInvalid)
 		return
 	}
 	if x.at.IdempotencyKey != "" {
@@ -476,7 +490,7 @@ func (x *exchange) reply() {
 		h.m.count(x.resp.status, "")
 		if x.entry != nil {
 			h.mu.Lock()
-			x.entry.state, x.entry.resp = idemDone, x.resp
+			h.idem.done(x.entry, x.resp, h.ep.now(h.opts.Clock(), 0))
 			h.mu.Unlock()
 		}
 	}

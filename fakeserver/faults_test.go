@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,6 +127,29 @@ func TestTimelineOnTheRealClock(t *testing.T) {
 		n := h.Stats().Background
 		time.Sleep(50 * time.Millisecond)
 		assert.Greater(t, h.Stats().Background, n, "the reset model's timeline starts again")
+	})
+	t.Run("background load due all at once is sent in bounded batches", func(t *testing.T) {
+		// background: 1e12 once froze serve: the drive drew zero gaps and never let go of the lock. Rates are
+		// bounded now (MaxBackground); a clock that jumps 10 s ahead (a process stopped, a machine suspended) puts
+		// a million arrivals due at once, and the drive still sends at most bgBatch per tick.
+		var skew atomic.Int64
+		clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		h, err := NewHandler(Config{Capacity: 4, ServiceTime: Constant(0), Timeline: []Phase{{Background: MaxBackground}}}, Options{Clock: clock})
+		require.NoError(t, err)
+		defer h.Close()
+		time.Sleep(20 * time.Millisecond)
+		skew.Store(int64(10 * time.Second))
+		time.Sleep(50 * time.Millisecond)
+		for range 20 {
+			start := time.Now()
+			assert.Contains(t, []int{200, 529}, call.do(h).Code)
+			_ = h.State()
+			assert.Less(t, time.Since(start), time.Second)
+		}
+		st := h.Stats()
+		assert.Positive(t, st.Background)
+		assert.Greater(t, st.BackgroundDropped, int64(500_000), "the arrivals due beyond a batch are dropped and counted")
+		require.NoError(t, h.Reset())
 	})
 }
 

@@ -1,7 +1,6 @@
 package fakeserver
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -9,23 +8,33 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"stampede/internal/bug"
 )
 
 // Options configure a Handler. Zero values are documented per field.
 type Options struct {
-	Dialect         string        // anthropic | openai | plain | auto; overrides Config.Dialect when set
-	Keys            int           // API keys told apart for per-key rate limits (default 64; more share buckets by hash)
-	Seed            uint64        // seeds the model's random stream and the request and response ids
-	AdminToken      string        // when set, /_stampede/ also answers non-loopback peers that present it
-	MaxBodyBytes    int64         // request body limit (default 4 MiB); larger bodies get a 413
+	Dialect      string // anthropic | openai | plain | auto; overrides Config.Dialect when set
+	Keys         int    // API keys told apart for per-key rate limits (default 64; more share buckets by hash)
+	Seed         uint64 // seeds the model's random stream and the request and response ids
+	AdminToken   string // when set, /_stampede/ also answers non-loopback peers that present it
+	MaxBodyBytes int64  // request body limit (default 4 MiB); larger bodies get a 413
+	// BodyTimeout bounds the time a client may take to send a request body, from the end of its headers
+	// (default 10s); a slower one gets a 408 and its connection is closed. Waiting for the answer is not bounded
+	// by it.
+	BodyTimeout     time.Duration
 	IdempotencyTTL  time.Duration // how long an Idempotency-Key outcome is kept (default 24h)
 	IdempotencyKeys int           // how many Idempotency-Keys are kept at most (default 10000)
+	// IdempotencyBytes bounds the memory of the Idempotency-Key store: keys and stored answers (default 64 MiB).
+	IdempotencyBytes int64
 	// Clock is the wall clock (default time.Now). The model's instant is the time since the handler started
 	// (or was last reset) on this clock; a fixed clock makes answers byte for byte reproducible.
 	Clock func() time.Time
@@ -45,14 +54,20 @@ type Options struct {
 	// JournalBodies is how many bytes of each request body the journal keeps (default 0: none; at most
 	// MaxJournalBodies). Bodies may hold secrets: keep them only where that is fine.
 	JournalBodies int
+	// OnBug, if set, is called (on a goroutine of its own) with an error wrapping bug.ErrBug when a request or
+	// a timer of the model panics: a bug, which `stampede serve` ends on with exit status 3. Without it the
+	// panic goes on (net/http logs a request's and drops its connection; a timer's ends the process).
+	OnBug func(error)
 }
 
 // Option defaults.
 const (
-	DefaultKeys            = 64
-	DefaultMaxBodyBytes    = 4 << 20
-	DefaultIdempotencyTTL  = 24 * time.Hour
-	DefaultIdempotencyKeys = 10000
+	DefaultKeys             = 64
+	DefaultMaxBodyBytes     = 4 << 20
+	DefaultBodyTimeout      = 10 * time.Second
+	DefaultIdempotencyTTL   = 24 * time.Hour
+	DefaultIdempotencyKeys  = 10000
+	DefaultIdempotencyBytes = 64 << 20
 )
 
 // Statuses recorded for requests that got no HTTP answer.
@@ -93,6 +108,8 @@ type Stats struct {
 	// A proxy's: answers passed on from the upstream, and requests it could not forward (502).
 	Forwarded      int64 `json:"forwarded,omitempty"`
 	UpstreamErrors int64 `json:"upstream_errors,omitempty"`
+	// BackgroundDropped counts background arrivals due faster than the handler sends them (handler_clock.go).
+	BackgroundDropped int64 `json:"background_dropped,omitempty"`
 }
 
 // Handler serves a Server model over HTTP on the real clock, in one API dialect, with the live-control API
@@ -176,11 +193,17 @@ func NewHandler(cfg Config, opts Options) (*Handler, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = DefaultBodyTimeout
+	}
 	if opts.IdempotencyTTL <= 0 {
 		opts.IdempotencyTTL = DefaultIdempotencyTTL
 	}
 	if opts.IdempotencyKeys <= 0 {
 		opts.IdempotencyKeys = DefaultIdempotencyKeys
+	}
+	if opts.IdempotencyBytes <= 0 {
+		opts.IdempotencyBytes = DefaultIdempotencyBytes
 	}
 	if opts.JournalSize == 0 {
 		opts.JournalSize = DefaultJournalSize
@@ -224,7 +247,7 @@ func (h *Handler) resetLocked() error {
 	}
 	h.ids = newIDGen(h.opts.Seed)
 	h.keyIdx = make(map[string]int)
-	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys)
+	h.idem = newIdemStore(h.opts.IdempotencyTTL, h.opts.IdempotencyKeys, h.opts.IdempotencyBytes)
 	h.stats = Stats{ByStatus: map[int]int64{}, Rejections: map[string]int64{}}
 	if h.journal != nil {
 		h.journal.clear()
@@ -272,7 +295,10 @@ func (h *Handler) dialectFor(path string) dialect {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch p := r.URL.Path; {
+	defer h.recoverRequest()
+	p := r.URL.Path
+	markRequest(r.Context(), p == "/metrics" || strings.HasPrefix(p, adminPrefix))
+	switch {
 	case p == "/metrics":
 		h.metricsH.ServeHTTP(w, r)
 	case strings.HasPrefix(p, adminPrefix):
@@ -413,34 +439,26 @@ func retryCount(hd http.Header) int {
 	return n
 }
 
-// readBody reads the body up to limit bytes; a longer one is an *http.MaxBytesError.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// readBody reads the body up to limit bytes, within timeout; a longer one is an *http.MaxBytesError, a slower
+// one an error that is a timeout (os.ErrDeadlineExceeded). The connection's read deadline is set for the body
+// only and cleared after it: net/http reads on in the background while the handler waits, and a deadline left
+// in force would make a long wait look like a client that went away.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-}
-
-// loopback reports whether the peer of r is on the loopback interface.
-func loopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
+	markBody(r.Context())
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	markBusy(r.Context())
+	if deadline && err == nil { // after an error the deadline stays: net/http's attempt to drain the rest fails at once
+		_ = rc.SetReadDeadline(time.Time{})
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// adminAllowed: loopback peers always; others only with the admin token, as "Authorization: Bearer TOKEN".
-func (h *Handler) adminAllowed(r *http.Request) bool {
-	if loopback(r) {
-		return true
-	}
-	tok := h.opts.AdminToken
-	return tok != "" && subtle.ConstantTimeCompare([]byte(bearer(r.Header)), []byte(tok)) == 1
+	return b, err
 }
 
 // Summary is a few lines saying what the handler served, for the end of `stampede serve`.
@@ -472,10 +490,12 @@ func (h *Handler) Summary() string {
 	return b.String()
 }
 
-// String renders an attempt as one log line.
+// String renders an attempt as one log line. Whatever the client sent (method, path, ids) is escaped: a
+// control character, a backslash or a byte that is not UTF-8 is written as \xNN (or \\), so a request
+// cannot break the line or forge another.
 func (a Attempt) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s %d %s", a.Arrived.UTC().Format("15:04:05.000"), a.Method, a.Path, a.Status, a.RequestID)
+	fmt.Fprintf(&b, "%s %s %s %d %s", a.Arrived.UTC().Format("15:04:05.000"), logSafe(a.Method), logSafe(a.Path), a.Status, logSafe(a.RequestID))
 	if a.RetryCount >= 0 {
 		fmt.Fprintf(&b, " retry-count=%d", a.RetryCount)
 	}
@@ -495,4 +515,51 @@ func (a Attempt) String() string {
 		b.WriteString(" stream-" + a.StreamFault)
 	}
 	return b.String()
+}
+
+// logSafe escapes what could forge or garble a log line: control characters (C0, DEL, C1), backslashes, and
+// bytes that are not UTF-8.
+func logSafe(s string) string {
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\\' || r == utf8.RuneError || r == 0x2028 || r == 0x2029 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || r == utf8.RuneError:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// recoverRequest, deferred by ServeHTTP, reports a request's panic to OnBug and drops its connection; the
+// deliberate abort of a refused connection (http.ErrAbortHandler) is no bug.
+func (h *Handler) recoverRequest() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler || h.opts.OnBug == nil {
+		panic(p)
+	}
+	go h.opts.OnBug(bug.FromPanic(p, debug.Stack()))
+	panic(http.ErrAbortHandler)
 }

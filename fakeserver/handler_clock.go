@@ -3,7 +3,10 @@ package fakeserver
 import (
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
+
+	"stampede/internal/bug"
 )
 
 // The handler's drive of the model on the real clock: an epoch is one life of the model, from the handler's
@@ -62,9 +65,19 @@ func (h *Handler) newEpoch(srv *Server) *epoch {
 	return e
 }
 
+// locked runs a timer's work on the model under the lock. A panic there is a bug: with OnBug set it is reported
+// (and the model left as it stands), else it goes on and ends the process.
 func (h *Handler) locked(f func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			if h.opts.OnBug == nil {
+				panic(p)
+			}
+			go h.opts.OnBug(bug.FromPanic(p, debug.Stack()))
+		}
+	}()
 	f()
 	h.gaugesLocked()
 }
@@ -167,15 +180,29 @@ func (h *Handler) drainLocked(e *epoch, now time.Duration) {
 	}
 }
 
+// Bounds of the background load on the real clock: arrivals are sent in batches at most every bgTick, at
+// most bgBatch of them per batch, so that the lock is never held for long whatever rate a phase asks; arrivals
+// due beyond that are dropped (counted, as the expected number, in Stats.BackgroundDropped). bgBatch per bgTick
+// is 100,000 arrivals per second, the most a scenario may ask (scenarios.MaxBackground).
+const (
+	bgTick  = time.Millisecond
+	bgBatch = 100
+)
+
 // backgroundLocked sends the background arrivals due by now while phase i is in force (Poisson, at the
-// phase's rate), then sets a timer for the next one.
+// phase's rate), then sets a timer for the next batch.
 func (h *Handler) backgroundLocked(e *epoch, i int) {
 	if e.done || e.srv.Phase() != i {
 		return
 	}
 	rate := e.srv.Background()
 	now := e.now(h.opts.Clock(), 0)
-	for e.bgNext <= now {
+	for n := 0; e.bgNext <= now; n++ {
+		if n == bgBatch {
+			h.stats.BackgroundDropped += int64((now-e.bgNext).Seconds()*rate) + 1 // the expected number due
+			e.bgNext = now + bgGap(e.bg, rate)
+			break
+		}
 		e.bgRef++
 		var ans Answer
 		v, unit, done := e.srv.Arrive(now, Request{Ref: e.bgRef, Model: e.srv.BackgroundModel()}, &ans)
@@ -189,10 +216,10 @@ func (h *Handler) backgroundLocked(e *epoch, i int) {
 		}
 		e.bgNext += bgGap(e.bg, rate)
 	}
-	time.AfterFunc(e.bgNext-now, func() { h.locked(func() { h.backgroundLocked(e, i) }) })
+	time.AfterFunc(max(e.bgNext-now, bgTick), func() { h.locked(func() { h.backgroundLocked(e, i) }) })
 }
 
-// bgGap draws an exponential inter-arrival time at rate per second.
+// bgGap draws an exponential inter-arrival time at rate per second; at least 1ns, so that time advances.
 func bgGap(src rand.Source, rate float64) time.Duration {
-	return time.Duration(-math.Log(1-uniform(src)) / rate * float64(time.Second))
+	return max(time.Duration(-math.Log(1-uniform(src))/rate*float64(time.Second)), 1)
 }

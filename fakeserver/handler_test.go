@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"stampede/internal/bug"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -39,6 +41,12 @@ type req struct {
 func (q req) do(h http.Handler) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(q.method, q.path, strings.NewReader(q.body))
 	r.RemoteAddr = "127.0.0.1:40000"
+	if strings.HasPrefix(q.path, adminPrefix) { // as a local tool sends a control request (admin_guard.go)
+		r.Host = "127.0.0.1:8080"
+		if q.method != http.MethodGet {
+			r.Header.Set("Content-Type", "application/json")
+		}
+	}
 	for k, v := range q.header {
 		r.Header.Set(k, v)
 	}
@@ -188,3 +196,84 @@ func TestGoldenAnswers(t *testing.T) {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// TestAttemptLogLineEscapes: a request cannot forge or break a `serve -v` log line.
+func TestAttemptLogLineEscapes(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"plain", "/v1/messages", "/v1/messages"},
+		{"newline forges a line", "/x\n03:04:05.000 POST /v1/messages 200 req_forged", `/x\x0a03:04:05.000 POST /v1/messages 200 req_forged`},
+		{"carriage return", "/x\rY", `/x\x0dY`},
+		{"escape sequence", "/\x1b[2J", `/\x1b[2J`},
+		{"backslash is escaped so escapes stay unambiguous", `/a\x0a`, `/a\\x0a`},
+		{"invalid UTF-8", "/\xff", `/\xff`},
+		{"C1 control", "/\u0085", `/\u0085`},
+		{"line separator", "/\u2028", `/\u2028`},
+		{"other unicode kept", "/café", "/café"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, logSafe(c.in))
+			line := Attempt{Arrived: fixedClock(), Method: "GET", Path: c.in, Status: 200, RequestID: "req_1", RetryCount: -1}.String()
+			assert.NotContains(t, line, "\n")
+			assert.NotContains(t, line, "\r")
+			assert.Contains(t, line, " "+c.want+" ")
+		})
+	}
+	t.Run("through the handler", func(t *testing.T) {
+		var lines []string
+		h, err := NewHandler(Config{}, Options{OnAttempt: func(a Attempt) { lines = append(lines, a.String()) }})
+		require.NoError(t, err)
+		r := httptest.NewRequest("GET", "/x%0a03:04:05.000%20GET%20/forged%20200%20req_1", nil)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		require.Len(t, lines, 1)
+		assert.NotContains(t, lines[0], "\n")
+		assert.Contains(t, lines[0], `/x\x0a03:04:05.000 GET /forged 200 req_1`)
+	})
+}
+
+// TestPanicsAreBugs: a panic in a request or a timer is reported to OnBug as an error wrapping bug.ErrBug (serve
+// then exits with status 3); the deliberate abort of a refused connection is not a bug.
+func TestPanicsAreBugs(t *testing.T) {
+	bugs := make(chan error, 4)
+	onBug := func(err error) { bugs <- err }
+	t.Run("in a request", func(t *testing.T) {
+		h, err := NewHandler(Config{ServiceTime: Constant(0)}, Options{OnBug: onBug, OnAttempt: func(Attempt) { panic("a broken hook") }})
+		require.NoError(t, err)
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		_, err = http.Post(srv.URL+"/x", "application/json", strings.NewReader("{}"))
+		require.Error(t, err, "the connection is dropped")
+		select {
+		case b := <-bugs:
+			require.ErrorIs(t, b, bug.ErrBug)
+			assert.Contains(t, b.Error(), "a broken hook")
+		case <-time.After(5 * time.Second):
+			t.Fatal("no bug reported")
+		}
+	})
+	t.Run("in a timer", func(t *testing.T) {
+		h, err := NewHandler(Config{}, Options{OnBug: onBug})
+		require.NoError(t, err)
+		h.locked(func() { panic("a broken phase") })
+		b := <-bugs
+		require.ErrorIs(t, b, bug.ErrBug)
+		assert.Contains(t, b.Error(), "a broken phase")
+		assert.NotPanics(t, func() { h.State() }, "the lock was released")
+		plain, err := NewHandler(Config{}, Options{})
+		require.NoError(t, err)
+		assert.Panics(t, func() { plain.locked(func() { panic("x") }) }, "without OnBug the panic goes on")
+	})
+	t.Run("a refused connection is no bug", func(t *testing.T) {
+		h, err := NewHandler(Config{Timeline: []Phase{{Outage: &Outage{Mode: "refuse"}}}}, Options{OnBug: onBug})
+		require.NoError(t, err)
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		_, err = http.Post(srv.URL+"/x", "application/json", strings.NewReader("{}"))
+		require.Error(t, err)
+		select {
+		case b := <-bugs:
+			t.Fatalf("reported as a bug: %v", b)
+		case <-time.After(200 * time.Millisecond):
+		}
+	})
+}

@@ -213,3 +213,47 @@ func TestHerdCostsAcrossModels(t *testing.T) {
 		assert.InDelta(t, secs(math.Log(8.0/7))+s1, changes[1], 2)
 	})
 }
+
+// TestServiceWithinTheClock: whatever Validate accepts keeps a service's end within the clock's range — a
+// knock-down to a tiny share of the speed, rejections taking all but a sliver of the units' time, a crawling
+// pace, a hostile declared output: each is cut at MaxTime, where it would overflow time.Duration.
+func TestServiceWithinTheClock(t *testing.T) {
+	const maxInt32 = 1<<31 - 1
+	cases := []struct {
+		name string
+		cfg  Config
+		prep func(s *Server) // brings the server to the state under test at 0
+		r    Request
+	}{
+		{"a knock-down to 1e-300 of the speed", Config{Capacity: 1, Queue: 0, ServiceTime: Constant(s1), Knockdown: &Knockdown{Above: 1, Capacity: 1e-300}},
+			func(s *Server) {
+				for range 3 {
+					arrive(s, 0, Request{})
+				}
+				s.Finish(s1, 0)
+			}, Request{}},
+		{"rejections taking all but 1e-16 of the units' time", Config{Capacity: 1, Queue: 0, ServiceTime: Constant(s1), RejectionCost: &RejectionCost{Cost: 1000 * time.Hour, MaxShare: 1 - 1e-16}},
+			func(s *Server) {
+				for range 3 {
+					arrive(s, 0, Request{})
+				}
+				s.Finish(s1, 0)
+			}, Request{}},
+		{"a pace of 1e-300 tokens a second", Config{Capacity: 1, ServiceTime: Constant(s1), Output: Output{Tokens: 100, TokensPerSecond: 1e-300}},
+			func(s *Server) {}, Request{}},
+		{"a declared output of 2³¹ − 1 tokens at 1e-9 a second", Config{Capacity: 1, ServiceTime: Constant(s1), Output: Output{TokensPerSecond: 1e-9}},
+			func(s *Server) {}, Request{Output: maxInt32}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NoError(t, tc.cfg.Validate(), "a configuration Validate accepts")
+			s := newServer(t, tc.cfg)
+			tc.prep(s)
+			now := s1
+			v, _, _, done := arrive(s, now, tc.r)
+			require.Equal(t, Started, v)
+			assert.Greater(t, done, now)
+			assert.LessOrEqual(t, done, now+s1+MaxTime, "a year at most, beyond the drawn service time")
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package fakeserver
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -84,14 +85,14 @@ func TestIdempotencyKey(t *testing.T) {
 
 func TestIdemStoreBounds(t *testing.T) {
 	t.Run("ttl", func(t *testing.T) {
-		s := newIdemStore(time.Minute, 10)
+		s := newIdemStore(time.Minute, 10, 1<<20)
 		s.add("a", &idemEntry{}, 0)
 		assert.NotNil(t, s.get("a", 59*time.Second))
 		assert.Nil(t, s.get("a", time.Minute))
 		assert.Equal(t, 0, s.len())
 	})
 	t.Run("bound evicts the oldest", func(t *testing.T) {
-		s := newIdemStore(time.Hour, 3)
+		s := newIdemStore(time.Hour, 3, 1<<20)
 		for i, k := range []string{"a", "b", "c", "d", "e"} {
 			s.add(k, &idemEntry{}, time.Duration(i))
 		}
@@ -101,11 +102,64 @@ func TestIdemStoreBounds(t *testing.T) {
 		assert.NotNil(t, s.get("e", 10))
 	})
 	t.Run("expired entries go on insert; the record list stays bounded", func(t *testing.T) {
-		s := newIdemStore(time.Second, 1000)
+		s := newIdemStore(time.Second, 1000, 1<<20)
 		for i := range 100000 {
 			s.add(string(rune('a'+i%26))+strings.Repeat("x", i%7), &idemEntry{}, time.Duration(i)*time.Millisecond)
 		}
 		assert.LessOrEqual(t, s.len(), 1000)
 		assert.LessOrEqual(t, len(s.fifo), 4096)
 	})
+	t.Run("bytes bound evicts the oldest and counts what it holds", func(t *testing.T) {
+		s := newIdemStore(time.Hour, 1000, 10_000)
+		for i := range 100 {
+			e := &idemEntry{}
+			k := fmt.Sprintf("key-%03d", i)
+			s.add(k, e, time.Duration(i))
+			s.done(e, response{status: 200, body: make([]byte, 1000)}, time.Duration(i))
+			assert.LessOrEqual(t, s.size(), int64(10_000))
+		}
+		held := s.len()
+		assert.Equal(t, int64(held)*(7+idemEntryBytes+1000), s.size(), "the count is exact")
+		assert.NotNil(t, s.get("key-099", 100))
+		assert.Nil(t, s.get("key-000", 100))
+	})
+	t.Run("an answer over MaxStoredAnswer is not kept", func(t *testing.T) {
+		s := newIdemStore(time.Hour, 1000, 1<<30)
+		e := &idemEntry{}
+		s.add("k", e, 0)
+		s.done(e, response{status: 200, body: make([]byte, MaxStoredAnswer+1)}, 0)
+		assert.Nil(t, s.get("k", 1))
+		assert.Zero(t, s.size())
+	})
+}
+
+// TestIdempotencyMemoryBounded: requests whose answers echo a large model name, each with its own key, leave
+// the store within its bound (the probe saw 300 of them take serve from 25 MB to 1.99 GB); the key of an
+// answer too large to keep runs again rather than replaying.
+func TestIdempotencyMemoryBounded(t *testing.T) {
+	h, err := NewHandler(Config{ServiceTime: Constant(0)}, Options{Dialect: "anthropic", IdempotencyBytes: 1 << 20})
+	require.NoError(t, err)
+	big := strings.Replace(anthropicBody, `"model":"claude-sonnet-4-5"`, `"model":"`+strings.Repeat("m", 1<<20)+`"`, 1)
+	require.NotEqual(t, anthropicBody, big)
+	small := strings.Replace(anthropicBody, `"model":"claude-sonnet-4-5"`, `"model":"`+strings.Repeat("m", 8<<10)+`"`, 1)
+	for i := range 300 {
+		body := small
+		if i%10 == 0 {
+			body = big
+		}
+		q := req{method: "POST", path: "/v1/messages", body: body, header: map[string]string{"X-Api-Key": "k", "Idempotency-Key": fmt.Sprint("idem-", i)}}
+		require.Equal(t, http.StatusOK, q.do(h).Code)
+		assert.LessOrEqual(t, h.State().IdemBytes, int64(1<<20))
+	}
+	again := req{method: "POST", path: "/v1/messages", body: big, header: map[string]string{"X-Api-Key": "k", "Idempotency-Key": "idem-290"}}
+	w := again.do(h)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Empty(t, w.Header().Get("Idempotent-Replayed"), "too large to keep: the request ran again")
+	recent := req{method: "POST", path: "/v1/messages", body: small, header: map[string]string{"X-Api-Key": "k", "Idempotency-Key": "idem-299"}}
+	assert.Equal(t, "true", recent.do(h).Header().Get("Idempotent-Replayed"))
+
+	long := req{method: "POST", path: "/v1/messages", body: small, header: map[string]string{"Idempotency-Key": strings.Repeat("k", MaxIdempotencyKey+1)}}
+	w = long.do(h)
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Contains(t, w.Body.String(), "keys may be at most 255")
 }

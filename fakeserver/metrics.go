@@ -18,7 +18,8 @@ import (
 //	                                          issued) and the handler's (invalid, too_large, not_found,
 //	                                          idempotency_mismatch, idempotency_conflict, unauthorized,
 //	                                          stream_error and stream_drop: a stream broken after its 200;
-//	                                          a proxy's upstream_error)
+//	                                          a proxy's upstream_error; body_timeout: the body came too slowly;
+//	                                          connections: past the connections API requests may hold)
 //	stampede_retries_seen_total{signal}       requests recognized as retries: x_stainless_retry_count or
 //	                                          idempotency_key (a request counts once, the header first)
 //	stampede_idempotent_replays_total         stored outcomes replayed
@@ -58,6 +59,8 @@ const (
 	rejStreamError   = "stream_error"   // a stream broken by an error event after its 200
 	rejStreamDrop    = "stream_drop"    // a stream broken by a dropped connection after its 200
 	rejUpstream      = "upstream_error" // a proxy's upstream could not be reached
+	rejBodyTimeout   = "body_timeout"
+	rejConnections   = "connections" // past the connections an API request may hold (connlimit.go)
 	signalHeader     = "x_stainless_retry_count"
 	signalIdempotent = "idempotency_key"
 )

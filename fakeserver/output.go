@@ -25,12 +25,13 @@ type Output struct {
 const DefaultOutputTokens = 5
 
 // Decode is the time from the first token to the end of the answer, Tokens ÷ TokensPerSecond (0 without a pace):
-// token k (from 0) leaves k ÷ TokensPerSecond after the first, and the answer ends one gap after the last.
+// token k (from 0) leaves k ÷ TokensPerSecond after the first, and the answer ends one gap after the last. At
+// most MaxTime: a pace so slow that the answer would take longer than a year is cut there, within the clock's range.
 func (o Output) Decode() time.Duration {
 	if o.TokensPerSecond <= 0 {
 		return 0
 	}
-	return time.Duration(float64(max(o.Tokens, 1)) / o.TokensPerSecond * float64(time.Second))
+	return time.Duration(min(float64(max(o.Tokens, 1))/o.TokensPerSecond*float64(time.Second), float64(MaxTime)))
 }
 
 // StreamFault breaks a streamed answer after it started, as an overloaded LLM API does after its 200: with
@@ -133,11 +134,12 @@ func (s *Server) Decode() time.Duration { return s.decode }
 // DecodeOf is the time an answer of output tokens takes from its first token to its end: output ÷ the server's
 // pace (Output.TokensPerSecond), or Decode() for output ≤ 0 (a request that counts none) or a server without one.
 // The service of a request that counts its output (Request.Output) lasts its drawn time to first token plus this.
+// At most MaxTime, as Decode: a hostile declared output or a crawling pace never runs the clock past its range.
 func (s *Server) DecodeOf(output int32) time.Duration {
 	if output <= 0 || s.pace <= 0 {
 		return s.decode
 	}
-	return time.Duration(float64(output) / s.pace * float64(time.Second))
+	return time.Duration(min(float64(output)/s.pace*float64(time.Second), float64(MaxTime)))
 }
 
 // StreamFault draws whether a streamed answer starting now breaks, from the stream faults in force (a phase's,

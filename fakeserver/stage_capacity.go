@@ -88,7 +88,7 @@ func (s *Server) overloaded(p *pool, now time.Duration, r *Request, took bool, a
 	if p.overload.kind == raComputed {
 		est = time.Duration(float64(p.queue.n+1) * p.svcMean * p.latency / float64(max(p.capacity, 1)))
 		if s.slowers != nil {
-			est = time.Duration(float64(est) / s.Speed(now))
+			est = time.Duration(min(float64(est)/s.Speed(now), float64(MaxTime)))
 		}
 	}
 	s.answer(now, &p.overload, ReasonOverload, est, a)
@@ -124,8 +124,8 @@ func (s *Server) start(p *pool, now time.Duration, u int, r *Request) time.Durat
 		d = time.Duration(float64(d) * p.latency)
 	}
 	if s.slowers != nil {
-		if sp := s.Speed(now); sp != 1 {
-			return now + time.Duration(float64(d+s.DecodeOf(r.Output)+time.Duration(p.busy)*p.penalty)/sp)
+		if sp := s.Speed(now); sp != 1 { // (a tiny speed makes a long service, not one past the clock's range)
+			return now + time.Duration(min(float64(d+s.DecodeOf(r.Output)+time.Duration(p.busy)*p.penalty)/sp, float64(MaxTime)))
 		}
 	}
 	return now + d + s.DecodeOf(r.Output) + time.Duration(p.busy)*p.penalty

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"stampede/internal/yamlcheck"
 )
 
 // ErrBadConfig wraps every configuration error: each *FieldError of Validate, and NewServer's.
@@ -31,8 +33,9 @@ func (e *FieldError) Unwrap() []error { return []error{ErrBadConfig, e.Err} }
 
 // Validate checks c as a scenario writes it (zero fields stand for their defaults) and returns every problem it
 // finds, each a *FieldError, joined with errors.Join in the order of the checks; nil when NewServer builds it.
-// The service (capacity, queue, service time, overload answer), the models and the timeline are checked here, every stage's
-// configuration by the stage itself (the validate function it registers).
+// The service (capacity, queue, service time, overload answer), the models and the timeline are checked here,
+// every stage's configuration by the stage itself (the validate function it registers), and what bounds memory
+// and the clock by CheckBounds; every number must be finite and every duration at most MaxTime.
 func (c Config) Validate() error {
 	var p problems
 	p.checkService(c)
@@ -51,6 +54,20 @@ func (c Config) Validate() error {
 			k.validate(c, &p)
 		}
 	}
+	// NaN and ±Inf, and delays past the clock's range, wherever they stand (a field a check above already
+	// refused is not reported twice).
+	reported := map[string]bool{}
+	for _, e := range p {
+		if fe, ok := e.(*FieldError); ok {
+			reported[fe.Field] = true
+		}
+	}
+	yamlcheck.Numbers(c, MaxTime, func(path, format string, args ...any) {
+		if !reported[path] {
+			p.add(path, format, args...)
+		}
+	})
+	c.CheckBounds(p.add)
 	return errors.Join(p...)
 }
 

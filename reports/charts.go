@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -14,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"stampede/internal/bug"
 	"stampede/sim/results"
 )
 
@@ -38,7 +41,7 @@ func Charts(f *results.File) (charts []Chart, err error) {
 	}
 	defer func() { // gonum/plot reports some impossible plots by panicking; those become errors
 		if r := recover(); r != nil {
-			charts, err = nil, fmt.Errorf("%w: %v", ErrChart, r)
+			charts, err = nil, chartPanic("", r)
 		}
 	}()
 	lk := looks(f)
@@ -143,7 +146,7 @@ func (c Chart) svg() ([]byte, error) {
 func (c Chart) render(canvas vg.CanvasSizer) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w %s: %v", ErrChart, c.Name, r)
+			err = chartPanic(c.Name, r)
 		}
 	}()
 	dc := draw.New(canvas)
@@ -250,4 +253,19 @@ func plotScale(m results.Metric) float64 {
 		return 100
 	}
 	return 1
+}
+
+// chartPanic is the error of a panic while building or drawing chart name: gonum/plot's refusal of an impossible
+// plot is an ErrChart; a runtime error (a nil pointer, an index out of range) is a bug in stampede, with its stack.
+func chartPanic(name string, r any) error {
+	if re, ok := r.(runtime.Error); ok {
+		if name != "" {
+			name = " " + name
+		}
+		return fmt.Errorf("%w%s: %w", ErrChart, name, bug.FromPanic(re, debug.Stack()))
+	}
+	if name == "" {
+		return fmt.Errorf("%w: %v", ErrChart, r)
+	}
+	return fmt.Errorf("%w %s: %v", ErrChart, name, r)
 }

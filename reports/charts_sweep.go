@@ -95,7 +95,11 @@ func SweepChart(f *results.File, param, metric string) (Chart, error) {
 	}
 	caption := fmt.Sprintf("%s (%s) for each value of %s, one line per strategy.", m.Name, m.Doc, param) + note
 	if banded {
-		caption += fmt.Sprintf(" Shaded: the %s %% confidence interval of the mean over %d seeds.", number(100*f.Tune.Confidence), f.Tune.Seeds)
+		confidence, seeds := f.Confidence, f.Seeds // `run --seeds N`
+		if f.Tune != nil {
+			confidence, seeds = f.Tune.Confidence, f.Tune.Seeds
+		}
+		caption += fmt.Sprintf(" Shaded: the %s %% confidence interval of the mean over %d seeds.", number(100*confidence), seeds)
 	}
 	ringed, err := ringPicks(p, lines)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"stampede/internal/bug"
 	"stampede/sim/results"
 )
 
@@ -219,4 +220,43 @@ func TestIdenticalSeriesStayVisible(t *testing.T) {
 		require.NoError(t, c.WriteSVG(&b))
 		assert.Contains(t, b.String(), "all 5 runs identical", "the chart itself says so")
 	}
+}
+
+// TestChartPanics: a panic while plotting is an ErrChart; one that is a runtime error (a nil pointer, an index
+// out of range) is also a bug in stampede (exit status 3), with its stack.
+func TestChartPanics(t *testing.T) {
+	runtimeErr := func() (r any) {
+		defer func() { r = recover() }()
+		var m map[string]int
+		m["x"]++
+		return nil
+	}()
+	err := chartPanic("latency-cdf", runtimeErr)
+	require.ErrorIs(t, err, ErrChart)
+	require.ErrorIs(t, err, bug.ErrBug)
+	assert.Contains(t, err.Error(), "reports: chart latency-cdf: internal error")
+	assert.Contains(t, err.Error(), "charts_test.go", "the stack says where")
+	err = chartPanic("latency-cdf", "plotter: no data")
+	require.ErrorIs(t, err, ErrChart)
+	assert.NotErrorIs(t, err, bug.ErrBug, "gonum's refusal of an impossible plot is no bug")
+	assert.Equal(t, "reports: chart latency-cdf: plotter: no data", err.Error())
+}
+
+// TestSweepChartOfRunOnSeeds: the sweep charts of `run --seeds N` (intervals without a tune section) draw, and
+// say over how many seeds (they used to dereference the missing tune section).
+func TestSweepChartOfRunOnSeeds(t *testing.T) {
+	f := fixture(t, "sweep")
+	f.Seeds, f.Confidence = 2, 0.95
+	for i := range f.Runs {
+		r := &f.Runs[i]
+		r.Replications = 2
+		r.CI = map[string]results.Interval{"success_rate": {Mean: r.SuccessRate, Lo: r.SuccessRate * 0.9, Hi: min(1, r.SuccessRate*1.1)}}
+	}
+	charts, err := Charts(f)
+	require.NoError(t, err)
+	var shaded bool
+	for _, c := range charts {
+		shaded = shaded || strings.Contains(c.Caption, "over 2 seeds")
+	}
+	assert.True(t, shaded, "a sweep chart shades the intervals and says over how many seeds")
 }

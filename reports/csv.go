@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"stampede/sim/results"
 )
@@ -33,7 +34,7 @@ func SeriesCSV(w io.Writer, f *results.File) error {
 		}
 		for b := range s.Offered {
 			row := []string{
-				r.Strategy, params, strconv.Itoa(b),
+				csvText(r.Strategy), csvText(params), strconv.Itoa(b),
 				ff(float64(b) * f.BucketS), ff(float64(b+1) * f.BucketS),
 				at(s.Offered, b), at(s.Accepted, b), at(s.Rejected429, b), at(s.Rejected529, b), at(s.RejectedOther, b),
 				at(s.Timeouts, b), at(s.Succeeded, b), at(s.Failed, b), atF(s.Queue, b), atF(s.InFlight, b),
@@ -60,4 +61,14 @@ func atF(v []float64, i int) string {
 		return strconv.FormatFloat(v[i], 'f', -1, 64)
 	}
 	return "0"
+}
+
+// csvText makes a text cell safe to open in a spreadsheet: one that starts with =, +, -, @, a tab or a carriage
+// return would be read as a formula (CSV injection, OWASP), so it gets a leading apostrophe, which spreadsheets
+// show as text. Text cells are names from a scenario file, which may come from anyone.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

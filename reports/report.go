@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -73,9 +76,6 @@ func WriteAllWith(dir string, f *results.File, meta Meta, opt Options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "charts"), 0o755); err != nil {
-		return fmt.Errorf("reports: %w", err)
-	}
 	drawn := drawAll(charts, !opt.SkipPNG)
 	svgs := make([][]byte, len(charts))
 	for i, d := range drawn {
@@ -84,16 +84,16 @@ func WriteAllWith(dir string, f *results.File, meta Meta, opt Options) error {
 		}
 		svgs[i] = d.svg
 	}
-	type file struct {
-		name string
-		data func() ([]byte, error)
-	}
 	render := func(write func(w io.Writer) error) func() ([]byte, error) {
 		return func() ([]byte, error) {
 			var b bytes.Buffer
 			err := write(&b)
 			return b.Bytes(), err
 		}
+	}
+	type file struct {
+		name string
+		data func() ([]byte, error)
 	}
 	files := []file{
 		{"results.json", render(func(w io.Writer) error { return JSON(w, f) })},
@@ -107,16 +107,25 @@ func WriteAllWith(dir string, f *results.File, meta Meta, opt Options) error {
 			files = append(files, file{"charts/" + c.Name + ".png", func() ([]byte, error) { return drawn[i].png, nil }})
 		}
 	}
+	set := make(map[string][]byte, len(files))
 	for _, fl := range files {
 		data, err := fl.data()
 		if err != nil {
 			return fmt.Errorf("reports: %s: %w", fl.name, err)
 		}
-		if err := writeFile(filepath.Join(dir, fl.name), data); err != nil {
-			return err
-		}
+		set[fl.name] = data
 	}
-	return nil
+	return writeSet(dir, set)
+}
+
+// WriteResults writes f as dir/results.json alone, as the whole report set of dir (a `tune --shard` slice:
+// half a report), replacing whatever set dir held as WriteAll does.
+func WriteResults(dir string, f *results.File) error {
+	var b bytes.Buffer
+	if err := JSON(&b, f); err != nil {
+		return fmt.Errorf("reports: results.json: %w", err)
+	}
+	return writeSet(dir, map[string][]byte{"results.json": b.Bytes()})
 }
 
 // drawing is one chart drawn both ways.
@@ -154,27 +163,134 @@ func drawAll(charts []Chart, withPNG bool) []drawing {
 	return out
 }
 
-// writeFile replaces path with data through a temporary file in the same directory.
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+// A report set is written so that a kill at any instant, a full disk or an error never leaves files of two
+// runs side by side: every file is first written whole (and synced) under a temporary name; then the old set
+// goes, results.json first; then the new set comes, results.json last. A directory with a results.json holds
+// one complete set; one without holds part of one set (old or new), never a mix. Temporary files that an
+// interrupted write left behind are removed by the next write into the directory.
+
+// setFiles reports whether name (relative to the set's directory, "/"-separated) belongs to a report set.
+func setFile(name string) bool {
+	switch name {
+	case "results.json", "series.csv", "report.md", "report.html":
+		return true
+	}
+	dir, base := filepath.Split(filepath.FromSlash(name))
+	ext := filepath.Ext(base)
+	return filepath.ToSlash(dir) == "charts/" && (ext == ".svg" || ext == ".png") && !strings.HasPrefix(base, ".")
+}
+
+// tmpPrefix starts the names of the temporary files a write makes.
+const tmpPrefix = ".stampede-tmp-"
+
+// writeSet replaces the report set in dir by set (names relative to dir, "/"-separated).
+func writeSet(dir string, set map[string][]byte) error {
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	// charts/ is made only for a set that has charts (a shard's set is its results.json alone), and cleaned when
+	// an earlier set left it.
+	subdirs := []string{dir}
+	charts := filepath.Join(dir, "charts")
+	if st, err := os.Stat(charts); err == nil && st.IsDir() || slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "charts/") }) {
+		subdirs = append(subdirs, charts)
+	}
+	for _, d := range subdirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+		removeTemps(d)
+	}
+	tmps := map[string]string{}
+	cleanup := func() {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
+	for _, n := range names {
+		t, err := writeTemp(filepath.Join(dir, filepath.FromSlash(n)), set[n])
+		if err != nil {
+			cleanup()
+			return err
+		}
+		tmps[n] = t
+	}
+	// The new set is on disk whole; now the old one goes, results.json first.
+	old := existingSet(dir)
+	sort.SliceStable(old, func(i, j int) bool { return old[i] == "results.json" && old[j] != "results.json" })
+	for _, n := range old {
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(n))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			cleanup()
+			return fmt.Errorf("reports: %w", err)
+		}
+	}
+	// The new set comes, results.json last.
+	sort.SliceStable(names, func(i, j int) bool { return names[j] == "results.json" && names[i] != "results.json" })
+	for _, n := range names {
+		if err := os.Rename(tmps[n], filepath.Join(dir, filepath.FromSlash(n))); err != nil {
+			cleanup()
+			return fmt.Errorf("reports: %w", err)
+		}
+		delete(tmps, n)
+	}
+	for _, d := range subdirs {
+		syncDir(d)
+	}
+	return nil
+}
+
+// existingSet lists the report-set files in dir.
+func existingSet(dir string) []string {
+	var out []string
+	for _, d := range []string{"", "charts/"} {
+		entries, _ := os.ReadDir(filepath.Join(dir, filepath.FromSlash(d)))
+		for _, e := range entries {
+			if n := d + e.Name(); !e.IsDir() && setFile(n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// removeTemps removes the temporary files an interrupted write left in dir.
+func removeTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), tmpPrefix) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// writeTemp writes data whole to a new temporary file beside path, synced to disk, and returns its name.
+func writeTemp(path string, data []byte) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+filepath.Base(path)+".*")
 	if err != nil {
-		return fmt.Errorf("reports: %w", err)
+		return "", fmt.Errorf("reports: %w", err)
 	}
 	_, werr := tmp.Write(data)
+	serr := tmp.Sync()
 	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
+	if err := errors.Join(werr, serr, cerr); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("reports: %w", err)
+		return "", fmt.Errorf("reports: %s: %w", path, err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("reports: %w", err)
+		return "", fmt.Errorf("reports: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("reports: %w", err)
+	return tmp.Name(), nil
+}
+
+// syncDir makes the renames in dir durable, where the system allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
 	}
-	return nil
 }
 
 // facts is the run's description line: seed, engine, simulated time, bucket, and what Meta knows.

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"encoding/csv"
 	"flag"
 	"fmt"
 	htmltemplate "html/template"
@@ -446,6 +447,29 @@ func TestNumber(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) { assert.Equal(t, tc.want, number(tc.in)) })
+	}
+}
+
+// TestCSVFormulaInjection: a strategy name a spreadsheet would run as a formula is written as text.
+func TestCSVFormulaInjection(t *testing.T) {
+	cases := []struct{ name, want string }{
+		{"=HYPERLINK(\"http://evil.example\",\"x\")", "'=HYPERLINK"},
+		{"+1+1", "'+1+1"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"full-jitter", "full-jitter"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &results.File{BucketS: 1, Runs: []results.Run{{Strategy: c.name, Series: results.Series{Offered: []int64{1}}}}}
+			var b bytes.Buffer
+			require.NoError(t, SeriesCSV(&b, f))
+			rows, err := csv.NewReader(&b).ReadAll()
+			require.NoError(t, err)
+			require.Len(t, rows, 2)
+			assert.True(t, strings.HasPrefix(rows[1][0], c.want), rows[1][0])
+		})
 	}
 }
 

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -61,14 +60,4 @@ func (es Errors) Unwrap() []error {
 		out[i] = e
 	}
 	return out
-}
-
-func (es Errors) sorted() Errors {
-	sort.SliceStable(es, func(i, j int) bool {
-		if es[i].Line != es[j].Line {
-			return es[i].Line < es[j].Line
-		}
-		return es[i].Col < es[j].Col
-	})
-	return es
 }

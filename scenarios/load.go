@@ -5,17 +5,15 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
+	"stampede/internal/yamlcheck"
 	"stampede/strategies"
 )
 
@@ -49,9 +47,9 @@ func Load(nameOrPath string) (*Scenario, error) {
 	st, err := os.Stat(nameOrPath)
 	switch {
 	case err == nil && st.Mode().IsRegular():
-		data, err := os.ReadFile(nameOrPath)
+		data, err := readFile(nameOrPath) // at most MaxFileBytes, found without reading a larger file whole
 		if err != nil {
-			return nil, fmt.Errorf("scenarios: %w", err)
+			return nil, err
 		}
 		s, err := Parse(nameOrPath, data)
 		if err == nil && bare && shippedFile != "" && !sameAsShipped(shippedFile, data) {
@@ -115,206 +113,107 @@ func kindOf(st fs.FileInfo) string {
 	return "special file"
 }
 
+// Limits on a scenario file that keep loading it cheap whatever it holds: its size, the YAML nodes its aliases
+// may add (a "billion laughs" file of a few KB expands to billions of nodes), and the problems reported.
+const (
+	MaxFileBytes  = 256 << 10 // the largest shipped scenario is under 2 KB
+	MaxAliasNodes = 100_000   // nodes that alias expansion may add to the document's own
+	MaxErrors     = 50        // problems listed; the rest are counted
+)
+
+// readFile reads a scenario file of at most MaxFileBytes; a larger one is an ErrInvalid error, found without
+// reading it whole.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, tooLarge(path)
+	}
+	return data, nil
+}
+
+func tooLarge(file string) error {
+	return Errors{{File: file, Msg: fmt.Sprintf("the file is larger than %d bytes (%d KiB), more than a scenario needs; is it the right file?", MaxFileBytes, MaxFileBytes>>10)}}
+}
+
 // Parse decodes and validates a scenario; file names it in errors.
 func Parse(file string, data []byte) (*Scenario, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{syntaxError(file, err)}
+	if len(data) > MaxFileBytes {
+		return nil, tooLarge(file)
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, Errors{{File: file, Msg: "empty scenario"}}
-	}
-	root := doc.Content[0]
-	c := &checker{file: file, pos: map[string]pos{}}
-	c.walk(root, reflect.TypeOf(Scenario{}), "")
-	if len(c.errs) > 0 {
-		return nil, c.errs.sorted()
+	c := &checker{file: file, doc: yamlcheck.Parse(data, reflect.TypeOf(Scenario{}), limits, "empty scenario", strategies.Suggest)}
+	if !c.doc.OK() {
+		return nil, c.problems()
 	}
 	var s Scenario
-	if err := root.Decode(&s); err != nil {
-		return nil, c.decodeErrors(err).sorted()
+	if !c.doc.Decode(&s) {
+		return nil, c.problems()
 	}
 	s.File, s.Source = file, data
+	if bf := s.Fleet.Request.BodyFile; bf != "" && !filepath.IsLocal(bf) {
+		// A scenario names files beside it or below its directory, never elsewhere: validating a scenario from a
+		// pull request must not read /etc/passwd or a secret next door.
+		c.fail("fleet.request.body_file", "%q is not a path below the scenario's directory (no absolute path, no ..)", bf)
+		return nil, c.problems()
+	}
 	s.Fleet.Request.ResolveIn(filepath.Dir(file)) // a body file sits beside its scenario
+	if bf := s.Fleet.Request.BodyFile; bf != "" && !inDir(filepath.Dir(file), bf) {
+		c.fail("fleet.request.body_file", "%q leads outside the scenario's directory (a symbolic link)", s.Fleet.Request.BodyFile)
+		return nil, c.problems()
+	}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(file), ".yaml")
 	}
 	c.validate(&s)
-	if len(c.errs) > 0 {
-		return nil, c.errs.sorted()
+	if !c.doc.OK() {
+		return nil, c.problems()
 	}
 	return &s, nil
 }
 
-type pos struct{ line, col int }
+var limits = yamlcheck.Limits{MaxBytes: MaxFileBytes, MaxAliasNodes: MaxAliasNodes, MaxProblems: MaxErrors}
 
-// checker walks the YAML tree against the schema, remembering where each field path stands in the file.
+// checker holds a scenario file read against the schema: where each field path stands, and the problems found.
 type checker struct {
 	file string
-	pos  map[string]pos
-	errs Errors
-}
-
-var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
-
-// walk records positions and reports unknown fields. It stops at scalars and at types that decode themselves
-// from a scalar shorthand.
-func (c *checker) walk(n *yaml.Node, t reflect.Type, path string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind == yaml.ScalarNode && reflect.PointerTo(t).Implements(unmarshalerType) {
-		return
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return // the decoder reports the type mismatch
-		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := join(path, k.Value)
-			c.pos[p] = pos{k.Line, k.Column}
-			ft, ok := fields[k.Value]
-			if !ok {
-				names := make([]string, 0, len(fields))
-				for name := range fields {
-					names = append(names, name)
-				}
-				sort.Strings(names)
-				msg := fmt.Sprintf("unknown field %q", k.Value)
-				if s := strategies.Suggest(k.Value, names); s != "" {
-					msg += fmt.Sprintf(" (did you mean %q?)", s)
-				} else {
-					msg += " (valid: " + strings.Join(names, ", ") + ")"
-				}
-				c.errs = append(c.errs, &FieldError{File: c.file, Line: k.Line, Col: k.Column, Field: p, Msg: msg})
-				continue
-			}
-			c.walk(v, ft, p)
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			p := join(path, k.Value)
-			c.pos[p] = pos{k.Line, k.Column}
-			c.walk(n.Content[i+1], t.Elem(), p)
-		}
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return
-		}
-		for i, el := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			c.pos[p] = pos{el.Line, el.Column}
-			c.walk(el, t.Elem(), p)
-		}
-	}
-}
-
-// yamlFields maps the YAML keys of a struct (inline fields flattened) to their types.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("yaml")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if strings.Contains(opts, "inline") {
-			for k, v := range yamlFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// at locates a field path: the path itself, or its nearest ancestor present in the file.
-func (c *checker) at(path string) pos {
-	for p := path; p != ""; {
-		if q, ok := c.pos[p]; ok {
-			return q
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
-	}
-	return pos{}
+	doc  *yamlcheck.Doc
 }
 
 // fail records a problem with the field at path.
-func (c *checker) fail(path, format string, args ...any) {
-	p := c.at(path)
-	c.errs = append(c.errs, &FieldError{File: c.file, Line: p.line, Col: p.col, Field: path, Msg: fmt.Sprintf(format, args...)})
+func (c *checker) fail(path, format string, args ...any) { c.doc.Fail(path, format, args...) }
+
+// problems returns the problems found as Errors of the file, in line order.
+func (c *checker) problems() Errors {
+	var es Errors
+	for _, p := range c.doc.Problems() {
+		es = append(es, &FieldError{File: c.file, Line: p.Line, Col: p.Col, Field: p.Field, Msg: p.Msg})
+	}
+	return es
 }
 
-var lineRe = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
-
-// syntaxError turns a YAML parse error into a located FieldError.
-func syntaxError(file string, err error) *FieldError {
-	msg := err.Error()
-	fe := &FieldError{File: file, Msg: msg}
-	if m := lineRe.FindStringSubmatch(msg); m != nil {
-		fe.Line, _ = strconv.Atoi(m[1])
-		fe.Msg = msg[len(m[0]):]
-	}
-	return fe
-}
-
-// decodeErrors locates the decoder's type errors ("line 14: cannot unmarshal …") by their line.
-func (c *checker) decodeErrors(err error) Errors {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	var out Errors
-	for _, m := range msgs {
-		fe := syntaxError(c.file, errors.New(m))
-		fe.Msg = trimSentinel(errors.New(fe.Msg))
-		if fe.Line > 0 {
-			fe.Field, fe.Col = c.fieldAtLine(fe.Line)
-		}
-		out = append(out, fe)
-	}
-	return out
-}
-
-// fieldAtLine returns the deepest field path whose key stands on line.
-func (c *checker) fieldAtLine(line int) (string, int) {
-	best, col := "", 0
-	for p, q := range c.pos {
-		if q.line == line && (len(p) > len(best) || (len(p) == len(best) && p < best)) {
-			best, col = p, q.col
-		}
-	}
-	return best, col
-}
+func join(path, key string) string { return yamlcheck.Join(path, key) }
 
 // Source returns the scenario text, for reports; embedded scenarios keep their original text.
 func (s *Scenario) SourceText() string { return string(bytes.TrimSpace(s.Source)) + "\n" }
+
+// inDir reports whether path, once its symbolic links are followed, is within dir (a path that does not exist is:
+// reading it fails later, with its own error).
+func inDir(dir, path string) bool {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return true
+	}
+	base, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(base, real)
+	return err == nil && filepath.IsLocal(rel)
+}

@@ -1,9 +1,13 @@
 package scenarios
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +207,79 @@ func TestUnknownDialect(t *testing.T) {
 	assert.Contains(t, err.Error(), `server.dialect: unknown dialect "antropic" (valid: anthropic, auto, openai, plain)`)
 }
 
+// FuzzValidateRun: whatever Parse accepts runs. Each accepted scenario is scaled down (at most 100 clients, 20 s,
+// 1,000 arrivals per second, its first three jobs) so that a run takes milliseconds, then run in virtual time:
+// it must finish within 5 s (a longer run is a hang: time that stopped advancing) without a panic. A scenario
+// whose memory estimate passes 256 MiB is the memory check's to refuse and is not run. `go test` runs the seeds
+// (the shipped scenarios and testdata/hostile); `go test -fuzz FuzzValidateRun ./scenarios` explores.
+func FuzzValidateRun(f *testing.F) {
+	for _, n := range Names() {
+		data, err := shipped.ReadFile(n + ".yaml")
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	hostile, err := filepath.Glob("testdata/hostile/*.yaml")
+	require.NoError(f, err)
+	for _, p := range hostile {
+		data, err := os.ReadFile(p)
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	f.Add([]byte(base))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error is not ErrInvalid: %v", err)
+			}
+			return
+		}
+		scaleDown(s)
+		jobs, err := s.Jobs(nil)
+		require.NoError(t, err, "a valid scenario's jobs build")
+		jobs = jobs[:min(len(jobs), 3)]
+		if e := EstimateJobs(jobs, 1, 1, 0); e.Bytes > 256<<20 {
+			return
+		}
+		for _, j := range jobs {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			done := make(chan error, 1)
+			go func() {
+				_, err := sim.RunContext(ctx, j.Config, j.Strategy)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				cancel()
+				if errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("a valid scenario, scaled down, did not finish within 5 s:\n%s", data)
+				}
+				require.NoError(t, err)
+			case <-time.After(10 * time.Second):
+				buf := make([]byte, 1<<20)
+				t.Fatalf("a run ignored its deadline (stuck where it does not check its context):\n%s\n%s", data, buf[:runtime.Stack(buf, true)])
+			}
+		}
+	})
+}
+
+// scaleDown shrinks what sizes a run's work, keeping the scenario valid.
+func scaleDown(s *Scenario) {
+	s.Duration = min(s.Duration, 20*time.Second)
+	if s.Drain == 0 || s.Drain > 20*time.Second {
+		s.Drain = 20 * time.Second
+	}
+	s.Bucket = max(s.Bucket, (s.Duration+s.Drain)/1000)
+	s.Fleet.Clients = min(s.Fleet.Clients, 100)
+	s.Fleet.Rate = math.Min(s.Fleet.Rate, 1000)
+	for i := range s.Sweep.Clients {
+		s.Sweep.Clients[i] = min(s.Sweep.Clients[i], 100)
+	}
+	for i := range s.Server.Timeline {
+		s.Server.Timeline[i].Background = math.Min(s.Server.Timeline[i].Background, 1000)
+	}
+}
+
 // A path wins over a shipped name only when it is a regular file, and a clash says which was used.
 func TestLoadNameClashes(t *testing.T) {
 	tiny := base
@@ -276,4 +353,36 @@ func TestBodyFileBesideScenario(t *testing.T) {
 	s, err := Load(path)
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dir, "data", "bodies.jsonl"), s.Fleet.Request.BodyFile)
+}
+
+// TestBodyFileStaysBesideItsScenario: a scenario's body file is a path below its directory: not absolute, no ..,
+// and no symbolic link out of it (validating a scenario from a pull request must not read files elsewhere).
+func TestBodyFileStaysBesideItsScenario(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	require.NoError(t, os.WriteFile(outside, []byte("{}\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bodies.txt"), []byte("{}\n"), 0o600))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "link.txt")))
+	for _, tc := range []struct {
+		name, file, msg string
+	}{
+		{"beside", "bodies.txt", ""},
+		{"absolute", outside, "is not a path below the scenario's directory"},
+		{"up", "../secret.txt", "is not a path below the scenario's directory"},
+		{"a link out", "link.txt", "leads outside the scenario's directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := fmt.Sprintf("name: x\nduration: 1s\nfleet: {clients: 1, request: {body_file: %q}}\nstrategies: [{name: n, backoff: {kind: none}}]\n", tc.file)
+			path := filepath.Join(dir, "s.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+			_, err := Load(path)
+			if tc.msg == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "fleet.request.body_file")
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
 }

@@ -50,6 +50,7 @@ func (c *checker) validate(s *Scenario) {
 			c.fail(fmt.Sprintf("sweep.clients[%d]", i), "must be within 1–%d, got %d", MaxClients, n)
 		}
 	}
+	c.bounds(s)
 	if len(s.Strategies) == 0 {
 		c.fail("strategies", "at least one strategy is needed")
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"stampede/fakeserver"
+	"stampede/internal/yamlcheck"
 )
 
 // Fleet kinds.
@@ -97,6 +98,9 @@ func (c Config) WithDefaults() Config {
 // MaxClients is the largest fleet: a simulated client costs about 100 bytes.
 const MaxClients = 50_000_000
 
+// MaxKeys bounds a fleet's API keys: the server's per-key buckets are sized by them.
+const MaxKeys = 1_000_000
+
 // FieldError is one problem of a fleet, tied to its field by the YAML path inside the fleet's section ("clients",
 // "think"), so that a scenario loader can point at the file, line and column. It unwraps to ErrBadConfig and to
 // the cause.
@@ -146,8 +150,20 @@ func (f Fleet) Validate() error {
 	if f.At < 0 {
 		bad("at", "must not be negative, got %v", f.At)
 	}
+	if f.Keys > MaxKeys {
+		bad("keys", "must be at most %d, got %d", MaxKeys, f.Keys)
+	}
+	yamlcheck.Numbers(f, fakeserver.MaxTime, bad)
 	if _, err := f.Think.Sampler(); err != nil {
 		bad("think", "%w", err)
+		return errors.Join(errs...)
+	}
+	if top, _ := fakeserver.LargestSample(f.Think); top > fakeserver.MaxTime {
+		bad("think", "the longest think time it can draw (%v) is more than %v; a tail that long overflows the clock", top.Round(time.Second), fakeserver.MaxTime)
+	}
+	think, _ := Config{Fleet: f}.WithDefaults().Fleet.Think.Sampler()
+	if (f.Kind == "" || f.Kind == Closed) && think.Mean() <= 0 {
+		bad("think", "a closed fleet needs a think time with a mean > 0: with none, a client refused at once sends again at the same instant and time never advances")
 	}
 	f.validateTimeline(bad)
 	compileRequest(f.Request, bad)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"stampede/fakeserver"
+	"stampede/internal/bug"
 	"stampede/sim/results"
 	"stampede/strategies"
 )
@@ -343,4 +345,31 @@ func TestOutcomeOfSetsEveryField(t *testing.T) {
 			assert.Equal(t, clean, dirty)
 		})
 	}
+}
+
+// panicky is a strategy whose decisions panic: a bug in a strategy, as RunAll must survive it.
+type panicky struct{ strategies.Strategy }
+
+func (p panicky) NewClient() strategies.Client { return panickyClient{} }
+
+type panickyClient struct{}
+
+func (panickyClient) Admit(time.Duration, *strategies.Attempt) strategies.Admission {
+	return strategies.Admission{}
+}
+func (panickyClient) Observe(time.Duration, *strategies.Attempt, rand.Source) strategies.Decision {
+	panic("a strategy's bug")
+}
+
+// TestRunAllTurnsAPanicIntoAnError: a panic inside one run becomes that job's error, wrapping bug.ErrBug (the
+// command's exit status 3), and the other jobs finish.
+func TestRunAllTurnsAPanicIntoAnError(t *testing.T) {
+	cfg, strats := quick(1)
+	cfg.Server.Faults = []fakeserver.Fault{{Probability: 1, Rejection: fakeserver.Rejection{Status: 503}}}
+	out := RunAll(context.Background(), []Job{{Config: cfg, Strategy: panicky{strats[1]}}, {Config: cfg, Strategy: strats[1]}}, 1, nil)
+	require.Len(t, out, 2)
+	require.ErrorIs(t, out[0].Err, bug.ErrBug)
+	assert.Contains(t, out[0].Err.Error(), "a strategy's bug")
+	require.NoError(t, out[1].Err)
+	assert.Positive(t, out[1].Run.Requests)
 }

@@ -62,8 +62,8 @@ type FleetRequest struct {
 	Body    string            `yaml:"body"` // the body, a template (default: the dialect's; plain: none)
 	// BodyFile holds bodies, one per line, sent as they stand (not templates) and used in turn: request r of
 	// client c sends line (c + (r−1) × clients) mod lines, so that the fleet's first round sends the first lines
-	// in client order and every attempt of a request sends the same line. A relative path is read from the
-	// scenario file's directory. It excludes Body.
+	// in client order and every attempt of a request sends the same line. In a scenario file it is a path
+	// below the file's directory (no absolute path, no ..), read from there. It excludes Body.
 	BodyFile string `yaml:"body_file"`
 }
 

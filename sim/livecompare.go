@@ -93,7 +93,8 @@ func CollectLive(ctx context.Context, scenario, dialect string, cfg Config, jobs
 }
 
 // resetTarget asks a stampede server to start afresh (POST /_stampede/reset); any other server ignores it or
-// refuses, which is fine: the runs then share its state.
+// refuses, which is fine: the runs then share its state. A redirect is not followed: the reset goes to the
+// target the user named and nowhere else.
 func resetTarget(ctx context.Context, target string) {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -105,7 +106,11 @@ func resetTarget(ctx context.Context, target string) {
 	if err != nil {
 		return
 	}
-	if resp, err := http.DefaultClient.Do(req); err == nil {
+	req.Header.Set("Content-Type", "application/json") // the control API takes changes in JSON only
+	if resp, err := resetClient.Do(req); err == nil {
 		resp.Body.Close()
 	}
 }
+
+// resetClient never follows a redirect.
+var resetClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

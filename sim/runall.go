@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 
+	"stampede/internal/bug"
 	"stampede/sim/results"
 	"stampede/strategies"
 )
@@ -38,11 +39,7 @@ func RunAll(ctx context.Context, jobs []Job, workers int, done func(i int)) []Jo
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r, err := RunContext(ctx, jobs[i].Config, jobs[i].Strategy)
-				if err == nil && jobs[i].Params != nil {
-					r.Params = jobs[i].Params
-				}
-				out[i] = JobResult{Run: r, Err: err}
+				out[i] = runJob(ctx, jobs[i])
 				if done != nil {
 					done(i)
 				}
@@ -91,4 +88,15 @@ func Replicas(ctx context.Context, jobs []Job, seeds int) ([][]results.Run, erro
 		}
 	}
 	return out, nil
+}
+
+// runJob runs one job; a panic in it (a bug, never the input's fault: validation refused bad input before) becomes
+// the job's error, wrapping bug.ErrBug, so that the other jobs finish and the command exits with the bug's status.
+func runJob(ctx context.Context, j Job) (res JobResult) {
+	defer bug.Recover(&res.Err)
+	r, err := RunContext(ctx, j.Config, j.Strategy)
+	if err == nil && j.Params != nil {
+		r.Params = j.Params
+	}
+	return JobResult{Run: r, Err: err}
 }

@@ -84,6 +84,7 @@ func newFleetCmd() *cobra.Command {
 			}
 			start := time.Now()
 			f, runErr := live.runLive(cmd.Context(), cmd, s, jobs)
+			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, len(jobs), "runs", runErr)
 			sel.set.record(f)
 			if f == nil || len(f.Runs) == 0 {
 				return runErr
@@ -95,9 +96,6 @@ func newFleetCmd() *cobra.Command {
 			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
 			if err := out.emit(cmd, f, meta, ts); err != nil {
 				return errors.Join(runErr, err)
-			}
-			if f.Partial {
-				fmt.Fprintln(cmd.ErrOrStderr(), "interrupted: the results hold the runs gathered so far (marked partial)")
 			}
 			return runErr
 		},

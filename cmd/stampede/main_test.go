@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"stampede/internal/bug"
 )
 
 // runCLI executes the command line and returns stdout, stderr and the exit status main would use.
@@ -117,3 +122,46 @@ type discard struct{}
 func (*discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// TestExitStatuses: bad input exits 2, a panic (a bug) 3 with a message that says so, an interruption 130.
+func TestExitStatuses(t *testing.T) {
+	panicking := func() *cobra.Command {
+		root := newRoot()
+		root.AddCommand(&cobra.Command{Use: "crash", RunE: func(*cobra.Command, []string) error {
+			var m map[string]int
+			m["x"]++ // a nil map: the kind of bug that must not pass for bad input
+			return nil
+		}})
+		return root
+	}
+	cases := []struct {
+		name string
+		root func() *cobra.Command
+		args []string
+		code int
+		msg  string
+	}{
+		{"ok", newRoot, []string{"validate", "quickstart"}, exitOK, ""},
+		{"bad scenario", newRoot, []string{"validate", "no-such-scenario"}, exitUsage, "no such scenario"},
+		{"bad flag", newRoot, []string{"run", "--bogus"}, exitUsage, "unknown flag"},
+		{"a panic is a bug", panicking, []string{"crash"}, exitBug, "internal error: this is a bug in stampede"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := c.root()
+			root.SetOut(new(bytes.Buffer))
+			root.SetErr(new(bytes.Buffer))
+			err := execute(context.Background(), root, c.args)
+			assert.Equal(t, c.code, exitCodeQuiet(err))
+			if c.msg != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), c.msg)
+			}
+		})
+	}
+	t.Run("interrupted", func(t *testing.T) {
+		assert.Equal(t, exitInterrupted, exitCodeQuiet(fmt.Errorf("%w: 1 of 4 runs finished", errInterrupted)))
+		assert.Equal(t, exitInterrupted, exitCodeQuiet(fmt.Errorf("x: %w", context.Canceled)))
+		assert.Equal(t, exitBug, exitCodeQuiet(errors.Join(bug.FromPanic("boom", nil), errInterrupted)), "a bug wins")
+	})
+}

@@ -24,6 +24,7 @@ func newRunCmd() *cobra.Command {
 		sel    selection
 		live   liveFlags
 		engine string
+		mem    memoryFlag
 		seeds  int
 	)
 	cmd := &cobra.Command{
@@ -45,8 +46,8 @@ func newRunCmd() *cobra.Command {
 			if engine != "virtual" && engine != "live" && engine != "both" {
 				return &usageError{fmt.Errorf("--engine %q: want virtual, live or both", engine)}
 			}
-			if seeds < 1 {
-				return &usageError{fmt.Errorf("--seeds must be ≥ 1, got %d", seeds)}
+			if seeds < 1 || seeds > tune.MaxSeeds {
+				return &usageError{fmt.Errorf("--seeds must be within 1–%d, got %d", tune.MaxSeeds, seeds)}
 			}
 			if engine != "virtual" && cmd.Flags().Changed("seeds") && seeds > 1 {
 				return &usageError{fmt.Errorf("--seeds %d: a live run takes one seed (it runs on the real clock)", seeds)}
@@ -57,6 +58,11 @@ func newRunCmd() *cobra.Command {
 			}
 			if err := checkScope(ts, s, jobs); err != nil {
 				return err
+			}
+			if engine != "live" {
+				if err := mem.check(jobs, 0, len(jobs)*seeds); err != nil {
+					return err
+				}
 			}
 			if engine == "both" {
 				return runBoth(cmd, s, jobs, out, live, sel.set)
@@ -72,6 +78,7 @@ func newRunCmd() *cobra.Command {
 			if f != nil {
 				out.describe(f, s)
 			}
+			runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, len(jobs), "runs", runErr)
 			sel.set.record(f)
 			meta := reports.Meta{Version: versionString(), ScenarioFile: s.File, ScenarioYAML: string(s.Source), WallTime: time.Since(start)}
 			// Whatever ran is reported, even when some runs failed or the run was interrupted.
@@ -87,6 +94,7 @@ func newRunCmd() *cobra.Command {
 	out.add(cmd)
 	sel.add(cmd)
 	live.add(cmd)
+	mem.add(cmd)
 	cmd.Flags().StringVar(&engine, "engine", "virtual", "virtual (simulated time), live (real HTTP, as fleet) or both (and compare them)")
 	cmd.Flags().IntVar(&seeds, "seeds", tune.DefaultRunSeeds, "seeds each strategy runs on: figures are means with confidence intervals, and the verdict ties what seed noise cannot tell apart")
 	return cmd

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -48,18 +50,26 @@ type serverFlags struct {
 	set     overrides
 	journal int
 	bodies  int
+	conns   int
+	bodyTO  time.Duration
 }
+
+// adminTokenEnv names the environment variable that holds the control API's token.
+const adminTokenEnv = "STAMPEDE_ADMIN_TOKEN"
 
 func (o *serverFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (loopback by default; 0.0.0.0:8080 for every interface, as in a container)")
 	f.StringVar(&o.dialect, "dialect", "", "API dialect, overriding the scenario's server.dialect: "+strings.Join(fakeserver.Dialects(), ", ")+" (auto: the request path picks)")
-	f.StringVar(&o.token, "admin-token", os.Getenv("STAMPEDE_ADMIN_TOKEN"), "token that lets non-loopback peers use /_stampede/ (Authorization: Bearer TOKEN; default $STAMPEDE_ADMIN_TOKEN)")
+	// The default is read when the command runs, never shown: help text must not print a secret.
+	f.StringVar(&o.token, "admin-token", "", "token that lets non-loopback peers use /_stampede/ (Authorization: Bearer TOKEN; default $"+adminTokenEnv+")")
 	f.Uint64Var(&o.seed, "seed", 0, "seed of the model and the ids (default: the scenario's)")
 	f.IntVar(&o.keys, "keys", fakeserver.DefaultKeys, "API keys told apart for per-key rate limits (default: 64, or the scenario's fleet.keys if more)")
 	f.Int64Var(&o.maxBody, "max-body", fakeserver.DefaultMaxBodyBytes, "request body limit in bytes")
 	f.DurationVar(&o.grace, "grace", 5*time.Second, "how long a shutdown waits for answers in progress")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "print one line per request to stderr")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "print one line per request to stderr (what clients sent is escaped)")
+	f.IntVar(&o.conns, "max-conns", 0, fmt.Sprintf("connections open at most; past it the oldest idle or slow one is closed, and %d are kept for /metrics and the control API (default: the open-file limit less 64, here %d)", fakeserver.DefaultConnReserve, fakeserver.DefaultMaxConns()))
+	f.DurationVar(&o.bodyTO, "body-timeout", fakeserver.DefaultBodyTimeout, "how long a client may take to send a request body (then 408)")
 	f.IntVar(&o.journal, "journal", fakeserver.DefaultJournalSize, "how many of the last requests /_stampede/requests keeps (0: none)")
 	f.IntVar(&o.bodies, "journal-bodies", 0, "bytes of each request body the journal keeps (default none: bodies may hold secrets)")
 	o.set.add(cmd, tune.SetServer)
@@ -79,14 +89,29 @@ func (o *serverFlags) serve(cmd *cobra.Command, args []string, upstream *url.URL
 	if !cmd.Flags().Changed("keys") {
 		keys = max(keys, s.Fleet.Keys)
 	}
+	token := o.token
+	if !cmd.Flags().Changed("admin-token") {
+		token = os.Getenv(adminTokenEnv)
+	}
 	journal := o.journal
 	if journal <= 0 {
 		journal = -1 // none
 	}
-	opts := fakeserver.Options{Dialect: o.dialect, Seed: s.Seed, AdminToken: o.token, Keys: keys, MaxBodyBytes: o.maxBody, Upstream: upstream,
-		JournalSize: journal, JournalBodies: o.bodies}
+	opts := fakeserver.Options{Dialect: o.dialect, Seed: s.Seed, AdminToken: token, Keys: keys, MaxBodyBytes: o.maxBody, Upstream: upstream,
+		JournalSize: journal, JournalBodies: o.bodies, BodyTimeout: o.bodyTO}
 	if o.verbose {
 		opts.OnAttempt = func(a fakeserver.Attempt) { fmt.Fprintln(cmd.ErrOrStderr(), a) }
+	}
+	// A panic in the server is a bug: it stops and exits with status 3, naming it.
+	ctx, stop := context.WithCancel(cmd.Context())
+	defer stop()
+	bugs := make(chan error, 1)
+	opts.OnBug = func(err error) {
+		select {
+		case bugs <- err:
+		default:
+		}
+		stop()
 	}
 	h, err := fakeserver.NewHandler(s.Server, opts)
 	if err != nil {
@@ -110,11 +135,16 @@ func (o *serverFlags) serve(cmd *cobra.Command, args []string, upstream *url.URL
 		fmt.Fprintf(out, "  with --set %s\n", strings.Join(o.set.exprs, " --set "))
 	}
 	fmt.Fprintf(out, "  metrics: http://%s/metrics   control: http://%s/_stampede/state\n", ln.Addr(), ln.Addr())
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && o.token == "" {
-		fmt.Fprintf(out, "  the control API answers loopback peers only: set --admin-token (or $STAMPEDE_ADMIN_TOKEN) to steer it from elsewhere\n")
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && token == "" {
+		fmt.Fprintf(out, "  the control API answers loopback peers only: set --admin-token (or $%s) to steer it from elsewhere\n", adminTokenEnv)
 	}
-	err = fakeserver.Serve(cmd.Context(), ln, h, o.grace)
+	err = fakeserver.ServeWith(ctx, ln, h, fakeserver.ServeOptions{Grace: o.grace, MaxConns: o.conns})
 	h.Close()
 	fmt.Fprint(out, h.Summary())
+	select {
+	case b := <-bugs:
+		return errors.Join(b, err)
+	default:
+	}
 	return err
 }

@@ -88,6 +88,60 @@ func TestServeRefusesContention(t *testing.T) {
 	assert.Contains(t, stderr, "simulator only")
 }
 
+// TestServeHelpHidesToken: the admin token set in the environment never appears in the help text.
+func TestServeHelpHidesToken(t *testing.T) {
+	const secret = "tok-9f8e7d6c5b4a"
+	t.Setenv(adminTokenEnv, secret)
+	root := newRoot()
+	var out syncBuffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"serve", "--help"})
+	require.NoError(t, root.Execute())
+	assert.Contains(t, out.String(), "--admin-token")
+	assert.Contains(t, out.String(), "$"+adminTokenEnv)
+	assert.NotContains(t, out.String(), secret)
+
+	t.Run("the environment's token opens the control API", func(t *testing.T) {
+		root := newRoot()
+		var out syncBuffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0"})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- root.ExecuteContext(ctx) }()
+		defer func() { cancel(); require.NoError(t, <-done) }()
+		addr := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`)
+		var base string
+		require.Eventually(t, func() bool {
+			m := addr.FindStringSubmatch(out.String())
+			if m != nil {
+				base = "http://" + m[1]
+			}
+			return m != nil
+		}, 10*time.Second, 10*time.Millisecond)
+		for _, tc := range []struct {
+			token string
+			want  int
+		}{{"", 403}, {"wrong", 403}, {secret, 200}} {
+			r, err := http.NewRequest("GET", base+"/_stampede/state", nil)
+			require.NoError(t, err)
+			r.Host = "stampede.internal" // as through a proxy: only the token lets it in
+			if tc.token != "" {
+				r.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			res, err := http.DefaultClient.Do(r)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			assert.Equal(t, tc.want, res.StatusCode, tc.token)
+			assert.NotContains(t, string(body), secret)
+		}
+		assert.NotContains(t, out.String(), secret)
+	})
+}
+
 // startCLI runs a command line that serves until cancelled, and returns the base URL it printed.
 func startCLI(t *testing.T, args ...string) (base string, out, errb *syncBuffer, stop func() error) {
 	t.Helper()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,6 +29,7 @@ type tuneFlags struct {
 	seed       uint64
 	confidence float64
 	workers    int
+	mem        memoryFlag
 }
 
 func (o *tuneFlags) add(cmd *cobra.Command) {
@@ -44,6 +44,7 @@ func (o *tuneFlags) add(cmd *cobra.Command) {
 	cmd.Flags().Uint64Var(&o.seed, "seed", 0, "override the scenario's seed (replication 0 runs with it)")
 	cmd.Flags().Float64Var(&o.confidence, "confidence", tune.DefaultConfidence, "level of the confidence intervals")
 	cmd.Flags().IntVar(&o.workers, "workers", 0, "simulations at once (default: one per core)")
+	o.mem.add(cmd)
 }
 
 func newTuneCmd() *cobra.Command {
@@ -82,6 +83,9 @@ func runTune(cmd *cobra.Command, args []string, o *tuneFlags) error {
 	if err != nil {
 		return &usageError{flagged(err)}
 	}
+	if err := o.mem.check(plan.Jobs(), o.workers, plan.Held()); err != nil {
+		return err
+	}
 	label := "tune " + s.Name
 	if sw.Shard.Count > 1 {
 		label += fmt.Sprintf(" shard %d/%d", sw.Shard.Index, sw.Shard.Count)
@@ -95,7 +99,10 @@ func runTune(cmd *cobra.Command, args []string, o *tuneFlags) error {
 	f, runErr := plan.Run(cmd.Context(), func() { progress.Done(0) })
 	progress.Stop()
 	wall := time.Since(start)
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d runs in %s\n", label, plan.Runs(), wall.Round(time.Millisecond))
+	runErr = interrupted(cmd.Context(), cmd.ErrOrStderr(), f, plan.Points(), "points", runErr)
+	if !f.Partial {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d runs in %s\n", label, plan.Runs(), wall.Round(time.Millisecond))
+	}
 	if len(f.Runs) == 0 {
 		return runErr
 	}
@@ -170,21 +177,10 @@ func writeShard(cmd *cobra.Command, o *reportFlags, f *results.File, sh results.
 		return err
 	}
 	if o.outDir != "" {
-		if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+		if err := reports.WriteResults(o.outDir, f); err != nil { // whole or not at all, never truncated in place
 			return err
 		}
 		path := filepath.Join(o.outDir, "results.json")
-		w, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if err := results.Write(w, f); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (shard %d/%d: merge the shards with `stampede merge`)\n", path, sh.Index, sh.Count)
 	}
 	return nil

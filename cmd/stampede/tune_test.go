@@ -30,7 +30,10 @@ func TestTuneUsageErrors(t *testing.T) {
 		{"both objectives", []string{"tune", "--vary", "max_retries=1", "--minimize", "amplification", "--maximize", "success_rate"}, []string{"exclude each other"}},
 		{"bad shard", []string{"tune", "--vary", "max_retries=1", "--shard", "8/8"}, []string{`bad --shard "8/8": the index must be within 0..7`}},
 		{"bad --only", []string{"tune", "--vary", "max_retries=1", "--only", "ful-jitter"}, []string{`did you mean "full-jitter"?`}},
-		{"no seeds", []string{"tune", "--vary", "max_retries=1", "--seeds", "0"}, []string{"--seeds must be ≥ 1"}},
+		{"no seeds", []string{"tune", "--vary", "max_retries=1", "--seeds", "0"}, []string{"--seeds must be within 1–10000, got 0"}},
+		{"a billion clients", []string{"tune", "--vary", "clients=100,1000000000"}, []string{"clients=1000000000 for", "fleet.clients: must be at most 50000000"}},
+		{"unlimited immediate retries", []string{"tune", "--vary", "max_retries=3,-1", "--vary", "deadline=10s", "--vary", "base=0s", "--only", "full-jitter"}, []string{"max_retries=-1 for full-jitter", "unlimited retries (max_retries: -1) need a pause > 0"}},
+		{"a billion seeds", []string{"tune", "--vary", "max_retries=1", "--seeds", "1000000000"}, []string{"--seeds must be within 1–10000, got 1000000000"}},
 		{"merge nothing", []string{"merge"}, []string{"requires at least 1 arg"}},
 		{"merge a plain run", []string{"merge", "../../reports/testdata/herd.json"}, []string{"is the result of neither `stampede tune --shard` nor `stampede fleet --shard`"}},
 	}

@@ -271,10 +271,14 @@ func kindOr(k string) string {
 	return k
 }
 
-// check builds the point's strategy.
+// check builds the point's strategy and checks the point as a scenario file is checked: a value from --vary
+// (a fleet of a billion clients, unlimited retries without a pause) must not make a run that cannot run.
 func (p *point) check() error {
 	st, err := p.spec.Build()
 	if err != nil {
+		return err
+	}
+	if err := scenarios.CheckRun(p.cfg, p.spec); err != nil {
 		return err
 	}
 	p.strat = st

@@ -14,11 +14,15 @@ import (
 // ErrMerge wraps every reason shard files cannot be merged.
 var ErrMerge = errors.New("tune: cannot merge")
 
+// maxMissing bounds the shards a merge may report missing: a file that claims a count far beyond the files
+// given is refused before anything is sized by it.
+const maxMissing = 10_000
+
 // Merge combines the shard files of one sweep (`stampede tune --shard I/N`, every I from 0 to N−1, in any
 // order) into the file the unsharded sweep writes, byte for byte: the points interleaved back into grid order
 // and the recommendation computed over all of them. It refuses files of different sweeps (scenario text, seed,
 // --vary, seeds, SLO, objective), a missing or repeated shard, and a shard that holds fewer points than its
-// slice of the grid (an interrupted run).
+// slice of the grid or is marked partial (an interrupted run).
 func Merge(files []*results.File) (*results.File, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%w: no files", ErrMerge)
@@ -31,6 +35,12 @@ func Merge(files []*results.File) (*results.File, error) {
 		if i == 0 && f.Tune.Shard != nil {
 			count = f.Tune.Shard.Count
 		}
+		if f.Partial {
+			return nil, fmt.Errorf("%w: file %d is partial (its run was interrupted); run its shard again", ErrMerge, i+1)
+		}
+	}
+	if count < 1 || count > len(files)+maxMissing {
+		return nil, fmt.Errorf("%w: file 1 says the sweep has %d shards; %d file(s) given", ErrMerge, count, len(files))
 	}
 	byIndex := make([]*results.File, count)
 	for i, f := range files {
@@ -40,6 +50,9 @@ func Merge(files []*results.File) (*results.File, error) {
 		}
 		if sh.Count != count {
 			return nil, fmt.Errorf("%w: file %d is shard %d/%d, file 1 is of %d shards", ErrMerge, i+1, sh.Index, sh.Count, count)
+		}
+		if sh.Index < 0 || sh.Index >= count {
+			return nil, fmt.Errorf("%w: file %d says it is shard %d/%d", ErrMerge, i+1, sh.Index, sh.Count)
 		}
 		if byIndex[sh.Index] != nil {
 			return nil, fmt.Errorf("%w: shard %d/%d given twice", ErrMerge, sh.Index, count)

@@ -114,7 +114,8 @@ func TestApplyRefuses(t *testing.T) {
 		{"a key set twice", SetAll, []string{"clients=5", "fleet.clients=6"}, "clients is varied twice"},
 		{"a scoped key that means nothing there", SetAll, []string{"none:base=1s"}, "base does not apply to none"},
 		{"a strategy key on the server", SetServer, []string{"max_retries=3"}, "max_retries is not a setting of the server (here: capacity, queue, service_time)"},
-		{"a value the file could not hold either", SetAll, []string{"clients=100000000"}, "--set clients=100000000: fleet.clients: must be at most"},
+		// Each point of the grid is checked as a file is (scenarios.CheckRun), so the error points at the value.
+		{"a value the file could not hold either", SetAll, []string{"clients=100000000"}, "bad --set at column 9: clients=100000000 for none: fleet.clients: must be at most"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,8 +11,12 @@ import (
 	"stampede/verdict"
 )
 
-// ErrSeeds is returned for fewer than one seed.
-var ErrSeeds = errors.New("tune: --seeds must be ≥ 1")
+// ErrSeeds is returned for fewer than one seed or more than MaxSeeds.
+var ErrSeeds = errors.New("tune: --seeds must be within 1–10000")
+
+// MaxSeeds bounds the replications of a point: its runs are held together until it is reduced to its mean, and
+// 10,000 seeds narrow a confidence interval a hundredfold.
+const MaxSeeds = 10_000
 
 // ReplicationSeed is the seed of replication k of every point: the scenario's seed for k = 0, so that one seed
 // reproduces `stampede run`, then SplitMix64 of the seed and k. Every point and every strategy uses the same
@@ -54,7 +58,7 @@ type Plan struct {
 // Plan parses the --vary expressions, the SLO and the objective, and expands the grid. Errors point at the
 // offending expression (*VaryError, *verdict.ThresholdError).
 func (s Sweep) Plan() (*Plan, error) {
-	if s.Seeds < 1 {
+	if s.Seeds < 1 || s.Seeds > MaxSeeds {
 		return nil, fmt.Errorf("%w, got %d", ErrSeeds, s.Seeds)
 	}
 	if s.Confidence == 0 {
@@ -105,6 +109,20 @@ func (p *Plan) Points() int { return len(p.points) }
 
 // Runs is the number of simulations the plan makes: its points times the seeds.
 func (p *Plan) Runs() int { return len(p.points) * p.Seeds }
+
+// Jobs returns one job per point of the plan (with the scenario's seed): what sizes the plan's runs, for an
+// estimate of its memory.
+func (p *Plan) Jobs() []sim.Job {
+	out := make([]sim.Job, len(p.points))
+	for k, i := range p.points {
+		pt := &p.Grid.points[i]
+		out[k] = sim.Job{Config: pt.cfg, Strategy: pt.strat, Params: pt.params}
+	}
+	return out
+}
+
+// Held is the number of runs whose results Run holds at once: a batch.
+func (p *Plan) Held() int { return min(max(batchRuns, p.Seeds), p.Runs()) }
 
 // batchRuns bounds the runs held in memory at once: points are run in batches of about this many runs and
 // each point is reduced to its mean as soon as its batch is done.

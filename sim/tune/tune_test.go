@@ -183,6 +183,8 @@ func TestSweepErrors(t *testing.T) {
 	}
 	_, err := Sweep{Scenario: s, Seeds: 0}.Plan()
 	assert.ErrorIs(t, err, ErrSeeds)
+	_, err = Sweep{Scenario: s, Seeds: MaxSeeds + 1, Vary: []string{"max_retries=1"}}.Plan()
+	assert.ErrorIs(t, err, ErrSeeds, "a billion seeds once ran out of memory")
 	// A value that only some combinations make valid is no error: cap 50ms with base 10ms is fine.
 	plan, err := Sweep{Scenario: s, Seeds: 1, Vary: []string{"cap=50ms,1s", "base=10ms,100ms"}}.Plan()
 	require.NoError(t, err)
@@ -299,6 +301,14 @@ func TestMergeRefuses(t *testing.T) {
 	other.SLO = "success_rate>=0.9"
 	short := *c
 	short.Runs = short.Runs[:len(short.Runs)-1]
+	partial := *c
+	partial.Partial = true
+	withShard := func(f *results.File, i, n int) *results.File {
+		g, t := *f, *f.Tune
+		t.Shard = &results.Shard{Index: i, Count: n}
+		g.Tune = &t
+		return &g
+	}
 	cases := []struct {
 		name  string
 		files []*results.File
@@ -311,6 +321,11 @@ func TestMergeRefuses(t *testing.T) {
 		{"interrupted", []*results.File{a, b, &short}, "shard 2/3 holds 0 points, its slice of the grid has 1"},
 		{"not a sweep", []*results.File{{Scenario: "x"}}, "file 1 is not the result of stampede tune"},
 		{"nothing", nil, "no files"},
+		{"marked partial", []*results.File{a, b, &partial}, "file 3 is partial (its run was interrupted)"},
+		{"index past the count", []*results.File{a, b, withShard(c, 7, 3)}, "file 3 says it is shard 7/3"},
+		{"negative index", []*results.File{a, b, withShard(c, -1, 3)}, "file 3 says it is shard -1/3"},
+		{"huge count", []*results.File{withShard(a, 0, 1<<40)}, "file 1 says the sweep has 1099511627776 shards"},
+		{"negative count", []*results.File{withShard(a, 0, -3)}, "file 1 says the sweep has -3 shards"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

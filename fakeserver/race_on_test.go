@@ -1,0 +1,5 @@
+//go:build race
+
+package fakeserver
+
+const raceEnabled = true
