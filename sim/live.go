@@ -66,13 +66,13 @@ type live struct {
 	wire    liveWire
 	idStyle string // the prefix of the ids a synthetic-state session client makes up
 
-	mu      sync.Mutex
-	m       metrics
-	dropped int64
-	late    int64
-	lag     time.Duration // summed over requests: actual start − intended start
-	paceSum float64       // streamed answers: tokens per second after the first, summed
-	paceN   int
+	mu         sync.Mutex
+	m          metrics
+	dropped    int64
+	late       int64
+	lag        time.Duration // summed over requests: actual start − intended start
+	paceTokens int           // streamed answers: tokens after the first, summed
+	paceTime   time.Duration // and the time they took, summed
 }
 
 // liveClient is one client instance: its strategy state (used by one request at a time: clients of an open fleet
@@ -258,8 +258,8 @@ func (l *live) run(ctx context.Context) (results.Run, error) {
 	if l.m.requests > 0 {
 		r.LagMs = round3(float64(l.lag) / float64(l.m.requests) / 1e6)
 	}
-	if l.paceN > 0 {
-		r.OutputTokensPerS = round3(l.paceSum / float64(l.paceN))
+	if l.paceTime > 0 {
+		r.OutputTokensPerS = round3(float64(l.paceTokens) / l.paceTime.Seconds())
 	}
 	if l.opts.ServerLag != nil {
 		r.ServerLagMs = round3(float64(l.opts.ServerLag()) / 1e6)
@@ -477,9 +477,11 @@ func (l *live) streamed(st streamRead, start time.Duration) {
 		return
 	}
 	l.m.firstToken(int64(st.first), int64(start))
-	if st.tokens > 1 && st.last > st.first {
-		l.paceSum += float64(st.tokens-1) / (st.last - st.first).Seconds()
-		l.paceN++
+	if st.tokens > 1 {
+		// Summed, not a mean of ratios: a stream the client read in one burst (its goroutine late on a busy
+		// machine) has next to no duration and would weigh an absurd pace into a mean.
+		l.paceTokens += st.tokens - 1
+		l.paceTime += st.last - st.first
 	}
 }
 

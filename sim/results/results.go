@@ -88,7 +88,7 @@ type Run struct {
 	TTFTMs        *Latency `json:"ttft_ms,omitempty"`
 	StreamsBroken int64    `json:"streams_broken,omitempty"`
 	// OutputTokensPerS is, for a live streaming fleet, the pace of the answers' tokens after the first, as the
-	// client read them (the mean over successful streams).
+	// client read them: the tokens after the first over the time they took, summed over successful streams.
 	OutputTokensPerS float64 `json:"output_tokens_per_s,omitempty"`
 
 	AttemptsPerRequest []int64 `json:"attempts_per_request"` // [k]: finished requests that took k+1 attempts
