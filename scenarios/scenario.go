@@ -3,6 +3,7 @@ package scenarios
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"stampede/fakeserver"
@@ -90,10 +91,15 @@ func (s *Scenario) SimConfig() sim.Config {
 // Build builds the scenario's strategies, in file order. Load has already checked that they build.
 func (s *Scenario) Build() ([]strategies.Strategy, error) {
 	out := make([]strategies.Strategy, len(s.Strategies))
+	models := s.Server.ModelNames()
 	for i, spec := range s.Strategies {
 		p, err := spec.Build()
 		if err != nil {
 			return nil, err
+		}
+		// A fallback names its model; the engines move requests by the model's index among the server's.
+		if p, err = p.WithModels(models); err != nil {
+			return nil, fmt.Errorf("strategies[%d]: %w", i, err)
 		}
 		out[i] = p
 	}

@@ -39,6 +39,12 @@ type Fleet struct {
 	// not retry — and the results carry the time to first token. The live fleet sends "stream": true in the SDK
 	// dialects, reads the events (live_stream.go) and adds the tokens' pace as it read them.
 	Stream bool `yaml:"stream"`
+	// Models is the mix of models an LLM fleet's requests name (server.models): each request draws one by share
+	// and keeps it on every attempt, unless its strategy moves it to a fallback. Default: the server's first.
+	Models []ModelShare `yaml:"models"`
+	// Tokens is what each request carries for token rate limits (server.token_limits): input, cached input,
+	// max_tokens and output, drawn per request (Tokens). Default: none.
+	Tokens *Tokens `yaml:"tokens"`
 	// Network is the time of each leg between a client and the server (the request's way there, the answer's
 	// way back), drawn per message; it is outside the server's concurrency and inside the client's timeout
 	// (default none). The live driver adds it around each real request.
@@ -166,6 +172,7 @@ func (f Fleet) Validate() error {
 		bad("think", "a closed fleet needs a think time with a mean > 0: with none, a client refused at once sends again at the same instant and time never advances")
 	}
 	f.validateTimeline(bad)
+	f.validateLLM(bad)
 	compileRequest(f.Request, bad)
 	if f.Network != (fakeserver.Dist{}) {
 		if _, err := f.Network.Sampler(); err != nil {

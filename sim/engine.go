@@ -67,6 +67,7 @@ type engine struct {
 	bg       rand.PCG           // background arrival stream
 	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
 	net      *network           // messages on the network between clients and server; nil without network time
+	toks     []reqTokens        // per slot, its request's tokens; nil when the run counts none
 	stream   bool               // the clients ask for streamed answers: their time to first token is measured
 	streams  bool               // ... and the server breaks streams: a stream fault is drawn per served answer
 	endGen   uint32             // generation of the attempt whose outcome is being handled (hedging tells copies apart)
@@ -148,6 +149,7 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 		e.ref = &heapQueue{}
 	}
 	e.m.init(cfg, srv.Capacity(), e.horizon)
+	e.m.initLLM(srv.Config().ModelNames(), lc.llm.tokens)
 	e.q.shift = queueShift(rate, delay)
 	var free func()
 	e.units, free = allocHuge[unitRef](srv.Units())
@@ -164,6 +166,12 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 	e.streams = f.Stream && srv.Streams()
 	if e.net, err = newNetwork(cfg); err != nil {
 		return nil, fmt.Errorf("%w: fleet.network: %w", ErrBadConfig, err)
+	}
+	if lc.llm.tokens {
+		e.toks = make([]reqTokens, max(f.Clients, 0))
+		if f.Kind == Open {
+			e.toks = e.toks[:0]
+		}
 	}
 	if len(cfg.Fleet.Timeline) > 0 {
 		e.timeline = timelineOf(cfg)
@@ -400,9 +408,10 @@ func (e *engine) prefetchDone(unit int32) {
 
 // unitRef is what the engine keeps per server unit.
 type unitRef struct {
-	gen   uint32 // completions scheduled before a drop carry an older generation
-	slot  int32  // the slot whose request the unit serves (−1: background)
-	broke int32  // a streamed answer breaks at the completion: the error's status, or brokeDrop (0: it does not)
+	gen    uint32 // completions scheduled before a drop carry an older generation
+	slot   int32  // the slot whose request the unit serves (−1: background)
+	broke  int32  // a streamed answer breaks at the completion: the error's status, or brokeDrop (0: it does not)
+	output int32  // the output tokens the service generates (those before the break, for a stream that breaks)
 }
 
 // brokeDrop marks a stream that breaks with a dropped connection.
@@ -417,6 +426,9 @@ func (e *engine) arrive() {
 	} else {
 		i = int32(len(e.slots))
 		e.slots = append(e.slots, slot{rng: *rand.NewPCG(mix(e.cfg.Seed, streamClients), uint64(i))})
+		if e.toks != nil {
+			e.toks = append(e.toks, reqTokens{})
+		}
 	}
 	s := &e.slots[i]
 	s.client = int32(e.arrivals.client(e.cfg.Fleet.Clients))
@@ -431,7 +443,7 @@ func (e *engine) arrive() {
 func (e *engine) send(i int32) {
 	s := &e.slots[i]
 	if s.state == stThinking {
-		s.req.begin(e.now)
+		e.life.begin(&s.req, e.now, &s.rng, e.tokensOf(i))
 		e.m.requests++
 		if e.sess != nil {
 			e.sess[s.client] |= sessActive
@@ -467,7 +479,15 @@ func (e *engine) transmit(i int32) {
 	e.m.attempt(e.now, int(s.req.number))
 	req := fakeserver.Request{
 		Ref: fakeserver.Ref(uint64(i)<<32 | uint64(s.gen&genMask)), Key: int(s.client % e.keys),
-		Attempt: int(s.req.number),
+		Attempt: int(s.req.number), Model: int32(s.req.model),
+	}
+	if e.toks != nil {
+		t := &e.toks[i]
+		req.Input, req.Cached, req.MaxTokens, req.Output = t.input, t.cached, t.max, t.output
+		e.m.offeredTokens(t.input, t.max)
+	}
+	if e.m.models != nil {
+		e.m.models[s.req.model].attempts++
 	}
 	if e.prevIDs != nil {
 		req.PrevID = e.prevIDs[s.client]
@@ -491,7 +511,7 @@ func (e *engine) reach(req fakeserver.Request) {
 	switch v {
 	case fakeserver.Rejected:
 		if e.net != nil {
-			e.net.answer(e, i, gen, &e.ans, 0, -1)
+			e.net.answer(e, i, gen, &e.ans, 0, -1, 0)
 			return
 		}
 		e.m.reject(e.now, e.ans.Status, e.ans.Reason)
@@ -504,7 +524,7 @@ func (e *engine) reach(req fakeserver.Request) {
 		e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService()-1)
 		e.m.admit(e.now)
 		e.m.waited(0)
-		e.schedDone(unit, int64(doneAt), i)
+		e.schedDone(unit, int64(doneAt), i, req.Output)
 	case fakeserver.Queued:
 		e.m.integrate(e.now, e.srv.QueueLen()-1, e.srv.InService())
 		e.m.admit(e.now)
@@ -515,12 +535,16 @@ func (e *engine) reach(req fakeserver.Request) {
 
 // schedDone schedules the end of the service that just started on unit, for slot i (−1: background). A streamed
 // answer may break before it ends (server.stream_faults): its unit is then freed at the break.
-func (e *engine) schedDone(unit int, at int64, i int32) {
+func (e *engine) schedDone(unit int, at int64, i int32, output int32) {
 	u := &e.units[unit]
-	u.slot, u.broke = i, 0
+	u.slot, u.broke, u.output = i, 0, output
 	if e.streams && i >= 0 {
 		if f, ok := e.srv.StreamFault(); ok {
 			if b, ok := e.srv.StreamBreak(f, time.Duration(e.now), time.Duration(at)); ok {
+				if dec := e.srv.DecodeOf(output); dec > 0 { // the output generated before the break
+					first := at - int64(dec)
+					u.output = int32(float64(output) * max(0, min(1, float64(int64(b)-first)/float64(dec))))
+				}
 				at, u.broke = int64(b), int32(f.Status)
 				if f.Mode == fakeserver.StreamDrop {
 					u.broke = brokeDrop
@@ -554,11 +578,11 @@ func outcomeOf(a *fakeserver.Answer, o *strategies.Outcome) {
 // done ends a service: the next queued request starts, and the served one's client gets its answer if it still waits.
 func (e *engine) done(unit int) {
 	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
-	broke := e.units[unit].broke
+	broke, output := e.units[unit].broke, e.units[unit].output
 	served, next, waited, nextDone, started := e.srv.Finish(time.Duration(e.now), unit)
 	if started {
 		e.m.waited(waited)
-		e.schedDone(unit, int64(nextDone), int32(uint64(next.Ref)>>32))
+		e.schedDone(unit, int64(nextDone), int32(uint64(next.Ref)>>32), next.Output)
 	}
 	i, gen := uint32(uint64(served.Ref)>>32), uint32(served.Ref)&genMask
 	if i == bgSlot {
@@ -566,18 +590,23 @@ func (e *engine) done(unit int) {
 		return
 	}
 	if broke != 0 {
+		e.m.wastedTokens(output)
 		e.brokenStream(int32(i), gen, broke, served.Busy)
 		return
 	}
 	if e.net != nil { // whether anybody still waits for the answer is known when it arrives
-		e.net.answer(e, int32(i), gen, nil, served.RespID, served.Busy)
+		e.net.answer(e, int32(i), gen, nil, served.RespID, served.Busy, output)
 		return
 	}
 	if !e.waiting(int32(i), gen) {
 		e.m.serve(served.Busy, true, false)
+		e.m.wastedTokens(output)
 		return
 	}
 	e.m.serve(served.Busy, false, false)
+	if e.toks != nil {
+		e.m.servedTokens(e.toks[i].input, output)
+	}
 	if e.stream {
 		e.m.firstToken(e.now-int64(e.srv.Decode()), e.slots[i].req.start)
 	}
@@ -622,7 +651,7 @@ func (e *engine) phase(i int, end bool) {
 			}
 			switch {
 			case answered && e.net != nil:
-				e.net.answer(e, int32(si), gen, &ans, 0, -1)
+				e.net.answer(e, int32(si), gen, &ans, 0, -1, 0)
 			case answered && e.waiting(int32(si), gen):
 				e.m.reject(e.now, ans.Status, ans.Reason)
 				e.endGen = gen
@@ -636,7 +665,7 @@ func (e *engine) phase(i int, end bool) {
 	}
 	e.srv.Drain(now, func(r fakeserver.Request, unit int, waited, done time.Duration) {
 		e.m.waited(waited)
-		e.schedDone(unit, int64(done), int32(uint64(r.Ref)>>32))
+		e.schedDone(unit, int64(done), int32(uint64(r.Ref)>>32), r.Output)
 	})
 }
 
@@ -652,9 +681,9 @@ func (e *engine) background(i int) {
 	}
 	e.m.integrate(e.now, e.srv.QueueLen(), e.srv.InService())
 	e.m.bg++
-	v, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32)}, &e.ans)
+	v, unit, doneAt := e.srv.Arrive(time.Duration(e.now), fakeserver.Request{Ref: fakeserver.Ref(uint64(bgSlot) << 32), Model: e.srv.BackgroundModel()}, &e.ans)
 	if v == fakeserver.Started {
-		e.schedDone(unit, int64(doneAt), -1)
+		e.schedDone(unit, int64(doneAt), -1, 0)
 	}
 	if next := e.nextBackground(e.now); next < e.stop {
 		e.push(newEvent(next, evBackground, int32(i), 0))
@@ -743,4 +772,12 @@ func runOn(ctx context.Context, cfg Config, strat strategies.Strategy, qk queueK
 	}
 	defer e.close()
 	return e.run(ctx)
+}
+
+// tokensOf is slot i's token record, nil when the run counts no tokens.
+func (e *engine) tokensOf(i int32) *reqTokens {
+	if e.toks == nil {
+		return nil
+	}
+	return &e.toks[i]
 }

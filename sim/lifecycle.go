@@ -26,8 +26,11 @@ type reqState struct {
 	memo     float64 // the backoff's memo (strategies.Attempt.Memo)
 	guard    float64 // the guards' carried state (strategies.Attempt.Held: retry-quota tokens the request holds)
 	number   uint16  // the current attempt's number: 0 for the first try, k for the k-th retry
-	overload uint8   // 529 answers so far (strategies.Attempt.Overloaded), saturating
+	overload uint8   // 529 answers so far on the request's current model (strategies.Attempt.Overloaded), saturating
 	admitted bool    // the pending send was held by a guard and is already admitted: it goes without asking again
+	model    uint8   // the model the request goes to (fakeserver.Request.Model; Attempt.Model)
+	bgWork   bool    // the request is background work (Attempt.Background)
+	switched uint16  // the number of its first attempt on the model it moved to (Attempt.Switched; 0: it did not move)
 }
 
 // begin starts a request whose first attempt was meant to go at now.
@@ -36,6 +39,7 @@ func (r *reqState) begin(now int64) { *r = reqState{start: now} }
 // attempt fills a with what the strategy reads of the request's current attempt at now (the outcome aside).
 func (r *reqState) attempt(now int64, a *strategies.Attempt) {
 	a.Number, a.Elapsed, a.Memo, a.Held, a.Overloaded = int(r.number), time.Duration(now-r.start), r.memo, r.guard, int(r.overload)
+	a.Model, a.Switched, a.Background = int(r.model), int(r.switched), r.bgWork
 }
 
 // step is what follows the end of an attempt.
@@ -62,6 +66,7 @@ type life struct {
 	thinkAvg float64
 	hedge    hedgeParams // copies of a hedged request; copies < 2: no hedging
 	shape    fleetShape  // the fleet's timeline: active clients, think times, arrival rate
+	llm      llm         // what each request carries: its model, its tokens, whether it is background work
 	// trace, when set (tests), sees every decision: the attempt record as the strategy was handed it, and what it
 	// decided.
 	trace func(client int, a strategies.Attempt, d strategies.Decision, s step)
@@ -98,6 +103,9 @@ func newLife(cfg Config, strat strategies.Strategy) (life, error) {
 	if l.shape, err = newFleetShape(cfg); err != nil {
 		return life{}, err
 	}
+	if l.llm, err = newLLM(cfg, strat); err != nil {
+		return life{}, err
+	}
 	if f.Sessions {
 		l.session = sessReplay
 		if ss, ok := strat.(strategies.SyntheticStater); ok && ss.SyntheticState() {
@@ -116,6 +124,13 @@ func sharedClient(strat strategies.Strategy) (c strategies.Client, pol *strategi
 	}
 	pol, _ = c.(*strategies.Policy)
 	return c, pol
+}
+
+// begin starts request r, meant to go at now: it draws (from the client's stream rng) what the request carries —
+// its model, whether it is background work, its tokens into tok (nil when the run counts none).
+func (lc *life) begin(r *reqState, now int64, rng rand.Source, tok *reqTokens) {
+	r.begin(now)
+	lc.llm.draw(r, tok, rng)
 }
 
 // admit asks client c whether request r's pending attempt may go at now. It returns how long to hold the send
@@ -167,12 +182,22 @@ func (lc *life) settle(m *metrics, c strategies.Client, client int, r *reqState,
 	default:
 		m.finish(now, r.start, int(r.number), false, o, d.Stop)
 	}
+	if m.models != nil && s != stepRetry {
+		m.modelEnd(r.model, now, r.start, s == stepSucceeded)
+	}
 	if lc.trace != nil {
 		lc.trace(client, seen, *d, s)
 	}
 	if s == stepRetry {
 		r.number++
 		r.memo, r.guard = d.Memo, d.Held
+		if k, ok := d.Model.Index(); ok && k != int(r.model) {
+			// A move to another model (a fallback): a retry loop of its own there, with its own count of 529s.
+			r.model, r.switched, r.overload = uint8(k), r.number, 0
+			if m.models != nil && k < len(m.models) {
+				m.models[k].movedIn++
+			}
+		}
 	}
 	return s
 }

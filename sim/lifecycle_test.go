@@ -41,9 +41,9 @@ type decision struct {
 
 func (d decision) String() string {
 	a, dd := d.Attempt, d.Decision
-	return fmt.Sprintf("client %d attempt %d at +%v outcome %s ra=%v/%v memo=%.6g held=%.6g overloaded=%d → step %d retry=%v wait=%v stop=%s memo=%.6g held=%.6g",
+	return fmt.Sprintf("client %d attempt %d at +%v outcome %s ra=%v/%v memo=%.6g held=%.6g overloaded=%d model=%d switched=%d background=%v → step %d retry=%v wait=%v stop=%s memo=%.6g held=%.6g model=%d",
 		d.Client, a.Number, a.Elapsed, a.Outcome.Label(), a.Outcome.RetryAfter, a.Outcome.HasRetryAfter, a.Memo, a.Held,
-		a.Overloaded, d.Step, dd.Retry, dd.Wait, dd.Stop, dd.Memo, dd.Held)
+		a.Overloaded, a.Model, a.Switched, a.Background, d.Step, dd.Retry, dd.Wait, dd.Stop, dd.Memo, dd.Held, dd.Model)
 }
 
 // wireOutcome is the outcome a client reads off an answer with these headers, as the live driver parses it:
@@ -256,6 +256,40 @@ func TestLifecycleDifferential(t *testing.T) {
 			vt, _ := virtualTrace(t, cfg, strat, script)
 			lt, _ := liveTrace(t, cfg, strat, script)
 			require.Greater(t, len(vt), 20, name)
+			compareTraces(t, vt, lt)
+		}
+	})
+	t.Run("models, tokens, fallback and background work", func(t *testing.T) {
+		// A request draws its model and tokens when it begins and may move to a fallback model: both drivers
+		// must draw and move alike.
+		cfg := scriptConfig(false)
+		cfg.Server.Models = []fakeserver.Model{{Name: "large"}, {Name: "small"}}
+		cfg.Fleet.Models = []ModelShare{{Model: "large", Share: 2}, {Model: "small", Share: 1}}
+		cfg.Fleet.Tokens = &Tokens{Input: Count{Kind: "uniform", Min: 10, Max: 1000}, MaxTokens: 100, Output: Count{Kind: "uniform", Min: 1, Max: 100}}
+		for _, spec := range []strategies.Spec{
+			{Preset: "claude-code", Fallback: strategies.FallbackSpec{Model: "small"}},
+			{Backoff: strategies.BackoffSpec{Kind: "full-jitter"}, MaxRetries: intp(4), Background: strategies.Float(0.4),
+				Fallback: strategies.FallbackSpec{Model: "small", AfterOverloaded: intp(2)}},
+		} {
+			p, err := spec.Build()
+			require.NoError(t, err)
+			strat, err := p.WithModels(cfg.Server.ModelNames())
+			require.NoError(t, err)
+			vt, _ := virtualTrace(t, cfg, strat, script)
+			lt, _ := liveTrace(t, cfg, strat, script)
+			moved, bg := 0, 0
+			for _, d := range vt {
+				if d.Attempt.Switched > 0 {
+					moved++
+				}
+				if d.Attempt.Background {
+					bg++
+				}
+			}
+			require.Positive(t, moved, "%s: some request moved to the fallback", strat.Name())
+			if spec.Background != nil {
+				require.Positive(t, bg, "some requests are background work")
+			}
 			compareTraces(t, vt, lt)
 		}
 	})

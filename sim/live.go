@@ -64,7 +64,8 @@ type live struct {
 	life    life
 	clock   liveClock
 	wire    liveWire
-	idStyle string // the prefix of the ids a synthetic-state session client makes up
+	idStyle string   // the prefix of the ids a synthetic-state session client makes up
+	models  []string // the server's models by index, for the requests to name (nil: a server of one)
 
 	mu         sync.Mutex
 	m          metrics
@@ -184,7 +185,9 @@ func newLive(cfg Config, strat strategies.Strategy, opts LiveOptions) (*live, er
 		}
 		l.wire, l.idStyle = w, w.shape.dialect.idPrefix
 	}
+	l.models = cfg.Server.ModelNames()
 	l.m.init(cfg, 0, l.horizon())
+	l.m.initLLM(l.models, lc.llm.tokens)
 	return l, nil
 }
 
@@ -372,29 +375,34 @@ func (l *live) open(ctx context.Context, clients []*liveClient, wg *sync.WaitGro
 // the life cycle's calls, never across a request on the wire or a pause, so that the requests of an open fleet's
 // client overlap.
 func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Duration) {
+	var (
+		r   reqState
+		a   strategies.Attempt
+		d   strategies.Decision
+		tok reqTokens
+	)
 	c.mu.Lock()
 	c.reqs++
 	v := newRequestVars(l.cfg.Seed, l.cfg.Fleet.Keys, i, c.reqs)
 	if l.life.session != 0 {
 		c.sess |= sessActive
 	}
+	l.life.begin(&r, int64(start), &c.rng, &tok)
 	c.mu.Unlock()
+	v.Input, v.Cached, v.MaxTokens, v.Output = int(tok.input), int(tok.cached), int(tok.max), int(tok.output)
 	l.mu.Lock()
 	l.m.requests++
 	l.lag += max(l.now()-start, 0)
 	l.mu.Unlock()
-	var (
-		r reqState
-		a strategies.Attempt
-		d strategies.Decision
-	)
-	r.begin(int64(start))
 	for {
 		now := l.now()
 		c.mu.Lock()
 		hold, reject := l.life.admit(c.strat, &r, int64(now), &a)
 		prev := c.prevID
 		c.mu.Unlock()
+		if l.models != nil {
+			v.Model = l.models[r.model]
+		}
 		var id string
 		var st streamRead
 		switch {
@@ -414,7 +422,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			return
 		default:
 			v.Attempt, v.PreviousID = int(r.number), prev
-			res := l.transmit(ctx, v)
+			res := l.transmit(ctx, v, r.model)
 			if !res.ok {
 				return // the run ended under it: unfinished
 			}
@@ -439,10 +447,16 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 }
 
 // transmit sends attempt v.Attempt of client v.Client's request and records what the wire showed.
-func (l *live) transmit(ctx context.Context, v wireAttempt) wireResult {
+func (l *live) transmit(ctx context.Context, v wireAttempt, model uint8) wireResult {
 	sent := int64(l.now())
 	l.mu.Lock()
 	l.m.attempt(sent, v.Attempt)
+	if l.m.tokens != nil {
+		l.m.offeredTokens(int32(v.Input), int32(v.MaxTokens))
+	}
+	if l.m.models != nil {
+		l.m.models[model].attempts++
+	}
 	l.mu.Unlock()
 	res := l.wire.send(ctx, v)
 	if !res.ok || l.now() > l.horizon() {
@@ -457,6 +471,7 @@ func (l *live) transmit(ctx context.Context, v wireAttempt) wireResult {
 		l.m.admit(sent)
 		l.m.serve(0, true, false)
 		l.m.streamBroken(t)
+		l.m.wastedTokens(int32(res.stream.tokens)) // what the client read of it: generated for nothing
 	case o.Err == strategies.ErrTimeout:
 		l.m.admit(sent)
 		l.m.timeout(t)
@@ -464,6 +479,13 @@ func (l *live) transmit(ctx context.Context, v wireAttempt) wireResult {
 	case o.OK():
 		l.m.admit(sent)
 		l.m.serve(0, false, false)
+		if l.m.tokens != nil {
+			out := int32(v.Output)
+			if res.stream.tokens > 0 {
+				out = int32(res.stream.tokens)
+			}
+			l.m.servedTokens(int32(v.Input), out)
+		}
 	default:
 		l.m.reject(t, o.Status, reasonOf(o.Status))
 	}
@@ -509,7 +531,7 @@ func (l *live) hedged(ctx context.Context, i int, c *liveClient, r *reqState, v 
 	ends := make(chan copyEnd, hp.copies)
 	send := func(n int, prev string) {
 		v.Attempt, v.PreviousID = n, prev
-		go func(v wireAttempt) { ends <- l.transmit(ctx, v) }(v)
+		go func(v wireAttempt, model uint8) { ends <- l.transmit(ctx, v, model) }(v, r.model)
 	}
 	sent, out := 1, 1
 	send(0, v.PreviousID)

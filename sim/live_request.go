@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,7 @@ import (
 	"text/template"
 	"text/template/parse"
 
+	"stampede/fakeserver"
 	"stampede/strategies"
 )
 
@@ -48,6 +50,10 @@ import (
 //	{{.IdempotencyKey}}  the request's idempotency key (the Idempotency-Key the SDK dialects send)
 //	{{.PreviousID}}      sessions: the id of the client's previous successful response ("" for none)
 //	{{.Stream}}          true when the fleet asks for streamed answers (fleet.stream), e.g. "stream": {{.Stream}}
+//	{{.Model}}           the model the attempt names (fleet.models, or the fallback's after a move; "" for none)
+//	{{.Input}} {{.Cached}} {{.MaxTokens}} {{.Output}}
+//	                     the request's tokens (fleet.tokens): input, the cached part of it, max_tokens, and the
+//	                     output its answer is to have (0 when the fleet counts none)
 //
 // e.g. body: '{"user": {{.Client}}, "order": "{{.ID}}", "note": "try {{.Attempt}}"}'. A body or a header that
 // names no {{.Attempt}} is the same on every attempt of a request.
@@ -90,7 +96,12 @@ type requestVars struct {
 	ID             string
 	IdempotencyKey string
 	PreviousID     string
-	Stream         bool // the fleet asks for streamed answers (fleet.stream)
+	Stream         bool   // the fleet asks for streamed answers (fleet.stream)
+	Model          string // the model the attempt names (fleet.models, or a fallback's; "" for the dialect's own)
+	// The request's tokens (fleet.tokens; 0 when the fleet counts none): its input, the cached part of it, its
+	// max_tokens and the output its answer is to have, which the SDK dialects declare to a stampede server
+	// (X-Stampede-*-Tokens) so that its token limits charge what the simulator charges.
+	Input, Cached, MaxTokens, Output int
 }
 
 // streamRequestIDs is the random stream of the requests' ids.
@@ -272,6 +283,14 @@ func (s *requestShape) build(ctx context.Context, base *url.URL, v *requestVars)
 	}
 	if s.dialect.sdkHeaders {
 		req.Header.Set("Idempotency-Key", v.IdempotencyKey)
+	}
+	if v.MaxTokens > 0 {
+		req.Header.Set(fakeserver.HeaderInputTokens, strconv.Itoa(v.Input))
+		req.Header.Set(fakeserver.HeaderCachedTokens, strconv.Itoa(v.Cached))
+		req.Header.Set(fakeserver.HeaderOutputTokens, strconv.Itoa(v.Output))
+	}
+	if v.Model != "" && s.dialect.body == nil {
+		req.Header.Set(fakeserver.HeaderModel, v.Model) // a plain request has no body to name it in
 	}
 	for _, h := range s.headers {
 		val, err := render(h.tmpl, v)
@@ -481,7 +500,7 @@ func lookupDialect(name string) (liveDialect, error) {
 				h.Set("anthropic-version", "2023-06-01")
 			},
 			body: func(v *requestVars) any {
-				b := map[string]any{"model": "claude-stampede", "max_tokens": defaultMaxTokens,
+				b := map[string]any{"model": cmp.Or(v.Model, "claude-stampede"), "max_tokens": cmp.Or(v.MaxTokens, defaultMaxTokens),
 					"messages": []map[string]string{{"role": "user", "content": defaultPrompt}}}
 				if v.PreviousID != "" {
 					b["previous_message_id"] = v.PreviousID
@@ -499,7 +518,7 @@ func lookupDialect(name string) (liveDialect, error) {
 			body: func(v *requestVars) any {
 				// max_completion_tokens: the Chat Completions API's bound on the answer (max_tokens is deprecated
 				// there, and refused by its reasoning models).
-				b := map[string]any{"model": "gpt-stampede", "max_completion_tokens": defaultMaxTokens,
+				b := map[string]any{"model": cmp.Or(v.Model, "gpt-stampede"), "max_completion_tokens": cmp.Or(v.MaxTokens, defaultMaxTokens),
 					"messages": []map[string]string{{"role": "user", "content": defaultPrompt}}}
 				if v.PreviousID != "" {
 					b["previous_response_id"] = v.PreviousID

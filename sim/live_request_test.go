@@ -223,7 +223,7 @@ func TestFleetRequestValidate(t *testing.T) {
 	}{
 		{"template does not parse", FleetRequest{Body: `{"a": {{.Client}`}, "request.body", `body:1: bad character U+007D '}'`},
 		{"unknown variable, a typo", FleetRequest{Body: `{{.Clinet}}`}, "request.body", "unknown variable .Clinet (did you mean .Client?)"},
-		{"unknown variable", FleetRequest{Path: `/x/{{.Tenant}}`}, "request.path", "unknown variable .Tenant (valid: .Client, .Key, .Request, .Attempt, .ID, .IdempotencyKey, .PreviousID, .Stream)"},
+		{"unknown variable", FleetRequest{Path: `/x/{{.Tenant}}`}, "request.path", "unknown variable .Tenant (valid: .Client, .Key, .Request, .Attempt, .ID, .IdempotencyKey, .PreviousID, .Stream, .Model, .Input, .Cached, .MaxTokens, .Output)"},
 		{"unknown variable through $", FleetRequest{Body: `{{with .ID}}{{$.Nope}}{{end}}`}, "request.body", "unknown variable .Nope"},
 		{"unknown function", FleetRequest{Headers: map[string]string{"X-A": `{{upper .ID}}`}}, "request.headers.X-A", `function "upper" not defined`},
 		{"fails to render", FleetRequest{Body: `{{index .ID 99}}`}, "request.body", "error calling index"},

@@ -31,9 +31,11 @@ type metrics struct {
 	failedBy                                                    [nLabels]int64
 	stoppedBy                                                   [strategies.NumStopReasons]int64
 	perRequest, byNumber                                        []int64
-	ok, fail                                                    hist  // latency of requests that succeeded, failed
-	ttft                                                        *hist // streamed answers: from the request's start to the first token of its successful attempt
-	streamsBroken                                               int64 // streamed answers that broke after they started
+	ok, fail                                                    hist            // latency of requests that succeeded, failed
+	ttft                                                        *hist           // streamed answers: from the request's start to the first token of its successful attempt
+	tokens                                                      *results.Tokens // an LLM fleet's token traffic; nil when it counts none
+	models                                                      []modelMetrics  // per model of a server of several; nil otherwise
+	streamsBroken                                               int64           // streamed answers that broke after they started
 
 	served, abandoned, bg, hungs int64
 	busyAll, busyWasted          float64 // ns of unit time: all, and spent on requests nobody waited for any more
@@ -169,6 +171,57 @@ func (m *metrics) integrate(t int64, queue, busy int) {
 		m.busyArea[i] += b * dt
 		m.lastT = end
 	}
+}
+
+// initLLM sets up the token counts (tokens: the fleet counts them) and the per-model figures of a server of several
+// models (names, in the server's order).
+func (m *metrics) initLLM(names []string, tokens bool) {
+	if tokens {
+		m.tokens = &results.Tokens{}
+	}
+	if len(names) > 1 {
+		m.models = make([]modelMetrics, len(names))
+		for i, n := range names {
+			m.models[i] = modelMetrics{name: n, lat: newHist()}
+		}
+	}
+}
+
+// modelMetrics are one model's figures.
+type modelMetrics struct {
+	name                                   string
+	requests, succeeded, attempts, movedIn int64
+	lat                                    hist
+}
+
+// offeredTokens counts an attempt's tokens as sent: its input, and its max_tokens (what an output limit charges).
+func (m *metrics) offeredTokens(input, maxTokens int32) {
+	m.tokens.OfferedInput += int64(input)
+	m.tokens.OfferedOutput += int64(maxTokens)
+}
+
+// servedTokens counts a successful answer's tokens: the request's input and the answer's output.
+func (m *metrics) servedTokens(input, output int32) {
+	m.tokens.ServedInput += int64(input)
+	m.tokens.ServedOutput += int64(output)
+}
+
+// wastedTokens counts output the server generated for nobody: for a client that had given the attempt up, or in a
+// stream that broke before its end.
+func (m *metrics) wastedTokens(output int32) {
+	if m.tokens != nil {
+		m.tokens.WastedOutput += int64(output)
+	}
+}
+
+// modelEnd records a request that ended on model (its last attempt's), and whether it succeeded.
+func (m *metrics) modelEnd(model uint8, t, start int64, ok bool) {
+	mm := &m.models[model]
+	mm.requests++
+	if ok {
+		mm.succeeded++
+	}
+	mm.lat.record((t - start) / int64(time.Microsecond))
 }
 
 // firstToken records the first token of a streamed request's successful attempt, at t, for a request that started
@@ -308,6 +361,16 @@ func (m *metrics) result(sc runScope) results.Run {
 	if m.ttft != nil {
 		l := m.ttft.latency()
 		r.TTFTMs = &l
+	}
+	if m.tokens != nil {
+		t := *m.tokens
+		r.Tokens = &t
+	}
+	for i := range m.models {
+		mm := &m.models[i]
+		r.Models = append(r.Models, results.ModelRun{Model: mm.name, Requests: mm.requests, Succeeded: mm.succeeded,
+			Attempts: mm.attempts, MovedIn: mm.movedIn, SuccessRate: ratio(float64(mm.succeeded), float64(mm.requests)),
+			LatencyMs: mm.lat.latency()})
 	}
 	r.StreamsBroken = m.streamsBroken
 	r.Server.Background = m.bg

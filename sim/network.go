@@ -26,6 +26,7 @@ type flight struct {
 	ans    fakeserver.Answer
 	respID uint64
 	busy   time.Duration // a successful answer: how long the server worked on it (−1: a rejection)
+	output int32         // a successful answer: its output tokens
 	slot   int32
 	gen    uint32
 }
@@ -72,10 +73,10 @@ func (n *network) reached(e *engine, k int32) {
 
 // answer puts the server's answer to attempt (slot, gen) on its way back: a rejection (ans, busy −1), or a
 // success after busy of the server's work (accounted as wasted if nobody waits for it when it arrives).
-func (n *network) answer(e *engine, slot int32, gen uint32, ans *fakeserver.Answer, respID uint64, busy time.Duration) {
+func (n *network) answer(e *engine, slot int32, gen uint32, ans *fakeserver.Answer, respID uint64, busy time.Duration, output int32) {
 	k := n.take()
 	f := &n.flights[k]
-	*f = flight{slot: slot, gen: gen, respID: respID, busy: busy}
+	*f = flight{slot: slot, gen: gen, respID: respID, busy: busy, output: output}
 	if ans != nil {
 		f.ans = *ans
 	}
@@ -89,6 +90,13 @@ func (n *network) delivered(e *engine, k int32) {
 	waiting := e.waiting(f.slot, f.gen)
 	if f.busy >= 0 {
 		e.m.serve(f.busy, !waiting, false)
+		if e.toks != nil {
+			if waiting { // the slot is still on this attempt's request: its tokens are the answer's
+				e.m.servedTokens(e.toks[f.slot].input, f.output)
+			} else {
+				e.m.wastedTokens(f.output)
+			}
+		}
 	}
 	if !waiting {
 		return

@@ -198,3 +198,17 @@ func TestClaudeCodeFallback(t *testing.T) {
 	stream := Attempt{Number: 2, Overloaded: 3, Outcome: Outcome{Err: ErrStream, Status: 529}}
 	assert.Equal(t, UseModel(1), cc.Observe(0, &stream, &fixed{u: []float64{0.5}}).Model, "an overloaded_error in a stream counts")
 }
+
+// TestDecideReusesTheDecision: Decide writes a retry's decision into a reused Decision field by field; the model a
+// previous decision moved to must not linger into a plain retry (the engine reuses one Decision for every attempt).
+func TestDecideReusesTheDecision(t *testing.T) {
+	cc := bound(t, Spec{Preset: "claude-code", Fallback: FallbackSpec{Model: "sonnet"}})
+	var d Decision
+	third := Attempt{Number: 2, Overloaded: 3, Outcome: status(529)}
+	cc.Decide(&third, &fixed{u: []float64{0.5}}, &d)
+	require.Equal(t, UseModel(1), d.Model)
+	first := Attempt{Number: 0, Overloaded: 1, Outcome: status(529)}
+	cc.Decide(&first, &fixed{u: []float64{0.5}}, &d)
+	assert.True(t, d.Retry)
+	assert.Equal(t, KeepModel, d.Model, "the previous decision's model does not linger")
+}

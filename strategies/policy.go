@@ -426,7 +426,7 @@ func (p *Policy) decide(a *Attempt, src rand.Source, d *Decision) (retryable boo
 	case p.deadline > 0 && a.Elapsed+wait > p.deadline, p.pauseIn && p.timeout > 0 && wait > p.timeout:
 		*d = Decision{Stop: StopDeadline}
 	default:
-		d.Retry, d.Wait, d.Memo, d.Held, d.Stop = true, wait, memo, a.Held, Continue
+		d.Retry, d.Wait, d.Memo, d.Held, d.Stop, d.Model = true, wait, memo, a.Held, Continue, KeepModel
 	}
 	return true
 }

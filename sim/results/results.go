@@ -87,6 +87,10 @@ type Run struct {
 	// dropped connection after the 200: the server's work on them was for nothing).
 	TTFTMs        *Latency `json:"ttft_ms,omitempty"`
 	StreamsBroken int64    `json:"streams_broken,omitempty"`
+	// Tokens is an LLM fleet's token traffic (fleet.tokens); Models the figures per model of a server of several
+	// (server.models), in the server's order.
+	Tokens *Tokens    `json:"tokens,omitempty"`
+	Models []ModelRun `json:"models,omitempty"`
 	// OutputTokensPerS is, for a live streaming fleet, the pace of the answers' tokens after the first, as the
 	// client read them: the tokens after the first over the time they took, summed over successful streams.
 	OutputTokensPerS float64 `json:"output_tokens_per_s,omitempty"`
@@ -222,4 +226,28 @@ func Read(r io.Reader) (*File, error) {
 		return nil, fmt.Errorf("results: schema %d, this stampede reads %d", f.Schema, Schema)
 	}
 	return &f, nil
+}
+
+// Tokens is a run's token traffic: offered with every attempt sent (its input, and its max_tokens, which an output
+// limit charges at admission), served with every successful answer (the request's input and the answer's
+// output), and the output generated for nothing — for an attempt its client had given up on, or in a stream that
+// broke before its end (the live engine sees only the latter, as the tokens it read).
+type Tokens struct {
+	OfferedInput  int64 `json:"offered_input"`
+	OfferedOutput int64 `json:"offered_output"`
+	ServedInput   int64 `json:"served_input"`
+	ServedOutput  int64 `json:"served_output"`
+	WastedOutput  int64 `json:"wasted_output"`
+}
+
+// ModelRun is a run's figures for one model of a server of several: the requests that ended on it (their last
+// attempt went to it), the attempts sent to it, and the requests a fallback moved onto it.
+type ModelRun struct {
+	Model       string  `json:"model"`
+	Requests    int64   `json:"requests"`
+	Succeeded   int64   `json:"succeeded"`
+	SuccessRate float64 `json:"success_rate"`
+	Attempts    int64   `json:"attempts"`
+	MovedIn     int64   `json:"moved_in"`
+	LatencyMs   Latency `json:"latency_ms"`
 }
