@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"stampede/fakeserver"
 	"stampede/sim"
 	"stampede/sim/results"
 )
@@ -218,6 +219,69 @@ func scaleCapacity(s *Scenario, k float64) {
 }
 
 var lessons = []lesson{
+	{
+		// token-limit-429: a few large prompts empty a key's input-token bucket while requests stay well under
+		// their own limit (TestTokenLimit429IsTheTokens shows that without the token limit nothing is refused).
+		//   - Honouring the bucket's Retry-After gets the most through, with fewer attempts than backoff that ignores it.
+		//   - A request-count retry budget cannot tell a token wait from overload: it refuses retries the wait would
+		//     have served, and gets fewer through than honouring the wait.
+		scenario: "token-limit-429", param: "server.token_limits[itpm].limit", scale: func(s *Scenario, k float64) {
+			s.Server.TokenLimits = slices.Clone(s.Server.TokenLimits)
+			for i, l := range s.Server.TokenLimits {
+				if l.Kind == "itpm" {
+					s.Server.TokenLimits[i].Limit = l.Limit * k
+				}
+			}
+		},
+		check: func(c *claims, _ *Scenario, f *results.File) {
+			for _, r := range f.Runs {
+				c.show("%s: success %.3f, %.2f attempts per request, %d 429s, stopped by %v, input tokens offered %d served %d",
+					r.Strategy, r.SuccessRate, r.Amplification, sumOf(r.Series.Rejected429), r.StoppedBy, r.Tokens.OfferedInput, r.Tokens.ServedInput)
+			}
+			honor, fj, budget := runNamed(f, "honor-retry-after"), runNamed(f, "full-jitter"), runNamed(f, "retry-budget")
+			c.hold(honor.SuccessRate > fj.SuccessRate+0.03, "honouring the token wait gets %.3f through, not clearly more than backoff's %.3f", honor.SuccessRate, fj.SuccessRate)
+			c.hold(honor.Amplification < fj.Amplification, "honouring the wait takes %.2f attempts a request, not fewer than backoff's %.2f", honor.Amplification, fj.Amplification)
+			c.hold(honor.SuccessRate > budget.SuccessRate+0.05, "the retry budget gets %.3f through, not clearly fewer than honouring the wait's %.3f", budget.SuccessRate, honor.SuccessRate)
+			c.hold(budget.StoppedBy["guard"] > budget.Requests/50, "the retry budget stopped %d retries of %d requests: it did not refuse the token waits", budget.StoppedBy["guard"], budget.Requests)
+			c.hold(sumOf(fj.Series.Rejected529) == 0, "the server was overloaded (%d 529s): the 429s are not the token limit's alone", sumOf(fj.Series.Rejected529))
+		},
+	},
+	{
+		// fallback-at-peak: moving the large model's herd onto the small model at the third 529 gets the large
+		// model's requests through, but takes the small model's capacity from its own users.
+		scenario: "fallback-at-peak", param: "server.models[small].capacity", scale: func(s *Scenario, k float64) {
+			s.Server.Models = slices.Clone(s.Server.Models)
+			for i, m := range s.Server.Models {
+				if m.Name == "small" {
+					s.Server.Models[i].Capacity = int(math.Round(float64(m.Capacity) * k))
+				}
+			}
+		},
+		check: func(c *claims, _ *Scenario, f *results.File) {
+			wait, fb := runNamed(f, "wait-it-out"), runNamed(f, "fall-back")
+			model := func(r *results.Run, name string) results.ModelRun {
+				for _, m := range r.Models {
+					if m.Model == name {
+						return m
+					}
+				}
+				c.hold(false, "%s has no figures for the %s model", r.Strategy, name)
+				return results.ModelRun{}
+			}
+			for i := range f.Runs {
+				r := &f.Runs[i]
+				c.show("%s: success %.3f, %.2f attempts per request; large: own success %.3f; small: own success %.3f, own p50 %.0f ms, %d requests moved in",
+					r.Strategy, r.SuccessRate, r.Amplification, model(r, "large").OwnSuccessRate, model(r, "small").OwnSuccessRate,
+					model(r, "small").OwnLatencyMs.P50, model(r, "small").MovedIn)
+			}
+			wl, fl, ws, fs := model(wait, "large"), model(fb, "large"), model(wait, "small"), model(fb, "small")
+			c.hold(fl.OwnSuccessRate > wl.OwnSuccessRate+0.1, "falling back gets %.3f of the large model's staying requests through, not clearly more than waiting's %.3f", fl.OwnSuccessRate, wl.OwnSuccessRate)
+			c.hold(fs.MovedIn > fb.Requests/20, "only %d requests moved to the small model", fs.MovedIn)
+			c.hold(fs.OwnSuccessRate < ws.OwnSuccessRate-0.1, "the small model's own users get %.3f through with the herd moved onto it, not clearly fewer than the %.3f without", fs.OwnSuccessRate, ws.OwnSuccessRate)
+			c.hold(fs.OwnLatencyMs.P50 > 1.5*ws.OwnLatencyMs.P50, "the small model's own users wait %.0f ms at the median with the herd, not clearly longer than %.0f ms without", fs.OwnLatencyMs.P50, ws.OwnLatencyMs.P50)
+			c.hold(fb.Amplification > 1.5*wait.Amplification, "falling back takes %.2f attempts a request, not far more than waiting's %.2f", fb.Amplification, wait.Amplification)
+		},
+	},
 	{
 		// quickstart: after the crash, exponential backoff's lockstep waves; full jitter of the same mean pause
 		// spreads them and loses fewer requests; honouring Retry-After with jitter gets nearly all through with the
@@ -601,5 +665,21 @@ func TestContentionMatchesReference(t *testing.T) {
 			calls += float64(r.Attempts) / seeds
 		}
 		assert.InEpsilon(t, want, calls, 0.05, "%s at N=%d: %.0f calls, the reference %.0f", j.Strategy.Name(), n, calls, want)
+	}
+}
+
+// TestTokenLimit429IsTheTokens: in token-limit-429 the 429s are the input-token limit's: without it, the same fleet
+// meets no 429 at all, though its request limit stays.
+func TestTokenLimit429IsTheTokens(t *testing.T) {
+	s, err := Load("token-limit-429")
+	require.NoError(t, err)
+	s.Server.TokenLimits = slices.DeleteFunc(slices.Clone(s.Server.TokenLimits), func(l fakeserver.TokenLimit) bool { return l.Kind == "itpm" })
+	require.NotEmpty(t, s.Server.TokenLimits, "the request limit stays")
+	jobs, err := s.Jobs(nil)
+	require.NoError(t, err)
+	for _, j := range jobs {
+		r, err := sim.Run(j.Config, j.Strategy)
+		require.NoError(t, err)
+		assert.Zero(t, sumOf(r.Series.Rejected429), "%s: a 429 without the token limit", r.Strategy)
 	}
 }

@@ -183,7 +183,7 @@ func (lc *life) settle(m *metrics, c strategies.Client, client int, r *reqState,
 		m.finish(now, r.start, int(r.number), false, o, d.Stop)
 	}
 	if m.models != nil && s != stepRetry {
-		m.modelEnd(r.model, now, r.start, s == stepSucceeded)
+		m.modelEnd(r.model, now, r.start, s == stepSucceeded, r.switched > 0)
 	}
 	if lc.trace != nil {
 		lc.trace(client, seen, *d, s)

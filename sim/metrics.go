@@ -182,7 +182,7 @@ func (m *metrics) initLLM(names []string, tokens bool) {
 	if len(names) > 1 {
 		m.models = make([]modelMetrics, len(names))
 		for i, n := range names {
-			m.models[i] = modelMetrics{name: n, lat: newHist()}
+			m.models[i] = modelMetrics{name: n, lat: newHist(), ownLat: newHist()}
 		}
 	}
 }
@@ -192,6 +192,8 @@ type modelMetrics struct {
 	name                                   string
 	requests, succeeded, attempts, movedIn int64
 	lat                                    hist
+	ownRequests, ownSucceeded              int64 // the requests that never moved: the model's own users
+	ownLat                                 hist
 }
 
 // offeredTokens counts an attempt's tokens as sent: its input, and its max_tokens (what an output limit charges).
@@ -214,14 +216,24 @@ func (m *metrics) wastedTokens(output int32) {
 	}
 }
 
-// modelEnd records a request that ended on model (its last attempt's), and whether it succeeded.
-func (m *metrics) modelEnd(model uint8, t, start int64, ok bool) {
+// modelEnd records a request that ended on model (its last attempt's), whether it succeeded, and whether it had
+// moved there from another model.
+func (m *metrics) modelEnd(model uint8, t, start int64, ok, moved bool) {
 	mm := &m.models[model]
+	us := (t - start) / int64(time.Microsecond)
 	mm.requests++
 	if ok {
 		mm.succeeded++
 	}
-	mm.lat.record((t - start) / int64(time.Microsecond))
+	mm.lat.record(us)
+	if moved {
+		return
+	}
+	mm.ownRequests++
+	if ok {
+		mm.ownSucceeded++
+	}
+	mm.ownLat.record(us)
 }
 
 // firstToken records the first token of a streamed request's successful attempt, at t, for a request that started
@@ -370,7 +382,8 @@ func (m *metrics) result(sc runScope) results.Run {
 		mm := &m.models[i]
 		r.Models = append(r.Models, results.ModelRun{Model: mm.name, Requests: mm.requests, Succeeded: mm.succeeded,
 			Attempts: mm.attempts, MovedIn: mm.movedIn, SuccessRate: ratio(float64(mm.succeeded), float64(mm.requests)),
-			LatencyMs: mm.lat.latency()})
+			LatencyMs: mm.lat.latency(), OwnRequests: mm.ownRequests, OwnSucceeded: mm.ownSucceeded,
+			OwnSuccessRate: ratio(float64(mm.ownSucceeded), float64(mm.ownRequests)), OwnLatencyMs: mm.ownLat.latency()})
 	}
 	r.StreamsBroken = m.streamsBroken
 	r.Server.Background = m.bg

@@ -241,13 +241,19 @@ type Tokens struct {
 }
 
 // ModelRun is a run's figures for one model of a server of several: the requests that ended on it (their last
-// attempt went to it), the attempts sent to it, and the requests a fallback moved onto it.
+// attempt went to it), the attempts sent to it, the requests a fallback moved onto it, and apart the model's own
+// users — the requests that started on it and never moved — whose success and latency show what a herd moved
+// onto the model did to them.
 type ModelRun struct {
-	Model       string  `json:"model"`
-	Requests    int64   `json:"requests"`
-	Succeeded   int64   `json:"succeeded"`
-	SuccessRate float64 `json:"success_rate"`
-	Attempts    int64   `json:"attempts"`
-	MovedIn     int64   `json:"moved_in"`
-	LatencyMs   Latency `json:"latency_ms"`
+	Model          string  `json:"model"`
+	Requests       int64   `json:"requests"`
+	Succeeded      int64   `json:"succeeded"`
+	SuccessRate    float64 `json:"success_rate"`
+	Attempts       int64   `json:"attempts"`
+	MovedIn        int64   `json:"moved_in"`
+	LatencyMs      Latency `json:"latency_ms"`
+	OwnRequests    int64   `json:"own_requests"`
+	OwnSucceeded   int64   `json:"own_succeeded"`
+	OwnSuccessRate float64 `json:"own_success_rate"`
+	OwnLatencyMs   Latency `json:"own_latency_ms"`
 }
