@@ -25,9 +25,9 @@ const crossSeeds = 16
 // the tolerance. Each figure also has a small floor for what the live run adds of its own.
 func TestCrossCheckEngines(t *testing.T) {
 	if raceEnabled || testing.Short() {
-		t.Skip("real-time runs of 40 s and 30 s; they run in the plain (non -race, non -short) pass")
+		t.Skip("real-time runs of 40 s, 30 s and 30 s; they run in the plain (non -race, non -short) pass")
 	}
-	for _, name := range []string{"crosscheck", "crosscheck-open"} {
+	for _, name := range []string{"crosscheck", "crosscheck-open", "crosscheck-llm"} {
 		t.Run(name, func(t *testing.T) { // one after the other: a live run needs the machine to itself
 			s, err := Load(name)
 			require.NoError(t, err)

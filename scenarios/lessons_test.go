@@ -69,8 +69,9 @@ func (c *claims) hold(ok bool, format string, args ...any) {
 
 // fixtures are the shipped scenarios that exist for another purpose than a lesson, and why.
 var fixtures = map[string]string{
-	"crosscheck":      "the engines' cross-check (`run --engine both`), TestEnginesAgree",
-	"crosscheck-open": "the engines' cross-check with an open fleet, TestEnginesAgree",
+	"crosscheck":      "the engines' cross-check (`run --engine both`), TestCrossCheckEngines",
+	"crosscheck-open": "the engines' cross-check with an open fleet, TestCrossCheckEngines",
+	"crosscheck-llm":  "the engines' cross-check with tokens, token limits, two models and a fallback, TestCrossCheckEngines",
 }
 
 func TestEveryScenarioHasALesson(t *testing.T) {

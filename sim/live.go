@@ -384,6 +384,7 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 	c.mu.Lock()
 	c.reqs++
 	v := newRequestVars(l.cfg.Seed, l.cfg.Fleet.Keys, i, c.reqs)
+	key := v.IdempotencyKey
 	if l.life.session != 0 {
 		c.sess |= sessActive
 	}
@@ -422,6 +423,12 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 			return
 		default:
 			v.Attempt, v.PreviousID = int(r.number), prev
+			if r.switched > 0 {
+				// A move to another model is a new call of the SDK with another body: its retry count starts
+				// again, and it needs an idempotency key of its own (the old key with a different body is a 400).
+				v.Attempt -= int(r.switched)
+				v.IdempotencyKey = key + "-" + v.Model
+			}
 			res := l.transmit(ctx, v, r.model)
 			if !res.ok {
 				return // the run ended under it: unfinished

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -88,4 +89,39 @@ func TestBackgroundWorkRetriesNo529(t *testing.T) {
 	assert.InDelta(t, 3.0, all.Amplification, 1e-9, "every request tries three times")
 	assert.InDelta(t, 2.0, half.Amplification, 0.1, "half try once, half three times")
 	assert.InDelta(t, float64(half.Requests)/2, float64(half.StoppedBy["not-retryable"]), 4*math.Sqrt(float64(half.Requests)/4))
+}
+
+// TestLiveFallbackIsANewCall: live, in an SDK dialect, a request that falls back to another model after three
+// 529s is a new call of the SDK there: a new body (the other model) under an idempotency key of its own, so the
+// server, which refuses a known key with a different body (400), serves it; the virtual engine agrees.
+func TestLiveFallbackIsANewCall(t *testing.T) {
+	srv := twoModels()
+	srv.Dialect = "anthropic"
+	srv.Overload = fakeserver.Rejection{Status: 529}
+	srv.Models[0].Capacity, srv.Models[0].Queue = 1, new(int)
+	srv.Models[0].ServiceTime = fakeserver.Constant(time.Hour) // the first request holds large's one unit
+	local, err := fakeserver.StartLocal(srv, fakeserver.Options{Seed: 1})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, local.Stop()) }()
+	// The others move within milliseconds; the run lasts 2 s for a stalled machine, then cuts the first off.
+	cfg := Config{Seed: 1, Duration: 2 * time.Second, Drain: time.Millisecond,
+		Fleet:  Fleet{Kind: Closed, Clients: 4, Requests: 1, Models: []ModelShare{{Model: "large", Share: 1}}},
+		Server: srv}
+	strat, err := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: strategies.Dur(5 * time.Millisecond)},
+		MaxRetries: intp(5), Fallback: strategies.FallbackSpec{Model: "small"}}.Build()
+	require.NoError(t, err)
+	bound, err := strat.WithModels(srv.ModelNames())
+	require.NoError(t, err)
+	r, err := RunLive(context.Background(), cfg, bound, LiveOptions{Target: local.URL, Dialect: "anthropic"})
+	require.NoError(t, err)
+	t.Logf("requests %d, succeeded %d, unfinished %d, failed by %v", r.Requests, r.Succeeded, r.Unfinished, r.FailedBy)
+	assert.Empty(t, r.FailedBy, "no 400 for a reused key")
+	assert.Equal(t, int64(3), r.Succeeded, "three requests moved to small and were served there")
+	assert.Equal(t, int64(1), r.Unfinished, "the first holds large's unit until the end")
+	require.Len(t, r.Models, 2)
+	assert.Equal(t, int64(3), r.Models[1].MovedIn)
+
+	v, err := Run(cfg, bound)
+	require.NoError(t, err)
+	assert.Equal(t, [3]int64{r.Succeeded, r.Unfinished, r.Models[1].MovedIn}, [3]int64{v.Succeeded, v.Unfinished, v.Models[1].MovedIn})
 }
