@@ -57,6 +57,22 @@ func Charts(f *results.File) (charts []Chart, err error) {
 		c.Caption += note
 		out = append(out, c)
 	}
+	if hasTokens(ff) {
+		c, err := tokensChart(ff, flk)
+		if err != nil {
+			return nil, err
+		}
+		c.Caption += note
+		out = append(out, c)
+	}
+	if hasModels(ff) {
+		c, err := modelsChart(ff, flk)
+		if err != nil {
+			return nil, err
+		}
+		c.Caption += note
+		out = append(out, c)
+	}
 	sweeps, err := sweepCharts(f, lk)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -120,16 +121,26 @@ func duration(ms float64) string {
 
 // outcomesChart draws three panels of horizontal bars, one bar per run: success rate, give-ups and amplification.
 func outcomesChart(f *results.File, lk []look) (Chart, error) {
-	const name, title = "outcomes", "Outcomes per strategy"
-	panels := []struct {
-		title  string
-		value  func(r *results.Run) float64
-		format func(v float64) string
-	}{
-		{"success (% of finished)", func(r *results.Run) float64 { return 100 * r.SuccessRate }, func(v float64) string { return fmt.Sprintf("%.1f %%", v) }},
-		{"gave up (% of requests)", func(r *results.Run) float64 { return 100 * ratio(float64(r.GaveUp), float64(r.Requests)) }, func(v float64) string { return fmt.Sprintf("%.1f %%", v) }},
-		{"attempts per request (×)", func(r *results.Run) float64 { return r.Amplification }, func(v float64) string { return fmt.Sprintf("%.2f×", v) }},
-	}
+	pct := func(v float64) string { return fmt.Sprintf("%.1f %%", v) }
+	return barPanels(f, lk, "outcomes", "Outcomes per strategy",
+		"Per strategy: the share of finished requests that succeeded, the share of requests that gave up because a retry limit stopped them, and the attempts sent per request (1× means no retries).",
+		[]barPanel{
+			{"success (% of finished)", func(r *results.Run) float64 { return 100 * r.SuccessRate }, pct},
+			{"gave up (% of requests)", func(r *results.Run) float64 { return 100 * ratio(float64(r.GaveUp), float64(r.Requests)) }, pct},
+			{"attempts per request (×)", func(r *results.Run) float64 { return r.Amplification }, func(v float64) string { return fmt.Sprintf("%.2f×", v) }},
+		})
+}
+
+// barPanel is one panel of a barPanels chart: a horizontal bar per run.
+type barPanel struct {
+	title  string
+	value  func(r *results.Run) float64
+	format func(v float64) string
+}
+
+// barPanels draws panels side by side, each a horizontal bar per run with its value written at the bar's end;
+// the runs' names label the left panel's rows.
+func barPanels(f *results.File, lk []look, name, title, caption string, panels []barPanel) (Chart, error) {
 	n := len(f.Runs)
 	names := make([]string, n)
 	for i := range f.Runs {
@@ -171,6 +182,18 @@ func outcomesChart(f *results.File, lk []look) (Chart, error) {
 			p.Add(lb)
 		}
 		p.X.Max = max(top, 1) * 1.3 // all zero: an axis from 0 to 1, not a pile of "0" labels
+		if top >= 1e4 {
+			// Counts: the default ticks, labelled as tokens are ("20k", not "20,000", which collide).
+			p.X.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+				ts := plot.DefaultTicks{}.Ticks(lo, hi)
+				for i := range ts {
+					if ts[i].Label != "" {
+						ts[i].Label = tokens(int64(math.Round(ts[i].Value)))
+					}
+				}
+				return ts
+			})
+		}
 		p.Y.Min, p.Y.Max = -0.6, float64(n)-0.4
 		if n > 0 { // NominalY needs at least one name
 			if k == 0 {
@@ -182,8 +205,7 @@ func outcomesChart(f *results.File, lk []look) (Chart, error) {
 		p.Y.Tick.Label.Font = sans(11, false)
 		plots[k] = p
 	}
-	return Chart{Name: name, Title: title,
-		Caption: "Per strategy: the share of finished requests that succeeded, the share of requests that gave up because a retry limit stopped them, and the attempts sent per request (1× means no retries).",
+	return Chart{Name: name, Title: title, Caption: caption,
 		draw: func(c draw.Canvas) {
 			sty := text.Style{Font: sans(16, true), Color: ink, XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plots[0].TextHandler}
 			c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - vg.Points(8)}, title)
@@ -194,6 +216,69 @@ func outcomesChart(f *results.File, lk []look) (Chart, error) {
 				p.Draw(canvases[0][k])
 			}
 		}}, nil
+}
+
+// modelsChart shows where each strategy's load landed on a server of several models: per model, the attempts
+// it took and the success of its own users (the requests that started on it and never moved), so that a
+// fallback that moves a herd onto a small model shows as that model's attempts rising and its own users'
+// success falling.
+func modelsChart(f *results.File, lk []look) (Chart, error) {
+	var models []string
+	for i := range f.Runs {
+		for _, m := range f.Runs[i].Models {
+			if !slices.Contains(models, m.Model) {
+				models = append(models, m.Model)
+			}
+		}
+	}
+	find := func(r *results.Run, model string) *results.ModelRun {
+		for j := range r.Models {
+			if r.Models[j].Model == model {
+				return &r.Models[j]
+			}
+		}
+		return nil
+	}
+	var panels []barPanel
+	for _, m := range models {
+		panels = append(panels, barPanel{m + "\nattempts", func(r *results.Run) float64 {
+			if x := find(r, m); x != nil {
+				return float64(x.Attempts)
+			}
+			return 0
+		}, func(v float64) string { return tokens(int64(math.Round(v))) }})
+	}
+	for _, m := range models {
+		panels = append(panels, barPanel{m + "\nown users' success", func(r *results.Run) float64 {
+			if x := find(r, m); x != nil {
+				return 100 * x.OwnSuccessRate
+			}
+			return 0
+		}, func(v float64) string { return fmt.Sprintf("%.1f %%", v) }})
+	}
+	return barPanels(f, lk, "models", "Where the load landed, per model", "Per strategy and model: the attempts the model took, and the share of its own users' requests (those that started on it and never moved) that succeeded. A fallback that moves a herd shows as the other model's attempts rising and its own users' success falling.", panels)
+}
+
+// tokensChart shows each strategy's token traffic: the input and output tokens served, the input tokens offered
+// (sent with every attempt, served or not) and the output tokens wasted.
+func tokensChart(f *results.File, lk []look) (Chart, error) {
+	get := func(v func(t *results.Tokens) int64) func(r *results.Run) float64 {
+		return func(r *results.Run) float64 {
+			if r.Tokens == nil {
+				return 0
+			}
+			return float64(v(r.Tokens))
+		}
+	}
+	format := func(v float64) string { return tokens(int64(math.Round(v))) }
+	return barPanels(f, lk, "tokens", "Tokens per strategy",
+		"Per strategy: the input tokens sent with every attempt (a retry sends its prompt again), the input and output tokens of the successful answers, and the output generated for nothing (for an attempt its client had given up on, or in a stream that broke).",
+		[]barPanel{
+			{"input offered", get(func(t *results.Tokens) int64 { return t.OfferedInput }), format},
+			{"input served", get(func(t *results.Tokens) int64 { return t.ServedInput }), format},
+			{"output served", get(func(t *results.Tokens) int64 { return t.ServedOutput }), format},
+			{"output wasted", get(func(t *results.Tokens) int64 { return t.WastedOutput }), format},
+		})
 }
 
 // attemptsChart draws the attempts-per-request histogram as grouped bars: for each number of attempts, one

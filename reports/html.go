@@ -51,11 +51,19 @@ type htmlPage struct {
 	Header    []string
 	Rows      []htmlRow
 	TableNote string
+	Extra     []htmlTable  // the tables after the comparison: tokens, per model
 	Verdict   *htmlVerdict // a plain run's verdict, which opens the page
 	Lead      []htmlChart  // the chart a tune sweep leads with, after its recommendation
 	Charts    []htmlChart
 	Tune      *htmlTune // a tune sweep's recommendation and points, which open the page
 	looks     []look
+}
+
+// htmlTable is a table after the comparison (extraTable).
+type htmlTable struct {
+	ID, Title, Note string
+	Header          []string
+	Rows            []htmlRow
 }
 
 type htmlVerdict struct {
@@ -195,6 +203,10 @@ func html(w io.Writer, f *results.File, meta Meta, charts []Chart, svgs [][]byte
 		idx, _ := order(f)
 		page.Header, page.Rows = g.Header, htmlRows(plainCells(g.Rows), idx)
 		page.TableNote = capitalize(tableNote(f, nil, Layout{Wide: true})) + "."
+		for _, x := range extraTables(f) {
+			page.Extra = append(page.Extra, htmlTable{ID: x.ID, Title: x.Title, Note: capitalize(x.Note) + ".",
+				Header: x.Grid.Header, Rows: htmlRows(plainCells(x.Grid.Rows), x.Runs)})
+		}
 		page.Verdict = verdictPage(f)
 	}
 	lead := leadChart(f, charts)

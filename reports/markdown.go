@@ -36,6 +36,11 @@ func markdown(w io.Writer, f *results.File, meta Meta, charts []Chart) error {
 		g := comparison(f, false)
 		mdTable(&b, g.Header, plainCells(g.Rows))
 		fmt.Fprintf(&b, "\n%s.\n", mdEscape(capitalize(tableNote(f, nil, Layout{Wide: true}))))
+		for _, x := range extraTables(f) {
+			fmt.Fprintf(&b, "\n## %s\n\n", x.Title)
+			mdTable(&b, x.Grid.Header, plainCells(x.Grid.Rows))
+			fmt.Fprintf(&b, "\n%s.\n", mdEscape(capitalize(x.Note)))
+		}
 	}
 	if len(charts) > 0 {
 		b.WriteString("\n## Charts\n\n")

@@ -89,6 +89,9 @@ func TestGoldenText(t *testing.T) {
 		{"tune.table-80.txt", fixture(t, "tune"), table(80, false)},
 		{"tune.table-120.txt", fixture(t, "tune"), table(120, false)},
 		{"tune.md", fixture(t, "tune"), func(b *bytes.Buffer, f *results.File) error { return Markdown(b, f, Meta{}) }},
+		{"models.table-80.txt", fixture(t, "models"), table(80, false)},
+		{"models.table-120.txt", fixture(t, "models"), table(120, false)},
+		{"models.md", fixture(t, "models"), func(b *bytes.Buffer, f *results.File) error { return Markdown(b, f, Meta{}) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,11 +177,14 @@ func TestTablesFitTheWidth(t *testing.T) {
 }
 
 func TestGoldenSVG(t *testing.T) {
-	for _, fx := range []string{"herd", "sweep", "tune"} {
+	for _, fx := range []string{"herd", "sweep", "tune", "models"} {
 		charts, err := Charts(fixture(t, fx))
 		require.NoError(t, err)
 		for _, c := range charts {
-			if fx != "herd" && !strings.HasPrefix(c.Name, "sweep-") && !strings.HasPrefix(c.Name, "heat-") {
+			if fx == "models" && c.Name != "models" && c.Name != "tokens" {
+				continue // drawn as the herd's
+			}
+			if fx != "herd" && fx != "models" && !strings.HasPrefix(c.Name, "sweep-") && !strings.HasPrefix(c.Name, "heat-") {
 				continue // the time series of a sweep are drawn by the same code as the herd's
 			}
 			if fx == "tune" && strings.Contains(c.Name, "peak-attempts") {

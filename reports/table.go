@@ -238,6 +238,17 @@ func Table(w io.Writer, f *results.File, l Layout) error {
 	writeVerdict(&b, f, l)
 	tbl, dropped := comparison(f, l.Wide).Fit(l)
 	fmt.Fprintf(&b, "%s\n%s\n", tbl, tableNote(f, dropped, l))
+	for _, x := range extraTables(f) {
+		tbl, dropped := x.Grid.Fit(l)
+		note := x.Note
+		if len(dropped) > 0 {
+			note += fmt.Sprintf("; left out to fit %d columns: %s (--wide shows them)", l.width(), strings.Join(dropped, ", "))
+		}
+		if f.Seeds > 1 {
+			note += fmt.Sprintf("; means over %d seeds", f.Seeds)
+		}
+		fmt.Fprintf(&b, "%s\n%s\n%s\n", x.Title, tbl, wrapText(note, l.lineWidth(), 0, ""))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -97,6 +97,8 @@ func Aggregate(runs []results.Run, c float64) results.Run {
 		},
 		Sessions: meanSessions(runs),
 		Phases:   meanPhases(runs),
+		Tokens:   meanTokens(runs),
+		Models:   meanModels(runs),
 		Series: results.Series{
 			Offered:       meanInts(runs, func(r *results.Run) []int64 { return r.Series.Offered }),
 			Accepted:      meanInts(runs, func(r *results.Run) []int64 { return r.Series.Accepted }),
@@ -280,6 +282,77 @@ func meanPhases(runs []results.Run) []results.PhaseStats {
 		}
 		p.ReturnWaves = int(math.Round(waves))
 		out[k] = p
+	}
+	return out
+}
+
+// meanTokens averages the token counts (nil when no run counted tokens).
+func meanTokens(runs []results.Run) *results.Tokens {
+	var sum [5]float64
+	k := 0
+	for i := range runs {
+		t := runs[i].Tokens
+		if t == nil {
+			continue
+		}
+		k++
+		for j, v := range [5]int64{t.OfferedInput, t.OfferedOutput, t.ServedInput, t.ServedOutput, t.WastedOutput} {
+			sum[j] += float64(v)
+		}
+	}
+	if k == 0 {
+		return nil
+	}
+	m := func(j int) int64 { return int64(math.Round(sum[j] / float64(k))) }
+	return &results.Tokens{OfferedInput: m(0), OfferedOutput: m(1), ServedInput: m(2), ServedOutput: m(3), WastedOutput: m(4)}
+}
+
+// meanModels averages the figures of each model over the runs (the models are the server's, in the same order
+// in every run; nil when no run has them).
+func meanModels(runs []results.Run) []results.ModelRun {
+	n := 0
+	for i := range runs {
+		n = max(n, len(runs[i].Models))
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]results.ModelRun, n)
+	for j := range out {
+		var have []results.Run // the runs as far as model j goes, for the shared helpers
+		for i := range runs {
+			if j < len(runs[i].Models) {
+				have = append(have, runs[i])
+			}
+		}
+		k := float64(len(have))
+		mi := func(get func(m *results.ModelRun) int64) int64 {
+			var s float64
+			for i := range have {
+				s += float64(get(&have[i].Models[j]))
+			}
+			return int64(math.Round(s / k))
+		}
+		mf := func(get func(m *results.ModelRun) float64) float64 {
+			var s float64
+			for i := range have {
+				s += get(&have[i].Models[j])
+			}
+			return s / k
+		}
+		out[j] = results.ModelRun{
+			Model:          have[0].Models[j].Model,
+			Requests:       mi(func(m *results.ModelRun) int64 { return m.Requests }),
+			Succeeded:      mi(func(m *results.ModelRun) int64 { return m.Succeeded }),
+			SuccessRate:    mf(func(m *results.ModelRun) float64 { return m.SuccessRate }),
+			Attempts:       mi(func(m *results.ModelRun) int64 { return m.Attempts }),
+			MovedIn:        mi(func(m *results.ModelRun) int64 { return m.MovedIn }),
+			LatencyMs:      meanLatency(have, func(r *results.Run) results.Latency { return r.Models[j].LatencyMs }),
+			OwnRequests:    mi(func(m *results.ModelRun) int64 { return m.OwnRequests }),
+			OwnSucceeded:   mi(func(m *results.ModelRun) int64 { return m.OwnSucceeded }),
+			OwnSuccessRate: mf(func(m *results.ModelRun) float64 { return m.OwnSuccessRate }),
+			OwnLatencyMs:   meanLatency(have, func(r *results.Run) results.Latency { return r.Models[j].OwnLatencyMs }),
+		}
 	}
 	return out
 }

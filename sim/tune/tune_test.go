@@ -245,6 +245,28 @@ func TestAggregate(t *testing.T) {
 	assert.Equal(t, 1.0, sr.Hi, "a fraction's interval is clipped at 1")
 	assert.InDelta(t, 0.95-12.7062*0.05, sr.Lo, 1e-4, "unclipped below")
 	assert.Len(t, r.CI, len(results.Metrics))
+	assert.Nil(t, r.Tokens, "no run counted tokens")
+	assert.Nil(t, r.Models)
+}
+
+// TestAggregateTokensAndModels: token counts and per-model figures are means over the replications, model by
+// model.
+func TestAggregateTokensAndModels(t *testing.T) {
+	runs := []results.Run{
+		{Strategy: "s", Tokens: &results.Tokens{OfferedInput: 100, ServedOutput: 10, WastedOutput: 1},
+			Models: []results.ModelRun{
+				{Model: "large", Requests: 8, Attempts: 12, SuccessRate: 0.5, LatencyMs: results.Latency{P50: 100}},
+				{Model: "small", Requests: 2, MovedIn: 1, OwnRequests: 1, OwnSuccessRate: 1, OwnLatencyMs: results.Latency{P50: 10}}}},
+		{Strategy: "s", Tokens: &results.Tokens{OfferedInput: 300, ServedOutput: 20, WastedOutput: 2},
+			Models: []results.ModelRun{
+				{Model: "large", Requests: 6, Attempts: 6, SuccessRate: 1, LatencyMs: results.Latency{P50: 300}},
+				{Model: "small", Requests: 4, MovedIn: 4, OwnRequests: 0, OwnSuccessRate: 0, OwnLatencyMs: results.Latency{P50: 30}}}},
+	}
+	r := Aggregate(runs, 0.95)
+	assert.Equal(t, &results.Tokens{OfferedInput: 200, ServedOutput: 15, WastedOutput: 2}, r.Tokens, "1.5 rounds to 2")
+	require.Len(t, r.Models, 2)
+	assert.Equal(t, results.ModelRun{Model: "large", Requests: 7, Attempts: 9, SuccessRate: 0.75, LatencyMs: results.Latency{P50: 200}}, r.Models[0])
+	assert.Equal(t, results.ModelRun{Model: "small", Requests: 3, MovedIn: 3, OwnRequests: 1, OwnSuccessRate: 0.5, OwnLatencyMs: results.Latency{P50: 20}}, r.Models[1])
 }
 
 // TestShardsMergeToTheUnshardedSweep: every shard written to results.json and read back, merged in any

@@ -2,7 +2,8 @@
 // testdata/herd.yaml: testdata/herd.json (the scenario's five strategies), testdata/sweep.json (exponential and
 // full jitter with the base delay swept from 50 ms to 800 ms) and testdata/tune.json (a tune sweep of exponential
 // and full jitter over max_retries and base, three seeds, with an SLO) and testdata/seeds.json (the five strategies
-// on five seeds, as `run --seeds 5` makes them, with two thresholds). It lives under testdata so that `go test ./...`
+// on five seeds, as `run --seeds 5` makes them, with two thresholds), and testdata/models.json (the shipped
+// scenario crosscheck-llm on three seeds: tokens, two models and a fallback). It lives under testdata so that `go test ./...`
 // neither builds nor runs it; the reports package itself never imports the simulator. Regenerate (only when
 // the results schema or the engine changes) from the module root with:
 //
@@ -115,10 +116,32 @@ func run(dir string) error {
 	return write(filepath.Join(dir, "seeds.json"), sf)
 }
 
+// models writes models.json: a run of tokens and models, on three seeds.
+func models(dir string) error {
+	s, err := scenarios.Load("crosscheck-llm")
+	if err != nil {
+		return err
+	}
+	jobs, err := s.Jobs(nil)
+	if err != nil {
+		return err
+	}
+	f, err := tune.RunSeeds(context.Background(), s.Name, s.SimConfig(), jobs, 3, tune.DefaultConfidence, nil)
+	if err != nil {
+		return err
+	}
+	return write(filepath.Join(dir, "models.json"), f)
+}
+
 func main() {
 	dir := flag.String("dir", "reports/testdata", "directory holding herd.yaml, where herd.json and sweep.json are written")
+	only := flag.String("only", "", "models: write models.json only")
 	flag.Parse()
-	if err := run(*dir); err != nil {
+	err := models(*dir)
+	if err == nil && *only == "" {
+		err = run(*dir)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mkfixture:", err)
 		os.Exit(1)
 	}
