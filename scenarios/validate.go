@@ -3,6 +3,8 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"stampede/fakeserver"
@@ -33,6 +35,17 @@ func (c *checker) validate(s *Scenario) {
 		}
 	}
 	c.attach("fleet", s.Fleet.Validate())
+	if names := s.Server.ModelNames(); len(s.Fleet.Models) > 0 {
+		for i, m := range s.Fleet.Models {
+			if m.Model != "" && !slices.Contains(names, m.Model) {
+				valid := "the server has no models: add server.models"
+				if len(names) > 0 {
+					valid = "valid: " + strings.Join(names, ", ")
+				}
+				c.fail(fmt.Sprintf("fleet.models[%d].model", i), "unknown model %q (%s)", m.Model, valid)
+			}
+		}
+	}
 	rate := s.Fleet.Rate // the fastest the fleet's timeline makes it, for the bound on requests
 	for i, p := range s.Fleet.Timeline {
 		if s.Duration > 0 && p.At >= s.Duration {

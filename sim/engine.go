@@ -129,7 +129,7 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 	}
 	lc, err := newLife(cfg, strat)
 	if err != nil {
-		return nil, fmt.Errorf("%w: fleet.think: %w", ErrBadConfig, err)
+		return nil, fmt.Errorf("%w: fleet.%w", ErrBadConfig, err)
 	}
 	srv, err := fakeserver.NewServer(cfg.Server, f.Keys, mix(cfg.Seed, streamServer))
 	if err != nil {

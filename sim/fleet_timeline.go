@@ -247,13 +247,13 @@ func newFleetShape(cfg Config) (fleetShape, error) {
 		}
 		return float64(*p.Clients), true
 	})
-	for _, p := range f.Timeline {
+	for i, p := range f.Timeline {
 		if p.Think == (fakeserver.Dist{}) {
 			continue
 		}
 		s, err := p.Think.Sampler()
 		if err != nil {
-			return sh, err
+			return sh, fmt.Errorf("timeline[%d].think: %w", i, err)
 		}
 		sh.thinks = append(sh.thinks, thinkSpan{at: int64(p.At), end: p.end(horizon), think: s, avg: s.Mean()})
 	}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -90,7 +91,7 @@ func newLife(cfg Config, strat strategies.Strategy) (life, error) {
 	f := cfg.Fleet
 	think, err := f.Think.Sampler()
 	if err != nil {
-		return life{}, err
+		return life{}, fmt.Errorf("think: %w", err)
 	}
 	l := life{
 		strat: strat, timeout: int64(strat.AttemptTimeout()), kind: f.Kind, at: int64(f.At),

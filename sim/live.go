@@ -166,7 +166,7 @@ func newLive(cfg Config, strat strategies.Strategy, opts LiveOptions) (*live, er
 	}
 	lc, err := newLife(cfg, strat)
 	if err != nil {
-		return nil, fmt.Errorf("%w: fleet.think: %w", ErrLive, err)
+		return nil, fmt.Errorf("%w: fleet.%w", ErrLive, err)
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = DefaultLiveConns
