@@ -87,7 +87,7 @@ func (s *Server) Adopt(now time.Duration, next *Server) {
 	}
 	s.decode, s.pace = next.decode, next.pace
 	if s.settles && s.inflight == nil {
-		s.inflight = make([]Request, len(s.units))
+		s.inflight = make([]held, len(s.units))
 	}
 	if s.phase >= 0 {
 		for _, st := range s.phasers {

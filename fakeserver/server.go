@@ -39,6 +39,23 @@ type Request struct {
 	Output int32
 }
 
+// held is what a stage that settles a request sees of it (settler, stage.go), and what the server keeps of a
+// request in service for such stages: its Key, Model, MaxTokens and Output, and whether it references a response
+// (which chain it took). 16 bytes, so that the record of a unit lies within one cache line (UnitAddr), and a
+// settle call passes it in registers.
+type held struct {
+	key       int32
+	model     int16
+	refs      bool
+	maxTokens int32
+	output    int32
+}
+
+// holdOf is what the server keeps of r while it is in service.
+func holdOf(r *Request) held {
+	return held{key: int32(r.Key), model: int16(r.Model), refs: r.PrevID != 0, maxTokens: r.MaxTokens, output: r.Output}
+}
+
 // Verdict is what happened to an arriving request.
 type Verdict uint8
 
@@ -126,10 +143,10 @@ type Server struct {
 
 	// the service: one pool per model (one for a server without models), each holding a range of the units
 	pools    []pool
-	units    []unit    // per unit: the request in service and when it started
-	busy     int       // units in service, every pool's
-	queued   int       // requests waiting, in every pool's queue
-	inflight []Request // per unit, the request in service: kept only when a stage settles
+	units    []unit // per unit: the request in service and when it started
+	busy     int    // units in service, every pool's
+	queued   int    // requests waiting, in every pool's queue
+	inflight []held // per unit, what settling the request in service needs: kept only when a stage settles
 
 	phase int // index into cfg.Timeline of the phase in force, −1 for none
 
@@ -172,7 +189,7 @@ func (r *registry) server(cfg Config, keys int, seed uint64) (*Server, error) {
 	}
 	r.build(s, &cfg, keys)
 	if s.settles = len(s.refs.settlers) > 0; s.settles {
-		s.inflight = make([]Request, total)
+		s.inflight = make([]held, total)
 	}
 	return s, nil
 }
@@ -327,7 +344,7 @@ func (s *Server) Arrive(now time.Duration, r Request, a *Answer) (v Verdict, uni
 	if p.busy < p.capacity {
 		u := s.take(p)
 		if s.inflight != nil {
-			s.inflight[u] = r
+			s.inflight[u] = holdOf(&r)
 		}
 		return Started, u, s.start(p, now, u, &r)
 	}
@@ -407,7 +424,7 @@ func (s *Server) admit(c *chain, now time.Duration, r Request, a *Answer) Verdic
 		case Rejected:
 			*a = s.ans
 			if s.settles {
-				c.settleBefore(s, i, now, r, settleRejected)
+				c.settleBefore(s, i, now, holdOf(&r), settleRejected)
 			}
 			return v
 		default:

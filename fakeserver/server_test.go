@@ -242,3 +242,9 @@ func arrive(s *Server, now time.Duration, r Request) (Verdict, Answer, int, time
 func TestUnitRecordInOneLine(t *testing.T) {
 	assert.Equal(t, uintptr(16), unsafe.Sizeof(unit{}))
 }
+
+// TestHeldInOneLine: what the server keeps of a request in service is 16 bytes, so that it never straddles two
+// cache lines (UnitAddr).
+func TestHeldInOneLine(t *testing.T) {
+	assert.Equal(t, uintptr(16), unsafe.Sizeof(held{}))
+}

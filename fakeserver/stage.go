@@ -62,7 +62,7 @@ const (
 // in chain order. A request an outage hangs never settles. After a live change (Server.Adopt), requests admitted
 // before it settle on the new configuration's stages.
 type settler interface {
-	settle(s *Server, now time.Duration, r Request, how settlement)
+	settle(s *Server, now time.Duration, r held, how settlement)
 }
 
 // idleSettler is a settler whose configuration may give it nothing to settle (a token stage without an output
@@ -209,7 +209,7 @@ func (s *Server) chainOf(r *Request) *chain {
 }
 
 // settleBefore settles request r with the stages of c before position i: those that let it through.
-func (c *chain) settleBefore(s *Server, i int, now time.Duration, r Request, how settlement) {
+func (c *chain) settleBefore(s *Server, i int, now time.Duration, r held, how settlement) {
 	for _, x := range c.settlers {
 		if x.at >= i {
 			return
@@ -219,7 +219,10 @@ func (c *chain) settleBefore(s *Server, i int, now time.Duration, r Request, how
 }
 
 // settle settles request r, which went through the whole chain, with every stage of it that settles.
-func (s *Server) settle(now time.Duration, r Request, how settlement) {
-	c := s.chainOf(&r)
+func (s *Server) settle(now time.Duration, r held, how settlement) {
+	c := &s.plain
+	if r.refs {
+		c = &s.refs
+	}
 	c.settleBefore(s, len(c.stages), now, r, how)
 }

@@ -97,7 +97,7 @@ func (s *Server) overloaded(p *pool, now time.Duration, r *Request, took bool, a
 		fillLimit(a, t.b, t.k)
 	}
 	if s.settles {
-		s.settle(now, *r, settleRejected)
+		s.settle(now, holdOf(r), settleRejected)
 	}
 }
 
@@ -114,7 +114,7 @@ func (s *Server) take(p *pool) int {
 // unit of the pool then busy; all of it divided by the units' speed when a stage slows them (Speed: server-wide,
 // the same for every pool). The decode time (output.go) is the request's own output ÷ the server's pace when the
 // request counts its output (Request.Output) and the server has a pace, else that of the configured answer.
-// The caller records the request in s.inflight when the server keeps it.
+// The caller records what settling the request needs in s.inflight when the server keeps it.
 func (s *Server) start(p *pool, now time.Duration, u int, r *Request) time.Duration {
 	s.units[u] = unit{ref: r.Ref, started: now}
 	p.busy++
@@ -138,14 +138,18 @@ type unit struct {
 	started time.Duration
 }
 
-// UnitAddr is the address of unit u's record, for a caller that prefetches it into the cache before calling
-// Finish(…, u); it is never dereferenced through this value. The record lies within one cache line. 0 for a unit
-// out of range.
-func (s *Server) UnitAddr(u int) uintptr {
+// UnitAddr is the address of unit u's record, and of what the server keeps of its request for the stages that
+// settle it (0 when it keeps nothing), for a caller that prefetches them into the cache before calling
+// Finish(…, u); they are never dereferenced through these values. Each lies within one cache line. Zeros for a
+// unit out of range.
+func (s *Server) UnitAddr(u int) (unit, req uintptr) {
 	if u < 0 || u >= len(s.units) {
-		return 0
+		return 0, 0
 	}
-	return uintptr(unsafe.Pointer(&s.units[u]))
+	if s.inflight != nil {
+		req = uintptr(unsafe.Pointer(&s.inflight[u]))
+	}
+	return uintptr(unsafe.Pointer(&s.units[u])), req
 }
 
 // Done is what Finish reports about the request that finished.
@@ -174,7 +178,7 @@ func (s *Server) Finish(now time.Duration, unit int) (served Done, next Request,
 		q := p.queue.pop()
 		s.queued--
 		if s.inflight != nil {
-			s.inflight[unit] = q.req
+			s.inflight[unit] = holdOf(&q.req)
 		}
 		return served, q.req, now - q.arrived, s.start(p, now, unit, &q.req), true
 	}
@@ -192,7 +196,7 @@ func (s *Server) Drain(now time.Duration, start func(r Request, unit int, waited
 			s.queued--
 			u := s.take(p)
 			if s.inflight != nil {
-				s.inflight[u] = q.req
+				s.inflight[u] = holdOf(&q.req)
 			}
 			start(q.req, u, now-q.arrived, s.start(p, now, u, &q.req))
 		}
@@ -226,7 +230,7 @@ func (s *Server) dropAll(now time.Duration) []Dropped {
 			q := p.queue.pop()
 			dropped = append(dropped, Dropped{Ref: q.req.Ref, Unit: -1})
 			if s.settles {
-				s.settle(now, q.req, settleDropped)
+				s.settle(now, holdOf(&q.req), settleDropped)
 			}
 		}
 	}

@@ -83,8 +83,8 @@ func (p *poolStage) admit(_ *Server, _ time.Duration, r Request, a *Answer) Verd
 	return pass
 }
 
-func (p *poolStage) settle(_ *Server, _ time.Duration, r Request, how settlement) {
-	p.inUse[r.Key%len(p.inUse)]--
+func (p *poolStage) settle(_ *Server, _ time.Duration, r held, how settlement) {
+	p.inUse[int(r.key)%len(p.inUse)]--
 	p.settled = append(p.settled, how)
 }
 

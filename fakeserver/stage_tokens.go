@@ -256,17 +256,17 @@ func (st *tokenStage) idle() bool { return !st.settles }
 // settle gives back what the answer did not use of the output estimate of an otpm limit (all of it when the
 // request ended without an answer), or takes what it used beyond the estimate (an answer longer than max_tokens, or
 // a request that named none): the bucket then ends where charging the actual output would have put it.
-func (st *tokenStage) settle(_ *Server, now time.Duration, r Request, how settlement) {
-	if r.Model < 0 || int(r.Model) >= len(st.otpm) {
+func (st *tokenStage) settle(_ *Server, now time.Duration, r held, how settlement) {
+	if r.model < 0 || int(r.model) >= len(st.otpm) {
 		return
 	}
 	actual := 0.0
 	if how == settleServed {
-		actual = float64(max(r.Output, 0))
+		actual = float64(max(r.output, 0))
 	}
-	est := float64(max(r.MaxTokens, 0))
-	for _, i := range st.otpm[r.Model] {
-		b := st.limits[i].bucket(r.Model, r.Key)
+	est := float64(max(r.maxTokens, 0))
+	for _, i := range st.otpm[r.model] {
+		b := st.limits[i].bucket(int32(r.model), int(r.key))
 		switch {
 		case actual < est:
 			b.Return(now, est-actual)

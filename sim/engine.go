@@ -380,9 +380,12 @@ func (e *engine) prefetchNext() {
 	if ev, ok := e.q.ahead(2); ok {
 		switch ev.kind() {
 		case evSend, evTimeout:
-			prefetch(uintptr(unsafe.Pointer(&e.slots[ev.idx])))
+			e.prefetchSlot(ev.idx)
 		case evDone:
 			prefetch(uintptr(unsafe.Pointer(&e.units[ev.idx])))
+			if _, req := e.srv.UnitAddr(int(ev.idx)); req != 0 {
+				prefetch(req)
+			}
 		}
 	}
 	if ev, ok := e.q.ahead(1); ok && ev.kind() == evDone {
@@ -390,19 +393,32 @@ func (e *engine) prefetchNext() {
 	}
 	switch nx := e.q.peek(); nx.kind() {
 	case evSend, evTimeout:
-		prefetch(uintptr(unsafe.Pointer(&e.slots[nx.idx])))
+		e.prefetchSlot(nx.idx)
 	case evDone:
 		e.prefetchDone(nx.idx)
 	}
 }
 
-// prefetchDone asks for what the completion on unit touches: its request's slot and the server's unit record.
+// prefetchSlot asks for slot i and, in a run that counts tokens, its request's token record.
+func (e *engine) prefetchSlot(i int32) {
+	prefetch(uintptr(unsafe.Pointer(&e.slots[i])))
+	if e.toks != nil {
+		prefetch(uintptr(unsafe.Pointer(&e.toks[i])))
+	}
+}
+
+// prefetchDone asks for what the completion on unit touches: its request's slot (and token record) and the
+// server's records of the unit.
 func (e *engine) prefetchDone(unit int32) {
 	if i := e.units[unit].slot; i >= 0 {
-		prefetch(uintptr(unsafe.Pointer(&e.slots[i])))
+		e.prefetchSlot(i)
 	}
-	if a := e.srv.UnitAddr(int(unit)); a != 0 {
-		prefetch(a)
+	u, req := e.srv.UnitAddr(int(unit))
+	if u != 0 {
+		prefetch(u)
+	}
+	if req != 0 {
+		prefetch(req)
 	}
 }
 
@@ -483,8 +499,9 @@ func (e *engine) transmit(i int32) {
 	}
 	if e.toks != nil {
 		t := &e.toks[i]
-		req.Input, req.Cached, req.MaxTokens, req.Output = t.input, t.cached, t.max, t.output
-		e.m.offeredTokens(t.input, t.max)
+		l := &e.life.llm
+		req.Input, req.Cached, req.MaxTokens, req.Output = t.input, l.cachedOf(t.input), l.max, t.output
+		e.m.offeredTokens(t.input, l.max)
 	}
 	if e.m.models != nil {
 		e.m.models[s.req.model].attempts++

@@ -61,6 +61,19 @@ func (h *hist) absorb(o *hist) {
 	h.n += o.n
 }
 
+// merged is a histogram of every value of a and of b, which are left as they were.
+func merged(a, b *hist) *hist {
+	d := hdrhistogram.New(histMin, histMax, 3)
+	for _, h := range []*hist{a, b} {
+		if h.dense != nil {
+			d.Merge(h.dense)
+		} else {
+			h.sparse.MergeInto(d)
+		}
+	}
+	return &hist{dense: d, n: a.n + b.n}
+}
+
 // encode returns the histogram in HdrHistogram's V2 compressed encoding, as base64: the same bytes from either
 // form (hdrhistogram-go's Encode of a packed histogram is byte-identical to the dense one's).
 func (h *hist) encode() (string, error) {

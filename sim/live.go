@@ -390,7 +390,9 @@ func (l *live) request(ctx context.Context, i int, c *liveClient, start time.Dur
 	}
 	l.life.begin(&r, int64(start), &c.rng, &tok)
 	c.mu.Unlock()
-	v.Input, v.Cached, v.MaxTokens, v.Output = int(tok.input), int(tok.cached), int(tok.max), int(tok.output)
+	if l.life.llm.tokens {
+		v.Input, v.Cached, v.MaxTokens, v.Output = int(tok.input), int(l.life.llm.cachedOf(tok.input)), int(l.life.llm.max), int(tok.output)
+	}
 	l.mu.Lock()
 	l.m.requests++
 	l.lag += max(l.now()-start, 0)

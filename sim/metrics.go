@@ -182,7 +182,7 @@ func (m *metrics) initLLM(names []string, tokens bool) {
 	if len(names) > 1 {
 		m.models = make([]modelMetrics, len(names))
 		for i, n := range names {
-			m.models[i] = modelMetrics{name: n, lat: newHist(), ownLat: newHist()}
+			m.models[i] = modelMetrics{name: n, movedLat: newHist(), ownLat: newHist()}
 		}
 	}
 }
@@ -191,9 +191,10 @@ func (m *metrics) initLLM(names []string, tokens bool) {
 type modelMetrics struct {
 	name                                   string
 	requests, succeeded, attempts, movedIn int64
-	lat                                    hist
 	ownRequests, ownSucceeded              int64 // the requests that never moved: the model's own users
-	ownLat                                 hist
+	// A request's latency goes to one histogram, of the model's own requests or of those moved onto it; the
+	// model's latency is the two merged.
+	ownLat, movedLat hist
 }
 
 // offeredTokens counts an attempt's tokens as sent: its input, and its max_tokens (what an output limit charges).
@@ -225,8 +226,8 @@ func (m *metrics) modelEnd(model uint8, t, start int64, ok, moved bool) {
 	if ok {
 		mm.succeeded++
 	}
-	mm.lat.record(us)
 	if moved {
+		mm.movedLat.record(us)
 		return
 	}
 	mm.ownRequests++
@@ -382,7 +383,7 @@ func (m *metrics) result(sc runScope) results.Run {
 		mm := &m.models[i]
 		r.Models = append(r.Models, results.ModelRun{Model: mm.name, Requests: mm.requests, Succeeded: mm.succeeded,
 			Attempts: mm.attempts, MovedIn: mm.movedIn, SuccessRate: ratio(float64(mm.succeeded), float64(mm.requests)),
-			LatencyMs: mm.lat.latency(), OwnRequests: mm.ownRequests, OwnSucceeded: mm.ownSucceeded,
+			LatencyMs: merged(&mm.ownLat, &mm.movedLat).latency(), OwnRequests: mm.ownRequests, OwnSucceeded: mm.ownSucceeded,
 			OwnSuccessRate: ratio(float64(mm.ownSucceeded), float64(mm.ownRequests)), OwnLatencyMs: mm.ownLat.latency()})
 	}
 	r.StreamsBroken = m.streamsBroken

@@ -120,10 +120,15 @@ func (f Fleet) validateLLM(bad func(field, format string, args ...any)) {
 	}
 }
 
-// reqTokens are one request's token counts, as fakeserver.Request carries them.
+// reqTokens are one request's own token counts: its input and its answer's output. Its cached input and its
+// max_tokens follow from the fleet's (llm.cachedOf, llm.max); 8 bytes a slot, which a fleet of 10⁶ clients reads
+// at random.
 type reqTokens struct {
-	input, cached, max, output int32
+	input, output int32
 }
+
+// cachedOf is the cached part of a request's input.
+func (l *llm) cachedOf(input int32) int32 { return int32(math.Round(float64(input) * l.cached)) }
 
 // llm is how a run draws what its requests carry: the model mix (indices into the server's models) and the token
 // counts. Read-only once built.
@@ -205,8 +210,7 @@ func (l *llm) draw(r *reqState, tok *reqTokens, rng rand.Source) {
 	}
 	if l.tokens && tok != nil {
 		in := int32(min(int64(l.input.Sample(rng)), maxTokens))
-		tok.input, tok.cached = in, int32(math.Round(float64(in)*l.cached))
+		tok.input = in
 		tok.output = int32(min(int64(l.output.Sample(rng)), int64(l.max)))
-		tok.max = l.max
 	}
 }
