@@ -18,8 +18,8 @@ import (
 // admin token as "Authorization: Bearer TOKEN" (admin_guard.go); changes need a JSON content type.
 //
 //	GET  /_stampede/state   the configuration in force, the model's state and the counters (JSON)
-//	PUT  /_stampede/faults  change faults, stream faults, rate limits, fail-first, overload answer, queue
-//	                        bound, service time, output, concurrency penalty or Retry-After unit while it
+//	PUT  /_stampede/faults  change faults, stream faults, rate limits, token limits, fail-first, overload
+//	                        answer, queue bound, service time, output, concurrency penalty or Retry-After unit while it
 //	                        runs; the body is a Patch in JSON or YAML (`{"stream_faults": [{"probability":
 //	                        0.2, "after": 5}]}` breaks a fifth of the streams after their fifth event)
 //	GET  /_stampede/faults  the faults in force, named; POST adds one, DELETE …/faults/NAME removes one
@@ -31,8 +31,11 @@ const adminPrefix = "/_stampede/"
 // Patch is a live change to the server. Absent fields keep their value; a present list replaces the whole
 // list (an empty one removes every fault or limit). The YAML and JSON field names are the scenario's.
 type Patch struct {
-	Faults         *[]Fault       `yaml:"faults"`
-	RateLimits     *[]RateLimit   `yaml:"rate_limits"`
+	Faults     *[]Fault     `yaml:"faults"`
+	RateLimits *[]RateLimit `yaml:"rate_limits"`
+	// TokenLimits replaces the server's token limits (RPM, ITPM, OTPM, TPM; a model's own limits stay): a bucket
+	// present before at the same index, of the same kind and scope, keeps its level (Server.Adopt).
+	TokenLimits    *[]TokenLimit  `yaml:"token_limits"`
 	Overload       *Rejection     `yaml:"overload"`
 	Queue          *int           `yaml:"queue"`
 	ServiceTime    *Dist          `yaml:"service_time"`
@@ -53,6 +56,9 @@ func (p Patch) Apply(c Config) Config {
 	}
 	if p.RateLimits != nil {
 		c.RateLimits = *p.RateLimits
+	}
+	if p.TokenLimits != nil {
+		c.TokenLimits = *p.TokenLimits
 	}
 	if p.Overload != nil {
 		c.Overload = *p.Overload

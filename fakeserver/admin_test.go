@@ -219,7 +219,7 @@ func TestPatchRefusals(t *testing.T) {
 		{"unknown field", `{"faults": [{"probabilty": 0.5, "status": 529}]}`,
 			[]PatchProblem{{1, 14, "faults[0].probabilty", `unknown field "probabilty" (valid: probability, retry_after, should_retry, status)`}}},
 		{"unknown top-level field", "{\n  \"faults\": [],\n  \"latency\": 2\n}",
-			[]PatchProblem{{3, 3, "latency", `unknown field "latency" (valid: concurrency_penalty, fail_first, faults, output, overload, queue, rate_limits, retry_after_unit, service_time, stream_faults)`}}},
+			[]PatchProblem{{3, 3, "latency", `unknown field "latency" (valid: concurrency_penalty, fail_first, faults, output, overload, queue, rate_limits, retry_after_unit, service_time, stream_faults, token_limits)`}}},
 		{"wrong type", `{"queue": "long"}`, []PatchProblem{{1, 2, "queue", "cannot unmarshal !!str `long` into int"}}},
 		{"not an object", `[1]`, []PatchProblem{{1, 1, "", "want a mapping of fields (an object), got a list"}}},
 		{"empty", ``, []PatchProblem{{0, 0, "", `an empty change; send a JSON object such as {"faults": []}`}}},
@@ -244,4 +244,50 @@ func TestPatchRefusals(t *testing.T) {
 			assert.Equal(t, before, adminDo(h, "GET", "/_stampede/state", "", "127.0.0.1:1", "").Body.String(), "nothing changed")
 		})
 	}
+}
+
+// TestPatchTokenLimits: a live change switches token limits on and off, refuses one that would not validate, and
+// keeps a bucket's level across a change that keeps its kind and scope.
+func TestPatchTokenLimits(t *testing.T) {
+	h := newTestHandler(t, Config{ServiceTime: Constant(0)}, "anthropic")
+	call := req{method: "POST", path: "/v1/messages", body: anthropicBody,
+		header: map[string]string{"X-Api-Key": "k", HeaderInputTokens: "800"}}
+	put := func(body string) *httptest.ResponseRecorder {
+		return adminDo(h, "PUT", "/_stampede/faults", body, "127.0.0.1:1", "")
+	}
+	require.Equal(t, http.StatusOK, call.do(h).Code)
+
+	// 600 input tokens a minute (10 a second) from a bucket of 1,000, per key: the first prompt of 800 passes,
+	// the second finds 200 and waits 60 s for the 600 it lacks (the test's clock stands still).
+	w := put(`{"token_limits": [{"kind": "itpm", "limit": 600, "burst": 1000, "scope": "key"}]}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	a := call.do(h)
+	require.Equal(t, http.StatusOK, a.Code, a.Body.String())
+	assert.Equal(t, "1000", a.Header().Get("Anthropic-Ratelimit-Input-Tokens-Limit"))
+	a = call.do(h)
+	require.Equal(t, http.StatusTooManyRequests, a.Code)
+	assert.Equal(t, "60", a.Header().Get("Retry-After"))
+	assert.Contains(t, a.Body.String(), "rate_limit_error")
+
+	t.Run("a limit that would not validate is refused, and the one in force stays", func(t *testing.T) {
+		w := put(`{"token_limits": [{"kind": "itpm", "limit": 0}]}`)
+		require.Equal(t, http.StatusBadRequest, w.Code)
+		var got patchRefusal
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
+		require.Len(t, got.Problems, 1)
+		assert.Equal(t, "token_limits[0].limit", got.Problems[0].Field)
+		assert.Equal(t, http.StatusTooManyRequests, call.do(h).Code)
+	})
+	t.Run("a larger limit of the same kind and scope keeps the bucket's level", func(t *testing.T) {
+		require.Equal(t, http.StatusOK, put(`{"token_limits": [{"kind": "itpm", "limit": 6000, "burst": 2000, "scope": "key"}]}`).Code)
+		a := call.do(h)
+		assert.Equal(t, http.StatusTooManyRequests, a.Code, "200 tokens left, not a full bucket of 2,000")
+		assert.Equal(t, "6", a.Header().Get("Retry-After"), "600 lacking at 100 a second")
+	})
+	t.Run("an empty list removes them", func(t *testing.T) {
+		require.Equal(t, http.StatusOK, put(`{"token_limits": []}`).Code)
+		a := call.do(h)
+		assert.Equal(t, http.StatusOK, a.Code)
+		assert.Empty(t, a.Header().Get("Anthropic-Ratelimit-Input-Tokens-Limit"))
+	})
 }

@@ -35,12 +35,14 @@ func newCtlCmd() *cobra.Command {
 		Use:   "ctl",
 		Short: "Steer and inspect a running stampede serve or proxy through its control API",
 		Long: "Talk to the control API (/_stampede/) of a running `stampede serve` or `stampede proxy`: its state, its\n" +
-			"faults (list, add, remove one at a time), its timeline's phases, a reset, and the journal of the last\n" +
-			"requests it answered (what clients sent: retry counts, Idempotency-Keys, headers).\n" +
+			"faults (list, add, remove one at a time), a change of its settings (rate and token limits, overload answer,\n" +
+			"queue, service time, …), its timeline's phases, a reset, and the journal of the last requests it answered\n" +
+			"(what clients sent: retry counts, Idempotency-Keys, headers).\n" +
 			"The server answers loopback callers, or others with its admin token (--token, $STAMPEDE_ADMIN_TOKEN).",
 		Example: "  stampede ctl faults add --name brownout --probability 0.5 --status 529 --retry-after 2s\n" +
 			"  stampede ctl requests --limit 5\n" +
 			"  stampede ctl faults remove brownout\n" +
+			"  stampede ctl change '{token_limits: [{kind: itpm, limit: 30000, scope: key}]}'\n" +
 			"  stampede ctl --url http://stampede:8080 --token \"$STAMPEDE_ADMIN_TOKEN\" state",
 	}
 	pf := cmd.PersistentFlags()
@@ -53,7 +55,7 @@ func newCtlCmd() *cobra.Command {
 		}
 		return nil
 	}
-	cmd.AddCommand(newCtlStateCmd(&o), newCtlFaultsCmd(&o), newCtlPhasesCmd(&o), newCtlResetCmd(&o), newCtlRequestsCmd(&o))
+	cmd.AddCommand(newCtlStateCmd(&o), newCtlFaultsCmd(&o), newCtlChangeCmd(&o), newCtlPhasesCmd(&o), newCtlResetCmd(&o), newCtlRequestsCmd(&o))
 	return cmd
 }
 
@@ -327,6 +329,42 @@ func orDefault(v any, def string) any {
 		return def
 	}
 	return v
+}
+
+func newCtlChangeCmd(o *ctlFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "change PATCH",
+		Short: "Change the server's settings while it runs (PUT /_stampede/faults)",
+		Long: "Change the server's settings while it runs: PATCH is a change in the scenario's words, as JSON or YAML ('-'\n" +
+			"reads it from stdin), of any of faults, stream_faults, rate_limits, token_limits, fail_first, overload, queue,\n" +
+			"service_time, output, concurrency_penalty and retry_after_unit. A list given replaces the whole list (an\n" +
+			"empty one removes them all); buckets of the same kind and scope keep their level. A change that would not\n" +
+			"validate is refused whole, each problem located in PATCH, and nothing changes.",
+		Example: "  stampede ctl change '{token_limits: [{kind: itpm, limit: 30000, scope: key}]}'\n" +
+			"  stampede ctl change '{overload: {status: 529, retry_after: 10s}, queue: 0}'\n" +
+			"  stampede ctl change - < brownout.yaml",
+		Args: positional(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := []byte(args[0])
+			if args[0] == "-" {
+				var err error
+				if body, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20)); err != nil {
+					return err
+				}
+			}
+			st, err := o.control().Change(cmd.Context(), body)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), st)
+			}
+			var fields map[string]any
+			_ = yaml.Unmarshal(body, &fields) // the server read it: it parses
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "changed %s\n", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
+			return err
+		},
+	}
 }
 
 func newCtlResetCmd(o *ctlFlags) *cobra.Command {

@@ -120,3 +120,39 @@ func TestCtlSendsTheTokenAndJSON(t *testing.T) {
 	help, _, _ := runCLI(t, "ctl", "--help")
 	assert.NotContains(t, help, "s3cret", "the token is never shown")
 }
+
+// ctl change: a token limit switched on while serve runs turns the next large prompt away with a 429 and the
+// provider's headers; a change that would not validate is refused, located, and changes nothing.
+func TestCtlChange(t *testing.T) {
+	base, _, _, _ := startCLI(t, "serve", "quickstart", "--addr", "127.0.0.1:0", "--dialect", "anthropic", "--set", "service_time=0s")
+	call := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+"/v1/messages", strings.NewReader(`{"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("X-Api-Key", "sk-ant-test")
+		req.Header.Set("X-Stampede-Input-Tokens", "900")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	require.Equal(t, 200, call().StatusCode)
+
+	out, stderr, code := runCLI(t, "ctl", "--url", base, "change", `{token_limits: [{kind: itpm, limit: 60, burst: 1000}]}`)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "changed token_limits\n", out)
+	require.Equal(t, 200, call().StatusCode)
+	res := call()
+	assert.Equal(t, 429, res.StatusCode, "100 tokens left of 1,000 for a prompt of 900")
+	assert.Equal(t, "1000", res.Header.Get("Anthropic-Ratelimit-Input-Tokens-Limit"))
+
+	_, stderr, code = runCLI(t, "ctl", "--url", base, "change", `{token_limits: [{kind: itpm, limit: -1}]}`)
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "token_limits[0].limit")
+	assert.Contains(t, stderr, "nothing was changed")
+
+	out, stderr, code = runCLI(t, "ctl", "--url", base, "change", `{"token_limits": []}`)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "changed token_limits\n", out)
+	assert.Equal(t, 200, call().StatusCode)
+}
