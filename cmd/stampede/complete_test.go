@@ -49,7 +49,7 @@ func TestCompletion(t *testing.T) {
 		{"one scenario only", []string{"run", "quickstart", ""}, nil, false},
 		{"validate takes many", []string{"validate", "quickstart", "herd"}, []string{"herd-after-outage"}, false},
 		{"catalogue names", []string{"strategies", "full"}, []string{"full-jitter"}, false},
-		{"--set keys", []string{"run", "--set", "max"}, []string{"max_retries="}, true},
+		{"--set keys", []string{"run", "--set", "max"}, []string{"max_retries=", "max_tokens="}, true},
 		{"--set scopes from the scenario", []string{"run", "rate-limit-429", "--set", "hon"}, []string{"honor-retry-after:"}, true},
 		{"--set keys of a scope (no workload keys)", []string{"run", "--set", "full-jitter:ca"}, []string{"full-jitter:cap="}, true},
 		{"--set on serve: the server's keys", []string{"serve", "--set", ""}, []string{"capacity=", "queue=", "service_time="}, true},

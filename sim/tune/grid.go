@@ -160,6 +160,9 @@ func checkAxes(s *scenarios.Scenario, axes []*Axis, names []string) error {
 		if a.Key.Name == "rate" && s.Fleet.Kind != sim.Open {
 			return bad(a.keyPos, len(a.Key.Name), "rate applies to an open fleet; this scenario's fleet is %s", kindOr(s.Fleet.Kind))
 		}
+		if a.Key.Name == "max_tokens" && s.Fleet.Tokens == nil {
+			return bad(a.keyPos, len(a.Key.Name), "max_tokens applies to a fleet whose requests carry tokens (fleet.tokens); this scenario's carry none")
+		}
 	}
 	return nil
 }
@@ -276,6 +279,11 @@ func kindOr(k string) string {
 func (p *point) check() error {
 	st, err := p.spec.Build()
 	if err != nil {
+		return err
+	}
+	// A fallback names its model; the engines move requests by the model's index among the server's (without
+	// it, the point would run the strategy without its fallback).
+	if st, err = st.WithModels(p.cfg.Server.ModelNames()); err != nil {
 		return err
 	}
 	if err := scenarios.CheckRun(p.cfg, p.spec); err != nil {

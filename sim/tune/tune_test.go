@@ -367,3 +367,44 @@ func TestRunIsCancellable(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, len(f.Runs), plan.Grid.Len())
 }
+
+// TestLLMKeys: the fallback's settings vary the strategies that fall back (and only those), max_tokens varies
+// the fleet of a scenario whose requests carry tokens, and each changes what the run does.
+func TestLLMKeys(t *testing.T) {
+	s, err := scenarios.Load("fallback-at-peak")
+	require.NoError(t, err)
+	s.Duration, s.Drain = 90*time.Second, 30*time.Second // the peak starts at 60 s
+	plan, err := Sweep{Scenario: s, Seeds: 1, Vary: []string{"fallback.after_overloaded=1,3", "fallback.max_retries=0,2"}}.Plan()
+	require.NoError(t, err)
+	var labels []string
+	for i := range plan.Grid.Len() {
+		labels = append(labels, plan.Grid.Label(i))
+	}
+	assert.Equal(t, []string{
+		"wait-it-out",
+		"fall-back fallback.after_overloaded=1,fallback.max_retries=0",
+		"fall-back fallback.after_overloaded=1,fallback.max_retries=2",
+		"fall-back fallback.after_overloaded=3,fallback.max_retries=0",
+		"fall-back fallback.after_overloaded=3,fallback.max_retries=2",
+	}, labels)
+	assert.Contains(t, plan.Grid.Notes, "fallback.after_overloaded does not apply to wait-it-out (it names no fallback model): it runs at its own setting.")
+	f, err := plan.Run(context.Background(), nil)
+	require.NoError(t, err)
+	moved := func(i int) int64 { return f.Runs[i].Models[1].MovedIn }
+	assert.Zero(t, moved(0), "wait-it-out moves nothing")
+	assert.Greater(t, moved(1), moved(3), "moving at the first 529 moves more requests than at the third")
+	assert.Greater(t, moved(3), int64(0))
+
+	tok, err := scenarios.Load("token-limit-429")
+	require.NoError(t, err)
+	plan, err = Sweep{Scenario: tok, Seeds: 1, Vary: []string{"max_tokens=2000,8000"}}.Plan()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"max_tokens"}, plan.Grid.Workload)
+
+	_, err = Sweep{Scenario: quickstart(t), Seeds: 1, Vary: []string{"max_tokens=100"}}.Plan()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "max_tokens applies to a fleet whose requests carry tokens (fleet.tokens); this scenario's carry none")
+	_, err = Sweep{Scenario: quickstart(t), Seeds: 1, Vary: []string{"fallback.after_overloaded=2"}}.Plan()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "fallback.after_overloaded applies to none of the strategies run")
+}

@@ -86,6 +86,13 @@ func readsBackoff(param string) func(strategies.Spec, strategies.Family) (bool, 
 	}
 }
 
+func fallsBack(s strategies.Spec, _ strategies.Family) (bool, string) {
+	if s.Fallback.Model != "" {
+		return true, ""
+	}
+	return false, "it names no fallback model"
+}
+
 func hedging(s strategies.Spec, _ strategies.Family) (bool, string) {
 	if s.Hedge.MaxAttempts >= 2 {
 		return true, ""
@@ -138,10 +145,23 @@ var Keys = []Key{
 		set: func(p *point, v Value) { p.spec.Hedge.Delay = strategies.Dur(v.dur()) }},
 	{Name: "hedge.max_attempts", Doc: "hedged copies including the first", kind: kindInt, min: 2, applies: hedging,
 		set: func(p *point, v Value) { p.spec.Hedge.MaxAttempts = v.int() }},
+	{Name: "fallback.after_overloaded", Doc: "the 529 at which a request moves to the fallback model", kind: kindInt, min: 1,
+		applies: fallsBack, set: func(p *point, v Value) { p.spec.Fallback.AfterOverloaded = strategies.Int(v.int()) }},
+	{Name: "fallback.retry_after_above", Doc: "the Retry-After beyond which a request moves to the fallback model", kind: kindDuration,
+		above0: true, applies: fallsBack, set: func(p *point, v Value) { p.spec.Fallback.RetryAfterAbove = strategies.Dur(v.dur()) }},
+	{Name: "fallback.max_retries", Doc: "retries on the fallback model", kind: kindInt, min: strategies.Unlimited,
+		applies: fallsBack, set: func(p *point, v Value) { p.spec.Fallback.MaxRetries = strategies.Int(v.int()) }},
 	{Name: "clients", Aliases: []string{"fleet.clients"}, Doc: "clients in the fleet", kind: kindInt, min: 1, workload: true, applies: always,
 		set: func(p *point, v Value) { p.cfg.Fleet.Clients = v.int() }},
 	{Name: "rate", Aliases: []string{"fleet.rate"}, Doc: "arrivals per second of an open fleet", kind: kindFloat, above0: true, workload: true, applies: always,
 		set: func(p *point, v Value) { p.cfg.Fleet.Rate = v.Num }},
+	{Name: "max_tokens", Aliases: []string{"fleet.tokens.max_tokens"}, Doc: "each request's max_tokens (what an output-token limit charges at admission)",
+		kind: kindInt, min: 1, workload: true, applies: always,
+		set: func(p *point, v Value) {
+			t := *p.cfg.Fleet.Tokens // the grid checked that the fleet carries tokens
+			t.MaxTokens = v.int()
+			p.cfg.Fleet.Tokens = &t
+		}},
 	{Name: "duration", Doc: "how long requests start (the run's length)", kind: kindDuration, above0: true, workload: true, applies: always,
 		set: func(p *point, v Value) { p.cfg.Duration = v.dur() }},
 	{Name: "capacity", Aliases: []string{"server.capacity"}, Doc: "requests the server serves at once", kind: kindInt, min: 1, workload: true, server: true, applies: always,
