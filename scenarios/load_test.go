@@ -123,8 +123,10 @@ func TestParseErrors(t *testing.T) {
 			`server.token_limits[0].models[0]: unknown model "sonnet" (valid: opus, haiku)`},
 		{"model without a name", "  queue: 8", "  queue: 8\n  models: [{capacity: 3}]", `t.yaml:8:12: server.models[0].name: a model needs the name requests call it by`},
 		{"two models of one name", "  queue: 8", "  queue: 8\n  models: [{name: opus}, {name: opus}]", `server.models[1].name: "opus" is also the name of models[0]`},
-		{"fallback to a model the server does not host", "    backoff: {kind: none}", "    backoff: {kind: none}\n    fallback: {model: haiku}",
+		{"fallback to a model the server does not host", "    backoff: {kind: none}", "    backoff: {kind: none}\n    fallback: {model: haiku, after_overloaded: 1}",
 			`t.yaml:14:16: strategies[0].fallback.model: unknown model "haiku": the server hosts no named models to fall back to`},
+		{"fallback at a 529 no request reaches", "    backoff: {kind: none}", "    backoff: {kind: none}\n    fallback: {model: haiku}",
+			`t.yaml:14:5: strategies[0].fallback.after_overloaded: no request reaches its 529 number 3: max_retries 0 allows 1 attempt`},
 		{"fallback without a trigger", "    backoff: {kind: none}", "    backoff: {kind: none}\n    fallback: {model: haiku, after_overloaded: 0}",
 			`strategies[0].fallback.after_overloaded: a fallback needs after_overloaded ≥ 1 or retry_after_above to say when a request moves`},
 		{"fleet model the server does not host", "  clients: 20", "  clients: 20\n  models: [{model: haiku, share: 1}]",
@@ -192,7 +194,7 @@ func TestModelsAndTokens(t *testing.T) {
       token_limits: [{kind: otpm, limit: 8000}]
     - {name: haiku, service_time: 20ms, queue: 0}
 `, 1)
-	src = strings.Replace(src, "    backoff: {kind: none}\n", "    backoff: {kind: none}\n    fallback: {model: haiku}\n    background: 0.2\n", 1)
+	src = strings.Replace(src, "    backoff: {kind: none}\n", "    backoff: {kind: none}\n    fallback: {model: haiku, after_overloaded: 1}\n    background: 0.2\n", 1)
 	s, err := Parse("t.yaml", []byte(src))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"opus", "haiku"}, s.Server.ModelNames())

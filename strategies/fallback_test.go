@@ -212,3 +212,36 @@ func TestDecideReusesTheDecision(t *testing.T) {
 	assert.True(t, d.Retry)
 	assert.Equal(t, KeepModel, d.Model, "the previous decision's model does not linger")
 }
+
+// TestFallbackReachable: a fallback that waits for a 529 no request reaches (the policy stops it first) is an
+// error naming why; one the policy lets happen, or that a Retry-After can trigger, builds.
+func TestFallbackReachable(t *testing.T) {
+	cases := []struct {
+		name string
+		spec Spec
+		err  string // "" builds
+	}{
+		{"the CLI at its third 529", Spec{Preset: "claude-code", Fallback: FallbackSpec{Model: "m"}}, ""},
+		{"the CLI past its max_overloaded", Spec{Preset: "claude-code", Fallback: FallbackSpec{Model: "m", AfterOverloaded: intp(4)}},
+			"no request reaches its 529 number 4: max_overloaded 3 stops it at its 529 number 3"},
+		{"past the last attempt", Spec{Backoff: BackoffSpec{Kind: "full-jitter"}, MaxRetries: intp(1), Fallback: FallbackSpec{Model: "m"}},
+			"no request reaches its 529 number 3: max_retries 1 allows 2 attempts"},
+		{"at the last attempt", Spec{Backoff: BackoffSpec{Kind: "full-jitter"}, MaxRetries: intp(2), Fallback: FallbackSpec{Model: "m"}}, ""},
+		{"a Retry-After can still move it", Spec{Backoff: BackoffSpec{Kind: "full-jitter"}, MaxRetries: intp(1),
+			Fallback: FallbackSpec{Model: "m", AfterOverloaded: intp(5), RetryAfterAbove: Dur(10 * time.Second)}}, ""},
+		{"no model: no fallback to check", Spec{Preset: "claude-code", MaxRetries: intp(1)}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.spec.Build()
+			if tc.err == "" {
+				assert.NoError(t, err)
+				return
+			}
+			var fe *FieldError
+			require.True(t, errors.As(err, &fe), "%v", err)
+			assert.Equal(t, "fallback.after_overloaded", fe.Field)
+			assert.Contains(t, err.Error(), tc.err)
+		})
+	}
+}

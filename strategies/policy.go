@@ -299,6 +299,9 @@ func (s Spec) Build() (*Policy, error) {
 	if p.fb.hasMax && p.fb.maxRetries == Unlimited && (s.Deadline == nil || *s.Deadline == 0) && len(s.Guards) == 0 {
 		return nil, fieldErr("fallback.max_retries", errors.New("-1 (no limit) needs a deadline or a guard to end the retries"))
 	}
+	if err := p.fallbackReachable(); err != nil {
+		return nil, err
+	}
 	if p.background, err = checkBackground(s.Background); err != nil {
 		return nil, err
 	}
@@ -458,4 +461,25 @@ func (f Func) Observe(_ time.Duration, a *Attempt, src rand.Source) Decision {
 		return Decision{}
 	}
 	return f.Decide(a, src)
+}
+
+// fallbackReachable refuses a fallback to a named model that moves requests only on a count of 529s no request
+// can reach: the policy stops it first, at its max_overloaded-th 529 or after its last retry. Such a scenario
+// would run without its fallback, and say nothing.
+func (p *Policy) fallbackReachable() error {
+	n := p.fb.overloaded
+	if p.fb.model == "" || n == 0 || p.fb.above >= 0 || p.hedgeCopies >= 2 {
+		return nil
+	}
+	switch {
+	case p.maxOver > 0 && n > p.maxOver:
+		return fieldErr("fallback.after_overloaded", fmt.Errorf("no request reaches its 529 number %d: max_overloaded %d stops it at its 529 number %d", n, p.maxOver, p.maxOver))
+	case p.maxRetries != Unlimited && n > p.maxRetries+1:
+		attempts := "attempts"
+		if p.maxRetries == 0 {
+			attempts = "attempt"
+		}
+		return fieldErr("fallback.after_overloaded", fmt.Errorf("no request reaches its 529 number %d: max_retries %d allows %d %s", n, p.maxRetries, p.maxRetries+1, attempts))
+	}
+	return nil
 }
