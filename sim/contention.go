@@ -61,12 +61,12 @@ func runContention(ctx context.Context, cfg Config, strat strategies.Strategy, q
 	}
 	o := &occ{cfg: cfg, life: lc, q: q, msg: msg, cs: make([]ocClient, cfg.Fleet.Clients)}
 	o.m.init(cfg, 0, cfg.Duration+cfg.Drain)
-	if c, pol := sharedClient(strat); c != nil {
+	if c, pol := sharedClient(lc.strat); c != nil {
 		o.shared, o.life.pol = c, pol
 	} else {
 		o.clients = make([]strategies.Client, len(o.cs))
 		for i := range o.clients {
-			o.clients[i] = strat.NewClient()
+			o.clients[i] = lc.strat.NewClient()
 			seedClient(o.clients[i], cfg.Seed, i)
 		}
 	}

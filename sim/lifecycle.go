@@ -89,6 +89,15 @@ const (
 
 func newLife(cfg Config, strat strategies.Strategy) (life, error) {
 	f := cfg.Fleet
+	// A fallback names its model; requests move by the model's index among the server's. Binding it here, once per
+	// run, means no caller can run a policy without its fallback (WithModels binds a bound policy the same way).
+	if p, ok := strat.(*strategies.Policy); ok {
+		bound, err := p.WithModels(cfg.Server.ModelNames())
+		if err != nil {
+			return life{}, err
+		}
+		strat = bound
+	}
 	think, err := f.Think.Sampler()
 	if err != nil {
 		return life{}, fmt.Errorf("think: %w", err)

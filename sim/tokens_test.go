@@ -125,3 +125,31 @@ func TestLiveFallbackIsANewCall(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, [3]int64{r.Succeeded, r.Unfinished, r.Models[1].MovedIn}, [3]int64{v.Succeeded, v.Unfinished, v.Models[1].MovedIn})
 }
+
+// TestEnginesBindTheFallback: a policy built from a spec names its fallback model; the engines bind it to the
+// server's models themselves, so a caller that forgets to (tune once did) still runs the fallback, and a model the
+// server does not host is an error, not a run without it.
+func TestEnginesBindTheFallback(t *testing.T) {
+	srv := twoModels()
+	srv.Overload = fakeserver.Rejection{Status: 529}
+	srv.Models[0].Capacity, srv.Models[0].Queue = 1, new(int)
+	srv.Models[0].ServiceTime = fakeserver.Constant(time.Hour)
+	cfg := Config{Seed: 1, Duration: 2 * time.Second, Drain: time.Millisecond,
+		Fleet:  Fleet{Kind: Closed, Clients: 4, Requests: 1, Models: []ModelShare{{Model: "large", Share: 1}}},
+		Server: srv}
+	spec := strategies.Spec{Backoff: strategies.BackoffSpec{Kind: "constant", Base: strategies.Dur(5 * time.Millisecond)},
+		MaxRetries: intp(5), Fallback: strategies.FallbackSpec{Model: "small"}}
+	unbound, err := spec.Build()
+	require.NoError(t, err)
+	r, err := Run(cfg, unbound)
+	require.NoError(t, err)
+	require.Len(t, r.Models, 2)
+	assert.Equal(t, int64(3), r.Models[1].MovedIn, "three requests moved to small")
+
+	spec.Fallback.Model = "tiny"
+	unknown, err := spec.Build()
+	require.NoError(t, err)
+	_, err = Run(cfg, unknown)
+	require.ErrorIs(t, err, strategies.ErrUnknownModel)
+	assert.Contains(t, err.Error(), `"tiny" (valid: large, small)`)
+}
