@@ -38,7 +38,7 @@ func slowBody(addr, path string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":", path)
+	_, err = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":", path, testKey)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -84,7 +84,10 @@ func TestBodyTimeout(t *testing.T) {
 		assert.EqualValues(t, 1, h.Stats().Rejections[rejBodyTimeout])
 	})
 	t.Run("a long wait for the answer is not a slow body", func(t *testing.T) {
-		res, err := http.Post("http://"+addr+"/v1/messages", "application/json", strings.NewReader(anthropicBody))
+		r, err := http.NewRequest("POST", "http://"+addr+"/v1/messages", strings.NewReader(anthropicBody))
+		require.NoError(t, err)
+		r.Header.Set("X-Api-Key", testKey)
+		res, err := http.DefaultClient.Do(r)
 		require.NoError(t, err)
 		defer res.Body.Close()
 		assert.Equal(t, http.StatusOK, res.StatusCode)

@@ -21,6 +21,9 @@ type dialect interface {
 	route(method, path string) endpoint
 	// apiKey returns the API key the caller presented ("" for none).
 	apiKey(h http.Header) string
+	// keyRequired reports whether the API answers a call that presents no key at all with its 401, as the
+	// providers' APIs do whatever key they would accept (server.auth then checks which keys pass).
+	keyRequired() bool
 	// parse validates the body of a request to endpoint ep. A malformed one gets an *apiError (a 400
 	// invalid_request_error).
 	parse(ep endpoint, body []byte) (call, *apiError)

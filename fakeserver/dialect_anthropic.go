@@ -44,6 +44,7 @@ func (anthropic) apiKey(h http.Header) string {
 	return bearer(h)
 }
 
+func (anthropic) keyRequired() bool                      { return true }
 func (anthropic) requestID(g *idGen) string              { return g.id("req_011C", 20, alnum) }
 func (anthropic) responseFormat() (prefix string, n int) { return "msg_01", 22 }
 func (anthropic) sessionField() string                   { return "previous_message_id" }

@@ -36,6 +36,7 @@ func (openai) route(method, path string) endpoint {
 }
 
 func (openai) apiKey(h http.Header) string { return bearer(h) }
+func (openai) keyRequired() bool           { return true }
 
 func (openai) requestID(g *idGen) string              { return g.id("req_", 32, hex) }
 func (openai) responseFormat() (prefix string, n int) { return "chatcmpl-", 29 }

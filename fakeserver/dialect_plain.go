@@ -33,6 +33,8 @@ func (plain) apiKey(h http.Header) string {
 	return bearer(h)
 }
 
+func (plain) keyRequired() bool { return false }
+
 func (plain) parse(ep endpoint, _ []byte) (call, *apiError) { return call{ep: ep}, nil }
 
 func (plain) requestID(g *idGen) string              { return g.id("req_", 24, hex) }

@@ -83,6 +83,7 @@ func TestOverloadStatusByDialect(t *testing.T) {
 			go func() { // takes the only unit for an hour
 				r := httptest.NewRequestWithContext(ctx, hold.method, hold.path, strings.NewReader(hold.body))
 				r.RemoteAddr = "127.0.0.1:1"
+				r.Header.Set("Authorization", "Bearer "+testKey)
 				h.ServeHTTP(httptest.NewRecorder(), r)
 			}()
 			require.Eventually(t, func() bool { return h.State().InService == 1 }, 5*time.Second, time.Millisecond)
@@ -98,6 +99,33 @@ func TestOverloadStatusByDialect(t *testing.T) {
 		assert.Equal(t, 529, Config{Dialect: "anthropic"}.WithDefaults().Overload.Status)
 		assert.Equal(t, 529, Config{}.WithDefaults().Overload.Status)
 	})
+}
+
+// TestNoKeyNoAnswer: without server.auth the SDK dialects accept any key, but a call that presents none gets the
+// provider's 401, as the real APIs answer it; the plain dialect and the control API ask for none.
+func TestNoKeyNoAnswer(t *testing.T) {
+	h := newTestHandler(t, Config{ServiceTime: Constant(0)}, "")
+	cases := []struct {
+		name, method, path, body string
+		header                   map[string]string
+		code                     int
+		want                     string
+	}{
+		{"anthropic, any key", "POST", "/v1/messages", anthropicBody, map[string]string{"X-Api-Key": "sk-ant-anything"}, 200, `"type":"message"`},
+		{"anthropic, no key", "POST", "/v1/messages", anthropicBody, nil, 401, `"x-api-key header is required"`},
+		{"anthropic count_tokens, no key", "POST", "/v1/messages/count_tokens", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, nil, 401, `"authentication_error"`},
+		{"openai, any key", "POST", "/v1/chat/completions", openaiBody, map[string]string{"Authorization": "Bearer sk-anything"}, 200, `"chat.completion"`},
+		{"openai, no key", "POST", "/v1/chat/completions", openaiBody, nil, 401, `"You didn't provide an API key.`},
+		{"plain, no key", "GET", "/", "", nil, 200, ""},
+		{"the control API", "GET", "/_stampede/state", "", nil, 200, `"dialect"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := req{method: c.method, path: c.path, body: c.body, header: c.header, anon: c.header == nil}.do(h)
+			assert.Equal(t, c.code, w.Code, w.Body.String())
+			assert.Contains(t, w.Body.String(), c.want)
+		})
+	}
 }
 
 func TestAuth(t *testing.T) {
@@ -125,7 +153,7 @@ func TestAuth(t *testing.T) {
 			if c.body == "" {
 				method = "GET"
 			}
-			w := req{method: method, path: c.path, body: c.body, header: c.header}.do(h)
+			w := req{method: method, path: c.path, body: c.body, header: c.header, anon: c.header == nil}.do(h)
 			assert.Equal(t, c.code, w.Code, w.Body.String())
 			assert.Contains(t, w.Body.String(), c.want)
 			if c.code == 401 && c.path == "/v1/chat/completions" {

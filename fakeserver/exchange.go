@@ -135,7 +135,7 @@ func (x *exchange) read() {
 		x.fail(&apiError{status: http.StatusNotFound, kind: errNotFound, message: msg}, rejNotFound)
 		return
 	}
-	if h.auth != nil && !h.auth[x.apiKey] {
+	if h.auth != nil && !h.auth[x.apiKey] || h.auth == nil && x.apiKey == "" && x.d.keyRequired() && h.proxy == nil {
 		x.fail(unauthorized(x.apiKey), rejUnauthorized)
 		return
 	}

@@ -27,7 +27,9 @@ func BenchmarkHandler(b *testing.B) {
 		{name: "bare", h: bare, req: func() *http.Request { return httptest.NewRequest("GET", "/", nil) }},
 		{name: "plain", dialect: "plain", req: func() *http.Request { return httptest.NewRequest("GET", "/", nil) }},
 		{name: "anthropic", dialect: "anthropic", req: func() *http.Request {
-			return httptest.NewRequest("POST", "/v1/messages", stringsReader(anthropicBody))
+			r := httptest.NewRequest("POST", "/v1/messages", stringsReader(anthropicBody))
+			r.Header.Set("X-Api-Key", testKey)
+			return r
 		}},
 	}
 	for _, c := range cases {
@@ -102,7 +104,9 @@ func BenchmarkStreamOnly(b *testing.B) {
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/messages", stringsReader(reqBody)))
+	first := httptest.NewRequest("POST", "/v1/messages", stringsReader(reqBody))
+	first.Header.Set("X-Api-Key", testKey)
+	h.ServeHTTP(rec, first)
 	header, stream := rec.Header().Clone(), rec.Body.Bytes()
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -119,6 +123,7 @@ func BenchmarkStreamOnly(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			body := strings.NewReader(reqBody)
 			r := httptest.NewRequest("POST", "/v1/messages", body)
+			r.Header.Set("X-Api-Key", testKey)
 			w := &nopWriter{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {

@@ -3,6 +3,7 @@ package fakeserver
 import (
 	"fmt"
 	"math"
+	"path"
 	"time"
 )
 
@@ -23,9 +24,14 @@ import (
 // defaults), so that models differing only in capacity name only their capacity.
 type Model struct {
 	// Name is what requests call it ("claude-sonnet-4-5"); required, unique within the server.
-	Name        string `yaml:"name"`
-	Capacity    int    `yaml:"capacity"`     // requests served at once (default: the server's capacity)
-	ServiceTime Dist   `yaml:"service_time"` // time to serve one request (default: the server's)
+	Name string `yaml:"name"`
+	// Aliases are other names requests on the wire may call it by, each a name or a pattern of path.Match
+	// ("claude-sonnet-4-*"), so that an application or SDK that names real models reaches a scenario's pools. A
+	// request's model is its exact name first, else the first model (in order) with an alias that matches. The
+	// scenario itself (fleet.models, a fallback, a phase, a token limit) names models by Name.
+	Aliases     []string `yaml:"aliases"`
+	Capacity    int      `yaml:"capacity"`     // requests served at once (default: the server's capacity)
+	ServiceTime Dist     `yaml:"service_time"` // time to serve one request (default: the server's)
 	// Queue is the model's waiting room beyond its capacity: 0 none, -1 unbounded (default, when unset: the
 	// server's queue).
 	Queue *int `yaml:"queue"`
@@ -107,7 +113,26 @@ func (s *Server) ModelIndex(name string) (int32, bool) {
 			return int32(i), true
 		}
 	}
+	for i := range s.pools {
+		for _, a := range s.pools[i].aliases {
+			if aliasMatches(a, name) {
+				return int32(i), true
+			}
+		}
+	}
 	return -1, false
+}
+
+// aliasMatches reports whether a request's model name matches alias, a name or a path.Match pattern.
+func aliasMatches(alias, name string) bool {
+	ok, _ := path.Match(alias, name) // validation refused a malformed pattern
+	return ok
+}
+
+// validAlias reports whether alias is a name or a well-formed pattern.
+func validAlias(alias string) bool {
+	_, err := path.Match(alias, "")
+	return alias != "" && err == nil
 }
 
 // MaxModels is the most models a server hosts (a model set is a bit mask of 64).
@@ -140,6 +165,20 @@ func (p *problems) checkModels(c Config) {
 		}
 		p.checkRejection(path+".overload", m.Overload)
 		p.nonNegative(path+".concurrency_penalty", m.ConcurrencyPenalty)
+		for j, a := range m.Aliases {
+			apath := fmt.Sprintf("%s.aliases[%d]", path, j)
+			if !validAlias(a) {
+				p.add(apath, "%q is not a model name or a pattern such as \"claude-sonnet-4-*\"", a)
+			}
+		}
+	}
+	// An alias that is exactly another model's name would never be reached: the name wins.
+	for i, m := range c.Models {
+		for j, a := range m.Aliases {
+			if k, ok := seen[a]; ok && k != i {
+				p.add(fmt.Sprintf("models[%d].aliases[%d]", i, j), "%q is the name of models[%d], which requests of that name reach", a, k)
+			}
+		}
 	}
 	for i, ph := range c.Timeline {
 		if ph.Model == "" {

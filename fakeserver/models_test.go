@@ -190,6 +190,11 @@ func TestModelConfig(t *testing.T) {
 		{"a phase's model", Config{Models: []Model{{Name: "x"}}, Timeline: []Phase{{At: 0, For: s1, Model: "y"}}}, []string{
 			`timeline[0].model: unknown model "y" (valid: x)`,
 		}},
+		{"aliases", Config{Models: []Model{{Name: "x", Aliases: []string{"", "claude-[", "y"}}, {Name: "y"}}}, []string{
+			`models[0].aliases[0]: "" is not a model name or a pattern such as "claude-sonnet-4-*"`,
+			`models[0].aliases[1]: "claude-[" is not a model name or a pattern such as "claude-sonnet-4-*"`,
+			`models[0].aliases[2]: "y" is the name of models[1], which requests of that name reach`,
+		}},
 		{"a phase's model on a server without models", Config{Timeline: []Phase{{At: 0, Model: "y"}}}, []string{
 			`timeline[0].model: unknown model "y": the server hosts no named models (add them under models)`,
 		}},
@@ -213,4 +218,49 @@ func TestModelAdopt(t *testing.T) {
 	assert.InDelta(t, 59.5, s.LimitStatesFor(nil, s1/2, 0, 1)[0].Remaining, 1e-9)
 	v, _, _, _ := arrive(s, s1/2, Request{Model: 1})
 	assert.Equal(t, Started, v)
+}
+
+// TestModelAliases: on the wire a request reaches a model by its exact name first, else by the first model (in
+// order) with an alias that matches; anything else is not hosted.
+func TestModelAliases(t *testing.T) {
+	s := newServer(t, Config{Models: []Model{
+		{Name: "large", Aliases: []string{"claude-sonnet-*", "claude-opus-4-1"}},
+		{Name: "small", Aliases: []string{"claude-haiku-*", "claude-*"}},
+	}})
+	cases := []struct {
+		name  string
+		want  int32
+		found bool
+	}{
+		{"large", 0, true},
+		{"small", 1, true},
+		{"claude-sonnet-4-5-20250929", 0, true},
+		{"claude-opus-4-1", 0, true},
+		{"claude-haiku-4-5", 1, true},
+		{"claude-opus-4-0", 1, true}, // only small's catch-all matches
+		{"gpt-4o", -1, false},
+		{"", -1, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			i, ok := s.ModelIndex(tc.name)
+			assert.Equal(t, tc.found, ok)
+			assert.Equal(t, tc.want, i)
+		})
+	}
+}
+
+// TestModelAliasesOnTheWire: an SDK that names a real model reaches the pool whose alias matches it, and its
+// answer names the model it asked for; an unmatched name gets the dialect's 404.
+func TestModelAliasesOnTheWire(t *testing.T) {
+	h := newTestHandler(t, Config{ServiceTime: Constant(0), Models: []Model{{Name: "large", Aliases: []string{"claude-sonnet-*"}}}}, "anthropic")
+	body := func(model string) string {
+		return `{"model":"` + model + `","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`
+	}
+	w := req{method: "POST", path: "/v1/messages", body: body("claude-sonnet-4-5"), header: map[string]string{"X-Api-Key": "k"}}.do(h)
+	require.Equal(t, 200, w.Code, w.Body.String())
+	assert.Contains(t, w.Body.String(), `"model":"claude-sonnet-4-5"`)
+	w = req{method: "POST", path: "/v1/messages", body: body("claude-haiku-4-5"), header: map[string]string{"X-Api-Key": "k"}}.do(h)
+	assert.Equal(t, 404, w.Code)
+	assert.Contains(t, w.Body.String(), `"not_found_error"`)
 }

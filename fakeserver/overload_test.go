@@ -69,6 +69,7 @@ func TestOverload(t *testing.T) {
 			defer wg.Done()
 			for range tokens {
 				r, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v1/messages", stringsReader(anthropicBody))
+				r.Header.Set("X-Api-Key", testKey)
 				t0 := time.Now()
 				res, err := client.Do(r)
 				if err != nil {

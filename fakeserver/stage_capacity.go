@@ -14,7 +14,8 @@ import (
 // pool is one model's service: a contiguous range of the server's units, its queue and its parameters.
 type pool struct {
 	name     string
-	model    int // its index in Config.Models; −1 for the one pool of a server without models
+	aliases  []string // other names (patterns) requests reach it by
+	model    int      // its index in Config.Models; −1 for the one pool of a server without models
 	service  Sampler
 	svcMean  float64 // service.Mean(), for a computed overload Retry-After
 	overload rejection
@@ -49,7 +50,7 @@ func newPool(c *Config, i, lo int) pool {
 	m := c.service(i)
 	svc, _ := m.ServiceTime.Sampler() // validated
 	p := pool{
-		name: m.Name, model: i, service: svc, svcMean: svc.Mean(), overload: decodeRejection(m.Overload),
+		name: m.Name, aliases: m.Aliases, model: i, service: svc, svcMean: svc.Mean(), overload: decodeRejection(m.Overload),
 		penalty: m.ConcurrencyPenalty, lo: lo, n: c.unitsFor(i, m.Capacity), qcap: *m.Queue,
 		base: m.Capacity, capacity: m.Capacity, latency: 1,
 	}

@@ -147,6 +147,7 @@ func post(ctx context.Context, url string, q req) (*http.Response, error) {
 		return nil, err
 	}
 	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+testKey) // as the SDKs send it
 	return http.DefaultClient.Do(r)
 }
 

@@ -134,6 +134,18 @@ func (o *serverFlags) serve(cmd *cobra.Command, args []string, upstream *url.URL
 	if len(o.set.exprs) > 0 {
 		fmt.Fprintf(out, "  with --set %s\n", strings.Join(o.set.exprs, " --set "))
 	}
+	if ms := s.Server.Models; len(ms) > 0 {
+		// A request must name one of them (or an alias), else it gets the dialect's 404: say which.
+		var names []string
+		for _, m := range ms {
+			n := m.Name
+			if len(m.Aliases) > 0 {
+				n += " (also " + strings.Join(m.Aliases, ", ") + ")"
+			}
+			names = append(names, n)
+		}
+		fmt.Fprintf(out, "  models: %s; a request naming another gets a 404\n", strings.Join(names, "; "))
+	}
 	fmt.Fprintf(out, "  metrics: http://%s/metrics   control: http://%s/_stampede/state\n", ln.Addr(), ln.Addr())
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && token == "" {
 		fmt.Fprintf(out, "  the control API answers loopback peers only: set --admin-token (or $%s) to steer it from elsewhere\n", adminTokenEnv)

@@ -57,8 +57,10 @@ func TestServeAnswersAndSummarizesOnShutdown(t *testing.T) {
 		return false
 	}, 10*time.Second, 10*time.Millisecond, out.String())
 
-	res, err := http.Post(base+"/v1/chat/completions", "application/json",
+	call, _ := http.NewRequest("POST", base+"/v1/chat/completions",
 		strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
+	call.Header.Set("Authorization", "Bearer sk-test")
+	res, err := http.DefaultClient.Do(call)
 	require.NoError(t, err)
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -242,4 +244,26 @@ func TestProxyCommandRefuses(t *testing.T) {
 			assert.Contains(t, stderr, tc.want)
 		})
 	}
+}
+
+// TestServeModels: serve says which models a scenario hosts, and a request naming a real model reaches the pool
+// its alias matches (fallback-at-peak maps the SDKs' claude-sonnet-* and claude-haiku-* to large and small).
+func TestServeModels(t *testing.T) {
+	base, out, _, _ := startCLI(t, "serve", "fallback-at-peak", "--addr", "127.0.0.1:0", "--set", "service_time=0s")
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "metrics:") }, 5*time.Second, 5*time.Millisecond)
+	assert.Contains(t, out.String(), "models: large (also claude-sonnet-*, claude-opus-*); small (also claude-haiku-*); a request naming another gets a 404")
+	post := func(model string) int {
+		t.Helper()
+		call, _ := http.NewRequest("POST", base+"/v1/messages",
+			strings.NewReader(`{"model":"`+model+`","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
+		call.Header.Set("X-Api-Key", "sk-ant-test")
+		res, err := http.DefaultClient.Do(call)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	assert.Equal(t, 200, post("claude-sonnet-4-5-20250929"))
+	assert.Equal(t, 200, post("claude-haiku-4-5"))
+	assert.Equal(t, 404, post("gpt-4o"))
 }

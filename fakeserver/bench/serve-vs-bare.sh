@@ -35,7 +35,7 @@ if [ -n "${STREAM:-}" ]; then
 	flags=(-stream "$STREAM")
 	what="streams of $STREAM tokens"
 	body=$(awk -F'`' '/^const StreamBody/ {print $2}' fakeserver/internal/benchserve/main.go)
-	printf 'wrk.method = "POST"\nwrk.body = [[%s]]\nwrk.headers["Content-Type"] = "application/json"\n' "$body" >"$tmp/post.lua"
+	printf 'wrk.method = "POST"\nwrk.body = [[%s]]\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["X-Api-Key"] = "sk-ant-bench"\n' "$body" >"$tmp/post.lua"
 	client+=(-s "$tmp/post.lua")
 fi
 if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
