@@ -66,6 +66,7 @@ type engine struct {
 	keys     int32
 	bg       rand.PCG           // background arrival stream
 	hedge    *hedging           // copies in flight of hedged requests; nil unless the strategy hedges
+	held     bool               // the server keeps a record of each request in service (for a settling stage): prefetch it too
 	net      *network           // messages on the network between clients and server; nil without network time
 	toks     []reqTokens        // per slot, its request's tokens; nil when the run counts none
 	stream   bool               // the clients ask for streamed answers: their time to first token is measured
@@ -162,6 +163,8 @@ func buildEngine(cfg Config, strat strategies.Strategy, qk queueKind) (*engine, 
 	}
 	e.initClients(f.Clients)
 	e.hedge = newHedging(lc.hedge)
+	_, req := srv.UnitAddr(0)
+	e.held = req != 0
 	e.stream = f.Stream
 	e.streams = f.Stream && srv.Streams()
 	if e.net, err = newNetwork(cfg); err != nil {
@@ -383,7 +386,8 @@ func (e *engine) prefetchNext() {
 			e.prefetchSlot(ev.idx)
 		case evDone:
 			prefetch(uintptr(unsafe.Pointer(&e.units[ev.idx])))
-			if _, req := e.srv.UnitAddr(int(ev.idx)); req != 0 {
+			if e.held {
+				_, req := e.srv.UnitAddr(int(ev.idx))
 				prefetch(req)
 			}
 		}
@@ -417,7 +421,7 @@ func (e *engine) prefetchDone(unit int32) {
 	if u != 0 {
 		prefetch(u)
 	}
-	if req != 0 {
+	if e.held {
 		prefetch(req)
 	}
 }
