@@ -31,14 +31,21 @@ func serveLoopback(t *testing.T, h http.Handler, o ServeOptions) string {
 	return ln.Addr().String()
 }
 
-// slowBody opens a connection and sends an API request's headers and the first bytes of a body that never
-// comes whole.
-func slowBody(addr, path string) (net.Conn, error) {
+// slowBody opens a connection and sends an API request's headers (with an API key) and the first bytes of a body
+// that never comes whole.
+func slowBody(addr, path string) (net.Conn, error) { return slowBodyKey(addr, path, testKey) }
+
+// slowBodyKey is slowBody with the API key key ("" for none).
+func slowBodyKey(addr, path, key string) (net.Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	_, err = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":", path, testKey)
+	auth := ""
+	if key != "" {
+		auth = "X-Api-Key: " + key + "\r\n"
+	}
+	_, err = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":", path, auth)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -83,6 +90,22 @@ func TestBodyTimeout(t *testing.T) {
 		assert.Error(t, err, "the connection is closed")
 		assert.EqualValues(t, 1, h.Stats().Rejections[rejBodyTimeout])
 	})
+	// A request that will be refused (no key, an unknown path) is still held until its body came or its deadline
+	// passed: answered at once, its connection would close under the unread body, and a client that reconnects at
+	// once would make every refusal a new connection (a flood that once shed the control API's in the soak test).
+	for _, c := range []struct{ name, path, key string }{{"no key", "/v1/messages", ""}, {"unknown path", "/v1/nope", testKey}} {
+		t.Run("a slow body refused for "+c.name+" waits for its deadline", func(t *testing.T) {
+			conn, err := slowBodyKey(addr, c.path, c.key)
+			require.NoError(t, err)
+			defer conn.Close()
+			start := time.Now()
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusRequestTimeout, res.StatusCode)
+			assert.GreaterOrEqual(t, time.Since(start), timeout-50*time.Millisecond)
+		})
+	}
 	t.Run("a long wait for the answer is not a slow body", func(t *testing.T) {
 		r, err := http.NewRequest("POST", "http://"+addr+"/v1/messages", strings.NewReader(anthropicBody))
 		require.NoError(t, err)

@@ -127,7 +127,11 @@ func (x *exchange) read() {
 	x.d = h.dialectFor(r.URL.Path)
 	x.apiKey = x.d.apiKey(r.Header)
 	ep := x.d.route(r.Method, r.URL.Path)
-	if ep == epNone && h.proxy == nil { // a proxy forwards every path
+	// The body is read (within its size limit and deadline) before any answer, refusals included: a client refused
+	// before its body arrived would have its connection closed under it, and one that reconnects at once (a slow
+	// or hostile client without a key) would turn every refusal into a new connection, a flood that sheds others.
+	body, err := readBody(x.w, r, h.opts.MaxBodyBytes, h.opts.BodyTimeout)
+	if err == nil && ep == epNone && h.proxy == nil { // a proxy forwards every path
 		msg := "Invalid URL (" + r.Method + " " + r.URL.Path + ")"
 		if own := PathDialect(r.URL.Path); h.dial != nil && own != h.name && own != "plain" {
 			msg += ": this server is serving the " + h.name + " dialect; " + r.URL.Path + " is the " + own + " API's (serve it with --dialect " + own + ", or without --dialect to let the path choose)"
@@ -135,11 +139,10 @@ func (x *exchange) read() {
 		x.fail(&apiError{status: http.StatusNotFound, kind: errNotFound, message: msg}, rejNotFound)
 		return
 	}
-	if h.auth != nil && !h.auth[x.apiKey] || h.auth == nil && x.apiKey == "" && x.d.keyRequired() && h.proxy == nil {
+	if err == nil && (h.auth != nil && !h.auth[x.apiKey] || h.auth == nil && x.apiKey == "" && x.d.keyRequired() && h.proxy == nil) {
 		x.fail(unauthorized(x.apiKey), rejUnauthorized)
 		return
 	}
-	body, err := readBody(x.w, r, h.opts.MaxBodyBytes, h.opts.BodyTimeout)
 	switch {
 	case errors.As(err, new(*http.MaxBytesError)):
 		x.fail(&apiError{status: http.StatusRequestEntityTooLarge, kind: errTooLarge}, rejTooLarge)
