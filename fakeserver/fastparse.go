@@ -69,17 +69,7 @@ func (s *fastScanner) space() {
 // object reads an object, calling field with each key once the scanner stands at its value; field must read the
 // value and report whether it could.
 func (s *fastScanner) object(field func(key []byte) bool, depth int) bool {
-	if depth > maxFastDepth || s.i >= len(s.b) || s.b[s.i] != '{' {
-		return false
-	}
-	s.i++
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return true
-	}
-	for {
-		s.space()
+	return s.list('{', '}', func() bool {
 		key, plain, ok := s.str()
 		if !ok || !plain {
 			return false
@@ -90,23 +80,8 @@ func (s *fastScanner) object(field func(key []byte) bool, depth int) bool {
 		}
 		s.i++
 		s.space()
-		if !field(key) {
-			return false
-		}
-		s.space()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return true
-		default:
-			return false
-		}
-	}
+		return field(key)
+	}, depth)
 }
 
 // str reads a string and returns its content (valid until the body changes); plain is false when it holds an
@@ -185,19 +160,23 @@ func (s *fastScanner) value(depth int) (start, end int, ok bool) {
 	return start, s.i, ok
 }
 
-func (s *fastScanner) array(elem func() bool, depth int) bool {
-	if depth > maxFastDepth || s.i >= len(s.b) || s.b[s.i] != '[' {
+func (s *fastScanner) array(elem func() bool, depth int) bool { return s.list('[', ']', elem, depth) }
+
+// list reads a JSON object or array, open … close, calling item for each member (at its first byte) and reporting
+// whether the whole could be read.
+func (s *fastScanner) list(open, close byte, item func() bool, depth int) bool {
+	if depth > maxFastDepth || s.i >= len(s.b) || s.b[s.i] != open {
 		return false
 	}
 	s.i++
 	s.space()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
+	if s.i < len(s.b) && s.b[s.i] == close {
 		s.i++
 		return true
 	}
 	for {
 		s.space()
-		if !elem() {
+		if !item() {
 			return false
 		}
 		s.space()
@@ -207,7 +186,7 @@ func (s *fastScanner) array(elem func() bool, depth int) bool {
 		switch s.b[s.i] {
 		case ',':
 			s.i++
-		case ']':
+		case close:
 			s.i++
 			return true
 		default:
