@@ -25,11 +25,40 @@ var rateLimitScopes = []string{"global", "key"}
 
 // limit is a RateLimit decoded, with its buckets.
 type limit struct {
-	perKey  bool
-	scope   string // as LimitState reports it
-	answer  rejection
-	base    []float64      // per bucket, its rate before a phase scales it
-	buckets []meter.Bucket // one (global) or one per key
+	perKey    bool
+	scope     string // as LimitState reports it
+	answer    rejection
+	bucketSet // one (global) or one per key
+}
+
+// bucketSet is the buckets of a limit, with each one's rate in the base configuration: what a timeline phase
+// scales (rate_scale) and what a live change carries over. The rate and token limit stages share it.
+type bucketSet struct {
+	base    []float64 // per bucket, its rate before a phase scales it
+	buckets []meter.Bucket
+}
+
+// rescale brings every bucket up to now at the rate in force, then sets its rate to its base rate × scale.
+func (bs *bucketSet) rescale(now time.Duration, scale float64) {
+	for j := range bs.buckets {
+		bs.buckets[j].SetRate(now, bs.base[j]*scale)
+	}
+}
+
+// adoptLevels gives each bucket the level of its counterpart in old (of as many buckets), brought up to now at
+// the old rate, then cut down to the new size.
+func (bs *bucketSet) adoptLevels(now time.Duration, old *bucketSet) {
+	for j := range bs.buckets {
+		bs.buckets[j].SetLevel(now, old.buckets[j].Level(now))
+	}
+}
+
+// rateScale is the factor timeline phase i applies to every bucket's rate (1 for none, i < 0: the base).
+func (s *Server) rateScale(i int) float64 {
+	if i >= 0 && s.cfg.Timeline[i].RateScale > 0 {
+		return s.cfg.Timeline[i].RateScale
+	}
+	return 1
 }
 
 // bucket returns the bucket of limit l that applies to API key key.
@@ -64,15 +93,9 @@ func (st *rateLimitStage) admit(s *Server, now time.Duration, r Request, a *Answ
 
 // phase brings every bucket up to now at the rate in force, then sets the rates phase i asks for.
 func (st *rateLimitStage) phase(s *Server, now time.Duration, i int) {
-	scale := 1.0
-	if i >= 0 && s.cfg.Timeline[i].RateScale > 0 {
-		scale = s.cfg.Timeline[i].RateScale
-	}
+	scale := s.rateScale(i)
 	for k := range st.limits {
-		l := &st.limits[k]
-		for j := range l.buckets {
-			l.buckets[j].SetRate(now, l.base[j]*scale)
-		}
+		st.limits[k].rescale(now, scale)
 	}
 }
 
@@ -97,9 +120,7 @@ func (st *rateLimitStage) adopt(_ *Server, now time.Duration, old stage) {
 		if was.perKey != nw.perKey || len(was.buckets) != len(nw.buckets) {
 			continue
 		}
-		for j := range nw.buckets {
-			nw.buckets[j].SetLevel(now, was.buckets[j].Level(now))
-		}
+		nw.adoptLevels(now, &was.bucketSet)
 	}
 }
 

@@ -87,8 +87,7 @@ type tokenLimit struct {
 	answer    rejection
 	group     []int32 // per model, its set of buckets (−1: the limit does not apply to it)
 	width     int     // buckets per set: 1, or the keys
-	base      []float64
-	buckets   []meter.Bucket // set × width
+	bucketSet         // set × width
 }
 
 // bucket returns the bucket of limit l for a request of model (to which it applies) and key.
@@ -206,15 +205,9 @@ func (st *tokenStage) refuse(s *Server, now time.Duration, r *Request, ids []int
 
 // phase brings every bucket up to now at the rate in force, then sets the rates phase i asks for.
 func (st *tokenStage) phase(s *Server, now time.Duration, i int) {
-	scale := 1.0
-	if i >= 0 && s.cfg.Timeline[i].RateScale > 0 {
-		scale = s.cfg.Timeline[i].RateScale
-	}
+	scale := s.rateScale(i)
 	for k := range st.limits {
-		l := &st.limits[k]
-		for j := range l.buckets {
-			l.buckets[j].SetRate(now, l.base[j]*scale)
-		}
+		st.limits[k].rescale(now, scale)
 	}
 }
 
@@ -244,9 +237,7 @@ func (st *tokenStage) adopt(_ *Server, now time.Duration, old stage) {
 		if was.kind != nw.kind || was.perKey != nw.perKey || len(was.buckets) != len(nw.buckets) {
 			continue
 		}
-		for j := range nw.buckets {
-			nw.buckets[j].SetLevel(now, was.buckets[j].Level(now))
-		}
+		nw.adoptLevels(now, &was.bucketSet)
 	}
 }
 
