@@ -281,8 +281,8 @@ func (p *point) check() error {
 	if err != nil {
 		return err
 	}
-	// A fallback names its model; the engines move requests by the model's index among the server's (without
-	// it, the point would run the strategy without its fallback).
+	// A fallback names its model, which must be one of the server's: checked here, when the grid is planned (the
+	// engines bind it again for each run).
 	if st, err = st.WithModels(p.cfg.Server.ModelNames()); err != nil {
 		return err
 	}
